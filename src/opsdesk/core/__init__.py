@@ -1,0 +1,1 @@
+"""Shared foundation: settings, database, clock, errors, people and access, the event and audit logs."""

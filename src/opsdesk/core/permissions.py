@@ -1,0 +1,65 @@
+"""What each role may do, in one table. Record-level rules (sensitive tickets, a requester's own tickets)
+live beside their records (``desk/access.py``) and start from this table."""
+
+from __future__ import annotations
+
+from opsdesk.core.errors import PermissionDenied
+from opsdesk.core.models import Role, User
+
+TICKET_READ = "ticket.read"
+TICKET_CREATE = "ticket.create"
+TICKET_REPLY = "ticket.reply"
+TICKET_NOTE = "ticket.note"
+TICKET_UPDATE = "ticket.update"
+TICKET_ASSIGN = "ticket.assign"
+TICKET_ESCALATE = "ticket.escalate"
+TICKET_MERGE = "ticket.merge"
+USER_READ = "user.read"
+USER_MANAGE = "user.manage"
+AUDIT_READ = "audit.read"
+QA_REVIEW = "qa.review"
+SUCCESS_READ = "success.read"
+SUCCESS_WRITE = "success.write"
+WORKFORCE_READ = "workforce.read"
+WORKFORCE_WRITE = "workforce.write"
+INSIGHTS_READ = "insights.read"
+SETTINGS_MANAGE = "settings.manage"
+
+_AGENT_WORK = {
+    TICKET_READ,
+    TICKET_CREATE,
+    TICKET_REPLY,
+    TICKET_NOTE,
+    TICKET_UPDATE,
+    TICKET_ASSIGN,
+    TICKET_ESCALATE,
+    TICKET_MERGE,
+    USER_READ,
+}
+_READ_ALL = {TICKET_READ, USER_READ, SUCCESS_READ, WORKFORCE_READ, INSIGHTS_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset(
+        _AGENT_WORK
+        | _READ_ALL
+        | {USER_MANAGE, AUDIT_READ, QA_REVIEW, SUCCESS_WRITE, WORKFORCE_WRITE, SETTINGS_MANAGE}
+    ),
+    Role.SUPPORT_LEAD: frozenset(_AGENT_WORK | _READ_ALL | {QA_REVIEW, WORKFORCE_WRITE, AUDIT_READ}),
+    Role.AGENT: frozenset(_AGENT_WORK | {WORKFORCE_READ}),
+    Role.QA_REVIEWER: frozenset({TICKET_READ, USER_READ, QA_REVIEW, INSIGHTS_READ}),
+    Role.CSM: frozenset({TICKET_READ, TICKET_NOTE, USER_READ, SUCCESS_READ, SUCCESS_WRITE}),
+    Role.CS_LEAD: frozenset(
+        {TICKET_READ, TICKET_NOTE, USER_READ, SUCCESS_READ, SUCCESS_WRITE, INSIGHTS_READ}
+    ),
+    Role.ANALYST: frozenset(_READ_ALL),
+    Role.REQUESTER: frozenset({TICKET_READ, TICKET_CREATE, TICKET_REPLY}),
+}
+
+
+def has(user: User, permission: str) -> bool:
+    return user.active and permission in ROLE_PERMISSIONS[user.role]
+
+
+def require(user: User, permission: str) -> None:
+    if not has(user, permission):
+        raise PermissionDenied(f"{user.role.value} may not {permission.replace('.', ' ')}")

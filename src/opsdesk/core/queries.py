@@ -1,0 +1,46 @@
+"""Reads on people and access."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsdesk.core.clock import Clock
+from opsdesk.core.errors import NotFound
+from opsdesk.core.models import ApiToken, BrowserSession, Identity, IdentityKind, User
+from opsdesk.core.normalise import normalise_identity
+from opsdesk.core.secrets import hash_token
+
+
+def user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user with email {email}", field="email")
+    return user
+
+
+def person_by_identity(session: Session, kind: IdentityKind, value: str) -> User | None:
+    """The person (following merges) who owns this identity, if any."""
+    identity = session.scalar(
+        select(Identity).where(Identity.kind == kind, Identity.value == normalise_identity(kind, value))
+    )
+    if identity is None:
+        return None
+    user = identity.user
+    while user.merged_into_id is not None:
+        user = session.get_one(User, user.merged_into_id)
+    return user
+
+
+def user_for_token(session: Session, token: str, clock: Clock) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    return row.user
+
+
+def browser_session(session: Session, cookie: str, clock: Clock) -> BrowserSession | None:
+    row = session.get(BrowserSession, hash_token(cookie))
+    if row is None or row.expires_at <= clock.now() or not row.user.active:
+        return None
+    return row

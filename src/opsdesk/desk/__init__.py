@@ -1,0 +1,1 @@
+"""The support desk: tickets, messages, channels, SLAs, routing, automation, CSAT."""

@@ -1,0 +1,1 @@
+"""Ways contacts arrive and replies leave: email, chat, phone, social, web form."""

@@ -1,0 +1,1 @@
+"""KPI definitions and the queries that compute them, dashboards, exports, process mining."""

@@ -1,0 +1,1 @@
+"""Quality assurance: rubrics, reviews, calibration."""

@@ -1,0 +1,27 @@
+"""Every package's tables in one metadata, for Alembic and for test databases."""
+
+from opsdesk.core import models as core_models
+from opsdesk.core.database import Base
+
+# Each domain's models module registers its tables on Base.metadata when imported.
+DOMAIN_MODEL_MODULES = [
+    "opsdesk.desk.models",
+    "opsdesk.quality.models",
+    "opsdesk.success.models",
+    "opsdesk.workforce.models",
+    "opsdesk.insights.models",
+]
+
+
+def load_all_models() -> None:
+    import importlib
+    import importlib.util
+
+    for name in DOMAIN_MODEL_MODULES:
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
+load_all_models()
+metadata = Base.metadata
+__all__ = ["core_models", "metadata"]

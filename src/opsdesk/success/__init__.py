@@ -1,0 +1,1 @@
+"""Customer success: accounts, contracts and ARR, health, lifecycle, playbooks, renewals, retention."""

@@ -1,0 +1,1 @@
+"""Workforce management: forecasting, staffing, sites and shifts, scheduling, hiring plans."""
