@@ -15,7 +15,16 @@ app = typer.Typer(
 admin.register(app)
 
 # Domain command modules, each exposing register(app).
-COMMAND_MODULES = ["opsdesk.cli.desk", "opsdesk.cli.workforce", "opsdesk.cli.success", "opsdesk.cli.insights"]
+COMMAND_MODULES = [
+    "opsdesk.cli.desk",
+    "opsdesk.cli.mail",
+    "opsdesk.cli.demo",
+    "opsdesk.cli.forecast",
+    "opsdesk.cli.staffing",
+    "opsdesk.cli.scheduling",
+    "opsdesk.cli.success",
+    "opsdesk.cli.insights",
+]
 for _name in COMMAND_MODULES:
     if importlib.util.find_spec(_name) is not None:
         importlib.import_module(_name).register(app)
