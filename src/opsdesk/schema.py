@@ -5,7 +5,10 @@ from opsdesk.core.database import Base
 
 # Each domain's models module registers its tables on Base.metadata when imported.
 DOMAIN_MODEL_MODULES = [
+    "opsdesk.core.jobs.models",
     "opsdesk.desk.models",
+    "opsdesk.desk.sla.models",
+    "opsdesk.desk.channels.email.models",
     "opsdesk.quality.models",
     "opsdesk.success.models",
     "opsdesk.workforce.models",
@@ -18,7 +21,11 @@ def load_all_models() -> None:
     import importlib.util
 
     for name in DOMAIN_MODEL_MODULES:
-        if importlib.util.find_spec(name) is not None:
+        try:
+            spec = importlib.util.find_spec(name)
+        except ModuleNotFoundError:
+            spec = None
+        if spec is not None:
             importlib.import_module(name)
 
 
