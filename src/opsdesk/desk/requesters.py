@@ -1,0 +1,164 @@
+"""One person across channels: an address, a chat visitor id, a phone number and a social handle can all
+lead to the same requester, and two records of one person can be merged without losing history."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from opsdesk.core import audit
+from opsdesk.core.actions import add_identity
+from opsdesk.core.clock import Clock
+from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.events import append_event
+from opsdesk.core.models import Identity, IdentityKind, Organisation, Role, User
+from opsdesk.core.normalise import normalise_identity
+from opsdesk.core.queries import person_by_identity
+from opsdesk.desk.models import Ticket
+
+
+def current_person(session: Session, user: User) -> User:
+    """The record a merged user now lives on."""
+    seen = {user.id}
+    while user.merged_into_id is not None:
+        user = session.get_one(User, user.merged_into_id)
+        if user.id in seen:  # a cycle would be a data error; stop rather than loop
+            break
+        seen.add(user.id)
+    return user
+
+
+def _organisation_for_email(session: Session, address: str) -> Organisation | None:
+    domain = address.rsplit("@", 1)[-1]
+    return session.scalars(select(Organisation).where(Organisation.domain == domain).limit(1)).first()
+
+
+def find_or_create_requester(
+    session: Session, *, kind: IdentityKind, value: str, name: str | None, clock: Clock
+) -> User:
+    """The person behind this identity (following merges), creating a requester on first contact.
+
+    A new email requester joins the organisation whose domain matches their address. Two inbound
+    messages from a new person at once both end up on one record: the loser of the insert race reads
+    the winner's row.
+    """
+    normalised = normalise_identity(kind, value)
+    existing = person_by_identity(session, kind, normalised)
+    if existing is not None:
+        return existing
+    email = normalised if kind is IdentityKind.EMAIL else None
+    if email is not None:
+        owner = session.scalar(select(User).where(User.email == email))
+        if owner is not None:  # an email on the user row without its identity row: repair, don't duplicate
+            session.add(Identity(user_id=owner.id, kind=kind, value=normalised, created_at=clock.now()))
+            session.flush()
+            return current_person(session, owner)
+    try:
+        with session.begin_nested():
+            user = User(
+                email=email,
+                name=(name or "").strip()[:200] or normalised,
+                role=Role.REQUESTER,
+                organisation=_organisation_for_email(session, email) if email else None,
+                languages=[],
+                skills=[],
+                created_at=clock.now(),
+            )
+            session.add(user)
+            session.flush()
+            session.add(Identity(user_id=user.id, kind=kind, value=normalised, created_at=clock.now()))
+            session.flush()
+    except IntegrityError:
+        winner = person_by_identity(session, kind, normalised)
+        if winner is None:
+            raise
+        return winner
+    append_event(
+        session,
+        subject_type="user",
+        subject_id=user.id,
+        type="user_created",
+        at=clock.now(),
+        data={"role": Role.REQUESTER.value, "tier": None, "first_identity": kind.value},
+    )
+    return user
+
+
+def merge_requesters(session: Session, *, keep: User, merge: User, actor: User | None, clock: Clock) -> User:
+    """Move ``merge``'s identities and tickets onto ``keep``; ``merge`` stays as a pointer to ``keep``.
+
+    Messages keep their original author id (who wrote them is history); readers follow merged_into_id.
+    """
+    keep = current_person(session, keep)
+    merge = current_person(session, merge)
+    if keep.id == merge.id:
+        raise ValidationFailed("a requester cannot be merged into themselves", field="merge")
+    for person, field in ((keep, "keep"), (merge, "merge")):
+        if person.role is not Role.REQUESTER:
+            raise ValidationFailed(
+                f"only requesters can be merged; {person.name} is {person.role}", field=field
+            )
+    identities = list(merge.identities)
+    tickets = list(session.scalars(select(Ticket).where(Ticket.requester_id == merge.id).order_by(Ticket.id)))
+    for identity in identities:
+        identity.user = keep
+    for ticket in tickets:
+        ticket.requester = keep
+    moved_email = merge.email
+    merge.email = None
+    merge.merged_into_id = keep.id
+    merge.active = False
+    if keep.organisation_id is None and merge.organisation_id is not None:
+        keep.organisation_id = merge.organisation_id
+    session.flush()  # the address leaves `merge` before `keep` takes it: users.email is unique
+    if keep.email is None and moved_email is not None:
+        keep.email = moved_email
+        session.flush()
+    identity_ids = [i.id for i in identities]
+    ticket_ids = [t.id for t in tickets]
+    now = clock.now()
+    append_event(
+        session,
+        subject_type="user",
+        subject_id=merge.id,
+        type="requester_merged",
+        at=now,
+        actor=actor,
+        data={"into": keep.id, "identity_ids": identity_ids, "ticket_ids": ticket_ids},
+    )
+    append_event(
+        session,
+        subject_type="user",
+        subject_id=keep.id,
+        type="requester_merged_from",
+        at=now,
+        actor=actor,
+        data={"from": merge.id, "identity_ids": identity_ids, "ticket_ids": ticket_ids},
+    )
+    for ticket_id in ticket_ids:
+        append_event(
+            session,
+            subject_type="ticket",
+            subject_id=ticket_id,
+            type="requester_changed",
+            at=now,
+            actor=actor,
+            data={"from": merge.id, "to": keep.id},
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="requester_merged",
+        subject_type="user",
+        subject_id=keep.id,
+        at=now,
+        detail={"merged": merge.id},
+    )
+    return keep
+
+
+def link_identity(session: Session, *, user: User, kind: IdentityKind, value: str, clock: Clock) -> Identity:
+    """Attach another channel identity to a person; one that belongs to someone else raises Conflict
+    (the two records must be merged instead)."""
+    return add_identity(session, user=current_person(session, user), kind=kind, value=value, clock=clock)
