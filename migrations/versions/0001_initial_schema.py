@@ -1,8 +1,8 @@
-"""core tables
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 06:17:53.262246
+Create Date: 2026-11-25 06:26:06.911365
 """
 
 from collections.abc import Sequence
@@ -155,11 +155,132 @@ def upgrade() -> None:
     with op.batch_alter_table('identities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identities_user_id'), ['user_id'], unique=False)
 
+    op.create_table('tickets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subject', sa.String(length=500), nullable=False),
+    sa.Column('status', sa.Enum('new', 'open', 'pending', 'on_hold', 'solved', 'closed', name='ticket_status', native_enum=False, length=32), nullable=False),
+    sa.Column('priority', sa.Enum('low', 'normal', 'high', 'urgent', name='priority', native_enum=False, length=32), nullable=False),
+    sa.Column('type', sa.Enum('question', 'incident', 'problem', 'task', name='ticket_type', native_enum=False, length=32), nullable=True),
+    sa.Column('channel', sa.Enum('email', 'chat', 'phone', 'social', 'web', 'api', name='channel', native_enum=False, length=32), nullable=False),
+    sa.Column('requester_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('group_id', sa.Integer(), nullable=True),
+    sa.Column('assignee_id', sa.Integer(), nullable=True),
+    sa.Column('site_id', sa.Integer(), nullable=True),
+    sa.Column('tier', sa.Enum('L1', 'L2', name='tier', native_enum=False, length=32), nullable=False),
+    sa.Column('sensitive', sa.Boolean(), nullable=False),
+    sa.Column('custom_fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('external_id', sa.String(length=200), nullable=True),
+    sa.Column('follow_up_of_id', sa.Integer(), nullable=True),
+    sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('solved_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sla_next_due_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['assignee_id'], ['users.id'], name=op.f('fk_tickets_assignee_id_users')),
+    sa.ForeignKeyConstraint(['follow_up_of_id'], ['tickets.id'], name=op.f('fk_tickets_follow_up_of_id_tickets')),
+    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_tickets_group_id_groups')),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['tickets.id'], name=op.f('fk_tickets_merged_into_id_tickets')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_tickets_organisation_id_organisations')),
+    sa.ForeignKeyConstraint(['requester_id'], ['users.id'], name=op.f('fk_tickets_requester_id_users')),
+    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_tickets_site_id_sites')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets'))
+    )
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_assignee_status', ['assignee_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_channel'), ['channel'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_external_id'), ['external_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_requester_id'), ['requester_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_sensitive'), ['sensitive'], unique=False)
+        batch_op.create_index('ix_tickets_sla_due', ['sla_next_due_at'], unique=False)
+        batch_op.create_index('ix_tickets_status_group', ['status', 'group_id'], unique=False)
+
+    op.create_table('idempotency_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('scope', sa.String(length=100), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_idempotency_keys_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
+    sa.UniqueConstraint('scope', 'key', name=op.f('uq_idempotency_keys_scope_key'))
+    )
+    op.create_table('messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('author_kind', sa.Enum('requester', 'agent', 'system', name='author_kind', native_enum=False, length=32), nullable=False),
+    sa.Column('public', sa.Boolean(), nullable=False),
+    sa.Column('channel', sa.Enum('email', 'chat', 'phone', 'social', 'web', 'api', name='channel', native_enum=False, length=32), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('email_message_id', sa.String(length=500), nullable=True),
+    sa.Column('created_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_messages_author_id_users')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_messages_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
+    sa.UniqueConstraint('email_message_id', name=op.f('uq_messages_email_message_id'))
+    )
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_messages_ticket_id'), ['ticket_id'], unique=False)
+
+    op.create_table('ticket_tags',
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('tag', sa.String(length=80), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_tags_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('ticket_id', 'tag', name=op.f('pk_ticket_tags'))
+    )
+    with op.batch_alter_table('ticket_tags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_tags_tag'), ['tag'], unique=False)
+
+    op.create_table('attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=300), nullable=False),
+    sa.Column('content_type', sa.String(length=200), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('storage_key', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_attachments_message_id_messages'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments'))
+    )
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attachments_message_id'), ['message_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attachments_message_id'))
+
+    op.drop_table('attachments')
+    with op.batch_alter_table('ticket_tags', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ticket_tags_tag'))
+
+    op.drop_table('ticket_tags')
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_messages_ticket_id'))
+
+    op.drop_table('messages')
+    op.drop_table('idempotency_keys')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_status_group')
+        batch_op.drop_index('ix_tickets_sla_due')
+        batch_op.drop_index(batch_op.f('ix_tickets_sensitive'))
+        batch_op.drop_index(batch_op.f('ix_tickets_requester_id'))
+        batch_op.drop_index(batch_op.f('ix_tickets_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_tickets_external_id'))
+        batch_op.drop_index(batch_op.f('ix_tickets_created_at'))
+        batch_op.drop_index(batch_op.f('ix_tickets_channel'))
+        batch_op.drop_index('ix_tickets_assignee_status')
+
+    op.drop_table('tickets')
     with op.batch_alter_table('identities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_identities_user_id'))
 
