@@ -1,0 +1,1 @@
+"""SLA policies, business-hours calendars and the clocks that measure tickets against them."""

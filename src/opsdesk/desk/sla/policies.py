@@ -1,0 +1,43 @@
+"""Which SLA policy applies to a ticket: the first active one, in list order, whose conditions match
+(Zendesk's rule, so policies imported from it behave the same)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from opsdesk.desk.sla.models import SlaPolicy
+
+METRICS = ("first_reply", "next_reply", "resolution")
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What a policy condition can look at. ``customer_tags`` are the ticket's tags together with the
+    requester organisation's tags."""
+
+    priority: str
+    channel: str
+    customer_tags: frozenset[str]
+
+
+def matches(policy: SlaPolicy, facts: TicketFacts) -> bool:
+    """Every non-empty condition must hold; within one condition any listed value is enough."""
+    if policy.priorities and facts.priority not in policy.priorities:
+        return False
+    if policy.channels and facts.channel not in policy.channels:
+        return False
+    return not policy.customer_tags or bool(facts.customer_tags.intersection(policy.customer_tags))
+
+
+def select_policy(policies: Iterable[SlaPolicy], facts: TicketFacts) -> SlaPolicy | None:
+    ordered = sorted((p for p in policies if p.active), key=lambda p: (p.position, p.id))
+    return next((p for p in ordered if matches(p, facts)), None)
+
+
+def targets_for(targets: Mapping[str, Any], priority: str) -> dict[str, timedelta]:
+    """The policy's targets for one priority, as durations; a metric without a target is left out."""
+    minutes = targets.get(priority) or {}
+    return {metric: timedelta(minutes=int(minutes[metric])) for metric in METRICS if minutes.get(metric)}

@@ -1,0 +1,172 @@
+"""Reads: the policy that applies to a ticket, its SLA clocks, and the schedules and policies lists."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsdesk.core.clock import Clock
+from opsdesk.core.errors import NotFound
+from opsdesk.core.models import Event
+from opsdesk.core.settings import Settings, get_settings
+from opsdesk.desk.models import Ticket
+from opsdesk.desk.sla.business_hours import TWENTY_FOUR_SEVEN, BusinessHours
+from opsdesk.desk.sla.metrics import (
+    FIRST_REPLY,
+    NEXT_REPLY,
+    RESOLUTION,
+    CalendarAt,
+    MetricClock,
+    MetricStatus,
+    TicketEvent,
+    compute_clocks,
+)
+from opsdesk.desk.sla.models import BusinessSchedule, BusinessScheduleVersion, SlaPolicy
+from opsdesk.desk.sla.policies import TicketFacts, select_policy, targets_for
+
+
+def hours_of(version: BusinessScheduleVersion) -> BusinessHours:
+    return BusinessHours.from_spec(
+        timezone=version.timezone,
+        intervals=version.intervals,
+        holidays=version.holidays,
+        always_open=version.always_open,
+    )
+
+
+def calendar_at_for(schedule: BusinessSchedule | None) -> CalendarAt:
+    """The schedule's hours in force at an instant; before its first version, the first version's."""
+    if schedule is None or not schedule.versions:
+        return lambda _at: TWENTY_FOUR_SEVEN
+    versions = sorted(schedule.versions, key=lambda v: v.effective_from)
+    starts = [v.effective_from for v in versions]
+    hours = [hours_of(v) for v in versions]
+    return lambda at: hours[max(bisect_right(starts, at) - 1, 0)]
+
+
+def ticket_facts(ticket: Ticket) -> TicketFacts:
+    organisation = ticket.organisation or ticket.requester.organisation
+    tags = set(ticket.tags) | set(organisation.tags if organisation is not None else ())
+    return TicketFacts(ticket.priority.value, ticket.channel.value, frozenset(tags))
+
+
+def policies(session: Session) -> list[SlaPolicy]:
+    return list(session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)))
+
+
+def applicable_policy(session: Session, ticket: Ticket) -> SlaPolicy | None:
+    return select_policy(policies(session), ticket_facts(ticket))
+
+
+def ticket_events(session: Session, ticket: Ticket) -> list[Event]:
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.subject_type == "ticket", Event.subject_id == ticket.id)
+            .order_by(Event.id)
+        )
+    )
+
+
+def ticket_clocks(
+    session: Session, *, ticket: Ticket, now: datetime, breaching_soon: timedelta
+) -> tuple[SlaPolicy | None, list[MetricClock], list[Event]]:
+    """The policy that applies now, every target instance of the ticket under it, and the events read."""
+    events = ticket_events(session, ticket)
+    policy = applicable_policy(session, ticket)
+    if policy is None:
+        return None, [], events
+    clocks = compute_clocks(
+        [TicketEvent(e.at, e.type, e.data) for e in events],
+        targets=targets_for(policy.targets, ticket.priority.value),
+        calendar_at=calendar_at_for(policy.schedule),
+        pausing_statuses=policy.pausing_statuses,
+        now=now,
+        breaching_soon=breaching_soon,
+    )
+    return policy, clocks, events
+
+
+@dataclass(frozen=True)
+class MetricSla:
+    metric: str
+    target_minutes: int
+    started_at: datetime
+    due_at: datetime | None
+    ended_at: datetime | None
+    elapsed_minutes: float
+    calendar_elapsed_minutes: float
+    remaining_minutes: float
+    status: MetricStatus
+
+
+@dataclass(frozen=True)
+class TicketSla:
+    ticket_id: int
+    policy_id: int | None
+    policy_name: str | None
+    calendar: str
+    metrics: list[MetricSla]
+
+
+def _minutes(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 60, 2)
+
+
+def sla_state(
+    session: Session, *, ticket: Ticket, clock: Clock, settings: Settings | None = None
+) -> TicketSla:
+    """The ticket's SLA as an agent sees it: first reply, resolution and the latest next-reply exchange."""
+    settings = settings or get_settings()
+    policy, clocks, _events = ticket_clocks(
+        session,
+        ticket=ticket,
+        now=clock.now(),
+        breaching_soon=timedelta(minutes=settings.breaching_soon_minutes),
+    )
+    latest: dict[str, MetricClock] = {}
+    for item in clocks:
+        latest[item.metric] = item
+    shown = [latest[m] for m in (FIRST_REPLY, NEXT_REPLY, RESOLUTION) if m in latest]
+    return TicketSla(
+        ticket_id=ticket.id,
+        policy_id=policy.id if policy is not None else None,
+        policy_name=policy.name if policy is not None else None,
+        calendar=policy.schedule.name if policy is not None and policy.schedule is not None else "24x7",
+        metrics=[
+            MetricSla(
+                metric=c.metric,
+                target_minutes=int(c.target.total_seconds() // 60),
+                started_at=c.started_at,
+                due_at=c.due_at,
+                ended_at=c.ended_at,
+                elapsed_minutes=_minutes(c.elapsed),
+                calendar_elapsed_minutes=_minutes(c.calendar_elapsed),
+                remaining_minutes=_minutes(c.remaining),
+                status=c.status,
+            )
+            for c in shown
+        ],
+    )
+
+
+def schedules(session: Session) -> list[BusinessSchedule]:
+    return list(session.scalars(select(BusinessSchedule).order_by(BusinessSchedule.name)))
+
+
+def schedule_by_id(session: Session, schedule_id: int) -> BusinessSchedule:
+    schedule = session.get(BusinessSchedule, schedule_id)
+    if schedule is None:
+        raise NotFound(f"no business schedule {schedule_id}", field="schedule_id")
+    return schedule
+
+
+def policy_by_id(session: Session, policy_id: int) -> SlaPolicy:
+    policy = session.get(SlaPolicy, policy_id)
+    if policy is None:
+        raise NotFound(f"no SLA policy {policy_id}", field="policy_id")
+    return policy

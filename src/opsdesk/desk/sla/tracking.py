@@ -1,0 +1,85 @@
+"""Keeps a ticket's SLA bookkeeping current: its next due time and one ``sla_breached`` event per
+breached target. Everything is derived from the event log, so a restart or a repeated run never
+records a breach twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsdesk.core.clock import Clock
+from opsdesk.core.events import append_event
+from opsdesk.desk.models import Ticket
+from opsdesk.desk.sla.metrics import MetricStatus
+from opsdesk.desk.sla.queries import ticket_clocks
+
+BREACH_EVENT = "sla_breached"
+_PENDING = (MetricStatus.ACTIVE, MetricStatus.BREACHING_SOON)
+_BATCH = 200
+
+
+def refresh_ticket_sla(session: Session, *, ticket: Ticket, clock: Clock) -> None:
+    """Called at the end of every ticket change and by the periodic SLA check."""
+    _refresh(session, ticket, clock)
+
+
+def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
+    if ticket.id is None:
+        session.flush()
+    now = clock.now()
+    policy, clocks, events = ticket_clocks(session, ticket=ticket, now=now, breaching_soon=timedelta(0))
+    ticket.sla_next_due_at = min(
+        (c.due_at for c in clocks if c.status in _PENDING and c.due_at), default=None
+    )
+    if policy is None:
+        return 0
+    recorded = {(e.data.get("metric"), e.data.get("started_at")) for e in events if e.type == BREACH_EVENT}
+    added = 0
+    for item in clocks:
+        key = (item.metric, item.started_at.isoformat())
+        if item.status is not MetricStatus.BREACHED or key in recorded:
+            continue
+        assert item.due_at is not None
+        append_event(
+            session,
+            subject_type="ticket",
+            subject_id=ticket.id,
+            type=BREACH_EVENT,
+            at=now,
+            data={
+                "metric": item.metric,
+                "due_at": item.due_at.isoformat(),
+                "policy_id": policy.id,
+                "started_at": key[1],
+            },
+        )
+        recorded.add(key)
+        added += 1
+    return added
+
+
+def check_breaches(session: Session, *, clock: Clock) -> int:
+    """The periodic SLA check: refresh every ticket whose next target is due; returns the breaches
+    recorded. Rows are locked and skipped when locked (PostgreSQL), so parallel workers share the work."""
+    now = clock.now()
+    added = 0
+    seen: set[int] = set()
+    while True:
+        query = (
+            select(Ticket)
+            .where(Ticket.sla_next_due_at.is_not(None), Ticket.sla_next_due_at <= now)
+            .order_by(Ticket.sla_next_due_at, Ticket.id)
+            .limit(_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        if seen:
+            query = query.where(Ticket.id.not_in(seen))
+        batch = list(session.scalars(query))
+        if not batch:
+            return added
+        for ticket in batch:
+            seen.add(ticket.id)
+            added += _refresh(session, ticket, clock)
+        session.flush()
