@@ -1,0 +1,61 @@
+"""CSV imports of CRM exports: accounts, contacts, contracts and utilisation.
+
+Every row is checked before anything is written, and every rejected row is reported with its line and
+column. By default one rejected row means nothing is imported (the caller's transaction is rolled
+back); with ``skip_invalid`` the valid rows are imported and the rejected ones reported. Re-importing a
+file updates the records it created, matched by external id (utilisation: by account and month).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+
+from sqlalchemy.orm import Session
+
+from opsdesk.core.clock import Clock
+from opsdesk.success.imports import accounts, contacts, contracts, utilisation
+from opsdesk.success.imports.base import ImportFailed, ImportReport, RowError, read_rows
+
+IMPORTERS: dict[str, ModuleType] = {
+    "accounts": accounts,
+    "contacts": contacts,
+    "contracts": contracts,
+    "utilisation": utilisation,
+}
+
+__all__ = ["IMPORTERS", "ImportFailed", "ImportReport", "RowError", "import_csv"]
+
+
+def import_csv(
+    session: Session,
+    kind: str,
+    text: str,
+    *,
+    clock: Clock,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Check and (unless ``dry_run``) write one file's rows; raises ImportFailed when rows are rejected
+    and ``skip_invalid`` is not set, so the caller's transaction writes nothing."""
+    module = IMPORTERS[kind]
+    rows, header_errors = read_rows(text, module.REQUIRED)
+    report = ImportReport(kind=kind, rows=len(rows), rejected=list(header_errors))
+    if header_errors:
+        if dry_run:
+            return report
+        raise ImportFailed(report)
+    planned, errors = module.validate(session, rows)
+    report.rejected = sorted(header_errors + errors, key=lambda e: e.line)
+    report.updated = sum(bool(p.existing) for p in planned)
+    report.created = len(planned) - report.updated
+    if dry_run:
+        return report
+    if report.rejected and not skip_invalid:
+        raise ImportFailed(report)
+    report.created, report.updated = module.apply(
+        session, planned, clock=clock, progress=progress or (lambda _n: None)
+    )
+    report.written = True
+    return report

@@ -1,0 +1,208 @@
+"""Accounts from a Salesforce-style account report, keyed by "Account ID"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsdesk.core.clock import Clock
+from opsdesk.core.models import Role, User
+from opsdesk.success import actions
+from opsdesk.success.imports.base import CellError, Row, RowError, check_rows
+from opsdesk.success.models import Account, Segment, Stage
+from opsdesk.success.segments import DEFAULT_BANDS
+
+REQUIRED = ["Account ID", "Account Name", "Covered Lives"]
+OPTIONAL = [
+    "Parent Account ID",
+    "Industry",
+    "Billing Region",
+    "Account Owner Email",
+    "Stage",
+    "Stage Date",
+    "Segment",
+]
+
+
+@dataclass
+class PlannedAccount:
+    line: int
+    external_id: str
+    name: str
+    parent_external_id: str | None
+    covered_lives: int
+    industry: str | None
+    region: str | None
+    owner: User | None
+    stage: Stage | None
+    stage_date: date | None
+    segment: str | None
+    existing: Account | None
+
+
+def parse_stage(column: str, value: str | None) -> Stage | None:
+    if value is None:
+        return None
+    try:
+        return Stage(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(s.value for s in Stage)
+        raise CellError(column, f"unknown stage {value!r} (one of {choices})") from None
+
+
+def validate(session: Session, rows: list[Row]) -> tuple[list[PlannedAccount], list[RowError]]:
+    existing = {
+        a.external_id: a for a in session.scalars(select(Account).where(Account.external_id.is_not(None)))
+    }
+    segment_names = set(session.scalars(select(Segment.name))) or {b.name for b in DEFAULT_BANDS}
+    users: dict[str, User | None] = {}
+    first_line: dict[str, int] = {}
+
+    def owner_for(email: str | None) -> User | None:
+        if email is None:
+            return None
+        key = email.lower()
+        if key not in users:
+            users[key] = session.scalar(select(User).where(User.email == key))
+        user = users[key]
+        if user is None:
+            raise CellError("Account Owner Email", f"unknown owner {email}")
+        if user.role is not Role.CSM:
+            raise CellError("Account Owner Email", f"owner {email} is not a CSM")
+        return user
+
+    def check(row: Row) -> PlannedAccount:
+        external_id = row.required("Account ID")
+        if external_id in first_line:
+            raise CellError(
+                "Account ID", f"duplicate Account ID {external_id} (first on line {first_line[external_id]})"
+            )
+        first_line[external_id] = row.line
+        segment = row.text("Segment")
+        if segment is not None and segment not in segment_names:
+            raise CellError(
+                "Segment", f"unknown segment {segment!r} (known: {', '.join(sorted(segment_names))})"
+            )
+        parent = row.text("Parent Account ID")
+        if parent == external_id:
+            raise CellError("Parent Account ID", "an account cannot be its own parent")
+        lives = row.whole("Covered Lives", required=True)
+        assert lives is not None
+        return PlannedAccount(
+            line=row.line,
+            external_id=external_id,
+            name=row.required("Account Name"),
+            parent_external_id=parent,
+            covered_lives=lives,
+            industry=row.text("Industry"),
+            region=row.text("Billing Region"),
+            owner=owner_for(row.text("Account Owner Email")),
+            stage=parse_stage("Stage", row.text("Stage")),
+            stage_date=row.day("Stage Date"),
+            segment=segment,
+            existing=existing.get(external_id),
+        )
+
+    planned, errors = check_rows(rows, check)
+    # Parents may be in the database or anywhere in the file; a rejected parent rejects its children,
+    # and the hierarchy after the import must have no loops.
+    id_on_line = {row.line: (row.cells.get("Account ID") or "").strip() for row in rows}
+    while True:
+        in_file = {p.external_id: p for p in planned}
+        rejected = {id_on_line.get(e.line): e.line for e in reversed(errors)}
+        bad = {}
+        for plan in planned:
+            ref = plan.parent_external_id
+            if ref is not None and ref not in in_file and ref not in existing:
+                why = (
+                    f"parent row (line {rejected[ref]}) was rejected" if ref in rejected else "unknown parent"
+                )
+                bad[plan.line] = RowError(plan.line, "Parent Account ID", f"{why}: {ref}")
+        for plan in planned:
+            if plan.line not in bad and _loops(plan, in_file, existing):
+                bad[plan.line] = RowError(plan.line, "Parent Account ID", "this parent would make a loop")
+        if not bad:
+            return planned, errors
+        errors.extend(bad.values())
+        planned = [p for p in planned if p.line not in bad]
+
+
+def _loops(
+    plan: PlannedAccount, in_file: dict[str, PlannedAccount], existing: dict[str | None, Account]
+) -> bool:
+    seen = {plan.external_id}
+    ref = plan.parent_external_id
+    while ref is not None:
+        if ref in seen:
+            return True
+        seen.add(ref)
+        if ref in in_file:
+            ref = in_file[ref].parent_external_id
+        elif ref in existing and existing[ref].parent is not None:
+            ref = existing[ref].parent.external_id  # type: ignore[union-attr]
+        else:
+            return False
+    return False
+
+
+def apply(
+    session: Session, planned: list[PlannedAccount], *, clock: Clock, progress: Callable[[int], None]
+) -> tuple[int, int]:
+    """Upsert every account first, then wire the parents, so a child may come before its parent."""
+    segments = {s.name: s for s in actions.ensure_default_segments(session, clock=clock)}
+    by_external: dict[str, Account] = {}
+    created = updated = 0
+    for plan in planned:
+        override = segments[plan.segment] if plan.segment else None
+        if plan.existing is None:
+            account = actions.create_account(
+                session,
+                name=plan.name,
+                external_id=plan.external_id,
+                covered_lives=plan.covered_lives,
+                industry=plan.industry,
+                region=plan.region,
+                owner=plan.owner,
+                stage=plan.stage or Stage.IMPLEMENTATION,
+                stage_since=plan.stage_date,
+                segment_override=override,
+                clock=clock,
+            )
+            created += 1
+        else:
+            account = plan.existing
+            actions.update_account(
+                session,
+                account=account,
+                name=plan.name,
+                covered_lives=plan.covered_lives,
+                industry=plan.industry,
+                region=plan.region,
+                owner=plan.owner,
+                segment_override=override,
+                clock=clock,
+            )
+            if plan.stage is not None:
+                actions.change_stage(
+                    session,
+                    account=account,
+                    to=plan.stage,
+                    on=plan.stage_date or clock.now().date(),
+                    clock=clock,
+                )
+            updated += 1
+        by_external[plan.external_id] = account
+        progress(1)
+    for plan in planned:
+        account = by_external[plan.external_id]
+        ref = plan.parent_external_id
+        parent = None
+        if ref is not None:
+            parent = by_external.get(ref) or session.scalar(select(Account).where(Account.external_id == ref))
+        if parent is not account.parent:
+            actions.update_account(session, account=account, parent=parent, clock=clock)
+    return created, updated
