@@ -133,7 +133,9 @@ def test_agents_match_an_independent_erlang_c(
 
 
 def test_min_agents_and_zero_traffic() -> None:
-    found = agents_erlang_c([0.0, 10.0, 10.0], aht=180, answer_within=20, service_level=0.8, min_agents=[5, 0, 20])
+    found = agents_erlang_c(
+        [0.0, 10.0, 10.0], aht=180, answer_within=20, service_level=0.8, min_agents=[5, 0, 20]
+    )
     assert found.agents.tolist() == [0, 14, 20]
     assert np.isnan(found.service_level[0])
     assert found.occupancy[2] == pytest.approx(0.5)

@@ -46,9 +46,7 @@ def staff(
     max_occupancy: float = typer.Option(1.0, help="Highest share of available time spent handling, (0, 1]."),
     patience: float = typer.Option(None, help="Mean caller patience in seconds: use Erlang A (abandonment)."),
     concurrency: int = typer.Option(None, help="Chat sessions an agent handles at once."),
-    interval: str = typer.Option(
-        None, help="Interval length (15min, 1h, 900) when the file cannot show it."
-    ),
+    interval: str = typer.Option(None, help="Interval length (15min, 1h, 900) when the file cannot show it."),
 ) -> None:
     """Agents needed per interval (before and after shrinkage) to meet the service targets."""
     try:

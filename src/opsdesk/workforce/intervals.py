@@ -68,7 +68,7 @@ def read_interval_volumes(
             raise ValidationFailed(f"{name} line 1: no 'timestamp' column (found: {', '.join(header)})")
         present = [column for column in VOLUME_COLUMNS if column in header]
         if len(present) != 1:
-            problem = "both 'forecast' and 'volume' columns" if present else "no 'forecast' or 'volume' column"
+            problem = "both 'forecast' and 'volume' columns" if present else "no 'forecast' or 'volume'"
             raise ValidationFailed(f"{name} line 1: {problem} (found: {', '.join(header)})")
         at_time, at_volume = header.index("timestamp"), header.index(present[0])
         at_channel = header.index("channel") if "channel" in header else None
@@ -82,7 +82,9 @@ def read_interval_volumes(
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
-                raise ValidationFailed(f"{name} line {start}: {len(row)} fields, the header has {len(header)}")
+                raise ValidationFailed(
+                    f"{name} line {start}: {len(row)} fields where the header has {len(header)}"
+                )
             if at_channel is not None:
                 seen_channels.add(row[at_channel].strip().lower())
                 if channel is not None and row[at_channel].strip().lower() != channel.lower():
