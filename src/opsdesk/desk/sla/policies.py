@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,6 +12,12 @@ from typing import Any
 from opsdesk.desk.sla.models import SlaPolicy
 
 METRICS = ("first_reply", "next_reply", "resolution")
+
+
+def normalise_tag(tag: str) -> str:
+    """Ticket tags are stored lowercase with underscores; organisation tags and conditions are compared
+    in the same form."""
+    return re.sub(r"\s+", "_", tag.strip().lower())
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from opsdesk.desk.sla.metrics import (
     compute_clocks,
 )
 from opsdesk.desk.sla.models import BusinessSchedule, BusinessScheduleVersion, SlaPolicy
-from opsdesk.desk.sla.policies import TicketFacts, select_policy, targets_for
+from opsdesk.desk.sla.policies import TicketFacts, normalise_tag, select_policy, targets_for
 
 
 def hours_of(version: BusinessScheduleVersion) -> BusinessHours:
@@ -50,7 +50,7 @@ def calendar_at_for(schedule: BusinessSchedule | None) -> CalendarAt:
 
 def ticket_facts(ticket: Ticket) -> TicketFacts:
     organisation = ticket.organisation or ticket.requester.organisation
-    tags = set(ticket.tags) | set(organisation.tags if organisation is not None else ())
+    tags = {normalise_tag(t) for t in [*ticket.tags, *(organisation.tags if organisation is not None else ())]}
     return TicketFacts(ticket.priority.value, ticket.channel.value, frozenset(tags))
 
 

@@ -1,0 +1,217 @@
+"""Writes on SLA policies and business-hours schedules; each leaves an audit row in the same transaction.
+
+Policy and schedule changes reach a ticket's SLA the next time the ticket changes or falls due (as in
+Zendesk); they never rewrite history, because a schedule change is a new version from a given instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from opsdesk.core import audit
+from opsdesk.core.clock import Clock
+from opsdesk.core.errors import Conflict, ValidationFailed
+from opsdesk.core.models import User
+from opsdesk.desk.models import Channel, Priority, Status
+from opsdesk.desk.sla.business_hours import BusinessHours, format_wall_time
+from opsdesk.desk.sla.models import BusinessSchedule, BusinessScheduleVersion, SlaPolicy
+from opsdesk.desk.sla.policies import METRICS, normalise_tag
+
+PAUSABLE_STATUSES = (Status.PENDING.value, Status.ON_HOLD.value)
+MAX_TARGET_MINUTES = 366 * 24 * 60
+
+
+def _hours(
+    timezone: str, intervals: Sequence[Mapping[str, Any]], holidays: Sequence[str | date], always_open: bool
+) -> BusinessHours:
+    return BusinessHours.from_spec(
+        timezone=timezone, intervals=intervals, holidays=holidays, always_open=always_open
+    )
+
+
+def _version(schedule: BusinessSchedule, hours: BusinessHours, effective_from: datetime, now: datetime) -> None:
+    """Stores hours in the canonical shape, so what is read back is what the calendar used."""
+    schedule.versions.append(
+        BusinessScheduleVersion(
+            effective_from=effective_from,
+            timezone=hours.timezone,
+            always_open=hours.always_open,
+            intervals=[
+                {"weekday": i.weekday, "start": format_wall_time(i.start), "end": format_wall_time(i.end)}
+                for i in hours.intervals
+            ],
+            holidays=sorted(d.isoformat() for d in hours.holidays),
+            created_at=now,
+        )
+    )
+
+
+def _check_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationFailed("a name is required", field="name")
+    if len(name) > 100:
+        raise ValidationFailed("the name is longer than 100 characters", field="name")
+    return name
+
+
+def create_business_schedule(
+    session: Session,
+    *,
+    name: str,
+    timezone: str,
+    intervals: Sequence[Mapping[str, Any]] = (),
+    holidays: Sequence[str | date] = (),
+    always_open: bool = False,
+    actor: User | None,
+    clock: Clock,
+) -> BusinessSchedule:
+    name = _check_name(name)
+    hours = _hours(timezone, intervals, holidays, always_open)
+    if session.scalar(select(BusinessSchedule.id).where(BusinessSchedule.name == name)) is not None:
+        raise Conflict(f"a business schedule named {name!r} exists", field="name")
+    now = clock.now()
+    schedule = BusinessSchedule(name=name, created_at=now)
+    _version(schedule, hours, now, now)
+    session.add(schedule)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="business_schedule.create",
+        subject_type="business_schedule",
+        subject_id=schedule.id,
+        at=now,
+        detail={"name": name, "timezone": hours.timezone},
+    )
+    return schedule
+
+
+def change_business_hours(
+    session: Session,
+    *,
+    schedule: BusinessSchedule,
+    timezone: str,
+    intervals: Sequence[Mapping[str, Any]] = (),
+    holidays: Sequence[str | date] = (),
+    always_open: bool = False,
+    effective_from: datetime | None = None,
+    actor: User | None,
+    clock: Clock,
+) -> BusinessSchedule:
+    """New hours from ``effective_from`` (now by default, never in the past: durations already measured
+    keep the hours they were measured with)."""
+    now = clock.now()
+    effective_from = effective_from or now
+    if effective_from.tzinfo is None:
+        raise ValidationFailed("effective_from needs a time zone", field="effective_from")
+    if effective_from < now:
+        raise ValidationFailed("new hours cannot take effect in the past", field="effective_from")
+    if any(v.effective_from == effective_from for v in schedule.versions):
+        raise Conflict("the schedule already changes at that instant", field="effective_from")
+    _version(schedule, _hours(timezone, intervals, holidays, always_open), effective_from, now)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="business_schedule.change",
+        subject_type="business_schedule",
+        subject_id=schedule.id,
+        at=now,
+        detail={"effective_from": effective_from.isoformat(), "timezone": timezone},
+    )
+    return schedule
+
+
+def _check_targets(targets: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    clean: dict[str, dict[str, int]] = {}
+    for priority, metrics in targets.items():
+        if priority not in Priority.__members__.values():
+            raise ValidationFailed(f"unknown priority {priority!r}", field="targets")
+        if not isinstance(metrics, Mapping):
+            raise ValidationFailed(f"targets for {priority} must map metrics to minutes", field="targets")
+        clean[priority] = {}
+        for metric, minutes in metrics.items():
+            where = f"targets.{priority}.{metric}"
+            if metric not in METRICS:
+                raise ValidationFailed(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}", field=where)
+            if minutes is None:
+                continue
+            if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= MAX_TARGET_MINUTES:
+                raise ValidationFailed("a target is a whole number of minutes, at least 1", field=where)
+            clean[priority][metric] = minutes
+    if not any(clean.values()):
+        raise ValidationFailed("a policy needs at least one target", field="targets")
+    return clean
+
+
+def _check_values(values: Sequence[str], allowed: Sequence[str], field: str) -> list[str]:
+    for value in values:
+        if value not in allowed:
+            raise ValidationFailed(f"{value!r} is not one of {', '.join(allowed)}", field=field)
+    return sorted(set(values), key=list(allowed).index)
+
+
+def create_sla_policy(
+    session: Session,
+    *,
+    name: str,
+    targets: Mapping[str, Any],
+    priorities: Sequence[str] = (),
+    channels: Sequence[str] = (),
+    customer_tags: Sequence[str] = (),
+    schedule: BusinessSchedule | None = None,
+    pausing_statuses: Sequence[str] = (Status.PENDING.value,),
+    position: int | None = None,
+    active: bool = True,
+    actor: User | None,
+    clock: Clock,
+) -> SlaPolicy:
+    """Adds a policy at ``position`` (0 = first; the end of the list by default), moving later ones down."""
+    name = _check_name(name)
+    if session.scalar(select(SlaPolicy.id).where(SlaPolicy.name == name)) is not None:
+        raise Conflict(f"an SLA policy named {name!r} exists", field="name")
+    count = session.scalar(select(func.count()).select_from(SlaPolicy)) or 0
+    if position is None:
+        position = count
+    if not 0 <= position <= count:
+        raise ValidationFailed(f"position must be 0 to {count}", field="position")
+    now = clock.now()
+    policy = SlaPolicy(
+        name=name,
+        position=position,
+        active=active,
+        priorities=_check_values(priorities, [p.value for p in Priority], "priorities"),
+        channels=_check_values(channels, [c.value for c in Channel], "channels"),
+        customer_tags=sorted({normalise_tag(t) for t in customer_tags if t.strip()}),
+        targets=_check_targets(targets),
+        schedule=schedule,
+        pausing_statuses=_check_values(pausing_statuses, PAUSABLE_STATUSES, "pausing_statuses"),
+        created_at=now,
+        updated_at=now,
+    )
+    _renumber(session, position)
+    session.add(policy)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="sla_policy.create",
+        subject_type="sla_policy",
+        subject_id=policy.id,
+        at=now,
+        detail={"name": name, "position": position},
+    )
+    return policy
+
+
+def _renumber(session: Session, from_position: int) -> None:
+    """Keeps positions 0..n-1 in list order when a policy is inserted."""
+    session.execute(
+        update(SlaPolicy).where(SlaPolicy.position >= from_position).values(position=SlaPolicy.position + 1)
+    )
