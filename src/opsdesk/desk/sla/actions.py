@@ -34,7 +34,9 @@ def _hours(
     )
 
 
-def _version(schedule: BusinessSchedule, hours: BusinessHours, effective_from: datetime, now: datetime) -> None:
+def _version(
+    schedule: BusinessSchedule, hours: BusinessHours, effective_from: datetime, now: datetime
+) -> None:
     """Stores hours in the canonical shape, so what is read back is what the calendar used."""
     schedule.versions.append(
         BusinessScheduleVersion(
@@ -139,10 +141,12 @@ def _check_targets(targets: Mapping[str, Any]) -> dict[str, dict[str, int]]:
         for metric, minutes in metrics.items():
             where = f"targets.{priority}.{metric}"
             if metric not in METRICS:
-                raise ValidationFailed(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}", field=where)
+                known = ", ".join(METRICS)
+                raise ValidationFailed(f"unknown metric {metric!r}; use one of {known}", field=where)
             if minutes is None:
                 continue
-            if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= MAX_TARGET_MINUTES:
+            whole = isinstance(minutes, int) and not isinstance(minutes, bool)
+            if not whole or not 0 < minutes <= MAX_TARGET_MINUTES:
                 raise ValidationFailed("a target is a whole number of minutes, at least 1", field=where)
             clean[priority][metric] = minutes
     if not any(clean.values()):

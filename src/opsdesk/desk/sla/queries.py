@@ -50,7 +50,8 @@ def calendar_at_for(schedule: BusinessSchedule | None) -> CalendarAt:
 
 def ticket_facts(ticket: Ticket) -> TicketFacts:
     organisation = ticket.organisation or ticket.requester.organisation
-    tags = {normalise_tag(t) for t in [*ticket.tags, *(organisation.tags if organisation is not None else ())]}
+    organisation_tags = organisation.tags if organisation is not None else []
+    tags = {normalise_tag(t) for t in [*ticket.tags, *organisation_tags]}
     return TicketFacts(ticket.priority.value, ticket.channel.value, frozenset(tags))
 
 
