@@ -7,6 +7,7 @@ from opsdesk.core.database import Base
 DOMAIN_MODEL_MODULES = [
     "opsdesk.core.jobs.models",
     "opsdesk.desk.models",
+    "opsdesk.desk.search",  # full-text index DDL on the tickets and messages tables
     "opsdesk.desk.sla.models",
     "opsdesk.desk.channels.email.models",
     "opsdesk.quality.models",

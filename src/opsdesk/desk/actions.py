@@ -591,6 +591,9 @@ def merge_tickets(
         raise Conflict(f"ticket #{target.id} is closed; merge into an open ticket", field="into")
     if target.merged_into_id is not None:
         raise Conflict(f"ticket #{target.id} was itself merged", field="into")
+    if source.sensitive and not target.sensitive:
+        # The conversation continues on the target, so protected details must not move to an open ticket.
+        raise ValidationFailed("a sensitive ticket can only be merged into a sensitive ticket", field="into")
     note_kind = AuthorKind.SYSTEM if actor is None else AuthorKind.AGENT
     _store_message(
         session,
@@ -615,7 +618,7 @@ def merge_tickets(
         channel=target.channel,
         clock=clock,
         body_html=None,
-        body_text=f"Ticket #{source.id} ({source.subject}) was merged into this ticket.",
+        body_text=f"Ticket #{source.id} was merged into this ticket.",
         store=None,
         attachments=(),
         email_message_id=None,
@@ -646,3 +649,38 @@ def auto_close_solved(session: Session, *, clock: Clock, days: int) -> int:
         _event(session, ticket, "auto_closed", clock, None)
         _after_change(session, ticket, clock)
     return len(tickets)
+
+
+def create_follow_up(
+    session: Session,
+    *,
+    closed: Ticket,
+    channel: Channel,
+    clock: Clock,
+    body_html: str | None = None,
+    body_text: str | None = None,
+    store: AttachmentStore | None = None,
+    attachments: Sequence[NewAttachment] = (),
+    email_message_id: str | None = None,
+) -> Ticket:
+    """A requester wrote to a closed ticket: a new ticket linked to it carries their message and the
+    closed ticket's classification (subject, priority, type, tags, group, sensitivity)."""
+    return create_ticket(
+        session,
+        requester=closed.requester,
+        subject=closed.subject,
+        body_html=body_html,
+        body_text=body_text,
+        channel=channel,
+        clock=clock,
+        store=store,
+        priority=closed.priority,
+        type=closed.type,
+        tags=closed.tags,
+        custom_fields=closed.custom_fields,
+        group=closed.group,
+        sensitive=closed.sensitive,
+        email_message_id=email_message_id,
+        attachments=attachments,
+        follow_up_of=closed,
+    )

@@ -1,0 +1,178 @@
+"""Reads on tickets, messages and people, always filtered by what the reader may see."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from sqlalchemy import ColumnElement, and_, false, select
+from sqlalchemy.orm import Session, selectinload
+
+from opsdesk.core import permissions
+from opsdesk.core.clock import Clock
+from opsdesk.core.errors import NotFound, ValidationFailed
+from opsdesk.core.models import Role, User
+from opsdesk.desk.access import messages_visible_to, visible_to
+from opsdesk.desk.models import UNSOLVED, Channel, Message, Priority, Status, Ticket, TicketTag
+
+T = TypeVar("T")
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    status: Sequence[Status] = ()
+    priority: Sequence[Priority] = ()
+    channel: Sequence[Channel] = ()
+    assignee_id: int | None = None
+    group_id: int | None = None
+    requester_id: int | None = None
+    organisation_id: int | None = None
+    tag: str | None = None
+    view: str | None = None  # mine | unassigned | my_group | breaching_soon
+    updated_since: datetime | None = None
+
+
+VIEWS = ("mine", "unassigned", "my_group", "breaching_soon")
+
+
+def encode_cursor(last_id: int) -> str:
+    """Opaque to clients: they pass back what they were given and never build one."""
+    return base64.urlsafe_b64encode(json.dumps({"v": 1, "before": last_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        before = data["before"]
+        if data.get("v") != 1 or not isinstance(before, int) or before < 1:
+            raise ValueError
+        return before
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed("the cursor is not one this server gave out", field="cursor") from exc
+
+
+def list_tickets(
+    session: Session,
+    *,
+    user: User,
+    filters: TicketFilters,
+    clock: Clock,
+    breaching_soon_minutes: int,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Ticket]:
+    """Newest first by number, which never changes, so paging is stable while tickets are updated."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(Ticket).where(visible_to(user))
+    if filters.status:
+        query = query.where(Ticket.status.in_(filters.status))
+    if filters.priority:
+        query = query.where(Ticket.priority.in_(filters.priority))
+    if filters.channel:
+        query = query.where(Ticket.channel.in_(filters.channel))
+    for column, value in (
+        (Ticket.assignee_id, filters.assignee_id),
+        (Ticket.group_id, filters.group_id),
+        (Ticket.requester_id, filters.requester_id),
+        (Ticket.organisation_id, filters.organisation_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.tag:
+        query = query.where(
+            select(TicketTag.ticket_id)
+            .where(TicketTag.ticket_id == Ticket.id, TicketTag.tag == filters.tag.strip().lower())
+            .exists()
+        )
+    if filters.updated_since is not None:
+        query = query.where(Ticket.updated_at >= filters.updated_since)
+    if filters.view is not None:
+        query = query.where(_view(user, filters.view, clock, breaching_soon_minutes))
+    if cursor:
+        query = query.where(Ticket.id < decode_cursor(cursor))
+    rows = list(
+        session.scalars(
+            query.options(selectinload(Ticket.tag_rows), selectinload(Ticket.requester))
+            .order_by(Ticket.id.desc())
+            .limit(limit + 1)
+        )
+    )
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+
+
+def _view(user: User, view: str, clock: Clock, breaching_soon_minutes: int) -> ColumnElement[bool]:
+    if view == "mine":
+        return Ticket.assignee_id == user.id
+    if view == "unassigned":
+        return and_(Ticket.assignee_id.is_(None), Ticket.status.in_(UNSOLVED))
+    if view == "my_group":
+        group_ids = [g.id for g in user.groups]
+        return Ticket.group_id.in_(group_ids) if group_ids else false()
+    if view == "breaching_soon":
+        horizon = clock.now() + timedelta(minutes=breaching_soon_minutes)
+        return and_(
+            Ticket.status.in_(UNSOLVED),
+            Ticket.sla_next_due_at.is_not(None),
+            Ticket.sla_next_due_at <= horizon,
+        )
+    raise ValidationFailed(f"unknown view {view!r}; use one of {', '.join(VIEWS)}", field="view")
+
+
+def ticket_messages(session: Session, *, ticket: Ticket, user: User) -> list[Message]:
+    """The messages of a ticket the caller already may read (see access.ticket_for), oldest first."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.ticket_id == ticket.id, messages_visible_to(user))
+            .options(selectinload(Message.attachments), selectinload(Message.author))
+            .order_by(Message.id)
+        )
+    )
+
+
+def list_users(
+    session: Session,
+    *,
+    viewer: User,
+    role: Role | None = None,
+    organisation_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[User]:
+    """People for staff who may read them, newest first."""
+    permissions.require(viewer, permissions.USER_READ)
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(User).options(selectinload(User.identities))
+    if role is not None:
+        query = query.where(User.role == role)
+    if organisation_id is not None:
+        query = query.where(User.organisation_id == organisation_id)
+    if cursor:
+        query = query.where(User.id < decode_cursor(cursor))
+    rows = list(session.scalars(query.order_by(User.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    items = rows[:limit]
+    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+
+
+def user_for(session: Session, *, user_id: int, viewer: User) -> User:
+    """A person's record: anyone may read their own, staff who may read people anyone's."""
+    user = session.get(User, user_id)
+    if user is None or (user.id != viewer.id and not permissions.has(viewer, permissions.USER_READ)):
+        raise NotFound(f"no user {user_id}", field="id")
+    return user

@@ -1,0 +1,333 @@
+"""Request and response shapes of the desk API. Requests forbid unknown fields and bound every size, so
+bad input is a 4xx naming the field, never a database error."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from opsdesk.core.models import IdentityKind, Role, Tier, User
+from opsdesk.desk.models import Attachment, AuthorKind, Channel, Message, Priority, Status, Ticket, TicketType
+
+MAX_ID = 2_147_483_647
+MAX_BODY_CHARS = 1_000_000
+MAX_ATTACHMENTS = 10
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; refuse it here rather than fail in the database.
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    return value
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def _check_json_value(value: Any, depth: int = 0) -> None:
+    if depth > 4:
+        raise ValueError("custom field values may nest at most 4 levels")
+    if isinstance(value, str):
+        _no_nul(value)
+        if len(value) > 10_000:
+            raise ValueError("a custom field value may be at most 10000 characters")
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_value(item, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _check_json_value(item, depth + 1)
+
+
+def _custom_fields(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > 100:
+        raise ValueError("at most 100 custom fields")
+    for key, item in value.items():
+        if not key or len(key) > 64:
+            raise ValueError("custom field names have 1 to 64 characters")
+        _no_nul(key)
+        _check_json_value(item)
+    return value
+
+
+CustomFields = Annotated[dict[str, Any], AfterValidator(_custom_fields)]
+Tags = Annotated[list[Annotated[Text, Field(max_length=80)]], Field(max_length=50)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AttachmentIn(Request):
+    filename: Annotated[Text, Field(min_length=1, max_length=300)]
+    content_type: Annotated[Text, Field(max_length=200)] = "application/octet-stream"
+    data_base64: str
+
+    @field_validator("data_base64")
+    @classmethod
+    def _decodes(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("data_base64 is not valid base64") from exc
+        return value
+
+    def data(self) -> bytes:
+        return base64.b64decode(self.data_base64)
+
+
+class _Body(Request):
+    body_html: Annotated[Text | None, Field(max_length=MAX_BODY_CHARS)] = None
+    body_text: Annotated[Text | None, Field(max_length=MAX_BODY_CHARS)] = None
+    attachments: Annotated[list[AttachmentIn], Field(max_length=MAX_ATTACHMENTS)] = []
+
+    @model_validator(mode="after")
+    def _has_content(self) -> _Body:
+        if not (self.body_html or "").strip() and not (self.body_text or "").strip() and not self.attachments:
+            raise ValueError("give body_html or body_text (or an attachment)")
+        return self
+
+
+class TicketCreate(_Body):
+    subject: Annotated[Text, Field(min_length=1, max_length=500)]
+    requester_id: Id | None = None
+    requester_email: Annotated[Text | None, Field(max_length=320)] = None
+    requester_name: Annotated[Text | None, Field(max_length=200)] = None
+    public: bool = True
+    channel: Channel = Channel.API
+    priority: Priority = Priority.NORMAL
+    type: TicketType | None = None
+    tags: Tags = []
+    custom_fields: CustomFields = {}
+    group_id: Id | None = None
+    assignee_id: Id | None = None
+    sensitive: bool = False
+    external_id: Annotated[Text | None, Field(max_length=200)] = None
+
+
+class TicketUpdate(Request):
+    """Only the fields sent change; ``null`` clears type, group or assignee, and removes a custom field."""
+
+    status: Status | None = None
+    priority: Priority | None = None
+    type: TicketType | None = None
+    tags: Tags | None = None
+    custom_fields: CustomFields | None = None
+    group_id: Id | None = None
+    assignee_id: Id | None = None
+    sensitive: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> TicketUpdate:
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        for name in ("status", "priority", "tags", "custom_fields", "sensitive"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class MessageCreate(_Body):
+    public: bool = True
+
+
+class EscalateIn(Request):
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+    group_id: Id | None = None
+
+
+class MergeIn(Request):
+    into: Id
+
+
+class UserCreate(Request):
+    email: Annotated[Text, Field(min_length=3, max_length=320)]
+    name: Annotated[Text, Field(min_length=1, max_length=200)]
+    role: Role
+    tier: Tier | None = None
+    password: Annotated[Text | None, Field(min_length=10, max_length=200)] = None
+    organisation_id: Id | None = None
+    site_id: Id | None = None
+    languages: Annotated[list[Annotated[Text, Field(max_length=20)]], Field(max_length=20)] = []
+    skills: Annotated[list[Annotated[Text, Field(max_length=80)]], Field(max_length=50)] = []
+
+
+class IdentityIn(Request):
+    kind: IdentityKind
+    value: Annotated[Text, Field(min_length=1, max_length=320)]
+
+
+class UserMergeIn(Request):
+    into: Id
+
+
+# ---- responses ----
+
+
+class PersonRef(BaseModel):
+    id: int
+    name: str
+
+    @classmethod
+    def of(cls, user: User | None) -> PersonRef | None:
+        return cls(id=user.id, name=user.name) if user is not None else None
+
+
+class TicketOut(BaseModel):
+    number: int
+    subject: str
+    status: Status
+    priority: Priority
+    type: TicketType | None
+    channel: Channel
+    requester: PersonRef
+    organisation_id: int | None
+    group_id: int | None
+    tier: Tier
+    assignee_id: int | None
+    site_id: int | None
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    sensitive: bool
+    external_id: str | None
+    follow_up_of: int | None
+    merged_into: int | None
+    created_at: datetime
+    updated_at: datetime
+    solved_at: datetime | None
+    closed_at: datetime | None
+    sla_next_due_at: datetime | None
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketOut:
+        requester = PersonRef.of(ticket.requester)
+        assert requester is not None
+        return cls(
+            number=ticket.id,
+            subject=ticket.subject,
+            status=ticket.status,
+            priority=ticket.priority,
+            type=ticket.type,
+            channel=ticket.channel,
+            requester=requester,
+            organisation_id=ticket.organisation_id,
+            group_id=ticket.group_id,
+            tier=ticket.tier,
+            assignee_id=ticket.assignee_id,
+            site_id=ticket.site_id,
+            tags=ticket.tags,
+            custom_fields=ticket.custom_fields or {},
+            sensitive=ticket.sensitive,
+            external_id=ticket.external_id,
+            follow_up_of=ticket.follow_up_of_id,
+            merged_into=ticket.merged_into_id,
+            created_at=ticket.created_at,
+            updated_at=ticket.updated_at,
+            solved_at=ticket.solved_at,
+            closed_at=ticket.closed_at,
+            sla_next_due_at=ticket.sla_next_due_at,
+        )
+
+
+class TicketPageOut(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+    @classmethod
+    def of(cls, row: Attachment) -> AttachmentOut:
+        return cls(
+            id=row.id, filename=row.filename, content_type=row.content_type, size=row.size, sha256=row.sha256
+        )
+
+
+class MessageOut(BaseModel):
+    id: int
+    ticket_number: int
+    author: PersonRef | None
+    author_kind: AuthorKind
+    public: bool
+    channel: Channel
+    body_html: str
+    body_text: str
+    created_at: datetime
+    attachments: list[AttachmentOut]
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        return cls(
+            id=message.id,
+            ticket_number=message.ticket_id,
+            author=PersonRef.of(message.author),
+            author_kind=message.author_kind,
+            public=message.public,
+            channel=message.channel,
+            body_html=message.body_html,
+            body_text=message.body_text,
+            created_at=message.created_at,
+            attachments=[AttachmentOut.of(a) for a in message.attachments],
+        )
+
+
+class SearchHitOut(BaseModel):
+    ticket: TicketOut
+    matched_messages: int
+
+
+class SearchOut(BaseModel):
+    items: list[SearchHitOut]
+
+
+class IdentityOut(BaseModel):
+    kind: IdentityKind
+    value: str
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    email: str | None
+    role: Role
+    tier: Tier | None
+    active: bool
+    organisation_id: int | None
+    site_id: int | None
+    merged_into_id: int | None
+    identities: list[IdentityOut]
+    group_ids: list[int]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            name=user.name,
+            email=user.email,
+            role=user.role,
+            tier=user.tier,
+            active=user.active,
+            organisation_id=user.organisation_id,
+            site_id=user.site_id,
+            merged_into_id=user.merged_into_id,
+            identities=[IdentityOut(kind=i.kind, value=i.value) for i in user.identities],
+            group_ids=[g.id for g in user.groups],
+            created_at=user.created_at,
+        )
+
+
+class UserPageOut(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None

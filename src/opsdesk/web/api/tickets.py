@@ -1,0 +1,368 @@
+"""/api/v1/tickets and /api/v1/search: parse, authorise, call a desk action or query, commit, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+from opsdesk.core.clock import Clock
+from opsdesk.core.errors import NotFound, PermissionDenied, TooLarge, ValidationFailed
+from opsdesk.core.models import Group, IdentityKind, Role, User
+from opsdesk.core.settings import Settings
+from opsdesk.desk import access, actions, queries, requesters, search
+from opsdesk.desk.access import TicketOp
+from opsdesk.desk.attachments import AttachmentStore, NewAttachment
+from opsdesk.desk.models import AuthorKind, Channel, Priority, Status
+from opsdesk.desk.schemas import (
+    MAX_ID,
+    EscalateIn,
+    MergeIn,
+    MessageCreate,
+    MessageOut,
+    SearchHitOut,
+    SearchOut,
+    TicketCreate,
+    TicketOut,
+    TicketPageOut,
+    TicketUpdate,
+)
+from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def body_limit(settings: Settings) -> int:
+    """One attachment at the size limit, base64-encoded, plus room for the message around it."""
+    return settings.max_attachment_bytes * 4 // 3 + 2 * 1024 * 1024
+
+
+class _BoundedRequest(Request):
+    limit: int = 0
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in self.stream():
+                size += len(chunk)
+                if size > self.limit:
+                    raise TooLarge(f"the request body is over {self.limit} bytes", field="body")
+                chunks.append(chunk)
+            self._body = b"".join(chunks)
+        return self._body
+
+
+class BoundedBodyRoute(APIRoute):
+    """Refuses an oversized body with 413 while reading it, before anything parses it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            if request.method not in BODY_METHODS:
+                return await handler(request)
+            limited = _BoundedRequest(request.scope, request.receive)
+            limited.limit = body_limit(request.app.state.settings)
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limited.limit:
+                raise TooLarge(f"the request body is over {limited.limit} bytes", field="body")
+            await limited.body()
+            return await handler(limited)
+
+        return bounded
+
+
+router = APIRouter(tags=["tickets"], route_class=BoundedBodyRoute)
+Number = Annotated[int, Path(ge=1, le=MAX_ID, description="The ticket number")]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def _group(session: Session, group_id: int | None) -> Group | None:
+    if group_id is None:
+        return None
+    group = session.get(Group, group_id)
+    if group is None:
+        raise NotFound(f"no group {group_id}", field="group_id")
+    return group
+
+
+def _staff(session: Session, user_id: int | None, field: str) -> User | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.is_staff:
+        raise NotFound(f"no agent {user_id}", field=field)
+    return user
+
+
+def _attachments(body: MessageCreate | TicketCreate) -> list[NewAttachment]:
+    return [NewAttachment(a.filename, a.content_type, a.data()) for a in body.attachments]
+
+
+def _requester_for(session: Session, body: TicketCreate, user: User, clock: Clock) -> User:
+    if user.role is Role.REQUESTER:
+        for field in ("requester_id", "requester_email", "group_id", "assignee_id"):
+            if getattr(body, field) is not None and not (
+                field == "requester_id" and body.requester_id == user.id
+            ):
+                raise PermissionDenied(f"requesters cannot set {field}", field=field)
+        if not body.public:
+            raise PermissionDenied("requesters cannot write internal notes", field="public")
+        return user
+    if body.requester_id is not None:
+        requester = session.get(User, body.requester_id)
+        if requester is None:
+            raise NotFound(f"no user {body.requester_id}", field="requester_id")
+        return requester
+    if body.requester_email:
+        return requesters.find_or_create_requester(
+            session,
+            kind=IdentityKind.EMAIL,
+            value=body.requester_email,
+            name=body.requester_name,
+            clock=clock,
+        )
+    raise ValidationFailed("give requester_id or requester_email", field="requester_id")
+
+
+@router.post("/tickets", status_code=201, response_model=TicketOut)
+def create_ticket(
+    body: TicketCreate,
+    response: Response,
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> TicketOut:
+    access.require(user, TicketOp.CREATE)
+    idempotency = None
+    if idempotency_key is not None:
+        if not idempotency_key.strip():
+            raise ValidationFailed("Idempotency-Key is empty", field="Idempotency-Key")
+        scope = f"api:user:{user.id}"
+        fingerprint = actions.request_hash(body.model_dump(mode="json"))
+        earlier = actions.replayed_ticket(session, scope=scope, key=idempotency_key, fingerprint=fingerprint)
+        if earlier is not None:
+            access.require(user, TicketOp.READ, earlier)
+            response.status_code = 200
+            return TicketOut.of(earlier)
+        idempotency = (scope, idempotency_key, fingerprint)
+    if body.sensitive and user.is_staff and not access.has_sensitive_access(user):
+        raise PermissionDenied(
+            "only staff with sensitive access can create sensitive tickets", field="sensitive"
+        )
+    requester = _requester_for(session, body, user, clock)
+    ticket = actions.create_ticket(
+        session,
+        requester=requester,
+        subject=body.subject,
+        body_html=body.body_html,
+        body_text=body.body_text,
+        channel=body.channel,
+        clock=clock,
+        store=AttachmentStore.from_settings(settings) if body.attachments else None,
+        author=user if user.is_staff else None,
+        public=body.public,
+        priority=body.priority,
+        type=body.type,
+        tags=body.tags,
+        custom_fields=body.custom_fields,
+        group=_group(session, body.group_id),
+        assignee=_staff(session, body.assignee_id, "assignee_id"),
+        sensitive=body.sensitive,
+        external_id=body.external_id,
+        attachments=_attachments(body),
+        idempotency=idempotency,
+    )
+    session.commit()
+    return TicketOut.of(ticket)
+
+
+@router.get("/tickets", response_model=TicketPageOut)
+def list_tickets(
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    status: Annotated[list[Status] | None, Query()] = None,
+    priority: Annotated[list[Priority] | None, Query()] = None,
+    channel: Annotated[list[Channel] | None, Query()] = None,
+    assignee_id: QueryId = None,
+    group_id: QueryId = None,
+    requester_id: QueryId = None,
+    organisation_id: QueryId = None,
+    tag: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None,
+    view: Literal["mine", "unassigned", "my_group", "breaching_soon"] | None = None,
+    updated_since: datetime | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
+) -> TicketPageOut:
+    access.require(user, TicketOp.LIST)
+    if updated_since is not None and updated_since.tzinfo is None:
+        updated_since = updated_since.replace(tzinfo=UTC)
+    page = queries.list_tickets(
+        session,
+        user=user,
+        filters=queries.TicketFilters(
+            status=status or (),
+            priority=priority or (),
+            channel=channel or (),
+            assignee_id=assignee_id,
+            group_id=group_id,
+            requester_id=requester_id,
+            organisation_id=organisation_id,
+            tag=tag,
+            view=view,
+            updated_since=updated_since,
+        ),
+        clock=clock,
+        breaching_soon_minutes=settings.breaching_soon_minutes,
+        cursor=cursor,
+        limit=limit,
+    )
+    return TicketPageOut(items=[TicketOut.of(t) for t in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/tickets/{number}", response_model=TicketOut)
+def get_ticket(number: Number, user: CurrentUser, session: SessionDep, clock: ClockDep) -> TicketOut:
+    ticket = access.ticket_for(session, number, user, clock)
+    out = TicketOut.of(ticket)
+    session.commit()  # the audit row of a sensitive read
+    return out
+
+
+@router.patch("/tickets/{number}", response_model=TicketOut)
+def update_ticket(
+    number: Number, body: TicketUpdate, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> TicketOut:
+    ticket = access.ticket_for(session, number, user, clock)
+    sent = body.model_fields_set
+    if "status" in sent:
+        access.require(user, TicketOp.UPDATE_STATUS, ticket)
+    if sent & {"priority", "type", "tags", "custom_fields"}:
+        access.require(user, TicketOp.UPDATE, ticket)
+    if sent & {"group_id", "assignee_id"}:
+        access.require(user, TicketOp.ASSIGN, ticket)
+    if "sensitive" in sent:
+        access.require(user, TicketOp.SET_SENSITIVE, ticket)
+    changes: dict[str, Any] = {
+        name: getattr(body, name) for name in sent & {"priority", "type", "tags", "sensitive"}
+    }
+    if "status" in sent:
+        changes["status"] = body.status
+    if "custom_fields" in sent:
+        changes["custom_fields"] = body.custom_fields
+    if "group_id" in sent:
+        changes["group"] = _group(session, body.group_id)
+    if "assignee_id" in sent:
+        changes["assignee"] = _staff(session, body.assignee_id, "assignee_id")
+    actions.update_ticket(session, ticket=ticket, actor=user, clock=clock, **changes)
+    session.commit()
+    return TicketOut.of(ticket)
+
+
+@router.post("/tickets/{number}/messages", status_code=201, response_model=MessageOut)
+def post_message(
+    number: Number,
+    body: MessageCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> MessageOut:
+    ticket = access.ticket_for(session, number, user, clock)
+    access.require(user, TicketOp.REPLY if body.public else TicketOp.NOTE, ticket)
+    store = AttachmentStore.from_settings(settings) if body.attachments else None
+    channel = Channel.API
+    if ticket.status is Status.CLOSED and user.id == ticket.requester_id:
+        follow_up = actions.create_follow_up(
+            session,
+            closed=ticket,
+            channel=channel,
+            clock=clock,
+            body_html=body.body_html,
+            body_text=body.body_text,
+            store=store,
+            attachments=_attachments(body),
+        )
+        message = follow_up.messages[0]
+    else:
+        message = actions.add_message(
+            session,
+            ticket=ticket,
+            author=user,
+            author_kind=AuthorKind.AGENT if user.is_staff else AuthorKind.REQUESTER,
+            public=body.public,
+            channel=channel,
+            clock=clock,
+            body_html=body.body_html,
+            body_text=body.body_text,
+            store=store,
+            attachments=_attachments(body),
+        )
+    session.commit()
+    return MessageOut.of(message)
+
+
+@router.get("/tickets/{number}/messages", response_model=list[MessageOut])
+def list_messages(
+    number: Number, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> list[MessageOut]:
+    ticket = access.ticket_for(session, number, user, clock)
+    out = [MessageOut.of(m) for m in queries.ticket_messages(session, ticket=ticket, user=user)]
+    session.commit()  # the audit row of a sensitive read
+    return out
+
+
+@router.post("/tickets/{number}/escalate", response_model=TicketOut)
+def escalate(
+    number: Number, body: EscalateIn, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> TicketOut:
+    ticket = access.ticket_for(session, number, user, clock)
+    access.require(user, TicketOp.ESCALATE, ticket)
+    actions.escalate(
+        session,
+        ticket=ticket,
+        reason=body.reason,
+        actor=user,
+        clock=clock,
+        group=_group(session, body.group_id),
+    )
+    session.commit()
+    return TicketOut.of(ticket)
+
+
+@router.post("/tickets/{number}/merge", response_model=TicketOut)
+def merge(
+    number: Number, body: MergeIn, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> TicketOut:
+    source = access.ticket_for(session, number, user, clock)
+    try:
+        target = access.ticket_for(session, body.into, user, clock)
+    except NotFound as exc:
+        raise NotFound(exc.message, field="into") from exc
+    access.require(user, TicketOp.MERGE, source)
+    access.require(user, TicketOp.MERGE, target)
+    actions.merge_tickets(session, source=source, target=target, actor=user, clock=clock)
+    session.commit()
+    return TicketOut.of(target)
+
+
+@router.get("/search", response_model=SearchOut)
+def search_tickets(
+    user: CurrentUser,
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
+) -> SearchOut:
+    access.require(user, TicketOp.LIST)
+    hits = search.search_tickets(session, user=user, q=q, limit=limit)
+    return SearchOut(
+        items=[SearchHitOut(ticket=TicketOut.of(h.ticket), matched_messages=h.matched_messages) for h in hits]
+    )
