@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, ColumnElement, Date, DateTime, Engine, MetaData, cast, create_engine, event, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -87,3 +87,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def utc_day(column: ColumnElement[Any] | QueryableAttribute[Any], dialect_name: str) -> ColumnElement[Any]:
+    """The UTC calendar day of a timestamp column, as SQL both databases run the same way."""
+    if dialect_name == "sqlite":
+        return func.date(column)
+    return cast(func.timezone("UTC", column), Date)

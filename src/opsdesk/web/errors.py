@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from opsdesk.core.errors import Conflict, NotFound, OpsDeskError, PermissionDenied, TooLarge, ValidationFailed
@@ -42,10 +42,14 @@ def _validation_message(err: dict[str, Any]) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OpsDeskError)
-    async def _domain(_request: Request, exc: OpsDeskError) -> JSONResponse:
+    async def _domain(request: Request, exc: OpsDeskError) -> Response:
         status, code = next(
             (v for k, v in STATUS_BY_ERROR.items() if isinstance(exc, k)), (400, "bad_request")
         )
+        html_error = getattr(request.app.state, "html_error", None)
+        if html_error is not None and not request.url.path.startswith("/api/"):
+            response: Response = html_error(request, exc, status)
+            return response
         return JSONResponse(error_body(code, exc.message, exc.field), status_code=status)
 
     @app.exception_handler(RequestValidationError)

@@ -1,0 +1,1 @@
+"""Server-rendered pages: Jinja templates and our own CSS; nothing is fetched from a CDN."""
