@@ -203,15 +203,18 @@ def _measure(
     calendar = calendar_at(stop)
     spans = _running_spans(window.start, stop, timeline, running)
     elapsed = calendar_elapsed = timedelta(0)
-    breached_at = None
+    # The instant the running time reached the target; the target is breached once that instant has
+    # passed before the clock stopped (a reply exactly at the due time is in time).
+    reached_at = None
     last_span_start, elapsed_before_last = window.start, timedelta(0)
     for a, b in spans:
         part = calendar.business_time(a, b)
-        if breached_at is None and elapsed + part > target:
-            breached_at = calendar.add_business_time(a, target - elapsed)
+        if reached_at is None and elapsed + part >= target:
+            reached_at = calendar.add_business_time(a, target - elapsed)
         last_span_start, elapsed_before_last = a, elapsed
         elapsed += part
         calendar_elapsed += b - a
+    breached_at = reached_at if reached_at is not None and reached_at < stop else None
     running_now = window.end is None and _status_at(timeline, now) in running
     if running_now and not (spans and spans[-1][1] == now):
         last_span_start, elapsed_before_last = now, elapsed
@@ -235,7 +238,7 @@ def _measure(
         return clock(MetricStatus.ACHIEVED, None)
     if not running_now:
         return clock(MetricStatus.PAUSED, None)
-    due_at = calendar.add_business_time(last_span_start, target - elapsed_before_last)
+    due_at = reached_at or calendar.add_business_time(last_span_start, target - elapsed_before_last)
     soon = due_at - now <= breaching_soon
     return clock(MetricStatus.BREACHING_SOON if soon else MetricStatus.ACTIVE, due_at)
 
