@@ -10,15 +10,21 @@ from opsdesk.success.arr import Term, annual_value_cents, anniversary, arr_on, a
 
 
 def test_pepm_is_price_times_lives_times_twelve_and_flat_is_the_fee() -> None:
-    assert annual_value_cents(price_model="pepm", pepm_cents=450, covered_lives=1000, flat_annual_cents=None) == (
-        5_400_000
+    assert annual_value_cents(
+        price_model="pepm", pepm_cents=450, covered_lives=1000, flat_annual_cents=None
+    ) == (5_400_000)
+    assert (
+        annual_value_cents(
+            price_model="flat_annual", pepm_cents=None, covered_lives=None, flat_annual_cents=1_200_000
+        )
+        == 1_200_000
     )
-    assert annual_value_cents(price_model="flat_annual", pepm_cents=None, covered_lives=None,
-                              flat_annual_cents=1_200_000) == 1_200_000
     with pytest.raises(ValidationFailed):
         annual_value_cents(price_model="pepm", pepm_cents=None, covered_lives=10, flat_annual_cents=None)
     with pytest.raises(ValidationFailed):
-        annual_value_cents(price_model="flat_annual", pepm_cents=None, covered_lives=None, flat_annual_cents=-1)
+        annual_value_cents(
+            price_model="flat_annual", pepm_cents=None, covered_lives=None, flat_annual_cents=-1
+        )
 
 
 def test_three_year_term_escalates_compounded_at_each_anniversary() -> None:
@@ -36,8 +42,9 @@ def test_three_year_term_escalates_compounded_at_each_anniversary() -> None:
 
 def test_an_amendment_keeps_the_original_anniversaries_and_its_end_is_marked() -> None:
     original = Term(1, 7, date(2024, 1, 1), date(2024, 6, 30), 100_000, Decimal(10), amended=True)
-    amended = Term(2, 7, date(2024, 7, 1), date(2025, 12, 31), 200_000, Decimal(10),
-                   anniversary_base=date(2024, 1, 1))
+    amended = Term(
+        2, 7, date(2024, 7, 1), date(2025, 12, 31), 200_000, Decimal(10), anniversary_base=date(2024, 1, 1)
+    )
     steps = arr_steps([original, amended])
     rows = list(steps[["effective", "delta_cents", "cause"]].itertuples(index=False, name=None))
     assert [(d.date(), c, k) for d, c, k in rows] == [
@@ -56,8 +63,12 @@ def test_leap_day_anniversary_and_end_before_start() -> None:
 
 
 def test_daily_arr_covers_every_day() -> None:
-    steps = arr_steps([Term(1, 1, date(2025, 1, 2), date(2025, 1, 3), 365), Term(2, 2, date(2025, 1, 3),
-                                                                                  date(2025, 1, 9), 10)])
+    steps = arr_steps(
+        [
+            Term(1, 1, date(2025, 1, 2), date(2025, 1, 3), 365),
+            Term(2, 2, date(2025, 1, 3), date(2025, 1, 9), 10),
+        ]
+    )
     daily = daily_arr(steps, date(2025, 1, 1), date(2025, 1, 4))
     assert daily[1].tolist() == [0, 365, 365, 0]
     assert daily[2].tolist() == [0, 0, 10, 10]

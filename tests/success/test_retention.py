@@ -69,8 +69,15 @@ def test_a_churn_and_return_inside_the_period_nets_out_but_across_periods_is_rea
     assert _one(whole_year)["customers_lost"] == 0 and _one(whole_year)["contraction"] == 20_000
     # Month by month C5 is lost in April (its term ended 31 March) and returns in June as a reactivation.
     months = retention.monthly_periods(date(2025, 4, 1), date(2025, 6, 30))
-    april, may, june = retention.bridge(moves[moves["customer_id"] == 5], customers, months).to_dict("records")
-    assert (april["start_arr"], april["churn"], april["customers_lost"], april["end_arr"]) == (80_000, 80_000, 1, 0)
+    april, may, june = retention.bridge(moves[moves["customer_id"] == 5], customers, months).to_dict(
+        "records"
+    )
+    assert (april["start_arr"], april["churn"], april["customers_lost"], april["end_arr"]) == (
+        80_000,
+        80_000,
+        1,
+        0,
+    )
     assert (may["start_arr"], may["end_arr"]) == (0, 0)
     assert (june["new"], june["reactivation"], june["customers_new"], june["start_arr"]) == (0, 60_000, 1, 0)
     assert math.isnan(june["nrr"])  # no starting customers: not a ratio
@@ -82,7 +89,9 @@ def test_monthly_bridges_chain_end_to_start() -> None:
     assert len(frame) == 12
     assert frame["start_arr"].iloc[0] == 560_000 and frame["end_arr"].iloc[-1] == 435_000
     assert (frame["start_arr"].iloc[1:].to_numpy() == frame["end_arr"].iloc[:-1].to_numpy()).all()
-    lines = frame["start_arr"] + frame["new"] + frame["reactivation"] + frame["expansion"] + frame["escalator"]
+    lines = (
+        frame["start_arr"] + frame["new"] + frame["reactivation"] + frame["expansion"] + frame["escalator"]
+    )
     assert (lines - frame["contraction"] - frame["churn"] == frame["end_arr"]).all()
 
 
@@ -98,9 +107,7 @@ def test_trailing_twelve_months_measures_last_years_customers_now() -> None:
 
 
 def test_renewal_base_view_reads_only_the_arr_that_came_up_for_renewal() -> None:
-    row = _one(
-        retention.renewal_retention(scenario.movements(), scenario.customers(), *scenario.PERIOD)
-    )
+    row = _one(retention.renewal_retention(scenario.movements(), scenario.customers(), *scenario.PERIOD))
     # C1 flat renewal 100k, C2 lost 200k, C5 lost 80k (its return is later), C7 70k renewed in a child.
     assert (row["renewals"], row["renewals_lost"], row["renewal_base"], row["renewed_net"]) == (
         4, 2, 450_000, 170_000,
@@ -129,5 +136,8 @@ def test_cohort_table_net_and_gross_dollar_retention_by_month() -> None:
 
 def test_periods_must_be_contiguous() -> None:
     with pytest.raises(ValueError):
-        retention.bridge(scenario.movements(), scenario.customers(),
-                         [(date(2025, 1, 1), date(2025, 1, 31)), (date(2025, 3, 1), date(2025, 3, 31))])
+        retention.bridge(
+            scenario.movements(),
+            scenario.customers(),
+            [(date(2025, 1, 1), date(2025, 1, 31)), (date(2025, 3, 1), date(2025, 3, 31))],
+        )

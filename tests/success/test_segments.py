@@ -38,7 +38,10 @@ def test_a_custom_segment_with_higher_priority_wins_on_any_field() -> None:
         ),
     )
     segments = [*DEFAULT_BANDS, health]
-    assert matching_segment(segments, {"covered_lives": 6000, "industry": "healthcare"}) == "Strategic healthcare"
+    assert (
+        matching_segment(segments, {"covered_lives": 6000, "industry": "healthcare"})
+        == "Strategic healthcare"
+    )
     assert matching_segment(segments, {"covered_lives": 6000, "industry": "Retail"}) == "Large"
     assert matching_segment(segments, {"covered_lives": 200, "industry": "Healthcare"}) == "Lower mid-market"
 

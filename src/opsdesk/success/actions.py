@@ -78,8 +78,9 @@ def _attributes(account: Account) -> dict[str, Any]:
     }
 
 
-def resegment(session: Session, accounts: Iterable[Account], *, clock: Clock) -> None:
-    """Recompute the rule-based segment of each account, recording the ones that move."""
+def resegment(session: Session, accounts: Iterable[Account], *, clock: Clock, record: bool = True) -> None:
+    """Recompute the rule-based segment of each account, recording the ones that move (a new account's
+    segment is part of its creation event instead)."""
     rows = queries.segments(session)
     rules = [SegmentRules(s.name, s.priority, s.rules) for s in rows]
     by_name = {s.name: s for s in rows}
@@ -90,7 +91,7 @@ def resegment(session: Session, accounts: Iterable[Account], *, clock: Clock) ->
             old = account.segment.name if account.segment else None
             account.segment_id = new_id
             account.segment = by_name[name] if name else None
-            if account.id is not None:
+            if record:
                 append_event(
                     session,
                     subject_type="account",
@@ -159,7 +160,7 @@ def create_account(
     )
     session.add(account)
     ensure_default_segments(session, clock=clock)
-    resegment(session, [account], clock=clock)
+    resegment(session, [account], clock=clock, record=False)
     session.flush()
     append_event(
         session,
@@ -168,7 +169,11 @@ def create_account(
         type="account_created",
         at=now,
         actor=actor,
-        data={"stage": stage.value, "parent_id": parent.id if parent else None},
+        data={
+            "stage": stage.value,
+            "parent_id": parent.id if parent else None,
+            "segment": account.segment.name if account.segment else None,
+        },
     )
     return account
 

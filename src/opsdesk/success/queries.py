@@ -31,7 +31,7 @@ def account_by_external_id(session: Session, external_id: str) -> Account | None
 
 def ultimate_parents(session: Session) -> dict[int, int]:
     """Each account's top-most ancestor (itself when it has no parent)."""
-    parent_of = dict(session.execute(select(Account.id, Account.parent_id)).tuples().all())
+    parent_of = {row[0]: row[1] for row in session.execute(select(Account.id, Account.parent_id))}
     roots: dict[int, int] = {}
     for start in parent_of:
         chain, node = [], start
@@ -46,7 +46,7 @@ def ultimate_parents(session: Session) -> dict[int, int]:
 
 def would_cycle(session: Session, account_id: int, parent_id: int) -> bool:
     """True if making ``parent_id`` the parent of ``account_id`` would make an account its own ancestor."""
-    parent_of = dict(session.execute(select(Account.id, Account.parent_id)).tuples().all())
+    parent_of = {row[0]: row[1] for row in session.execute(select(Account.id, Account.parent_id))}
     node: int | None = parent_id
     while node is not None:
         if node == account_id:

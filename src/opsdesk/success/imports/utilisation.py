@@ -42,7 +42,7 @@ def validate(session: Session, rows: list[Row]) -> tuple[list[PlannedMonth], lis
     accounts = {
         a.external_id: a for a in session.scalars(select(Account).where(Account.external_id.is_not(None)))
     }
-    known = set(session.execute(select(Utilisation.account_id, Utilisation.month)).tuples())
+    known = {(row[0], row[1]) for row in session.execute(select(Utilisation.account_id, Utilisation.month))}
     first_line: dict[tuple[str, date], int] = {}
 
     def check(row: Row) -> PlannedMonth:
