@@ -97,6 +97,16 @@ def require(user: User, op: TicketOp, ticket: Ticket | None = None) -> None:
         raise PermissionDenied(f"{_describe(user)} may not {op.value.replace('_', ' ')} this ticket")
 
 
+def require_create(user: User, *, sensitive: bool) -> None:
+    """Staff may only create a sensitive ticket they could then read; a requester's own ticket is
+    always readable by them."""
+    require(user, TicketOp.CREATE)
+    if sensitive and user.is_staff and not has_sensitive_access(user):
+        raise PermissionDenied(
+            "only staff in a sensitive-access group can create sensitive tickets", field="sensitive"
+        )
+
+
 def _describe(user: User) -> str:
     return f"an {user.tier.value} agent" if user.role is Role.AGENT and user.tier else f"a {user.role.value}"
 

@@ -140,7 +140,7 @@ def create_ticket(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> TicketOut:
-    access.require(user, TicketOp.CREATE)
+    access.require_create(user, sensitive=body.sensitive)
     idempotency = None
     if idempotency_key is not None:
         if not idempotency_key.strip():
@@ -153,10 +153,6 @@ def create_ticket(
             response.status_code = 200
             return TicketOut.of(earlier)
         idempotency = (scope, idempotency_key, fingerprint)
-    if body.sensitive and user.is_staff and not access.has_sensitive_access(user):
-        raise PermissionDenied(
-            "only staff with sensitive access can create sensitive tickets", field="sensitive"
-        )
     requester = _requester_for(session, body, user, clock)
     ticket = actions.create_ticket(
         session,
