@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -233,10 +234,8 @@ def test_every_read_of_a_sensitive_ticket_is_audited_and_refusals_too(db: Sessio
     reader, outsider = world.people["agent_l2"], world.people["admin"]
     access.ticket_for(db, world.sensitive.id, reader, clock)
     access.ticket_for(db, world.sensitive.id, world.people["requester_own"], clock)
-    try:
+    with pytest.raises(NotFound):
         access.ticket_for(db, world.sensitive.id, outsider, clock)
-    except NotFound:
-        pass
     access.ticket_for(db, world.normal.id, reader, clock)  # not sensitive: not audited
     db.flush()
     rows = db.scalars(
