@@ -12,6 +12,7 @@ from opsdesk.core.models import Group, Role, User
 from opsdesk.desk import actions, queries
 from opsdesk.desk.access import TicketOp, can, require, ticket_for
 from opsdesk.desk.models import AuthorKind, Channel, Status
+from opsdesk.desk.search import search_tickets
 from opsdesk.desk.sla.queries import sla_state
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.auth import FormUser, PageUser
@@ -172,3 +173,10 @@ def post_escalate(
     actions.escalate(session, ticket=ticket, reason=reason, actor=user, clock=clock, group=group)
     session.commit()
     return _back(number)
+
+
+@router.get("/search")
+def search_page(request: Request, user: PageUser, session: SessionDep, q: str = "") -> Response:
+    require(user, TicketOp.LIST)
+    hits = search_tickets(session, user=user, q=q) if q.strip() else []
+    return page(request, "tickets/search.html", user, q=q, hits=hits)
