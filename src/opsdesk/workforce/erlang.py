@@ -185,18 +185,21 @@ def erlang_a_metrics(
 
 
 Check = Callable[
-    [int, FloatArray, FloatArray, FloatArray],
+    [IntArray, FloatArray, FloatArray, FloatArray],
     tuple[NDArray[np.bool_], FloatArray, FloatArray, FloatArray, FloatArray],
 ]
-"""(n, traffic, Erlang B at n, aht) -> (targets met, service level, ASA, occupancy, abandon rate)."""
+"""(n, traffic, Erlang B at n, aht), broadcast together -> (targets met, SL, ASA, occupancy, abandon)."""
 
 
-def _search(a: ArrayLike, aht: ArrayLike, min_agents: ArrayLike | None, check: Check) -> QueueMetrics:
+def _search(
+    a: ArrayLike, aht: ArrayLike, min_agents: ArrayLike | None, check: Check, block: int
+) -> QueueMetrics:
     """Smallest n >= min_agents per interval for which `check` passes, with the metrics at that n.
 
-    The Erlang B recursion advances one n at a time for every unfinished interval together; an
-    interval leaves the working set as soon as its targets are met, so the work is
-    O(largest answer x intervals still open).
+    The Erlang B recursion advances one n at a time for every unfinished interval together and
+    keeps the last `block` values of n, which are then checked in one vectorised call (a block
+    x intervals grid); an interval leaves the working set at its first passing n. Work is
+    O(largest answer x intervals still open), with few numpy calls per n.
     """
     a_arr = np.asarray(a, dtype=np.float64)
     aht_arr = np.broadcast_to(np.asarray(aht, dtype=np.float64), a_arr.shape)
@@ -211,20 +214,28 @@ def _search(a: ArrayLike, aht: ArrayLike, min_agents: ArrayLike | None, check: C
     b = np.ones(idx.size)
     n = 0
     while idx.size:
-        n += 1
-        b = aa * b / (n + aa * b)
-        cand = np.flatnonzero(n >= low)
-        if not cand.size:
+        ns = np.arange(n + 1, n + block + 1, dtype=np.int64)
+        grid = np.empty((block, idx.size))
+        for row, k in enumerate(ns):
+            carried = aa * b
+            b = carried / (k + carried)
+            grid[row] = b
+        n += block
+        if ns[-1] < low.min():
             continue
-        ok, c_sl, c_asa, c_occ, c_ab = check(n, aa[cand], b[cand], hh[cand])
-        if not ok.any():
+        ok, c_sl, c_asa, c_occ, c_ab = check(ns[:, None], aa[None, :], grid, hh[None, :])
+        ok &= ns[:, None] >= low[None, :]
+        first = ok.argmax(axis=0)
+        columns = np.arange(idx.size)
+        hit = ok[first, columns]
+        if not hit.any():
             continue
-        done = cand[ok]
+        rows, done = first[hit], columns[hit]
         where = idx[done]
-        agents[where] = n
-        sl[where], asa[where], occupancy[where], abandon[where] = c_sl[ok], c_asa[ok], c_occ[ok], c_ab[ok]
-        keep = np.ones(idx.size, dtype=bool)
-        keep[done] = False
+        agents[where] = ns[rows]
+        sl[where], asa[where] = c_sl[rows, done], c_asa[rows, done]
+        occupancy[where], abandon[where] = c_occ[rows, done], c_ab[rows, done]
+        keep = ~hit
         idx, aa, hh, low, b = idx[keep], aa[keep], hh[keep], low[keep], b[keep]
     return QueueMetrics(agents, sl, asa, occupancy, abandon)
 
@@ -245,15 +256,15 @@ def agents_erlang_c(
     """
 
     def check(
-        n: int, a: FloatArray, b: FloatArray, aht: FloatArray
+        n: IntArray, a: FloatArray, b: FloatArray, aht: FloatArray
     ) -> tuple[NDArray[np.bool_], FloatArray, FloatArray, FloatArray, FloatArray]:
         got_sl, got_asa = _erlang_c_metrics(n, a, b, aht, answer_within)
         ok = (n > a) & (got_sl >= service_level)
         if asa is not None:
             ok &= got_asa <= asa
-        return ok, got_sl, got_asa, a / n, np.zeros(a.shape)
+        return ok, got_sl, got_asa, a / n, np.zeros(b.shape)
 
-    return _search(a, aht, min_agents, check)
+    return _search(a, aht, min_agents, check, block=32)
 
 
 def agents_erlang_a(
@@ -274,13 +285,13 @@ def agents_erlang_a(
     """
 
     def check(
-        n: int, a: FloatArray, b: FloatArray, aht: FloatArray
+        n: IntArray, a: FloatArray, b: FloatArray, aht: FloatArray
     ) -> tuple[NDArray[np.bool_], FloatArray, FloatArray, FloatArray, FloatArray]:
-        n_arr = np.full(a.shape, n, dtype=np.int64)
-        got_sl, wait, abandon, occ = _erlang_a_metrics(n_arr, a, b, aht, patience, answer_within)
+        n_b, a_b, b_b, aht_b = np.broadcast_arrays(n, a, b, aht)
+        got_sl, wait, abandon, occ = _erlang_a_metrics(n_b, a_b, b_b, aht_b, patience, answer_within)
         ok = (got_sl >= service_level) & (occ <= max_occupancy)
         if asa is not None:
             ok &= wait <= asa
         return ok, got_sl, wait, occ, abandon
 
-    return _search(a, aht, min_agents, check)
+    return _search(a, aht, min_agents, check, block=8)

@@ -197,14 +197,15 @@ def staff_intervals(data: pd.DataFrame | Mapping[str, ArrayLike], targets: Staff
         metrics = _staff_queue(volume, targets)
     out = pd.DataFrame(
         {
-            "timestamp": frame["timestamp"].to_numpy(),
-            "volume": volume,
+            "timestamp": frame["timestamp"].array,
+            "volume": volume.copy(),
             "agents": metrics.agents,
             "scheduled_agents": scheduled_agents(metrics.agents, targets.shrinkage),
             "service_level": metrics.service_level,
             "asa_seconds": metrics.asa,
             "occupancy": metrics.occupancy,
-        }
+        },
+        copy=False,
     )
     if targets.patience_seconds is not None:
         out["abandon_rate"] = metrics.abandon_rate
@@ -213,7 +214,7 @@ def staff_intervals(data: pd.DataFrame | Mapping[str, ArrayLike], targets: Staff
 
 def _staff_queue(volume: NDArray[np.float64], targets: StaffingTargets) -> erlang.QueueMetrics:
     """Erlang C or A per distinct volume (a year of intervals has few), then spread back to rows."""
-    distinct, back = np.unique(volume, return_inverse=True)
+    distinct, back = _distinct(volume)
     aht = targets.effective_aht
     traffic = distinct * float(aht) / targets.interval_seconds
     answer_within = float(exact(targets.answer_within_seconds))
@@ -251,13 +252,27 @@ def _staff_queue(volume: NDArray[np.float64], targets: StaffingTargets) -> erlan
     )
 
 
+def _distinct(volume: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """Distinct volumes and each row's position among them; a lookup table for whole counts."""
+    if volume.size and np.all(volume == np.floor(volume)) and volume.max() <= 4 * volume.size + 1024:
+        counts = volume.astype(np.intp)
+        distinct = np.flatnonzero(np.bincount(counts))
+        table = np.zeros(distinct[-1] + 1, dtype=np.intp)
+        table[distinct] = np.arange(distinct.size)
+        return distinct.astype(np.float64), table[counts]
+    found, back = np.unique(volume, return_inverse=True)
+    return found, back
+
+
 def _staff_deferred(
     timestamps: pd.Series, volume: NDArray[np.float64], targets: StaffingTargets
 ) -> erlang.QueueMetrics:
     """Workload with backlog carried inside the response window (see the module docstring)."""
     length = targets.interval_seconds
     window = max(1, math.floor(exact(targets.answer_within_seconds) / length))
-    nanos = pd.to_datetime(timestamps, utc=True).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    if not pd.api.types.is_datetime64_any_dtype(timestamps):
+        timestamps = pd.to_datetime(timestamps, utc=True, format="ISO8601")
+    nanos = pd.DatetimeIndex(timestamps).as_unit("ns").asi8
     steps = np.diff(nanos)
     if steps.size and np.any(steps != length * 1_000_000_000):
         row = int(np.flatnonzero(steps != length * 1_000_000_000)[0]) + 2
