@@ -63,11 +63,10 @@ def volumes(site_offset_hours: int, peak: float, seed: int) -> np.ndarray:
     """Poisson counts around a business-day curve in the site's local time; nothing 22:00-06:00."""
     local = STAMPS + pd.Timedelta(hours=site_offset_hours)
     hour = local.hour.to_numpy() + local.minute.to_numpy() / 60
-    day_curve = np.where(
-        (hour >= 6) & (hour < 22),
-        np.clip(np.sin(np.pi * (hour - 6) / 16), 0, None) ** 1.5 * (1 + 0.25 * np.exp(-(((hour - 10.5) / 1.5) ** 2))),
-        0.0,
-    )
+    open_hours = (hour >= 6) & (hour < 22)
+    rise_and_fall = np.clip(np.sin(np.pi * (hour - 6) / 16), 0, None) ** 1.5
+    morning_peak = 1 + 0.25 * np.exp(-(((hour - 10.5) / 1.5) ** 2))
+    day_curve = np.where(open_hours, rise_and_fall * morning_peak, 0.0)
     weekday = local.dayofweek.to_numpy()
     week_curve = np.select([weekday == 5, weekday == 6], [0.45, 0.3], 1.0)
     season = 1 + 0.15 * np.cos(2 * np.pi * (local.dayofyear.to_numpy() - 20) / 365)
