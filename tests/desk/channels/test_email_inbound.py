@@ -21,8 +21,12 @@ def count(db: Session, model: type) -> int:
     return int(db.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_new_mail_opens_a_ticket(db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings) -> None:
-    raw = mail(message_id="<first@acme.example>", subject="Re: Printer on fire", html="<p>It <b>is</b> on fire</p>")
+def test_new_mail_opens_a_ticket(
+    db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings
+) -> None:
+    raw = mail(
+        message_id="<first@acme.example>", subject="Re: Printer on fire", html="<p>It <b>is</b> on fire</p>"
+    )
     result = receive_email(db, raw=raw, clock=clock, store=store, settings=settings)
     assert result.outcome is Outcome.CREATED
     ticket = db.get_one(Ticket, result.ticket_id)
@@ -38,7 +42,11 @@ def test_new_mail_opens_a_ticket(db: Session, clock: FixedClock, store: Attachme
 
 
 def test_same_message_id_twice_creates_nothing_new(
-    session_factory: sessionmaker[Session], db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings
+    session_factory: sessionmaker[Session],
+    db: Session,
+    clock: FixedClock,
+    store: AttachmentStore,
+    settings: Settings,
 ) -> None:
     raw = mail(message_id="<twice@acme.example>")
     first = receive_and_commit(session_factory, raw=raw, clock=clock, store=store, settings=settings)
@@ -53,7 +61,9 @@ def test_same_message_id_twice_creates_nothing_new(
 def test_reply_lands_on_the_same_ticket_and_reopens_it(
     db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings
 ) -> None:
-    first = receive_email(db, raw=mail(message_id="<m1@acme.example>"), clock=clock, store=store, settings=settings)
+    first = receive_email(
+        db, raw=mail(message_id="<m1@acme.example>"), clock=clock, store=store, settings=settings
+    )
     ticket = db.get_one(Ticket, first.ticket_id)
     actions.change_status(db, ticket=ticket, to=Status.SOLVED, actor=None, clock=clock)
     reply = mail(
@@ -73,7 +83,9 @@ def test_reply_lands_on_the_same_ticket_and_reopens_it(
 def test_reply_to_a_closed_ticket_starts_a_linked_follow_up(
     db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings
 ) -> None:
-    first = receive_email(db, raw=mail(message_id="<c1@acme.example>"), clock=clock, store=store, settings=settings)
+    first = receive_email(
+        db, raw=mail(message_id="<c1@acme.example>"), clock=clock, store=store, settings=settings
+    )
     closed = db.get_one(Ticket, first.ticket_id)
     actions.change_status(db, ticket=closed, to=Status.SOLVED, actor=None, clock=clock)
     actions.change_status(db, ticket=closed, to=Status.CLOSED, actor=None, clock=clock)
@@ -106,7 +118,9 @@ def test_auto_reply_and_bounce_create_nothing_and_send_nothing(
 def test_malformed_mail_gets_a_clear_outcome(
     db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings
 ) -> None:
-    result = receive_email(db, raw=b"Subject: hi\r\n\r\nno sender\r\n", clock=clock, store=store, settings=settings)
+    result = receive_email(
+        db, raw=b"Subject: hi\r\n\r\nno sender\r\n", clock=clock, store=store, settings=settings
+    )
     assert result.outcome is Outcome.MALFORMED
     assert result.reason and "sender" in result.reason
     bad_address = receive_email(
@@ -119,7 +133,9 @@ def test_malformed_mail_gets_a_clear_outcome(
 def test_script_tags_in_html_mail_are_stored_sanitised(
     db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings
 ) -> None:
-    raw = mail(text=None, html='<p>Hello<script>steal(document.cookie)</script><img src=x onerror="boom()"></p>')
+    raw = mail(
+        text=None, html='<p>Hello<script>steal(document.cookie)</script><img src=x onerror="boom()"></p>'
+    )
     result = receive_email(db, raw=raw, clock=clock, store=store, settings=settings)
     message = db.get_one(Message, result.message_id)
     assert "Hello" in message.body_html
@@ -128,7 +144,9 @@ def test_script_tags_in_html_mail_are_stored_sanitised(
         assert bad not in message.body_text
 
 
-def test_attachments_are_stored(db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings) -> None:
+def test_attachments_are_stored(
+    db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings
+) -> None:
     raw = mail(attachments=[("photo.png", "image/png", b"\x89PNG fake")])
     result = receive_email(db, raw=raw, clock=clock, store=store, settings=settings)
     [attachment] = db.get_one(Message, result.message_id).attachments
@@ -157,7 +175,9 @@ def test_staff_address_writing_in_is_still_a_requester_message(
 ) -> None:
     """From is forgeable, so inbound mail never speaks as an agent (no agent reply would go out)."""
     agent = make_user(db, clock, Role.AGENT, email="agent@opsdesk.test")
-    result = receive_email(db, raw=mail(sender=f"A <{agent.email}>"), clock=clock, store=store, settings=settings)
+    result = receive_email(
+        db, raw=mail(sender=f"A <{agent.email}>"), clock=clock, store=store, settings=settings
+    )
     message = db.get_one(Message, result.message_id)
     assert message.author_kind is AuthorKind.REQUESTER
     assert count(db, OutboundEmail) == 0

@@ -37,7 +37,9 @@ def test_alternative_takes_one_text_and_one_html() -> None:
 
 
 def test_html_only_mail_is_sanitised_and_gets_text() -> None:
-    out = parsed(mail(text=None, html='<p onclick="x()">Hi<script>alert(1)</script> <a href="javascript:y">l</a></p>'))
+    out = parsed(
+        mail(text=None, html='<p onclick="x()">Hi<script>alert(1)</script> <a href="javascript:y">l</a></p>')
+    )
     assert out.body_html is not None
     assert "script" not in out.body_html and "alert" not in out.body_html
     assert "onclick" not in out.body_html and "javascript" not in out.body_html
@@ -47,7 +49,9 @@ def test_html_only_mail_is_sanitised_and_gets_text() -> None:
 
 def test_mixed_with_attachments() -> None:
     pdf = b"%PDF-1.4 " + bytes(range(256)) * 10
-    out = parsed(mail(attachments=[("invoice.pdf", "application/pdf", pdf), ("log.txt", "text/plain", b"line")]))
+    out = parsed(
+        mail(attachments=[("invoice.pdf", "application/pdf", pdf), ("log.txt", "text/plain", b"line")])
+    )
     assert out.body_text == "It is on fire."
     assert [(a.filename, a.content_type, a.data) for a in out.attachments] == [
         ("invoice.pdf", "application/pdf", pdf),
@@ -94,7 +98,8 @@ def test_legacy_charsets_quoted_printable_and_base64() -> None:
 
 def test_unknown_charset_falls_back_instead_of_raising() -> None:
     raw = (
-        b"From: a@example.com\r\nSubject: x\r\nContent-Type: text/plain; charset=x-no-such\r\n\r\nh\xc3\xa9llo\r\n"
+        b"From: a@example.com\r\nSubject: x\r\n"
+        b"Content-Type: text/plain; charset=x-no-such\r\n\r\nh\xc3\xa9llo\r\n"
     )
     assert parsed(raw).body_text == "héllo"
 
