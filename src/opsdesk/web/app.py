@@ -19,6 +19,7 @@ from opsdesk.web.errors import error_body, install_error_handlers
 # Routers are listed here so a reader finds every URL's home; each module exposes `router`.
 API_ROUTER_MODULES = [
     "opsdesk.web.api.tickets",
+    "opsdesk.web.api.sla",
     "opsdesk.web.api.users",
     "opsdesk.web.api.workforce",
     "opsdesk.web.api.success",
