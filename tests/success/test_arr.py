@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from opsdesk.core.errors import ValidationFailed
-from opsdesk.success.arr import Term, annual_value_cents, anniversary, arr_on, arr_steps, daily_arr
+from opsdesk.success.arr import Term, anniversary, annual_value_cents, arr_on, arr_steps, daily_arr
 
 
 def test_pepm_is_price_times_lives_times_twelve_and_flat_is_the_fee() -> None:

@@ -40,14 +40,15 @@ def import_csv(
     """Check and (unless ``dry_run``) write one file's rows; raises ImportFailed when rows are rejected
     and ``skip_invalid`` is not set, so the caller's transaction writes nothing."""
     module = IMPORTERS[kind]
-    rows, header_errors = read_rows(text, module.REQUIRED)
-    report = ImportReport(kind=kind, rows=len(rows), rejected=list(header_errors))
-    if header_errors:
+    rows, read_errors = read_rows(text, module.REQUIRED)
+    report = ImportReport(kind=kind, rows=len(rows), rejected=list(read_errors))
+    if any(error.line == 1 for error in read_errors):  # the header is wrong: no row can be read
         if dry_run:
             return report
         raise ImportFailed(report)
     planned, errors = module.validate(session, rows)
-    report.rejected = sorted(header_errors + errors, key=lambda e: e.line)
+    report.rows = len(rows) + len(read_errors)
+    report.rejected = sorted(read_errors + errors, key=lambda e: e.line)
     report.updated = sum(bool(p.existing) for p in planned)
     report.created = len(planned) - report.updated
     if dry_run:
