@@ -66,7 +66,10 @@ def test_example_files_import_and_reimport_updates_in_place(
     ] == counts
 
 
-BAD_ACCOUNTS = """Account ID,Account Name,Parent Account ID,Covered Lives,Industry,Billing Region,Account Owner Email,Stage,Segment
+ACCOUNT_HEADER = "Account ID,Account Name,Parent Account ID,Covered Lives,Industry,Billing Region,"
+BAD_ACCOUNTS = (
+    ACCOUNT_HEADER
+    + """Account Owner Email,Stage,Segment
 A1,Good Parent,,500,Retail,EMEA,maria.lopez@example.com,adoption,
 A2,Good Child,A1,50,Retail,EMEA,,,
 A3,Unknown segment,,10,Retail,EMEA,,,Platinum
@@ -79,6 +82,7 @@ A8,Bad stage,,10,Retail,EMEA,,onboarding,
 A9,Child of rejected,A3,10,Retail,EMEA,,,
 ,No id,,10,Retail,EMEA,,,
 """
+)
 
 
 def test_bad_account_rows_are_each_reported_and_nothing_is_written(
