@@ -175,17 +175,19 @@ def scheduled_agents(agents: ArrayLike, shrinkage: Number) -> NDArray[np.int64]:
 
 
 def staff_intervals(data: pd.DataFrame | Mapping[str, ArrayLike], targets: StaffingTargets) -> pd.DataFrame:
-    """Agents per interval for `data` (columns timestamp and volume, timestamps strictly increasing).
+    """Agents per interval for `data` (columns timestamp and volume or forecast, times increasing).
 
     Returns timestamp, volume, agents (before shrinkage), scheduled_agents (after), service_level,
     asa_seconds, occupancy, and abandon_rate when a patience is given. See the module docstring for
     the models.
     """
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(dict(data))
-    for column in ("timestamp", "volume"):
-        if column not in frame.columns:
-            raise ValidationFailed(f"missing column {column!r}", field=column)
-    volume = np.asarray(frame["volume"], dtype=np.float64)
+    volume_column = "volume" if "volume" in frame.columns else "forecast"
+    if "timestamp" not in frame.columns:
+        raise ValidationFailed("missing column 'timestamp'", field="timestamp")
+    if volume_column not in frame.columns:
+        raise ValidationFailed("missing a 'volume' (or 'forecast') column", field="volume")
+    volume = np.asarray(frame[volume_column], dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(volume) | (volume < 0))
     if bad.size:
         raise ValidationFailed(
