@@ -429,7 +429,8 @@ def _reassign(
         if group is not None and group.tier is not None:
             ticket.tier = group.tier
         ticket.updated_at = clock.now()
-        _event(session, ticket, "group_changed", clock, actor, **{"from": before, "to": ticket.group_id})
+        to = group.id if group is not None else None
+        _event(session, ticket, "group_changed", clock, actor, **{"from": before, "to": to})
     if not isinstance(assignee, _Unset) and assignee is not ticket.assignee:
         if assignee is not None:
             _check_assignee(ticket, assignee)
