@@ -2,7 +2,10 @@
 
 Channel models (all times in seconds, L = interval length):
 - phone: Erlang C (M/M/n, callers wait) for the service-level and ASA targets; with a patience
-  given, Erlang A (M/M/n+M, callers abandon after an exponential patience of that mean).
+  given, Erlang A (M/M/n+M, callers abandon after an exponential patience of that mean). Service
+  level = answered within the threshold / offered (abandons count as missed); ASA = mean wait of
+  all offered contacts, zero waits included (under Erlang A abandoners count until they hang up);
+  occupancy = answered traffic / agents.
 - chat: an agent works `concurrency` sessions at once, so each session costs AHT / concurrency of
   agent time. The queue is modelled as Erlang C (or A) on that effective handle time: traffic
   a = volume * AHT / (concurrency * L) agents, and waits scale with AHT / concurrency.
