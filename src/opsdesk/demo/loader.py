@@ -9,10 +9,13 @@ from rich.progress import Progress
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from opsdesk.core.clock import Clock
+from opsdesk.core.clock import Clock, FixedClock
 from opsdesk.core.models import User
 from opsdesk.demo.people import create_people
+from opsdesk.demo.sla import create_sla_setup
 from opsdesk.demo.tickets import generate_tickets
+from opsdesk.desk.models import UNSOLVED, Ticket
+from opsdesk.desk.sla.tracking import refresh_ticket_sla
 
 HISTORY_DAYS = 182
 
@@ -38,7 +41,7 @@ def load_demo(
     counts: dict[str, int] = {}
     with factory() as session, session.begin():
         task = progress.add_task("people and customers", total=1) if progress else None
-        people = create_people(session, rng=rng, start=start, organisations=organisations, clock_now=now)
+        people = create_people(session, rng=rng, start=start, organisations=organisations)
         counts["organisations"] = len(people.org_ids)
         counts["requesters"] = len(people.requester_ids)
         if progress and task is not None:
@@ -49,6 +52,7 @@ def load_demo(
             if progress and task is not None:
                 progress.advance(task, n)
 
+        policies = create_sla_setup(session, admin=people.admin, clock=FixedClock(start))
         counts["tickets"] = generate_tickets(
             session,
             people=people,
@@ -56,6 +60,17 @@ def load_demo(
             start=start,
             end=now,
             tickets_per_day=tickets_per_day,
+            policies=policies,
             progress=advance,
         )
+        counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
     return counts
+
+
+def refresh_open_tickets(session: Session, *, clock: Clock) -> int:
+    """The live SLA tracker sets the due times (and any breaches) of the tickets still in flight."""
+    session.expire_all()
+    tickets = session.scalars(select(Ticket).where(Ticket.status.in_(UNSOLVED))).all()
+    for ticket in tickets:
+        refresh_ticket_sla(session, ticket=ticket, clock=clock)
+    return len(tickets)

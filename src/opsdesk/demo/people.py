@@ -47,7 +47,7 @@ class DemoPeople:
 
 
 def create_people(
-    session: Session, *, rng: np.random.Generator, start: datetime, organisations: int, clock_now: datetime
+    session: Session, *, rng: np.random.Generator, start: datetime, organisations: int
 ) -> DemoPeople:
     from opsdesk.core.clock import FixedClock
 

@@ -14,14 +14,12 @@ from sqlalchemy.orm import Session
 from opsdesk.core.models import Event, Tier
 from opsdesk.demo.bulk import bulk_insert, next_id
 from opsdesk.demo.people import TAG_POOL, DemoPeople
+from opsdesk.demo.sla import CHAT_FIRST_REPLY, FIRST_REPLY_TARGET, RESOLUTION_TARGET, DemoPolicies
 from opsdesk.desk.models import AuthorKind, Channel, Message, Priority, Status, Ticket, TicketTag, TicketType
 
 CHANNEL_MIX = {Channel.EMAIL: 0.38, Channel.CHAT: 0.30, Channel.PHONE: 0.20, Channel.SOCIAL: 0.12}
 WEEKDAY_FACTOR = [1.15, 1.10, 1.05, 1.00, 0.95, 0.45, 0.40]  # Monday first
 PRIORITY_MIX = {Priority.LOW: 0.2, Priority.NORMAL: 0.55, Priority.HIGH: 0.2, Priority.URGENT: 0.05}
-# Demo SLA targets in calendar minutes; the demo's SLA policies carry the same numbers.
-FIRST_REPLY_TARGET = {Priority.URGENT: 60, Priority.HIGH: 240, Priority.NORMAL: 480, Priority.LOW: 1440}
-RESOLUTION_TARGET = {Priority.URGENT: 480, Priority.HIGH: 1440, Priority.NORMAL: 4320, Priority.LOW: 7200}
 # Median first-reply delay in seconds by channel (lognormal around it).
 FIRST_REPLY_MEDIAN = {Channel.EMAIL: 3 * 3600, Channel.SOCIAL: 3600, Channel.CHAT: 90, Channel.PHONE: 0}
 
@@ -106,8 +104,9 @@ class _Ids:
 class _Writer:
     """Collects rows and flushes them in large batches: the demo's speed comes from here."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, policies: DemoPolicies) -> None:
         self.session = session
+        self.policies = policies
         self.tickets: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
@@ -133,6 +132,17 @@ class _Writer:
             }
         )
         self.ids.event += 1
+
+    def breach(self, ticket_id: int, metric: str, due: datetime, started: datetime, channel: Channel) -> None:
+        """Recorded as the SLA tracker records it, so the tracker never records the same breach again."""
+        policy_id = self.policies.chat_id if channel is Channel.CHAT else self.policies.global_id
+        data = {
+            "metric": metric,
+            "due_at": due.isoformat(),
+            "policy_id": policy_id,
+            "started_at": started.isoformat(),
+        }
+        self.event(ticket_id, due, "sla_breached", None, data)
 
     def message(
         self,
@@ -191,10 +201,11 @@ def generate_tickets(
     start: datetime,
     end: datetime,
     tickets_per_day: int,
+    policies: DemoPolicies,
     progress: Callable[[int], None],
 ) -> int:
     """Load tickets created between start and end; `now` is end. Returns how many were created."""
-    writer = _Writer(session)
+    writer = _Writer(session, policies)
     hour_weights = np.zeros(24)
     for share, hours in REGION_HOURS.values():
         hour_weights[hours] += share / len(hours)
@@ -356,16 +367,10 @@ def _one_ticket(
     if first_reply_at > now:
         return
     if not by_agent:
-        target = FIRST_REPLY_TARGET[priority] if channel is not Channel.CHAT else 10
+        target = FIRST_REPLY_TARGET[priority] if channel is not Channel.CHAT else CHAT_FIRST_REPLY
         due = created + timedelta(minutes=target)
         if first_reply_at > due:
-            writer.event(
-                tid,
-                due,
-                "sla_breached",
-                None,
-                {"metric": "first_reply", "due_at": due.isoformat(), "policy_id": None},
-            )
+            writer.breach(tid, "first_reply", due, created, channel)
     fix = FIXES[int(rng.integers(len(FIXES)))]
     writer.message(
         tid,
@@ -454,13 +459,8 @@ def _one_ticket(
         return
     status(t, Status.SOLVED)
     if t - created > timedelta(minutes=RESOLUTION_TARGET[priority]):
-        due = created + timedelta(minutes=RESOLUTION_TARGET[priority])
-        writer.event(
-            tid,
-            due,
-            "sla_breached",
-            None,
-            {"metric": "resolution", "due_at": due.isoformat(), "policy_id": None},
+        writer.breach(
+            tid, "resolution", created + timedelta(minutes=RESOLUTION_TARGET[priority]), created, channel
         )
     if rng.random() < 0.06:
         t += delay(24 * 3600, 0.7)
