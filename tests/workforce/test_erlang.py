@@ -130,6 +130,11 @@ def test_agents_match_an_independent_erlang_c(
     expected = reference_agents_c(a, aht, within, target, asa)
     found = agents_erlang_c([a], aht=aht, answer_within=within, service_level=target, asa=asa)
     assert found.agents[0] == expected
+    with localcontext() as ctx:
+        ctx.prec = 60
+        sl, wait = reference_sl_asa(expected, Decimal(a), Decimal(aht), Decimal(within))
+    assert found.service_level[0] == pytest.approx(float(sl), rel=1e-10)
+    assert found.asa[0] == pytest.approx(float(wait), rel=1e-9)
 
 
 def test_min_agents_and_zero_traffic() -> None:
