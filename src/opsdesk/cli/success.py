@@ -25,6 +25,11 @@ MONEY_COLUMNS = {
     "renewal_base", "renewed_gross", "renewed_net", "base_arr", "arr",
 }  # fmt: skip
 RATIO_COLUMNS = {"grr", "nrr", "logo_churn", "nrr_12m", "ndr", "gdr"}
+SHORT_HEADERS = {
+    "customers_start": "customers", "customers_lost": "lost", "customers_new": "won", "start_arr": "start ARR",
+    "reactivation": "reactivated", "contraction": "contracted", "end_arr": "end ARR", "grr": "GRR",
+    "nrr": "NRR", "logo_churn": "logo churn", "nrr_12m": "NRR 12m", "ndr": "NDR", "gdr": "GDR",
+}  # fmt: skip
 
 import_app = typer.Typer(
     help="Import CRM exports (CSV); see examples/import/README.md.", no_args_is_help=True
@@ -88,12 +93,21 @@ def _render(frame: pd.DataFrame, fmt: str, *, title: str) -> None:
     if frame.empty:
         console.print("no ARR movements in the database yet")
         return
+    # Metrics down, groups across: a bridge reads top to bottom and fits a terminal however many lines.
+    label = "cohort" if "cohort" in frame.columns else "group"
+    shown = [c for c in frame.columns if c not in {label, "period_start", "period_end"}]
+    if label == "cohort":
+        frame = frame.assign(cohort=frame["cohort"] + " m" + frame["month"].astype(str))
+        shown.remove("month")
+        records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
     table = Table(title=title)
-    shown = [c for c in frame.columns if c not in {"period_start", "period_end"}]
-    for column in shown:
-        table.add_column(column, justify="left" if column in {"group", "cohort"} else "right")
+    table.add_column("")
     for record in records:
-        table.add_row(*(_cell(column, record[column]) for column in shown))
+        table.add_column(str(record[label]), justify="right")
+    for column in shown:
+        table.add_row(
+            SHORT_HEADERS.get(column, column), *(_cell(column, record[column]) for record in records)
+        )
     console.print(table)
 
 
@@ -115,7 +129,10 @@ def _run_import(kind: str, path: Path, dry_run: bool, skip_invalid: bool) -> Non
     except UnicodeDecodeError as exc:
         raise fail(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     total = max(text.count("\n") - 1, 1)
-    with unit_of_work() as session, Progress(console=err_console, transient=True) as progress:
+    with (
+        unit_of_work() as session,
+        Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as progress,
+    ):
         task = progress.add_task(f"importing {kind}", total=total)
         try:
             report = import_csv(
@@ -143,9 +160,10 @@ def _run_import(kind: str, path: Path, dry_run: bool, skip_invalid: bool) -> Non
 
 
 def _print_rejections(path: Path, report: ImportReport) -> None:
+    """One plain line per rejection, FILE:LINE: [COLUMN] why, so editors and grep can jump to it."""
     for error in report.rejected:
         column = f" [{error.column}]" if error.column else ""
-        err_console.print(f"{path}:{error.line}:{column} {error.message}", markup=False, highlight=False)
+        typer.echo(f"{path}:{error.line}:{column} {error.message}", err=True)
 
 
 def _import_command(kind: str) -> Any:
@@ -164,6 +182,9 @@ def _import_command(kind: str) -> Any:
 
 def register(app: typer.Typer) -> None:
     app.command()(retention)
+    import_app = typer.Typer(
+        help="Import CRM exports (CSV); see examples/import/README.md.", no_args_is_help=True
+    )
     for kind in IMPORTERS:
         import_app.command(kind)(_import_command(kind))
     app.add_typer(import_app, name="import")
