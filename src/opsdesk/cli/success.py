@@ -26,8 +26,9 @@ MONEY_COLUMNS = {
 }  # fmt: skip
 RATIO_COLUMNS = {"grr", "nrr", "logo_churn", "nrr_12m", "ndr", "gdr"}
 SHORT_HEADERS = {
-    "customers_start": "customers", "customers_lost": "lost", "customers_new": "won", "start_arr": "start ARR",
-    "reactivation": "reactivated", "contraction": "contracted", "end_arr": "end ARR", "grr": "GRR",
+    "customers_start": "customers", "customers_lost": "lost", "customers_new": "won",
+    "start_arr": "start ARR", "reactivation": "reactivated", "contraction": "contracted",
+    "end_arr": "end ARR", "grr": "GRR",
     "nrr": "NRR", "logo_churn": "logo churn", "nrr_12m": "NRR 12m", "ndr": "NDR", "gdr": "GDR",
 }  # fmt: skip
 
