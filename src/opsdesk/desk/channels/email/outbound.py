@@ -1,0 +1,224 @@
+"""Public agent replies leave through the configured SMTP server, threaded for the customer's client.
+
+Sending is a queue drain: each due row is claimed with a conditional update (so two runs of the job
+never both send it), sent, then marked. SMTP has no transactions, so a crash between the send and the
+mark re-sends once after the claim's lease expires; the row keeps its Message-ID, so the customer's
+client shows the copy once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from urllib.parse import parse_qs, unquote, urlparse
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsdesk.core.clock import Clock
+from opsdesk.core.database import transaction
+from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.settings import Settings
+from opsdesk.desk.attachments import AttachmentStore
+from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
+
+log = logging.getLogger(__name__)
+
+# Retry delays after the 1st, 2nd, ... failed attempt; after the last the row is marked failed.
+BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+    timedelta(hours=12),
+)
+MAX_ATTEMPTS = len(BACKOFF) + 1
+# How long a claimed row is left alone before another run may assume its sender died.
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    security: str  # "none", "starttls" or "tls"
+    username: str | None
+    password: str | None
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """``smtp://host:25``, ``smtp://user:pass@host:587?starttls=1`` or ``smtps://user:pass@host:465``."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+        raise ValidationFailed(
+            f"smtp_url must look like smtp://host:port or smtps://user:pass@host:port, not {url!r}",
+            field="smtp_url",
+        )
+    query = parse_qs(parsed.query)
+    starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
+    security = "tls" if parsed.scheme == "smtps" else ("starttls" if starttls else "none")
+    try:
+        port = parsed.port or (465 if security == "tls" else 587 if starttls else 25)
+    except ValueError as exc:
+        raise ValidationFailed(f"smtp_url has a bad port: {exc}", field="smtp_url") from exc
+    return SmtpTarget(
+        host=parsed.hostname,
+        port=port,
+        security=security,
+        username=unquote(parsed.username) if parsed.username else None,
+        password=unquote(parsed.password) if parsed.password else None,
+    )
+
+
+def open_smtp(target: SmtpTarget, *, timeout: float = 30) -> smtplib.SMTP:
+    if target.security == "tls":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(target.host, target.port, timeout=timeout)
+        if target.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+    if target.username:
+        client.login(target.username, target.password or "")
+    return client
+
+
+def _domain(settings: Settings) -> str:
+    return settings.support_address.rsplit("@", 1)[-1].lower()
+
+
+def new_message_id(row: OutboundEmail, settings: Settings) -> str:
+    """Unique on our domain, and unguessable: quoting it is what lets any sender thread onto a ticket."""
+    return f"opsdesk.{row.message.ticket_id}.{row.message_id}.{secrets.token_hex(8)}@{_domain(settings)}"
+
+
+def build_email(row: OutboundEmail, *, settings: Settings, store: AttachmentStore) -> EmailMessage:
+    message = row.message
+    author = message.author.name if message.author is not None else "Support"
+    mail = EmailMessage()
+    mail["From"] = formataddr((author, settings.support_address))
+    mail["To"] = row.to
+    if row.cc:
+        mail["Cc"] = ", ".join(row.cc)
+    mail["Subject"] = row.subject
+    mail["Date"] = format_datetime(message.created_at)
+    mail["Message-ID"] = f"<{row.rfc_message_id}>"
+    if row.in_reply_to:
+        mail["In-Reply-To"] = f"<{row.in_reply_to}>"
+    if row.references:
+        mail["References"] = row.references
+    mail.set_content(message.body_text or " ")
+    if message.body_html:
+        mail.add_alternative(message.body_html, subtype="html")
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(
+            store.open(attachment.storage_key),
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+        )
+    return mail
+
+
+def _claim(session: Session, row_id: int, *, clock: Clock, settings: Settings) -> OutboundEmail | None:
+    """Take one due row for this run, or None if another run took it (or it is no longer due)."""
+    now = clock.now()
+    claimed = session.execute(
+        update(OutboundEmail)
+        .where(
+            OutboundEmail.id == row_id,
+            OutboundEmail.status == OutboundStatus.PENDING,
+            OutboundEmail.next_attempt_at <= now,
+        )
+        .values(attempts=OutboundEmail.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    row = session.get_one(OutboundEmail, row_id, populate_existing=True)
+    if row.rfc_message_id is None:
+        row.rfc_message_id = new_message_id(row, settings)
+        # Stored on the message too, so the customer's reply to this mail threads back to the ticket.
+        row.message.email_message_id = row.rfc_message_id
+    return row
+
+
+def _permanent(exc: Exception) -> bool:
+    """A refusal that retrying cannot fix: every recipient or the content rejected with a 5xx code."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _text in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500
+
+
+def _record_failure(session: Session, row: OutboundEmail, exc: Exception, *, clock: Clock) -> None:
+    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if _permanent(exc) or row.attempts >= MAX_ATTEMPTS:
+        row.status = OutboundStatus.FAILED
+        log.warning("giving up on outbound email %s to ticket message %s: %s", row.id, row.message_id, exc)
+    else:
+        row.next_attempt_at = clock.now() + BACKOFF[row.attempts - 1]
+
+
+def send_pending(
+    session_factory: sessionmaker[Session], *, clock: Clock, settings: Settings, limit: int = 200
+) -> int:
+    """Send every due outbound email; returns how many were sent. Safe to run concurrently."""
+    if not settings.smtp_url:
+        return 0
+    target = parse_smtp_url(settings.smtp_url)
+    store = AttachmentStore.from_settings(settings)
+    with transaction(session_factory) as session:
+        due = list(
+            session.scalars(
+                select(OutboundEmail.id)
+                .where(
+                    OutboundEmail.status == OutboundStatus.PENDING,
+                    OutboundEmail.next_attempt_at <= clock.now(),
+                )
+                .order_by(OutboundEmail.id)
+                .limit(limit)
+            )
+        )
+    sent = 0
+    client: smtplib.SMTP | None = None
+    try:
+        for row_id in due:
+            with transaction(session_factory) as session:
+                row = _claim(session, row_id, clock=clock, settings=settings)
+                if row is None:
+                    continue
+                mail = build_email(row, settings=settings, store=store)
+                recipients = [row.to, *row.cc]
+            try:
+                if client is None:
+                    client = open_smtp(target)
+                client.send_message(mail, from_addr=settings.support_address, to_addrs=recipients)
+            except (smtplib.SMTPException, OSError) as exc:
+                with transaction(session_factory) as session:
+                    _record_failure(session, session.get_one(OutboundEmail, row_id), exc, clock=clock)
+                if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                    break  # the server is unreachable: the rest would fail the same way
+                continue
+            with transaction(session_factory) as session:
+                row = session.get_one(OutboundEmail, row_id)
+                row.status = OutboundStatus.SENT
+                row.sent_at = clock.now()
+                row.last_error = None
+            sent += 1
+    finally:
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+    return sent

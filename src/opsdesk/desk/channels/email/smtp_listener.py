@@ -1,0 +1,110 @@
+"""An SMTP server that files each delivered mail straight into the desk (no mailbox in between).
+
+Replies follow what a sending MTA does with them: 250 once the mail is committed (or recognised as a
+duplicate or machine mail, which are dropped silently: bouncing those is how loops start), 550 for mail
+that cannot be read, 552 for mail over the size limit, and 451 when our database is failing, so the
+sender keeps the mail and retries later rather than it being lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import Session as SmtpSession
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsdesk.core.clock import Clock
+from opsdesk.core.settings import Settings
+from opsdesk.desk.attachments import AttachmentStore
+from opsdesk.desk.channels.email.inbound import (
+    InboundResult,
+    Outcome,
+    listener_size_limit,
+    receive_and_commit,
+)
+
+log = logging.getLogger(__name__)
+
+
+class DeskHandler:
+    """aiosmtpd handler: recipients on our domain only, each DATA in its own transaction."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        clock: Clock,
+        settings: Settings,
+        store: AttachmentStore,
+    ) -> None:
+        self.session_factory = session_factory
+        self.clock = clock
+        self.settings = settings
+        self.store = store
+        self.domain = settings.support_address.rsplit("@", 1)[-1].lower()
+
+    async def handle_RCPT(
+        self, server: SMTP, session: SmtpSession, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        # Not a relay: only mail for our own domain is accepted.
+        if address.rsplit("@", 1)[-1].lower() != self.domain:
+            return "550 5.7.1 Relaying denied: this server only accepts mail for " + self.domain
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
+        content = envelope.original_content or envelope.content or b""
+        raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
+        # What a delivering MTA records: the envelope sender, empty ("<>") for bounces.
+        raw = f"Return-Path: <{envelope.mail_from or ''}>\r\n".encode() + raw
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(None, self._receive, raw)
+        except SQLAlchemyError:
+            log.exception("database error while receiving mail; asking the sender to retry")
+            return "451 4.3.0 Temporary failure storing the message, please retry"
+        except Exception:
+            log.exception("unexpected error while receiving mail; asking the sender to retry")
+            return "451 4.3.0 Temporary failure processing the message, please retry"
+        if result.outcome is Outcome.MALFORMED:
+            return f"550 5.6.0 Message not accepted: {result.reason}"
+        if result.ticket_id is not None:
+            return f"250 2.0.0 OK ticket #{result.ticket_id} ({result.outcome.value})"
+        return f"250 2.0.0 OK ({result.outcome.value})"
+
+    def _receive(self, raw: bytes) -> InboundResult:
+        return receive_and_commit(
+            self.session_factory, raw=raw, clock=self.clock, store=self.store, settings=self.settings
+        )
+
+
+def start_smtp_listener(
+    session_factory: sessionmaker[Session],
+    *,
+    host: str,
+    port: int,
+    clock: Clock,
+    settings: Settings,
+    store: AttachmentStore,
+) -> Callable[[], None]:
+    """Start listening in a background thread; returns the function that stops it.
+
+    The size limit is announced in EHLO (SIZE) and enforced on DATA with 552; see ``inbound`` for why
+    it is twice the attachment limit.
+    """
+    handler = DeskHandler(session_factory, clock=clock, settings=settings, store=store)
+    controller = Controller(
+        handler,
+        hostname=host,
+        port=port,
+        data_size_limit=listener_size_limit(settings),
+        server_hostname=handler.domain,
+        ident="OpsDesk",
+    )
+    controller.start()
+    return controller.stop

@@ -1,0 +1,39 @@
+"""A real SMTP server on loopback that keeps what it receives, standing in for the customer's MX."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import Message
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.conftest import free_port
+
+
+@dataclass
+class Sink:
+    port: int
+    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        self.received.append((str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content)))
+        return "250 OK"
+
+    def messages(self) -> list[Message]:
+        return [email.message_from_bytes(raw) for _from, _to, raw in self.received]
+
+
+@contextmanager
+def smtp_sink() -> Iterator[Sink]:
+    sink = Sink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
