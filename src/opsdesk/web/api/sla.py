@@ -26,9 +26,10 @@ MAX_ID = 2**53
 
 
 def _require_staff(user: User) -> None:
-    """Policies and calendars are how the desk works, not customer data: any staff member may read them."""
+    """SLA policies, calendars and clocks are the desk's internal workings: any staff member may read
+    them, requesters never (as in Zendesk, where end users do not see SLA targets)."""
     if not user.active or not user.is_staff:
-        raise PermissionDenied("only staff may read SLA policies and business schedules")
+        raise PermissionDenied("only staff may read SLA policies, clocks and business schedules")
 
 
 @router.get("/tickets/{number}/sla", response_model=TicketSlaOut)
@@ -40,8 +41,9 @@ def ticket_sla(
     settings: SettingsDep,
 ) -> TicketSlaOut:
     ticket = access.ticket_for(session, number, user, clock)
+    session.commit()  # the audit row of a sensitive read, kept even when the next check refuses
+    _require_staff(user)
     state = queries.sla_state(session, ticket=ticket, clock=clock, settings=settings)
-    session.commit()  # the audit row of a sensitive read
     return TicketSlaOut.of(state)
 
 
