@@ -1,0 +1,206 @@
+"""The job queue in the application database: the embedded default, and enough for one PostgreSQL fleet.
+
+Enqueueing can join the caller's transaction (:func:`add_job`), so a job exists exactly when the change
+that asked for it was committed. Workers claim rows with a conditional update (``SKIP LOCKED`` on
+PostgreSQL) and hold them under a lease; :meth:`DatabaseQueue.maintain` re-queues expired leases.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsdesk.core.clock import Clock
+from opsdesk.core.database import transaction
+from opsdesk.core.jobs.models import JobEffect, JobRow, JobState
+from opsdesk.core.jobs.queue import DEDUPE_WINDOW, VISIBILITY_TIMEOUT, DeadLetter, Delivery, normalise_payload
+
+# Set when a job is committed in this process, so an idle local worker need not wait out its poll.
+_enqueued = threading.Event()
+
+
+def notify_local_workers() -> None:
+    _enqueued.set()
+
+
+def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when the row was written."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        raise RuntimeError(f"job queue not supported on {dialect}")
+    # RETURNING rather than rowcount: psycopg counts the implicit RETURNING of the primary key unreliably.
+    return session.execute(stmt.returning(*table.primary_key.columns)).first() is not None
+
+
+def _rowcount(session: Session, stmt: Any) -> int:
+    return cast(CursorResult[Any], session.execute(stmt)).rowcount
+
+
+def add_job(
+    session: Session,
+    name: str,
+    payload: dict[str, Any] | None,
+    *,
+    now: datetime,
+    key: str | None = None,
+    run_at: datetime | None = None,
+) -> bool:
+    """Queue a job in ``session``'s transaction; False when a job with ``key`` is already recorded."""
+    return _insert_ignoring_duplicates(
+        session,
+        JobRow.__table__,
+        {
+            "name": name,
+            "payload": normalise_payload(payload),
+            "dedupe_key": key,
+            "state": JobState.QUEUED,
+            "attempts": 0,
+            "run_at": max(run_at or now, now),
+            "created_at": now,
+        },
+    )
+
+
+def claim_effect(session: Session, key: str, *, clock: Clock) -> bool:
+    """Record that the effect named ``key`` is being made in this transaction; False if it already was.
+
+    Call it in the transaction that makes the effect: if that transaction rolls back, so does the claim,
+    and a redelivered job makes the effect then. Concurrent claimants serialise on the primary key.
+    """
+    return _insert_ignoring_duplicates(session, JobEffect.__table__, {"key": key, "created_at": clock.now()})
+
+
+class DatabaseQueue:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        *,
+        visibility_timeout: timedelta = VISIBILITY_TIMEOUT,
+        dedupe_window: timedelta = DEDUPE_WINDOW,
+    ) -> None:
+        self.session_factory = session_factory
+        self.clock = clock
+        self.visibility_timeout = visibility_timeout
+        self.dedupe_window = dedupe_window
+
+    def enqueue(
+        self, name: str, payload: dict[str, Any], *, key: str | None = None, run_at: datetime | None = None
+    ) -> bool:
+        with transaction(self.session_factory) as session:
+            added = add_job(session, name, payload, now=self.clock.now(), key=key, run_at=run_at)
+        if added:
+            notify_local_workers()
+        return added
+
+    def reserve(self, worker_id: str, *, wait: float) -> Delivery | None:
+        delivery = self._claim(worker_id)
+        if delivery is None and wait > 0:
+            _enqueued.wait(wait)
+            _enqueued.clear()
+            delivery = self._claim(worker_id)
+        return delivery
+
+    def _claim(self, worker_id: str) -> Delivery | None:
+        with transaction(self.session_factory) as session:
+            now = self.clock.now()
+            row = session.execute(
+                select(JobRow.id, JobRow.name, JobRow.payload, JobRow.dedupe_key, JobRow.attempts)
+                .where(JobRow.state == JobState.QUEUED, JobRow.run_at <= now)
+                .order_by(JobRow.run_at, JobRow.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            claimed = _rowcount(
+                session,
+                update(JobRow)
+                .where(JobRow.id == row.id, JobRow.state == JobState.QUEUED)
+                .values(
+                    state=JobState.RUNNING,
+                    attempts=row.attempts + 1,
+                    lease_until=now + self.visibility_timeout,
+                    worker_id=worker_id,
+                ),
+            )
+            if not claimed:  # another worker won the race on SQLite; the caller polls again
+                return None
+        job_id = str(row.id)
+        attempt = row.attempts + 1
+        return Delivery(job_id, row.name, dict(row.payload), row.dedupe_key, attempt, worker_id, job_id)
+
+    def _finish(self, delivery: Delivery, **values: Any) -> None:
+        with transaction(self.session_factory) as session:
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == int(delivery.handle))
+                .values(lease_until=None, worker_id=None, **values)
+            )
+
+    def ack(self, delivery: Delivery) -> None:
+        self._finish(delivery, state=JobState.DONE, finished_at=self.clock.now())
+
+    def retry(self, delivery: Delivery, *, at: datetime, error: str) -> None:
+        self._finish(delivery, state=JobState.QUEUED, run_at=at, last_error=error)
+        notify_local_workers()
+
+    def bury(self, delivery: Delivery, *, error: str) -> None:
+        self._finish(delivery, state=JobState.DEAD, last_error=error, finished_at=self.clock.now())
+
+    def maintain(self) -> int:
+        now = self.clock.now()
+        expired = now - self.dedupe_window
+        with transaction(self.session_factory) as session:
+            requeued = _rowcount(
+                session,
+                update(JobRow)
+                .where(JobRow.state == JobState.RUNNING, JobRow.lease_until < now)
+                .values(state=JobState.QUEUED, lease_until=None, worker_id=None),
+            )
+            # Finished jobs keep their key for the dedupe window, then make way for a new job with it.
+            session.execute(delete(JobRow).where(JobRow.state == JobState.DONE, JobRow.finished_at < expired))
+            session.execute(
+                update(JobRow)
+                .where(JobRow.state == JobState.DEAD, JobRow.finished_at < expired)
+                .values(dedupe_key=None)
+            )
+        if requeued:
+            notify_local_workers()
+        return int(requeued)
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        with transaction(self.session_factory) as session:
+            rows = session.scalars(
+                select(JobRow)
+                .where(JobRow.state == JobState.DEAD)
+                .order_by(JobRow.finished_at.desc(), JobRow.id.desc())
+                .limit(limit)
+            ).all()
+            return [
+                DeadLetter(
+                    job_id=str(r.id),
+                    name=r.name,
+                    payload=r.payload,
+                    key=r.dedupe_key,
+                    attempts=r.attempts,
+                    error=r.last_error or "",
+                    at=r.finished_at or r.created_at,
+                )
+                for r in rows
+            ]
+
+    def heartbeat(self, worker_id: str) -> None:
+        """Leases alone detect dead workers here."""
+
+    def close(self) -> None:
+        """The session factory belongs to the caller."""

@@ -1,0 +1,77 @@
+"""The contract every job queue backend keeps: at-least-once delivery with leases, retries, dead letters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+# A key is honoured once within this window: a second enqueue with it is dropped.
+DEDUPE_WINDOW = timedelta(days=1)
+# How long a reserved job stays invisible to other workers; a job not acked by then is delivered again.
+VISIBILITY_TIMEOUT = timedelta(minutes=10)
+
+
+def normalise_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
+    """Round-trip through JSON so a payload that would not survive a queue fails where it is enqueued."""
+    try:
+        result = json.loads(json.dumps(payload or {}, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"job payload must be JSON-serialisable: {exc}") from None
+    if not isinstance(result, dict):
+        raise TypeError("job payload must be a dict")
+    return result
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of a job to a worker. ``attempt`` counts deliveries, including this one."""
+
+    job_id: str
+    name: str
+    payload: dict[str, Any]
+    key: str | None
+    attempt: int
+    worker_id: str
+    handle: str
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    job_id: str
+    name: str
+    payload: dict[str, Any]
+    key: str | None
+    attempts: int
+    error: str
+    at: datetime
+
+
+class JobQueue(Protocol):
+    def enqueue(
+        self, name: str, payload: dict[str, Any], *, key: str | None = None, run_at: datetime | None = None
+    ) -> bool:
+        """Queue a job in its own transaction; False when ``key`` was already used within the window."""
+
+    def reserve(self, worker_id: str, *, wait: float) -> Delivery | None:
+        """Take the next due job, waiting up to ``wait`` seconds; it is leased to ``worker_id``."""
+
+    def ack(self, delivery: Delivery) -> None:
+        """The job is done; it is not delivered again."""
+
+    def retry(self, delivery: Delivery, *, at: datetime, error: str) -> None:
+        """The job failed; deliver it again at ``at``."""
+
+    def bury(self, delivery: Delivery, *, error: str) -> None:
+        """The job failed for the last time; keep it as a dead letter."""
+
+    def maintain(self) -> int:
+        """Re-queue jobs whose lease expired and release due delayed jobs; returns how many moved."""
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
+
+    def heartbeat(self, worker_id: str) -> None:
+        """Tell the queue this worker is alive (backends that track workers use it)."""
+
+    def close(self) -> None: ...
