@@ -6,7 +6,8 @@ import email
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import Message
+from email.message import EmailMessage
+from email.policy import default
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -24,8 +25,11 @@ class Sink:
         self.received.append((str(envelope.mail_from), list(envelope.rcpt_tos), bytes(content)))
         return "250 OK"
 
-    def messages(self) -> list[Message]:
-        return [email.message_from_bytes(raw) for _from, _to, raw in self.received]
+    def messages(self) -> list[EmailMessage]:
+        return [
+            email.message_from_bytes(raw, _class=EmailMessage, policy=default)
+            for _f, _t, raw in self.received
+        ]
 
 
 @contextmanager

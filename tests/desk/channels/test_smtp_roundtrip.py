@@ -99,7 +99,8 @@ def test_conversation_round_trip(
     assert customer_id in reply["References"]
     our_id = reply["Message-ID"]
     assert our_id.startswith("<opsdesk.") and our_id.endswith("@opsdesk.test>")
-    assert "Please step away from the printer." in reply.get_payload()[0].get_payload(decode=True).decode()
+    plain = reply.get_body(preferencelist=("plain",))
+    assert plain is not None and "Please step away from the printer." in plain.get_content()
     row = db.scalars(select(OutboundEmail)).one()
     assert row.status is OutboundStatus.SENT and row.attempts == 1
 
