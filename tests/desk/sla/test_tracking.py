@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core import actions as core_actions
 from opsdesk.core.clock import FixedClock
+from opsdesk.core.events import append_event
 from opsdesk.core.models import Event, Role, User
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions as desk
@@ -235,3 +236,24 @@ def test_business_hours_policy_for_tagged_customers(db: Session, clock: FixedClo
     assert (first.status, first.elapsed_minutes, first.remaining_minutes) == (MetricStatus.ACTIVE, 60, 60)
     # Calendar time while running: Friday 22:00 UTC -> Monday 18:00 UTC = 68 h.
     assert first.calendar_elapsed_minutes == 68 * 60
+
+
+def test_a_breach_recorded_elsewhere_is_recognised(db: Session, clock: FixedClock) -> None:
+    # The demo loader and imports write breach events themselves; the tracker must treat them as its own,
+    # whatever the spelling of the instant.
+    policy = default_policy(db, clock)
+    requester = make_user(db, clock, Role.REQUESTER, email="req@example.com")
+    ticket = new_ticket(db, clock, requester, priority=Priority.URGENT)
+    data = {"metric": "first_reply", "due_at": "2026-03-02T09:15:00Z", "policy_id": policy.id}
+    append_event(
+        db,
+        subject_type="ticket",
+        subject_id=ticket.id,
+        type="sla_breached",
+        at=MONDAY_9 + timedelta(minutes=15),
+        data=data | {"started_at": "2026-03-02T09:00:00Z"},
+    )
+    db.commit()
+    clock.advance(timedelta(minutes=20))
+    assert tracking.check_breaches(db, clock=clock) == 0
+    assert len(breaches(db, ticket)) == 1

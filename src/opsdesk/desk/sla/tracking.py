@@ -4,7 +4,8 @@ records a breach twice."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,10 +36,10 @@ def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
     )
     if policy is None:
         return 0
-    recorded = {(e.data.get("metric"), e.data.get("started_at")) for e in events if e.type == BREACH_EVENT}
+    recorded = {_breach_key(e.data) for e in events if e.type == BREACH_EVENT}
     added = 0
     for item in clocks:
-        key = (item.metric, item.started_at.isoformat())
+        key = (item.metric, item.started_at)
         if item.status is not MetricStatus.BREACHED or key in recorded:
             continue
         assert item.due_at is not None
@@ -52,12 +53,22 @@ def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
                 "metric": item.metric,
                 "due_at": item.due_at.isoformat(),
                 "policy_id": policy.id,
-                "started_at": key[1],
+                "started_at": item.started_at.isoformat(),
             },
         )
         recorded.add(key)
         added += 1
     return added
+
+
+def _breach_key(data: dict[str, Any]) -> tuple[str | None, datetime | None]:
+    """Which target a recorded breach was for: its metric and the instant its clock started (compared as
+    instants, so the spelling of the time zone in stored JSON does not matter)."""
+    started = data.get("started_at")
+    try:
+        return data.get("metric"), datetime.fromisoformat(started) if isinstance(started, str) else None
+    except ValueError:
+        return data.get("metric"), None
 
 
 def check_breaches(session: Session, *, clock: Clock) -> int:
