@@ -1,0 +1,40 @@
+"""The periodic SLA check as the job runner calls it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsdesk.core.clock import FixedClock
+from opsdesk.core.jobs import JobContext, load_job_modules, registry
+from opsdesk.core.models import Event, Role
+from opsdesk.core.settings import Settings
+from opsdesk.desk import actions as desk
+from opsdesk.desk.models import Channel
+from opsdesk.desk.sla import actions
+from opsdesk.desk.sla.jobs import CHECK_EVERY, CHECK_NAME
+from tests.factories import make_user
+
+
+def test_the_periodic_check_records_a_breach_once(
+    db: Session, clock: FixedClock, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    load_job_modules()
+    assert registry.periodics[CHECK_NAME].every == CHECK_EVERY
+    actions.create_sla_policy(
+        db, name="Default", targets={"normal": {"first_reply": 30}}, actor=None, clock=clock
+    )
+    requester = make_user(db, clock, Role.REQUESTER, email="req@example.com")
+    desk.create_ticket(
+        db, requester=requester, subject="Help", body_text="Please", channel=Channel.WEB, clock=clock
+    )
+    db.commit()
+    clock.advance(timedelta(minutes=31))
+    context = JobContext(session_factory, clock, settings, CHECK_NAME, job_id="1", attempt=1, key=None)
+    handler = registry.jobs[CHECK_NAME].handler
+    handler(context, {})
+    handler(context, {})  # a redelivery
+    count = db.scalar(select(func.count()).select_from(Event).where(Event.type == "sla_breached"))
+    assert count == 1
