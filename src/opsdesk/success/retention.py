@@ -92,6 +92,38 @@ class _Ledger:
         self.first_day = first
 
 
+class _Cells:
+    """Movements summed per customer and bucket (the days between two boundaries), in customer order,
+    with each customer's ARR just before and just after the bucket. Only cells where something moved
+    exist, so a bridge over many periods costs as much as the movements, not customers x periods."""
+
+    def __init__(self, movements: pd.DataFrame, boundaries: Sequence[date]) -> None:
+        self.customer_ids, index = np.unique(
+            movements["customer_id"].to_numpy(dtype="int64"), return_inverse=True
+        )
+        days = _days(movements["effective"])
+        self.boundaries = np.array([_day(b) for b in boundaries], dtype="int64")
+        width = len(self.boundaries) + 1
+        key = index * width + np.searchsorted(self.boundaries, days, side="right")
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        firsts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        amounts = movements["amount_cents"].to_numpy(dtype="int64")[order]
+        kinds = movements["kind"].to_numpy()[order]
+        self.customer, self.bucket = key[firsts] // width, key[firsts] % width
+        self.delta = np.add.reduceat(amounts, firsts)
+        self.escalated = np.add.reduceat(np.where(kinds == "escalator", amounts, 0), firsts)
+        running = np.cumsum(self.delta)
+        new_customer = np.r_[True, self.customer[1:] != self.customer[:-1]]
+        carried = (running - self.delta)[new_customer][np.cumsum(new_customer) - 1]
+        self.after = running - carried
+        self.before = self.after - self.delta
+        arrivals = np.isin(kinds, ["new_business", "reactivation"])
+        first = np.full(len(self.customer_ids), np.iinfo("int64").max, dtype="int64")
+        np.minimum.at(first, index[order][arrivals], days[order][arrivals])
+        self.first_day = first
+
+
 def _integer_bincount(flat: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     """Exact integer sums per bin (bincount's float weights could round large cent totals)."""
     out = np.zeros(size, dtype="int64")
@@ -154,34 +186,49 @@ def bridge(
     boundaries = [start for start, _ in periods] + [periods[-1][1] + timedelta(days=1)]
     if movements.empty:
         return pd.DataFrame(columns=BRIDGE_COLUMNS)
-    ledger = _Ledger(movements, boundaries)
-    starts, ends = ledger.arr[:, :-1], ledger.arr[:, 1:]
-    escalated = ledger.escalated[:, 1:-1]
-    had_before = ledger.first_day[:, None] < ledger.boundaries[None, :-1]
-
-    present, stays = starts > 0, ends > 0
-    retained = present & stays
-    change = ends - starts - escalated
-    arriving = ~present & stays
-    zero = np.zeros_like(starts)
-    lines = {
-        "customers_start": present.astype("int64"),
-        "customers_lost": (present & ~stays).astype("int64"),
-        "customers_new": arriving.astype("int64"),
-        "start_arr": starts,
-        "new": np.where(arriving & ~had_before, ends, zero),
-        "reactivation": np.where(arriving & had_before, ends, zero),
-        "expansion": np.where(retained & (change > 0), change, zero),
-        "escalator": np.where(retained, escalated, zero),
-        "contraction": np.where(retained & (change < 0), -change, zero),
-        "churn": np.where(present & ~stays, starts, zero),
-        "end_arr": ends,
-    }
-    labels = _group_labels(ledger.customer_ids, ledger.first_day, customers, by)
-    names, sums = _sum_by_group(labels, lines)
+    cells = _Cells(movements, boundaries)
+    labels = _group_labels(cells.customer_ids, cells.first_day, customers, by)
+    names, group_of_customer = np.unique(labels.astype(str), return_inverse=True)
     n_groups, n_periods = len(names), len(periods)
-    frame = pd.DataFrame({key: value.reshape(-1) for key, value in sums.items()})
-    frame.insert(0, "group", np.repeat(names, n_periods))
+    group = group_of_customer[cells.customer]
+
+    # Levels (ARR and customers at each boundary) are running sums of what changed in each bucket.
+    def levels(values: np.ndarray) -> np.ndarray:
+        per_bucket = np.zeros((n_groups, n_periods + 2), dtype="int64")
+        np.add.at(per_bucket, (group, cells.bucket), values)
+        return np.cumsum(per_bucket, axis=1)[:, : n_periods + 1]
+
+    arr_level = levels(cells.delta)
+    customer_level = levels((cells.after > 0).astype("int64") - (cells.before > 0).astype("int64"))
+
+    # Flows come only from the cells (customer x period) where something moved.
+    inside = (cells.bucket >= 1) & (cells.bucket <= n_periods)
+    period = cells.bucket[inside] - 1
+    start, end, escalated = cells.before[inside], cells.after[inside], cells.escalated[inside]
+    had_before = cells.first_day[cells.customer[inside]] < cells.boundaries[period]
+    present, stays = start > 0, end > 0
+    retained, arriving, lost = present & stays, ~present & stays, present & ~stays
+    change = end - start - escalated
+    flows = {
+        "customers_lost": lost.astype("int64"),
+        "customers_new": arriving.astype("int64"),
+        "new": np.where(arriving & ~had_before, end, 0),
+        "reactivation": np.where(arriving & had_before, end, 0),
+        "expansion": np.where(retained & (change > 0), change, 0),
+        "escalator": np.where(retained, escalated, 0),
+        "contraction": np.where(retained & (change < 0), -change, 0),
+        "churn": np.where(lost, start, 0),
+    }
+    flat_index = group[inside] * n_periods + period
+    columns: dict[str, np.ndarray] = {
+        "customers_start": customer_level[:, :-1].reshape(-1),
+        "start_arr": arr_level[:, :-1].reshape(-1),
+        "end_arr": arr_level[:, 1:].reshape(-1),
+    }
+    for name, values in flows.items():
+        columns[name] = _integer_bincount(flat_index, values, n_groups * n_periods)
+    frame = pd.DataFrame({key: columns[key] for key in BRIDGE_COLUMNS[3:-3]})
+    frame.insert(0, "group", np.repeat(names.astype(object), n_periods))
     frame.insert(1, "period_start", np.tile([pd.Timestamp(p[0]) for p in periods], n_groups))
     frame.insert(2, "period_end", np.tile([pd.Timestamp(p[1]) for p in periods], n_groups))
     start = frame["start_arr"].to_numpy()
