@@ -71,6 +71,12 @@ def test_a_custom_segment_recomputes_existing_accounts(db: Session, clock: Fixed
     db.commit()
     assert hospital.segment is not None and hospital.segment.name == "Strategic healthcare"
     assert shop.segment is not None and shop.segment.name == "Large"
+    strategic = actions.segment_by_name(db, "Strategic healthcare")
+    actions.update_segment(
+        db, segment=strategic, clock=clock, rules=[{"field": "industry", "op": "in", "value": ["retail"]}]
+    )
+    db.commit()
+    assert hospital.segment.name == "Large" and shop.segment.name == "Strategic healthcare"
 
 
 def test_contacts_are_upserted_by_external_id(db: Session, clock: FixedClock) -> None:

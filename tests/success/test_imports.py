@@ -180,3 +180,12 @@ def test_missing_columns_and_bad_utilisation_rows(
         import_csv(s, "utilisation", text, clock=clock)
     assert _rejections(exc) == [(3, "Month"), (4, "Engaged Members"), (5, "Programme Uptake %")]
     assert _count(session_factory, Utilisation) == 0
+
+
+def test_a_stage_date_in_the_future_is_rejected(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    text = "Account ID,Account Name,Covered Lives,Stage,Stage Date\nA1,Acme,10,launch,2030-01-01\n"
+    with pytest.raises(ImportFailed) as exc, transaction(session_factory) as s:
+        import_csv(s, "accounts", text, clock=clock)
+    assert _rejections(exc) == [(2, "Stage Date")]

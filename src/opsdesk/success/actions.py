@@ -67,6 +67,24 @@ def create_segment(
     return segment
 
 
+def update_segment(
+    session: Session,
+    *,
+    segment: Segment,
+    clock: Clock,
+    rules: list[dict[str, Any]] | None = None,
+    priority: int | None = None,
+) -> Segment:
+    """Change a segment's rules or priority and re-segment every account under the new rules."""
+    if rules is not None:
+        segment.rules = validate_rules(rules)
+    if priority is not None:
+        segment.priority = priority
+    session.flush()
+    resegment(session, session.scalars(select(Account)).all(), clock=clock)
+    return segment
+
+
 def _attributes(account: Account) -> dict[str, Any]:
     return {
         "covered_lives": account.covered_lives,

@@ -46,7 +46,7 @@ def import_csv(
         if dry_run:
             return report
         raise ImportFailed(report)
-    planned, errors = module.validate(session, rows)
+    planned, errors = module.validate(session, rows, clock=clock)
     report.rows = len(rows) + len(read_errors)
     report.rejected = sorted(read_errors + errors, key=lambda e: e.line)
     report.updated = sum(bool(p.existing) for p in planned)

@@ -54,7 +54,9 @@ def parse_stage(column: str, value: str | None) -> Stage | None:
         raise CellError(column, f"unknown stage {value!r} (one of {choices})") from None
 
 
-def validate(session: Session, rows: list[Row]) -> tuple[list[PlannedAccount], list[RowError]]:
+def validate(
+    session: Session, rows: list[Row], *, clock: Clock
+) -> tuple[list[PlannedAccount], list[RowError]]:
     existing = {
         a.external_id: a for a in session.scalars(select(Account).where(Account.external_id.is_not(None)))
     }
@@ -92,6 +94,9 @@ def validate(session: Session, rows: list[Row]) -> tuple[list[PlannedAccount], l
             raise CellError("Parent Account ID", "an account cannot be its own parent")
         lives = row.whole("Covered Lives", required=True)
         assert lives is not None
+        stage_date = row.day("Stage Date")
+        if stage_date is not None and stage_date > clock.now().date():
+            raise CellError("Stage Date", f"{stage_date} is in the future")
         return PlannedAccount(
             line=row.line,
             external_id=external_id,
@@ -102,7 +107,7 @@ def validate(session: Session, rows: list[Row]) -> tuple[list[PlannedAccount], l
             region=row.text("Billing Region"),
             owner=owner_for(row.text("Account Owner Email")),
             stage=parse_stage("Stage", row.text("Stage")),
-            stage_date=row.day("Stage Date"),
+            stage_date=stage_date,
             segment=segment,
             existing=existing.get(external_id),
         )

@@ -45,7 +45,9 @@ def parse_role(value: str) -> ContactRole:
         raise CellError("Contact Role", f"unknown role {value!r} (one of {choices})") from None
 
 
-def validate(session: Session, rows: list[Row]) -> tuple[list[PlannedContact], list[RowError]]:
+def validate(
+    session: Session, rows: list[Row], *, clock: Clock
+) -> tuple[list[PlannedContact], list[RowError]]:
     accounts = {
         a.external_id: a for a in session.scalars(select(Account).where(Account.external_id.is_not(None)))
     }

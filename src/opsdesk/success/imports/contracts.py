@@ -41,7 +41,9 @@ class PlannedContract:
     existing: bool
 
 
-def validate(session: Session, rows: list[Row]) -> tuple[list[PlannedContract], list[RowError]]:
+def validate(
+    session: Session, rows: list[Row], *, clock: Clock
+) -> tuple[list[PlannedContract], list[RowError]]:
     accounts = {
         a.external_id: a for a in session.scalars(select(Account).where(Account.external_id.is_not(None)))
     }

@@ -38,7 +38,7 @@ def parse_month(value: str) -> date:
     return parse_date("Month", text).replace(day=1)
 
 
-def validate(session: Session, rows: list[Row]) -> tuple[list[PlannedMonth], list[RowError]]:
+def validate(session: Session, rows: list[Row], *, clock: Clock) -> tuple[list[PlannedMonth], list[RowError]]:
     accounts = {
         a.external_id: a for a in session.scalars(select(Account).where(Account.external_id.is_not(None)))
     }
