@@ -1,0 +1,1 @@
+"""Contact-volume forecasting: history in, interval forecasts with prediction intervals out."""

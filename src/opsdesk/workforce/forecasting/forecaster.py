@@ -1,0 +1,81 @@
+"""From a channel's history to its interval forecast with 80% and 95% prediction intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from opsdesk.workforce.forecasting.history import VolumeHistory, to_grid
+from opsdesk.workforce.forecasting.holidays import DayKind, apply_special_days, special_profile
+from opsdesk.workforce.forecasting.intervals import fit_error_quantiles, intervals
+from opsdesk.workforce.forecasting.selection import select_and_forecast
+
+COLUMNS = ["timestamp", "forecast", "lo80", "hi80", "lo95", "hi95"]
+
+
+@dataclass(frozen=True)
+class VolumeForecast:
+    """The forecast frame (timestamps tz-aware, in the history's zone) and how it was made."""
+
+    frame: pd.DataFrame
+    model: str
+    cv_mae: float
+    folds: int
+    filled: int
+    clipped: int
+
+
+def forecast_volume(
+    history: VolumeHistory,
+    *,
+    step_minutes: int,
+    horizon: timedelta,
+    special_days: Mapping[date, DayKind] | None = None,
+    open_only: bool = False,
+    on_fold: Callable[[], None] | None = None,
+) -> VolumeForecast:
+    """Forecast the `horizon` after the last observation, one row per interval (closed ones zero).
+
+    With `open_only`, intervals outside the operating hours and closed days are left out instead.
+    """
+    special_days = dict(special_days or {})
+    grid = to_grid(history, step_minutes, special_days)
+    step = pd.Timedelta(minutes=step_minutes)
+    last_bucket = history.wall[-1].floor(step)
+    start = pd.Timestamp(last_bucket).tz_localize(history.zone, ambiguous=False, nonexistent="shift_forward")
+    instants = pd.date_range(start=start + step, periods=max(1, horizon // step), freq=step)
+    wall = instants.tz_convert(history.zone).tz_localize(None)
+    forecast_first_day = grid.first_day + timedelta(days=grid.days)
+    rows = (wall.normalize() - pd.Timestamp(forecast_first_day)).days.to_numpy()
+    slots = ((wall - wall.normalize()).total_seconds().to_numpy() // 60 // step_minutes).astype(np.int64)
+    horizon_days = int(rows.max()) + 1
+
+    selection = select_and_forecast(grid.values, grid.weekdays(), grid.open_mask, horizon_days, on_fold)
+    profile = special_profile(grid.observed_special, grid.values, grid.special)
+    point = apply_special_days(selection.point, forecast_first_day, special_days, profile)
+    bounds = intervals(point, fit_error_quantiles(selection.cv_forecast, selection.cv_actual))
+
+    weekday = (forecast_first_day.weekday() + np.arange(horizon_days)) % 7
+    open_cells = grid.open_mask[weekday].copy()
+    for row in range(horizon_days):
+        if special_days.get(forecast_first_day + timedelta(days=row)) is DayKind.CLOSED:
+            open_cells[row] = False
+    is_open = open_cells[rows, slots]
+    frame = pd.DataFrame({"timestamp": instants.tz_convert(history.zone)})
+    frame["forecast"] = np.where(is_open, point[rows, slots], 0.0)
+    for name in ("lo80", "hi80", "lo95", "hi95"):
+        frame[name] = np.where(is_open, bounds[name][rows, slots], 0.0)
+    if open_only:
+        frame = frame[is_open].reset_index(drop=True)
+    return VolumeForecast(
+        frame=frame[COLUMNS],
+        model=selection.name,
+        cv_mae=selection.cv_mae,
+        folds=selection.folds,
+        filled=grid.filled,
+        clipped=grid.clipped,
+    )

@@ -1,0 +1,140 @@
+"""Model selection by rolling-origin cross-validation on the training history only.
+
+The last weeks of the history are forecast from origins one week apart, each with the requested
+horizon (at most 14 days, at least 7), exactly as the final forecast will be made. The two halves of
+a forecast are ranked separately, which keeps selection cheap enough to run on every forecast:
+daily-total models by their absolute error on the day totals, profiles by their slot error when
+given the true day total. Then the means of the 1, 3 and 5 best of each are combined and scored on
+the open slots of the same folds; the best combination forecasts from the end of the history and
+its fold errors feed the prediction intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import product
+
+import numpy as np
+from numpy.typing import NDArray
+
+from opsdesk.workforce.forecasting.candidates import (
+    day_totals,
+    future_weekdays,
+    profiles,
+    total_forecasts,
+)
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
+
+FOLDS = 3
+MIN_TRAIN_DAYS = 14
+ENSEMBLE_SIZES = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The chosen model, its forecast (days, slots) and its out-of-sample fold errors."""
+
+    name: str
+    point: FloatArray
+    cv_forecast: FloatArray  # open cells of every fold, flattened
+    cv_actual: FloatArray
+    cv_mae: float
+    folds: int
+
+
+@dataclass
+class _Folds:
+    """What each fold needs to score combinations later: forecasts and actuals on its open cells."""
+
+    totals: list[FloatArray] = field(default_factory=list)  # (models, cells): total of each cell's day
+    shares: list[FloatArray] = field(default_factory=list)  # (profiles, cells)
+    actual: list[FloatArray] = field(default_factory=list)  # (cells,)
+
+
+def fold_origins(days: int, horizon_days: int) -> tuple[list[int], int]:
+    """Origins (rows) one week apart ending at the history's end, and the fold horizon in days."""
+    fold_horizon = max(7, min(horizon_days, 14))
+    fold_horizon = min(fold_horizon, days - MIN_TRAIN_DAYS)
+    origins = [days - fold_horizon - 7 * k for k in range(FOLDS)]
+    return sorted(o for o in origins if o >= MIN_TRAIN_DAYS), fold_horizon
+
+
+def select_and_forecast(
+    values: FloatArray,
+    weekday: IntArray,
+    open_mask: BoolArray,
+    horizon_days: int,
+    on_fold: Callable[[], None] | None = None,
+) -> Selection:
+    """Choose a model by rolling-origin CV on `values` (days, slots) and forecast `horizon_days` on."""
+    days = values.shape[0]
+    totals = day_totals(values)
+    open_days = np.asarray(open_mask.any(axis=1), dtype=np.bool_)
+    origins, fold_horizon = fold_origins(days, horizon_days)
+    total_error: FloatArray | None = None
+    profile_error: FloatArray | None = None
+    folds = _Folds()
+    total_names: list[str] = []
+    profile_names: list[str] = []
+    for origin in origins:
+        total_names, total_rows = total_forecasts(totals, weekday, open_days, origin, fold_horizon)
+        profile_names, profile_rows = profiles(values, totals, weekday, open_mask, origin)
+        future = future_weekdays(weekday, origin, fold_horizon)
+        cells = open_mask[future]
+        day_of_cell = np.nonzero(cells)[0]
+        actual = values[origin : origin + fold_horizon][cells]
+        actual_totals = totals[origin : origin + fold_horizon]
+        shares = profile_rows[:, future, :][:, cells]
+        fold_total_error = np.abs(total_rows - actual_totals).sum(axis=1)
+        fold_profile_error = np.abs(shares * actual_totals[day_of_cell] - actual).sum(axis=1)
+        total_error = fold_total_error if total_error is None else total_error + fold_total_error
+        profile_error = fold_profile_error if profile_error is None else profile_error + fold_profile_error
+        folds.totals.append(total_rows[:, day_of_cell])
+        folds.shares.append(shares)
+        folds.actual.append(actual)
+        if on_fold is not None:
+            on_fold()
+    if total_error is None or profile_error is None:
+        raise AssertionError("fold_origins yields an origin for any history of MIN_HISTORY_DAYS")
+    total_rank = np.argsort(total_error, kind="stable")
+    profile_rank = np.argsort(profile_error, kind="stable")
+    fold_totals = np.concatenate(folds.totals, axis=1)
+    fold_shares = np.concatenate(folds.shares, axis=1)
+    actual_all = np.concatenate(folds.actual)
+    best: tuple[float, IntArray, IntArray, FloatArray] | None = None
+    for n_totals, n_profiles in product(ENSEMBLE_SIZES, ENSEMBLE_SIZES):
+        chosen_totals, chosen_profiles = total_rank[:n_totals], profile_rank[:n_profiles]
+        predicted = fold_totals[chosen_totals].mean(axis=0) * fold_shares[chosen_profiles].mean(axis=0)
+        error = float(np.abs(predicted - actual_all).sum())
+        if best is None or error < best[0]:
+            best = (error, chosen_totals, chosen_profiles, predicted)
+    if best is None:
+        raise AssertionError("ENSEMBLE_SIZES is not empty")
+    error, chosen_totals, chosen_profiles, cv_forecast = best
+
+    _names, final_totals = total_forecasts(totals, weekday, open_days, days, horizon_days)
+    _names, final_profiles = profiles(values, totals, weekday, open_mask, days)
+    future = future_weekdays(weekday, days, horizon_days)
+    point = (
+        final_totals[chosen_totals].mean(axis=0)[:, None]
+        * final_profiles[chosen_profiles].mean(axis=0)[future]
+    )
+    return Selection(
+        name=f"daily total: {_describe(total_names, chosen_totals)}; "
+        f"profile: {_describe(profile_names, chosen_profiles)}",
+        point=point,
+        cv_forecast=cv_forecast,
+        cv_actual=actual_all,
+        cv_mae=error / max(actual_all.size, 1),
+        folds=len(origins),
+    )
+
+
+def _describe(names: list[str], chosen: IntArray) -> str:
+    if chosen.size == 1:
+        return names[int(chosen[0])]
+    return f"mean of {chosen.size} ({' | '.join(names[int(i)] for i in chosen)})"
