@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "opsdesk.cli.scheduling",
     "opsdesk.cli.success",
     "opsdesk.cli.insights",
+    "opsdesk.cli.worker",
 ]
 for _name in COMMAND_MODULES:
     if importlib.util.find_spec(_name) is not None:

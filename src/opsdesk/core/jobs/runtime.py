@@ -72,12 +72,16 @@ class BackgroundRunner:
 
     def _schedule(self) -> None:
         assert self.scheduler is not None
+        failing = False
         while True:
             try:
                 self.queue.maintain()
                 self.scheduler.tick()
+                failing = False
             except Exception:
-                log.exception("job scheduler could not reach its queue")
+                if not failing:  # once per outage, not once a second
+                    log.exception("job scheduler could not reach its queue; retrying")
+                failing = True
             if self._stop.wait(self.interval):
                 return
 

@@ -91,9 +91,13 @@ class Worker:
 
     def run(self, stop: threading.Event, *, poll: float = 1.0) -> None:
         """Work until ``stop`` is set; a job in hand is finished first. Queue outages are waited out."""
+        failing = False
         while not stop.is_set():
             try:
                 self.run_once(wait=poll)
+                failing = False
             except Exception:
-                log.exception("job worker %s could not reach its queue", self.worker_id)
+                if not failing:  # once per outage, not once a poll
+                    log.exception("job worker %s could not reach its queue; retrying", self.worker_id)
+                failing = True
                 stop.wait(poll)

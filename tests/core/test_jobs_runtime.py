@@ -1,0 +1,211 @@
+"""Background work in a live process: runner threads on both queues, Redis worker death, the services
+`opsdesk serve` starts, and `opsdesk worker` / `opsdesk jobs dead` through the real command line."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from opsdesk.cli import app as cli_app
+from opsdesk.core.clock import FixedClock, SystemClock
+from opsdesk.core.database import make_engine, make_session_factory
+from opsdesk.core.jobs import BackgroundRunner, DatabaseQueue, JobContext, JobQueue, Registry, registry
+from opsdesk.core.jobs.models import JobRow, JobState
+from opsdesk.core.settings import Settings, get_settings
+from opsdesk.schema import metadata
+from opsdesk.web import server
+from tests.core.test_jobs import REDIS_URL, redis_unreachable
+
+WAIT = 10.0  # generous bound for a thread to pick up work; a passing run takes milliseconds
+
+
+@pytest.fixture(params=["database", "redis"])
+def queue(
+    request: pytest.FixtureRequest, session_factory: sessionmaker[Session], clock: FixedClock
+) -> Iterator[JobQueue]:
+    if request.param == "database":
+        yield DatabaseQueue(session_factory, clock)
+        return
+    reason = redis_unreachable()
+    if reason:
+        print(reason)
+        pytest.skip(reason)
+    from opsdesk.core.jobs.redis_queue import RedisQueue
+
+    prefix = f"opsdesk-test:{uuid.uuid4().hex}"
+    redis_queue = RedisQueue(REDIS_URL, clock, prefix=prefix)
+    yield redis_queue
+    keys = list(redis_queue.redis.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        redis_queue.redis.delete(*keys)
+    redis_queue.close()
+
+
+def test_the_runner_schedules_and_works_in_threads_and_stops_cleanly(
+    queue: JobQueue, session_factory: sessionmaker[Session], clock: FixedClock, settings: Settings
+) -> None:
+    jobs = Registry()
+    ran = {"t.ping": threading.Event(), "t.tick": threading.Event()}
+    jobs.register("t.ping", lambda ctx, payload: ran["t.ping"].set())
+    jobs.register("t.tick", lambda ctx, payload: ran["t.tick"].set(), every=60)
+    runner = BackgroundRunner(
+        queue, session_factory=session_factory, clock=clock, settings=settings, workers=2, jobs=jobs
+    )
+    runner.start()
+    try:
+        queue.enqueue("t.ping", {})
+        assert ran["t.ping"].wait(WAIT), "the worker thread did not run the enqueued job"
+        assert ran["t.tick"].wait(WAIT), "the scheduler thread did not enqueue the periodic job"
+    finally:
+        runner.stop(timeout=WAIT)
+    assert not runner.running
+
+
+def test_redis_requeues_a_message_whose_worker_died_before_taking_its_lease(clock: FixedClock) -> None:
+    reason = redis_unreachable()
+    if reason:
+        print(reason)
+        pytest.skip(reason)
+    from opsdesk.core.jobs.redis_queue import RedisQueue
+
+    queue = RedisQueue(REDIS_URL, clock, prefix=f"opsdesk-test:{uuid.uuid4().hex}")
+    r = queue.redis
+    try:
+        queue.enqueue("t.x", {"n": 1})
+        # A worker moved the message into its processing list and died before recording the lease.
+        r.sadd(queue._k("workers"), "ghost")
+        r.lmove(queue._k("ready"), queue._k("processing", "ghost"), "RIGHT", "LEFT")
+        queue.heartbeat("ghost")
+        assert queue.maintain() == 0  # alive: its message is left alone
+        r.delete(queue._k("alive", "ghost"))
+        assert queue.maintain() == 1
+        assert r.llen(queue._k("processing", "ghost")) == 0
+        assert not r.sismember(queue._k("workers"), "ghost")
+        delivery = queue.reserve("w2", wait=0)
+        assert delivery is not None and delivery.payload == {"n": 1}
+    finally:
+        keys = list(r.scan_iter(match=f"{queue.prefix}:*"))
+        if keys:
+            r.delete(*keys)
+        queue.close()
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Settings, Engine]]:
+    """A file database configured through the environment, as `opsdesk serve` and `opsdesk worker` see it."""
+    monkeypatch.setenv("OPSDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("OPSDESK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("OPSDESK_REDIS_URL", raising=False)
+    get_settings.cache_clear()
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url())
+    metadata.create_all(engine)
+    yield settings, engine
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+class Recorded(list[dict[str, Any]]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = threading.Event()
+
+
+@pytest.fixture
+def global_job() -> Iterator[Recorded]:
+    """A handler on the process-wide registry, as a domain's jobs module would add, removed afterwards."""
+    seen = Recorded()
+
+    def record(ctx: JobContext, payload: dict[str, Any]) -> None:
+        seen.append(payload)
+        seen.arrived.set()
+
+    registry.register("test.record", record)
+    yield seen
+    registry.jobs.pop("test.record", None)
+
+
+def background_threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith("opsdesk-")}
+
+
+def test_serve_runs_the_scheduler_and_a_worker_beside_the_web_server_and_stops_them(
+    sqlite_settings: tuple[Settings, Engine], global_job: Recorded
+) -> None:
+    settings, engine = sqlite_settings
+    [jobs_service] = server.services(settings, host="127.0.0.1", smtp_port=None)
+    before = background_threads()
+    stop = jobs_service()
+    try:
+        assert {"opsdesk-scheduler", "opsdesk-worker-0"} <= background_threads()
+        DatabaseQueue(make_session_factory(engine), SystemClock()).enqueue("test.record", {"via": "serve"})
+        assert global_job.arrived.wait(WAIT), "the in-process worker did not run the job"
+        assert global_job == [{"via": "serve"}]
+    finally:
+        stop()
+    assert background_threads() == before
+
+
+def test_serve_starts_the_smtp_listener_hook_and_refuses_without_one(
+    sqlite_settings: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, _engine = sqlite_settings
+    with pytest.raises(SystemExit, match="no inbound SMTP listener"):
+        server.services(settings, host="127.0.0.1", smtp_port=2525)
+
+    calls: list[tuple[str, int]] = []
+
+    def start_listener(settings: Settings, host: str, port: int) -> server.Stop:
+        calls.append((host, port))
+        return lambda: calls.append(("stopped", port))
+
+    monkeypatch.setattr(server, "smtp_listener", start_listener)
+    _jobs, smtp = server.services(settings, host="127.0.0.1", smtp_port=2525)
+    smtp()()
+    assert calls == [("127.0.0.1", 2525), ("stopped", 2525)]
+
+
+def test_a_fleet_serve_only_schedules(sqlite_settings: tuple[Settings, Engine]) -> None:
+    settings, _engine = sqlite_settings
+    settings = settings.model_copy(update={"redis_url": REDIS_URL})
+    reason = redis_unreachable()
+    if reason:
+        print(reason)
+        pytest.skip(reason)
+    before = background_threads()
+    stop = server.services(settings, host="127.0.0.1", smtp_port=None)[0]()
+    try:
+        started = background_threads() - before
+        assert started == {"opsdesk-scheduler"}  # `opsdesk worker` processes consume
+    finally:
+        stop()
+
+
+def test_worker_burst_runs_due_jobs_and_jobs_dead_lists_failures(
+    sqlite_settings: tuple[Settings, Engine], global_job: Recorded
+) -> None:
+    _settings, engine = sqlite_settings
+    queue = DatabaseQueue(make_session_factory(engine), SystemClock())
+    queue.enqueue("test.record", {"n": 1})
+    queue.enqueue("test.unknown", {"n": 2})
+    runner = CliRunner()
+
+    result = runner.invoke(cli_app, ["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert "ran 2 jobs" in result.output
+    assert global_job == [{"n": 1}]
+    with Session(engine) as session:
+        states = dict(session.execute(select(JobRow.name, JobRow.state)).all())
+    assert states == {"test.record": JobState.DONE, "test.unknown": JobState.DEAD}
+
+    result = runner.invoke(cli_app, ["jobs", "dead"])
+    assert result.exit_code == 0, result.output
+    assert "test.unknown" in result.output and "no handler is registered" in result.output
