@@ -154,3 +154,34 @@ def test_changing_hours_adds_a_dated_version(db: Session, clock: FixedClock, liv
     refused = as_admin.post(f"/api/v1/business-schedules/{schedule['id']}/hours", json=past)
     assert (refused.status_code, refused.json()["error"]["field"]) == (422, "effective_from")
     assert as_admin.get(f"/api/v1/business-schedules/{schedule['id']}").json()["versions"] == body["versions"]
+
+
+def test_policies_are_edited_and_removed(db: Session, clock: FixedClock, live_server: LiveServer) -> None:
+    admin = make_user(db, clock, Role.ADMIN, email="admin@example.com")
+    as_admin = live_server.client(make_token(db, clock, admin))
+    db.commit()
+    schedule = as_admin.post("/api/v1/business-schedules", json=CHICAGO_HOURS).json()
+    first = as_admin.post(
+        "/api/v1/sla/policies",
+        json={"name": "A", "targets": {"low": {"resolution": 60}}, "schedule_id": schedule["id"]},
+    ).json()
+    as_admin.post("/api/v1/sla/policies", json={"name": "B", "targets": {"low": {"resolution": 60}}})
+    edited = as_admin.patch(
+        f"/api/v1/sla/policies/{first['id']}",
+        json={"position": 1, "schedule_id": None, "priorities": ["urgent"], "active": False},
+    )
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert (body["position"], body["schedule_name"], body["priorities"], body["active"]) == (
+        1,
+        None,
+        ["urgent"],
+        False,
+    )
+    assert body["targets"] == {"low": {"resolution": 60}}  # untouched
+    assert as_admin.patch(f"/api/v1/sla/policies/{first['id']}", json={"name": None}).status_code == 422
+    assert [p["name"] for p in as_admin.get("/api/v1/sla/policies").json()] == ["B", "A"]
+    assert as_admin.delete(f"/api/v1/business-schedules/{schedule['id']}").status_code == 204
+    assert as_admin.delete(f"/api/v1/sla/policies/{first['id']}").status_code == 204
+    assert as_admin.get(f"/api/v1/sla/policies/{first['id']}").status_code == 404
+    assert as_admin.delete("/api/v1/business-schedules/77").status_code == 404

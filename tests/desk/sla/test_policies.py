@@ -170,3 +170,37 @@ def test_schedule_versions_keep_past_hours(db: Session, clock: FixedClock) -> No
             clock=clock,
         )
     assert caught.value.field == "effective_from"
+
+
+def test_update_moves_renames_and_retargets(db: Session, clock: FixedClock) -> None:
+    targets = {"normal": {"first_reply": 60}}
+    a, b, c = (
+        actions.create_sla_policy(db, name=name, targets=targets, actor=None, clock=clock) for name in "ABC"
+    )
+    actions.update_sla_policy(db, policy=c, position=0, name="C first", actor=None, clock=clock)
+    assert [(p.name, p.position) for p in queries.policies(db)] == [("C first", 0), ("A", 1), ("B", 2)]
+    with pytest.raises(Conflict):
+        actions.update_sla_policy(db, policy=a, name="B", actor=None, clock=clock)
+    actions.update_sla_policy(
+        db, policy=b, targets={"urgent": {"resolution": 30}}, channels=["chat"], actor=None, clock=clock
+    )
+    assert (b.targets, b.channels, b.priorities) == ({"urgent": {"resolution": 30}}, ["chat"], [])
+    actions.delete_sla_policy(db, policy=a, actor=None, clock=clock)
+    db.commit()
+    assert [(p.name, p.position) for p in queries.policies(db)] == [("C first", 0), ("B", 1)]
+
+
+def test_a_schedule_in_use_cannot_be_deleted(db: Session, clock: FixedClock) -> None:
+    schedule = actions.create_business_schedule(
+        db, name="Manila", timezone="Asia/Manila", always_open=True, actor=None, clock=clock
+    )
+    policy = actions.create_sla_policy(
+        db, name="APAC", targets={"low": {"resolution": 60}}, schedule=schedule, actor=None, clock=clock
+    )
+    with pytest.raises(Conflict) as caught:
+        actions.delete_business_schedule(db, schedule=schedule, actor=None, clock=clock)
+    assert "APAC" in caught.value.message
+    actions.update_sla_policy(db, policy=policy, schedule=None, actor=None, clock=clock)
+    actions.delete_business_schedule(db, schedule=schedule, actor=None, clock=clock)
+    db.commit()
+    assert queries.schedules(db) == []

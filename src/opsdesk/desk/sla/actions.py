@@ -7,18 +7,20 @@ Zendesk); they never rewrite history, because a schedule change is a new version
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Final
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core import audit
 from opsdesk.core.clock import Clock
 from opsdesk.core.errors import Conflict, ValidationFailed
+from opsdesk.core.jobs import enqueue
 from opsdesk.core.models import User
 from opsdesk.desk.models import Channel, Priority, Status
 from opsdesk.desk.sla.business_hours import BusinessHours, format_wall_time
+from opsdesk.desk.sla.jobs import REFRESH_NAME
 from opsdesk.desk.sla.models import BusinessSchedule, BusinessScheduleVersion, SlaPolicy
 from opsdesk.desk.sla.policies import METRICS, normalise_tag
 
@@ -127,6 +129,7 @@ def change_business_hours(
         at=now,
         detail={"effective_from": effective_from.isoformat(), "timezone": timezone},
     )
+    _refresh_tickets_later(session, clock, delay=effective_from - now)
     return schedule
 
 
@@ -161,6 +164,47 @@ def _check_values(values: Sequence[str], allowed: Sequence[str], field: str) -> 
     return sorted(set(values), key=list(allowed).index)
 
 
+def _conditions(
+    priorities: Sequence[str], channels: Sequence[str], customer_tags: Sequence[str], pausing: Sequence[str]
+) -> dict[str, list[str]]:
+    return {
+        "priorities": _check_values(priorities, [p.value for p in Priority], "priorities"),
+        "channels": _check_values(channels, [c.value for c in Channel], "channels"),
+        "customer_tags": sorted({normalise_tag(t) for t in customer_tags if t.strip()}),
+        "pausing_statuses": _check_values(pausing, PAUSABLE_STATUSES, "pausing_statuses"),
+    }
+
+
+def _check_unique_name(session: Session, name: str, policy: SlaPolicy | None = None) -> str:
+    name = _check_name(name)
+    clash = session.scalar(select(SlaPolicy).where(SlaPolicy.name == name))
+    if clash is not None and clash is not policy:
+        raise Conflict(f"an SLA policy named {name!r} exists", field="name")
+    return name
+
+
+def _place(session: Session, policy: SlaPolicy, position: int | None) -> None:
+    """Puts ``policy`` at ``position`` (the end when None) and renumbers the list 0..n-1."""
+    others = [
+        p
+        for p in session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id))
+        if p is not policy
+    ]
+    if position is None:
+        position = len(others)
+    if not 0 <= position <= len(others):
+        raise ValidationFailed(f"position must be 0 to {len(others)}", field="position")
+    others.insert(position, policy)
+    for index, item in enumerate(others):
+        item.position = index
+
+
+def _refresh_tickets_later(session: Session, clock: Clock, delay: timedelta | None = None) -> None:
+    """Due times of tickets in flight depend on the policies and hours: recompute them in the background
+    once this change commits (or when new hours take effect)."""
+    enqueue(session, REFRESH_NAME, clock=clock, delay=delay)
+
+
 def create_sla_policy(
     session: Session,
     *,
@@ -177,29 +221,18 @@ def create_sla_policy(
     clock: Clock,
 ) -> SlaPolicy:
     """Adds a policy at ``position`` (0 = first; the end of the list by default), moving later ones down."""
-    name = _check_name(name)
-    if session.scalar(select(SlaPolicy.id).where(SlaPolicy.name == name)) is not None:
-        raise Conflict(f"an SLA policy named {name!r} exists", field="name")
-    count = session.scalar(select(func.count()).select_from(SlaPolicy)) or 0
-    if position is None:
-        position = count
-    if not 0 <= position <= count:
-        raise ValidationFailed(f"position must be 0 to {count}", field="position")
     now = clock.now()
     policy = SlaPolicy(
-        name=name,
-        position=position,
+        name=_check_unique_name(session, name),
+        position=0,
         active=active,
-        priorities=_check_values(priorities, [p.value for p in Priority], "priorities"),
-        channels=_check_values(channels, [c.value for c in Channel], "channels"),
-        customer_tags=sorted({normalise_tag(t) for t in customer_tags if t.strip()}),
         targets=_check_targets(targets),
         schedule=schedule,
-        pausing_statuses=_check_values(pausing_statuses, PAUSABLE_STATUSES, "pausing_statuses"),
         created_at=now,
         updated_at=now,
+        **_conditions(priorities, channels, customer_tags, pausing_statuses),
     )
-    _renumber(session, position)
+    _place(session, policy, position)
     session.add(policy)
     session.flush()
     audit.record(
@@ -209,13 +242,114 @@ def create_sla_policy(
         subject_type="sla_policy",
         subject_id=policy.id,
         at=now,
-        detail={"name": name, "position": position},
+        detail={"name": policy.name, "position": policy.position},
     )
+    _refresh_tickets_later(session, clock)
     return policy
 
 
-def _renumber(session: Session, from_position: int) -> None:
-    """Keeps positions 0..n-1 in list order when a policy is inserted."""
-    session.execute(
-        update(SlaPolicy).where(SlaPolicy.position >= from_position).values(position=SlaPolicy.position + 1)
+class _Keep:
+    """Marks an argument that was not given, so None can mean "24x7" for the schedule."""
+
+
+KEEP: Final = _Keep()
+
+
+def update_sla_policy(
+    session: Session,
+    *,
+    policy: SlaPolicy,
+    actor: User | None,
+    clock: Clock,
+    name: str | _Keep = KEEP,
+    targets: Mapping[str, Any] | _Keep = KEEP,
+    priorities: Sequence[str] | _Keep = KEEP,
+    channels: Sequence[str] | _Keep = KEEP,
+    customer_tags: Sequence[str] | _Keep = KEEP,
+    schedule: BusinessSchedule | _Keep | None = KEEP,
+    pausing_statuses: Sequence[str] | _Keep = KEEP,
+    position: int | _Keep = KEEP,
+    active: bool | _Keep = KEEP,
+) -> SlaPolicy:
+    """Changes what is given and leaves the rest."""
+    changed: list[str] = []
+    if not isinstance(name, _Keep):
+        policy.name = _check_unique_name(session, name, policy)
+        changed.append("name")
+    if not isinstance(targets, _Keep):
+        policy.targets = _check_targets(targets)
+        changed.append("targets")
+    conditions = _conditions(
+        policy.priorities if isinstance(priorities, _Keep) else priorities,
+        policy.channels if isinstance(channels, _Keep) else channels,
+        policy.customer_tags if isinstance(customer_tags, _Keep) else customer_tags,
+        policy.pausing_statuses if isinstance(pausing_statuses, _Keep) else pausing_statuses,
+    )
+    for field_name, value in conditions.items():
+        if value != getattr(policy, field_name):
+            setattr(policy, field_name, value)
+            changed.append(field_name)
+    if not isinstance(schedule, _Keep):
+        policy.schedule = schedule
+        changed.append("schedule")
+    if not isinstance(active, _Keep):
+        policy.active = active
+        changed.append("active")
+    if not isinstance(position, _Keep):
+        _place(session, policy, position)
+        changed.append("position")
+    now = clock.now()
+    policy.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="sla_policy.update",
+        subject_type="sla_policy",
+        subject_id=policy.id,
+        at=now,
+        detail={"changed": changed},
+    )
+    _refresh_tickets_later(session, clock)
+    return policy
+
+
+def delete_sla_policy(session: Session, *, policy: SlaPolicy, actor: User | None, clock: Clock) -> None:
+    """Removes a policy; its recorded breaches stay in the event log, which keeps its id."""
+    session.delete(policy)
+    session.flush()
+    for index, item in enumerate(
+        session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id))
+    ):
+        item.position = index
+    audit.record(
+        session,
+        actor=actor,
+        action="sla_policy.delete",
+        subject_type="sla_policy",
+        subject_id=policy.id,
+        at=clock.now(),
+        detail={"name": policy.name},
+    )
+    _refresh_tickets_later(session, clock)
+
+
+def delete_business_schedule(
+    session: Session, *, schedule: BusinessSchedule, actor: User | None, clock: Clock
+) -> None:
+    users = session.scalars(select(SlaPolicy.name).where(SlaPolicy.schedule_id == schedule.id)).all()
+    if users:
+        raise Conflict(
+            f"policies {', '.join(users)} use this schedule; change them first", field="schedule_id"
+        )
+    session.delete(schedule)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="business_schedule.delete",
+        subject_type="business_schedule",
+        subject_id=schedule.id,
+        at=clock.now(),
+        detail={"name": schedule.name},
     )

@@ -113,6 +113,22 @@ class SlaPolicyCreate(BaseModel):
     pausing_statuses: list[PausingStatus] = Field(default_factory=_pending_only)
 
 
+class SlaPolicyUpdate(BaseModel):
+    """Only the fields sent change; ``schedule_id: null`` switches the policy to 24x7."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    position: int | None = Field(default=None, ge=0)
+    active: bool | None = None
+    priorities: list[Priority] | None = None
+    channels: list[Channel] | None = None
+    customer_tags: list[str] | None = Field(default=None, max_length=100)
+    targets: dict[Priority, TargetsIn] | None = None
+    schedule_id: int | None = None
+    pausing_statuses: list[PausingStatus] | None = None
+
+
 class SlaPolicyOut(BaseModel):
     id: int
     name: str

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.events import append_event
-from opsdesk.desk.models import Ticket
+from opsdesk.desk.models import UNSOLVED, Ticket
 from opsdesk.desk.sla.metrics import MetricStatus
 from opsdesk.desk.sla.queries import ticket_clocks
 
@@ -94,3 +94,19 @@ def check_breaches(session: Session, *, clock: Clock) -> int:
             seen.add(ticket.id)
             added += _refresh(session, ticket, clock)
         session.flush()
+
+
+def refresh_unsolved(session: Session, *, clock: Clock, after_id: int = 0, limit: int = _BATCH) -> int | None:
+    """Refresh one batch of unsolved tickets with ids above ``after_id``, after the policies or hours
+    changed; returns the last id done, or None when no ticket was left."""
+    batch = list(
+        session.scalars(
+            select(Ticket)
+            .where(Ticket.status.in_(UNSOLVED), Ticket.id > after_id)
+            .order_by(Ticket.id)
+            .limit(limit)
+        )
+    )
+    for ticket in batch:
+        _refresh(session, ticket, clock)
+    return batch[-1].id if batch else None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from opsdesk.core import permissions
-from opsdesk.core.errors import PermissionDenied
+from opsdesk.core.errors import PermissionDenied, ValidationFailed
 from opsdesk.core.models import User
 from opsdesk.desk import access
 from opsdesk.desk.sla import actions, queries
@@ -17,6 +17,7 @@ from opsdesk.desk.sla.schemas import (
     BusinessScheduleOut,
     SlaPolicyCreate,
     SlaPolicyOut,
+    SlaPolicyUpdate,
     TicketSlaOut,
 )
 from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
@@ -85,6 +86,55 @@ def get_policy(
     return SlaPolicyOut.of(queries.policy_by_id(session, policy_id))
 
 
+@router.patch("/sla/policies/{policy_id}", response_model=SlaPolicyOut)
+def update_policy(
+    policy_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: SlaPolicyUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+) -> SlaPolicyOut:
+    permissions.require(user, permissions.SETTINGS_MANAGE)
+    policy = queries.policy_by_id(session, policy_id)
+    sent = body.model_fields_set
+    changes: dict[str, Any] = {}
+    for name in ("name", "position", "active", "customer_tags", "pausing_statuses"):
+        if name in sent:
+            value = getattr(body, name)
+            if value is None:
+                raise ValidationFailed(f"{name} cannot be null", field=name)
+            changes[name] = value
+    for name in ("priorities", "channels"):
+        if name in sent:
+            values = getattr(body, name)
+            if values is None:
+                raise ValidationFailed(f"{name} cannot be null; send [] for any", field=name)
+            changes[name] = [v.value for v in values]
+    if "targets" in sent:
+        if body.targets is None:
+            raise ValidationFailed("targets cannot be null", field="targets")
+        changes["targets"] = {p.value: t.model_dump(exclude_none=True) for p, t in body.targets.items()}
+    if "schedule_id" in sent:
+        changes["schedule"] = (
+            queries.schedule_by_id(session, body.schedule_id) if body.schedule_id is not None else None
+        )
+    policy = actions.update_sla_policy(session, policy=policy, actor=user, clock=clock, **changes)
+    session.commit()
+    return SlaPolicyOut.of(policy)
+
+
+@router.delete("/sla/policies/{policy_id}", status_code=204)
+def delete_policy(
+    policy_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    permissions.require(user, permissions.SETTINGS_MANAGE)
+    actions.delete_sla_policy(
+        session, policy=queries.policy_by_id(session, policy_id), actor=user, clock=clock
+    )
+    session.commit()
+    return Response(status_code=204)
+
+
 @router.get("/business-schedules", response_model=list[BusinessScheduleOut])
 def list_schedules(user: CurrentUser, session: SessionDep, clock: ClockDep) -> list[BusinessScheduleOut]:
     _require_staff(user)
@@ -144,3 +194,17 @@ def change_hours(
     )
     session.commit()
     return BusinessScheduleOut.of(schedule, clock.now())
+
+
+@router.delete("/business-schedules/{schedule_id}", status_code=204)
+def delete_schedule(
+    schedule_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+) -> Response:
+    permissions.require(user, permissions.SETTINGS_MANAGE)
+    schedule = queries.schedule_by_id(session, schedule_id)
+    actions.delete_business_schedule(session, schedule=schedule, actor=user, clock=clock)
+    session.commit()
+    return Response(status_code=204)
