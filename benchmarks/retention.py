@@ -1,6 +1,6 @@
 """ARR bridge and GRR/NRR/logo churn by segment and month: opsdesk.success.retention against the same
-computation written in plain idiomatic pandas (groupby/merge), on 100,000 synthetic customers with five
-years of contract movements (fixed seed). Both run in this process; the results must be identical.
+computation written in plain idiomatic pandas (groupby, reindex, map), on 100,000 synthetic customers
+with five years of contract movements (fixed seed). Both run in this process; the results must be identical.
 
 Target: under 1 s, and at least 5x faster than the pandas version.
 """
@@ -106,16 +106,15 @@ def pandas_bridge(movements: pd.DataFrame, customers: pd.DataFrame, first: date,
         .reindex(grid, fill_value=0)
     )
     frame = pd.DataFrame({"delta": delta, "escalated": escalated}).reset_index()
-    frame = frame.merge(opening.rename("opening"), left_on="customer_id", right_index=True, how="left")
-    frame["opening"] = frame["opening"].fillna(0).astype("int64")
+    frame["opening"] = frame["customer_id"].map(opening).fillna(0).astype("int64")
     frame["end"] = frame.groupby("customer_id")["delta"].cumsum() + frame["opening"]
     frame["start"] = frame["end"] - frame["delta"]
     first_seen = (
         moves[moves["kind"].isin(["new_business", "reactivation"])].groupby("customer_id")["effective"].min()
     )
-    frame = frame.merge(first_seen.rename("first_seen"), left_on="customer_id", right_index=True, how="left")
-    frame = frame.merge(customers[["customer_id", "segment"]], on="customer_id", how="left")
-    frame["segment"] = frame["segment"].fillna("(none)")
+    frame["first_seen"] = frame["customer_id"].map(first_seen)
+    segment_of = customers.set_index("customer_id")["segment"]
+    frame["segment"] = frame["customer_id"].map(segment_of).fillna("(none)")
 
     present, stays = frame["start"] > 0, frame["end"] > 0
     retained, arriving = present & stays, ~present & stays
@@ -172,7 +171,7 @@ def main() -> None:
     pd.testing.assert_frame_equal(fast, slow, check_exact=True, check_dtype=False)
     print(f"{len(fast)} rows ({len(set(fast['group']))} segments x {len(periods)} months), results identical")
     print(f"opsdesk.success.retention.bridge: {fast_time:.3f} s (best of 3)")
-    print(f"plain pandas groupby/merge:       {slow_time:.3f} s")
+    print(f"plain pandas groupby/reindex/map: {slow_time:.3f} s")
     print(f"speed-up: {slow_time / fast_time:.1f}x")
     december = fast[fast["period_start"] == pd.Timestamp(2025, 12, 1)]
     print(december[["group", "start_arr", "end_arr", "grr", "nrr", "logo_churn"]].to_string(index=False))
