@@ -38,86 +38,93 @@ def total_forecasts(
     future = future_weekdays(weekday, origin, horizon)
     past_weekday = weekday[:origin]
     past = totals[:origin]
-    names: list[str] = []
-    rows: list[FloatArray] = []
-    by_day = {day: past[past_weekday == day] for day in range(7)}
+    by_day = [past[past_weekday == day] if open_days[day] else past[:0] for day in range(7)]
     open_past = past[open_days[past_weekday]]
     per_week = max(int(open_days.sum()), 1)
-
-    def same_weekday(reduce: str, k: int) -> FloatArray:
-        out = np.zeros(horizon)
-        for j, day in enumerate(future):
-            if open_days[day] and by_day[day].size:
-                recent = by_day[day][-k:]
-                out[j] = recent.mean() if reduce == "mean" else np.median(recent)
-        return out
-
+    names: list[str] = []
+    per_weekday: list[FloatArray] = []  # each model's forecast for each weekday (7,)
     for k in SAME_WEEKDAY_MEANS:
         names.append(f"mean of last {k} same weekdays")
-        rows.append(same_weekday("mean", k))
+        per_weekday.append(np.array([recent[-k:].mean() if recent.size else 0.0 for recent in by_day]))
     for k in SAME_WEEKDAY_MEDIANS:
         names.append(f"median of last {k} same weekdays")
-        rows.append(same_weekday("median", k))
+        per_weekday.append(np.array([np.median(recent[-k:]) if recent.size else 0.0 for recent in by_day]))
     for f in FACTOR_WEEKS:
         window = open_past[-f * per_week :]
         overall = window.mean() if window.size else 0.0
-        factors = np.zeros(7)
-        for day in range(7):
-            recent = by_day[day][-f:]
-            if open_days[day] and recent.size and overall > 0:
-                factors[day] = recent.mean() / overall
+        factors = np.array(
+            [recent[-f:].mean() / overall if recent.size and overall > 0 else 0.0 for recent in by_day]
+        )
         for k in LEVEL_WEEKS:
             level = open_past[-k * per_week :].mean() if open_past.size else 0.0
             names.append(f"level of last {k} weeks x weekday factors of {f} weeks")
-            rows.append(level * factors[future])
-    return names, np.vstack(rows)
+            per_weekday.append(level * factors)
+    return names, np.vstack(per_weekday)[:, future]
 
 
 def profiles(
     values: FloatArray, totals: FloatArray, weekday: NDArray[np.int64], open_mask: BoolArray, origin: int
 ) -> tuple[list[str], FloatArray]:
-    """Intraday shares (profiles, 7, slots) per weekday from recent history, each summing to 1."""
+    """Intraday shares (profiles, 7, slots) per weekday from recent history, each summing to 1.
+
+    A weekday profile uses that weekday's last weeks; a pooled one all weekdays with the same opening
+    slots (more data, no weekday-specific shape). Smoothed variants suit fine intervals.
+    """
     past = np.nan_to_num(values[:origin])
     past_total = totals[:origin]
     past_weekday = weekday[:origin]
+    windows = len(PROFILE_WEEKS)
+    sums = np.zeros((windows, 7, values.shape[1]))
+    day_sums = np.zeros((windows, 7))
+    for day in range(7):
+        rows = past_weekday == day
+        count = int(rows.sum())
+        if not open_mask[day].any() or count == 0:
+            continue
+        cumulative = np.cumsum(past[rows][::-1], axis=0)
+        cumulative_total = np.cumsum(past_total[rows][::-1])
+        for index, weeks in enumerate(PROFILE_WEEKS):
+            last = (min(weeks, count) if weeks else count) - 1
+            sums[index, day] = cumulative[last]
+            day_sums[index, day] = cumulative_total[last]
+    open_days = open_mask.any(axis=1)
+    same_shape = (open_mask[:, None, :] == open_mask[None, :, :]).all(axis=2) & open_days[None, :]
+    group = same_shape.astype(np.float64)
+    pooled_sums = np.einsum("de,wes->wds", group, sums)
+    pooled_day_sums = day_sums @ group.T
     names: list[str] = []
     shares: list[FloatArray] = []
-    same_shape = np.array([[np.array_equal(open_mask[a], open_mask[b]) for b in range(7)] for a in range(7)])
-    for weeks in PROFILE_WEEKS:
-        label = "all weeks" if weeks == 0 else f"{weeks} weeks"
-        own = np.zeros_like(open_mask, dtype=np.float64)
-        pooled = np.zeros_like(own)
-        for day in range(7):
-            if not open_mask[day].any():
-                continue
-            rows = np.nonzero(past_weekday == day)[0]
-            rows = rows[-weeks:] if weeks else rows
-            own[day] = _shares(past[rows].sum(axis=0), past_total[rows].sum(), open_mask[day])
-            group = np.nonzero(same_shape[day][past_weekday])[0]
-            group = group[group >= origin - 7 * weeks] if weeks else group
-            pooled[day] = _shares(past[group].sum(axis=0), past_total[group].sum(), open_mask[day])
-        for kind, profile in (("weekday", own), ("pooled", pooled)):
+    for kind, volume, total in (("weekday", sums, day_sums), ("pooled", pooled_sums, pooled_day_sums)):
+        raw = _shares(volume, total, open_mask)
+        smoothed = _smooth(raw, open_mask)
+        for index, weeks in enumerate(PROFILE_WEEKS):
+            label = "all weeks" if weeks == 0 else f"{weeks} weeks"
             names.append(f"{kind} profile of {label}")
-            shares.append(profile)
+            shares.append(raw[index])
             if weeks != 1:
                 names.append(f"{kind} profile of {label}, smoothed")
-                shares.append(_smooth(profile, open_mask))
+                shares.append(smoothed[index])
     return names, np.stack(shares)
 
 
-def _shares(volume: FloatArray, total: float, open_slots: BoolArray) -> FloatArray:
-    if total > 0:
-        return volume / total
-    return open_slots / max(int(open_slots.sum()), 1)
+def _shares(volume: FloatArray, total: FloatArray, open_mask: BoolArray) -> FloatArray:
+    """Volume over the day total; a flat profile over the open slots where there was no volume."""
+    flat = open_mask / np.maximum(open_mask.sum(axis=1, keepdims=True), 1)
+    positive = total[..., None] > 0
+    return np.where(positive, volume / np.where(positive, total[..., None], 1.0), flat)
 
 
 def _smooth(profile: FloatArray, open_mask: BoolArray) -> FloatArray:
     """A 1-2-1 moving average along the day that never moves volume into closed slots."""
-    padded = np.pad(profile * open_mask, ((0, 0), (1, 1)))
-    weights = np.pad(open_mask.astype(np.float64), ((0, 0), (1, 1)))
-    num = padded[:, :-2] + 2 * padded[:, 1:-1] + padded[:, 2:]
-    den = weights[:, :-2] + 2 * weights[:, 1:-1] + weights[:, 2:]
-    smoothed = np.where(open_mask & (den > 0), num / np.where(den > 0, den, 1), 0.0)
-    sums = smoothed.sum(axis=1, keepdims=True)
-    base = profile.sum(axis=1, keepdims=True)
-    return np.where(sums > 0, smoothed / np.where(sums > 0, sums, 1) * base, 0.0)
+    weight = open_mask.astype(np.float64)
+    masked = profile * weight
+    num = 2 * masked
+    num[..., 1:] += masked[..., :-1]
+    num[..., :-1] += masked[..., 1:]
+    den = 2 * weight
+    den[:, 1:] += weight[:, :-1]
+    den[:, :-1] += weight[:, 1:]
+    smoothed = np.where(open_mask & (den > 0), num / np.where(den > 0, den, 1.0), 0.0)
+    sums = smoothed.sum(axis=-1, keepdims=True)
+    base = profile.sum(axis=-1, keepdims=True)
+    return np.where(sums > 0, smoothed / np.where(sums > 0, sums, 1.0) * base, 0.0)
