@@ -19,9 +19,14 @@ MAX_ATTACHMENTS = 10
 
 
 def _no_nul(value: str) -> str:
-    # PostgreSQL cannot store NUL in text; refuse it here rather than fail in the database.
+    # Databases cannot store NUL or unpaired surrogates (which JSON escapes can carry) in text;
+    # refuse them here rather than fail in the database.
     if "\x00" in value:
         raise ValueError("text may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text is not valid Unicode (an unpaired surrogate)") from exc
     return value
 
 

@@ -120,13 +120,16 @@ def _requester_for(session: Session, body: TicketCreate, user: User, clock: Cloc
             raise NotFound(f"no user {body.requester_id}", field="requester_id")
         return requester
     if body.requester_email:
-        return requesters.find_or_create_requester(
-            session,
-            kind=IdentityKind.EMAIL,
-            value=body.requester_email,
-            name=body.requester_name,
-            clock=clock,
-        )
+        try:
+            return requesters.find_or_create_requester(
+                session,
+                kind=IdentityKind.EMAIL,
+                value=body.requester_email,
+                name=body.requester_name,
+                clock=clock,
+            )
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, field="requester_email") from exc
     raise ValidationFailed("give requester_id or requester_email", field="requester_id")
 
 
