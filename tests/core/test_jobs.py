@@ -188,6 +188,14 @@ def test_the_last_failure_is_kept_as_a_dead_letter(
     assert letter.attempts == 2
     assert letter.error == "ValueError: bad ticket 42"
 
+    # An operator fixes the cause and sends it round again, with a fresh attempt count.
+    assert queue.revive("no-such-job") is False
+    assert queue.revive(letter.job_id) is True
+    assert queue.revive(letter.job_id) is False
+    assert queue.dead_letters() == []
+    again = worker.run_once()
+    assert again is not None and again.attempt == 1 and again.payload == {"ticket": 42}
+
 
 def test_a_job_nobody_handles_is_buried_not_retried(
     queue: JobQueue, worker_for: Callable[..., Worker]

@@ -209,3 +209,9 @@ def test_worker_burst_runs_due_jobs_and_jobs_dead_lists_failures(
     result = runner.invoke(cli_app, ["jobs", "dead"])
     assert result.exit_code == 0, result.output
     assert "test.unknown" in result.output and "no handler is registered" in result.output
+
+    [letter] = queue.dead_letters()
+    result = runner.invoke(cli_app, ["jobs", "retry", letter.job_id])
+    assert result.exit_code == 0 and "queued job" in result.output, result.output
+    result = runner.invoke(cli_app, ["jobs", "retry", letter.job_id])
+    assert result.exit_code == 2 and f"no dead job with id {letter.job_id}" in result.output

@@ -8,7 +8,7 @@ from types import FrameType
 
 import typer
 
-from opsdesk.cli.common import clock, console
+from opsdesk.cli.common import clock, console, fail
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.jobs import BackgroundRunner, Worker, load_job_modules, queue_from_settings
 from opsdesk.core.settings import get_settings
@@ -82,7 +82,23 @@ def dead(limit: int = typer.Option(50, min=1, help="How many to show, newest fir
         )
 
 
+def retry(job_id: str = typer.Argument(..., help="The id `opsdesk jobs dead` shows.")) -> None:
+    """Queue a dead job again, with a fresh attempt count."""
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url())
+    queue = queue_from_settings(settings, make_session_factory(engine), clock)
+    try:
+        revived = queue.revive(job_id)
+    finally:
+        queue.close()
+        engine.dispose()
+    if not revived:
+        raise fail(f"no dead job with id {job_id} (see `opsdesk jobs dead`)")
+    console.print(f"queued job {job_id} again")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(worker)
     jobs_app.command("dead")(dead)
+    jobs_app.command("retry")(retry)
     app.add_typer(jobs_app, name="jobs")

@@ -140,10 +140,16 @@ class DatabaseQueue:
         return Delivery(job_id, row.name, dict(row.payload), row.dedupe_key, attempt, worker_id, job_id)
 
     def _finish(self, delivery: Delivery, **values: Any) -> None:
+        """Settle only the current delivery: once reaped and redelivered, the new delivery owns the job."""
         with transaction(self.session_factory) as session:
             session.execute(
                 update(JobRow)
-                .where(JobRow.id == int(delivery.handle))
+                .where(
+                    JobRow.id == int(delivery.handle),
+                    JobRow.state == JobState.RUNNING,
+                    JobRow.worker_id == delivery.worker_id,
+                    JobRow.attempts == delivery.attempt,
+                )
                 .values(lease_until=None, worker_id=None, **values)
             )
 
@@ -198,6 +204,20 @@ class DatabaseQueue:
                 )
                 for r in rows
             ]
+
+    def revive(self, job_id: str) -> bool:
+        if not job_id.isdigit():
+            return False
+        with transaction(self.session_factory) as session:
+            revived = _rowcount(
+                session,
+                update(JobRow)
+                .where(JobRow.id == int(job_id), JobRow.state == JobState.DEAD)
+                .values(state=JobState.QUEUED, attempts=0, run_at=self.clock.now(), finished_at=None),
+            )
+        if revived:
+            notify_local_workers()
+        return bool(revived)
 
     def heartbeat(self, worker_id: str) -> None:
         """Leases alone detect dead workers here."""

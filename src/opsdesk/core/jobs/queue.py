@@ -71,6 +71,9 @@ class JobQueue(Protocol):
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
 
+    def revive(self, job_id: str) -> bool:
+        """Queue a dead letter again with a fresh attempt count; False when there is no such dead job."""
+
     def heartbeat(self, worker_id: str) -> None:
         """Tell the queue this worker is alive (backends that track workers use it)."""
 

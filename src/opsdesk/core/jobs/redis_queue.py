@@ -9,7 +9,7 @@ Keys under ``prefix``:
   deliveries          hash job id -> delivery count
   delayed             sorted set of messages by due time (retries with backoff, delayed enqueues)
   dedupe:<key>        SET NX EX: the first enqueue with a key wins for the dedupe window
-  dead                list of dead letters (JSON)
+  dead                list of dead letters (JSON, newest first, the latest MAX_DEAD_LETTERS kept)
 A message is immutable JSON carrying its id, so LREM by value moves exactly that message.
 """
 
@@ -26,6 +26,7 @@ import redis
 from opsdesk.core.clock import Clock
 from opsdesk.core.jobs.queue import DEDUPE_WINDOW, VISIBILITY_TIMEOUT, DeadLetter, Delivery, normalise_payload
 
+MAX_DEAD_LETTERS = 10_000
 # Seconds a worker may go without a heartbeat before the messages it holds without a lease are re-queued.
 WORKER_TTL = 60
 
@@ -85,7 +86,16 @@ end
 redis.call('HDEL', KEYS[3], ARGV[2])
 if ARGV[3] == 'bury' then
   redis.call('LPUSH', KEYS[4], ARGV[4])
+  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)
 end
+return 1
+"""
+
+_REVIVE = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+  return 0
+end
+redis.call('LPUSH', KEYS[2], ARGV[2])
 return 1
 """
 
@@ -109,6 +119,7 @@ class RedisQueue:
         self._promote = self.redis.register_script(_PROMOTE)
         self._reap = self.redis.register_script(_REAP)
         self._settle = self.redis.register_script(_SETTLE)
+        self._revive = self.redis.register_script(_REVIVE)
 
     def _k(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -160,7 +171,7 @@ class RedisQueue:
                 self._k("deliveries"),
                 self._k(target),
             ],
-            args=[delivery.handle, delivery.job_id, mode, value],
+            args=[delivery.handle, delivery.job_id, mode, value, MAX_DEAD_LETTERS],
         )
 
     def ack(self, delivery: Delivery) -> None:
@@ -178,6 +189,7 @@ class RedisQueue:
             "attempts": delivery.attempt,
             "error": error,
             "at": self._now(),
+            "message": delivery.handle,
         }
         self._settle_delivery(delivery, "bury", "dead", json.dumps(letter))
 
@@ -213,6 +225,15 @@ class RedisQueue:
             )
             for d in letters
         ]
+
+    def revive(self, job_id: str) -> bool:
+        for raw in map(str, self.redis.lrange(self._k("dead"), 0, -1)):
+            letter = json.loads(raw)
+            if letter["id"] == job_id:
+                return bool(
+                    self._revive(keys=[self._k("dead"), self._k("ready")], args=[raw, letter["message"]])
+                )
+        return False
 
     def heartbeat(self, worker_id: str) -> None:
         pipe = self.redis.pipeline()
