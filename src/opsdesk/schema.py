@@ -12,6 +12,7 @@ DOMAIN_MODEL_MODULES = [
     "opsdesk.desk.channels.email.models",
     "opsdesk.quality.models",
     "opsdesk.success.models",
+    "opsdesk.success.health.models",
     "opsdesk.workforce.models",
     "opsdesk.insights.models",
 ]

@@ -1,0 +1,78 @@
+"""Support signals per desk organisation, for customer health: how many tickets a customer raised, how
+many were still open, escalated or breached an SLA. ``success`` reads the desk only through here.
+
+Everything is "as known at ``end``": tickets created in ``[start, end)``, open at ``end`` (created before
+it and not solved by then), escalations and SLA breaches recorded in the window. So a health score for a
+past date sees what a CSM could have seen on that date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from opsdesk.core.models import Event
+from opsdesk.desk.models import Ticket
+from opsdesk.desk.sla.tracking import BREACH_EVENT
+
+ESCALATION_EVENT = "escalated"
+
+
+@dataclass(frozen=True)
+class OrganisationSignals:
+    organisation_id: int
+    tickets_created: int
+    tickets_open: int
+    escalations: int
+    sla_breaches: int
+    # Share of good ratings (0-100) in the window; None until the desk records CSAT ratings.
+    csat_pct: float | None = None
+
+
+def organisation_signals(
+    session: Session, organisation_ids: Iterable[int], *, start: datetime, end: datetime
+) -> dict[int, OrganisationSignals]:
+    """Signals for each requested organisation (zeros when it has no tickets)."""
+    ids = sorted(set(organisation_ids))
+    if not ids:
+        return {}
+    in_orgs = Ticket.organisation_id.in_(ids)
+    created = dict(
+        session.execute(
+            select(Ticket.organisation_id, func.count())
+            .where(in_orgs, Ticket.created_at >= start, Ticket.created_at < end)
+            .group_by(Ticket.organisation_id)
+        ).all()
+    )
+    still_open = and_(
+        Ticket.created_at < end,
+        or_(Ticket.solved_at.is_(None), Ticket.solved_at >= end),
+        or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end),
+    )
+    open_ = dict(
+        session.execute(
+            select(Ticket.organisation_id, func.count())
+            .where(in_orgs, still_open, Ticket.merged_into_id.is_(None))
+            .group_by(Ticket.organisation_id)
+        ).all()
+    )
+    events = session.execute(
+        select(Ticket.organisation_id, Event.type, func.count())
+        .join(Ticket, and_(Event.subject_type == "ticket", Event.subject_id == Ticket.id))
+        .where(in_orgs, Event.type.in_([ESCALATION_EVENT, BREACH_EVENT]), Event.at >= start, Event.at < end)
+        .group_by(Ticket.organisation_id, Event.type)
+    ).all()
+    counted = {(org, str(kind)): int(n) for org, kind, n in events if org is not None}
+    return {
+        org: OrganisationSignals(
+            organisation_id=org,
+            tickets_created=int(created.get(org, 0)),
+            tickets_open=int(open_.get(org, 0)),
+            escalations=counted.get((org, ESCALATION_EVENT), 0),
+            sla_breaches=counted.get((org, BREACH_EVENT), 0),
+        )
+        for org in ids
+    }

@@ -1,0 +1,1 @@
+"""Customer health: configurable weighted scorecards, score history, overrides and their backtest."""

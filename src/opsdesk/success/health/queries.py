@@ -1,0 +1,316 @@
+"""Reads for health: scorecards, each account's raw signals as known on a date, computed and stored
+scores, overrides, history, utilisation frames, and the snapshot table the backtest runs on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from opsdesk.core.errors import NotFound
+from opsdesk.insights.account_signals import organisation_signals
+from opsdesk.success import queries as success_queries
+from opsdesk.success.health.measures import MEASURES, RawSignals, measure_values
+from opsdesk.success.health.models import (
+    AccountSignal,
+    HealthOverride,
+    HealthScore,
+    HealthScorecard,
+    SignalKind,
+)
+from opsdesk.success.health.scorecard import (
+    Band,
+    ScorecardChoice,
+    ScoreResult,
+    Thresholds,
+    band_of,
+    choose_scorecard,
+    weighted_score,
+)
+from opsdesk.success.models import Account, ArrMovement, MovementKind, Subscription, Utilisation
+from opsdesk.success.utilisation import FRAME_COLUMNS, account_trends
+
+SUPPORT_WINDOW = timedelta(days=90)
+UTILISATION_MONTHS = 3  # a utilisation figure older than this many completed months is not current
+LOSS_KINDS = (MovementKind.CHURN, MovementKind.CONTRACTION)
+
+
+def end_of(day: date) -> datetime:
+    """A score "on" a day sees everything recorded up to the end of that day (UTC)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+# --- scorecards -------------------------------------------------------------------------------------
+
+
+def scorecards(session: Session, *, active_only: bool = False) -> list[HealthScorecard]:
+    query = select(HealthScorecard).options(selectinload(HealthScorecard.measures))
+    if active_only:
+        query = query.where(HealthScorecard.active.is_(True))
+    return list(session.scalars(query.order_by(HealthScorecard.priority, HealthScorecard.name)))
+
+
+def scorecard(session: Session, scorecard_id: int) -> HealthScorecard:
+    row = session.get(HealthScorecard, scorecard_id)
+    if row is None:
+        raise NotFound(f"no health scorecard {scorecard_id}")
+    return row
+
+
+def thresholds_of(card: HealthScorecard) -> Thresholds:
+    return Thresholds(card.red_below, card.green_from)
+
+
+def scorecard_for(cards: Sequence[HealthScorecard], account: Account) -> HealthScorecard | None:
+    choices = [
+        ScorecardChoice(c.id, c.name, c.segment_id, c.stage.value if c.stage else None, c.priority)
+        for c in cards
+        if c.active
+    ]
+    segment_id = account.segment_override_id or account.segment_id
+    chosen = choose_scorecard(choices, segment_id=segment_id, stage=account.stage.value)
+    return next(c for c in cards if c.id == chosen.id) if chosen else None
+
+
+# --- raw signals --------------------------------------------------------------------------------------
+
+
+def utilisation_frame(session: Session, account_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """Monthly utilisation rows with the account's covered lives (the only covered-lives figure stored
+    per account, so a past month's rate uses today's lives)."""
+    query = select(
+        Utilisation.account_id,
+        Utilisation.month,
+        Utilisation.engaged_members,
+        Utilisation.sessions,
+        Utilisation.programme_uptake_pct,
+        Account.covered_lives,
+    ).join(Account, Account.id == Utilisation.account_id)
+    if account_ids is not None:
+        query = query.where(Utilisation.account_id.in_(list(account_ids)))
+    frame = pd.DataFrame(session.execute(query.order_by(Utilisation.account_id, Utilisation.month)).all())
+    if frame.empty:
+        return pd.DataFrame(columns=FRAME_COLUMNS)
+    frame.columns = FRAME_COLUMNS
+    frame["programme_uptake_pct"] = frame["programme_uptake_pct"].astype("float64")
+    return frame
+
+
+def _latest_signals(
+    session: Session, account_ids: Sequence[int], cutoff: datetime
+) -> dict[tuple[int, SignalKind], AccountSignal]:
+    rows = session.scalars(
+        select(AccountSignal)
+        .where(AccountSignal.account_id.in_(list(account_ids)), AccountSignal.observed_at < cutoff)
+        .order_by(AccountSignal.observed_at, AccountSignal.id)
+    )
+    return {(row.account_id, row.kind): row for row in rows}
+
+
+def _renewal_ends(session: Session, account_ids: Sequence[int], day: date) -> dict[int, date]:
+    """The last day of the term in force on ``day`` (an amendment runs to the original end)."""
+    rows = session.execute(
+        select(Subscription.account_id, func.max(Subscription.end_date))
+        .where(
+            Subscription.account_id.in_(list(account_ids)),
+            Subscription.start_date <= day,
+            Subscription.end_date >= day,
+        )
+        .group_by(Subscription.account_id)
+    ).all()
+    return {int(a): e for a, e in rows}
+
+
+def raw_signals(session: Session, accounts: Sequence[Account], as_of: date) -> dict[int, RawSignals]:
+    """What each account's measures read, as known at the end of ``as_of`` (nothing later)."""
+    if not accounts:
+        return {}
+    ids = [a.id for a in accounts]
+    cutoff = end_of(as_of)
+    trends = account_trends(utilisation_frame(session, ids), as_of=as_of, months=UTILISATION_MONTHS)
+    engaged = dict(zip(trends["account_id"], trends["engaged_rate_pct"], strict=True))
+    desk = organisation_signals(
+        session,
+        [a.organisation_id for a in accounts if a.organisation_id is not None],
+        start=cutoff - SUPPORT_WINDOW,
+        end=cutoff,
+    )
+    latest = _latest_signals(session, ids, cutoff)
+    renewals = _renewal_ends(session, ids, as_of)
+
+    def signal(account_id: int, kind: SignalKind) -> float | None:
+        row = latest.get((account_id, kind))
+        return float(row.value) if row is not None else None
+
+    out = {}
+    for account in accounts:
+        support = desk.get(account.organisation_id) if account.organisation_id is not None else None
+        exec_row = latest.get((account.id, SignalKind.EXEC_ENGAGEMENT))
+        rate = engaged.get(account.id)
+        csat = support.csat_pct if support is not None else None
+        out[account.id] = RawSignals(
+            engaged_rate_pct=None if rate is None or np.isnan(rate) else float(rate),
+            tickets_per_1000_lives=(
+                support.tickets_created * 1000.0 / account.covered_lives
+                if support is not None and account.covered_lives > 0
+                else None
+            ),
+            csat_pct=csat if csat is not None else signal(account.id, SignalKind.CSAT),
+            escalations=float(support.escalations + support.sla_breaches) if support is not None else None,
+            nps=signal(account.id, SignalKind.NPS),
+            days_since_exec_engagement=(
+                float((as_of - exec_row.observed_at.date()).days) if exec_row is not None else None
+            ),
+            days_to_renewal=float((renewals[account.id] - as_of).days) if account.id in renewals else None,
+            payment_days_overdue=signal(account.id, SignalKind.PAYMENT_DAYS_OVERDUE),
+        )
+    return out
+
+
+# --- computing scores ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Computed:
+    account_id: int
+    scorecard: HealthScorecard | None
+    raw: RawSignals
+    result: ScoreResult
+    band: Band | None
+
+    def measures_json(self) -> dict[str, dict[str, float | int | None]]:
+        return {
+            c.measure: {
+                "raw": c.raw,
+                "value": None if c.value is None else round(c.value, 2),
+                "weight": c.weight,
+                "effective_weight": round(c.effective_weight, 2),
+                "contribution": round(c.contribution, 2),
+            }
+            for c in self.result.contributions
+        }
+
+
+def compute(
+    session: Session, accounts: Sequence[Account], as_of: date, cards: Sequence[HealthScorecard]
+) -> list[Computed]:
+    """Each account's score under the scorecard that applies to it (no scorecard -> no score)."""
+    raws = raw_signals(session, accounts, as_of)
+    out = []
+    for account in accounts:
+        card = scorecard_for(cards, account)
+        raw = raws[account.id]
+        if card is None:
+            out.append(Computed(account.id, None, raw, ScoreResult(None, []), None))
+            continue
+        rules = {m.measure: m.points for m in card.measures}
+        weights = {m.measure: m.weight for m in card.measures}
+        values = measure_values(raw, rules)
+        raw_by_measure = {key: getattr(raw, MEASURES[key].raw_field) for key in rules}
+        result = weighted_score(values, weights, raw_by_measure)
+        out.append(Computed(account.id, card, raw, result, band_of(result.score, thresholds_of(card))))
+    return out
+
+
+# --- stored scores, overrides, history ------------------------------------------------------------------
+
+
+def active_override(session: Session, account_id: int, at: datetime) -> HealthOverride | None:
+    """The override in force at ``at`` (made before it, not yet expired or replaced)."""
+    return session.scalar(
+        select(HealthOverride)
+        .where(
+            HealthOverride.account_id == account_id,
+            HealthOverride.created_at <= at,
+            or_(HealthOverride.ended_at.is_(None), HealthOverride.ended_at > at),
+            HealthOverride.expires_at > at,
+        )
+        .order_by(HealthOverride.created_at.desc(), HealthOverride.id.desc())
+        .limit(1)
+    )
+
+
+def latest_score(
+    session: Session, account_id: int, *, on_or_before: date | None = None
+) -> HealthScore | None:
+    query = select(HealthScore).where(HealthScore.account_id == account_id)
+    if on_or_before is not None:
+        query = query.where(HealthScore.scored_on <= on_or_before)
+    return session.scalar(query.order_by(HealthScore.scored_on.desc()).limit(1))
+
+
+def history(
+    session: Session, account_id: int, *, start: date | None = None, end: date | None = None
+) -> list[HealthScore]:
+    success_queries.account(session, account_id)
+    query = select(HealthScore).where(HealthScore.account_id == account_id)
+    if start is not None:
+        query = query.where(HealthScore.scored_on >= start)
+    if end is not None:
+        query = query.where(HealthScore.scored_on <= end)
+    return list(session.scalars(query.order_by(HealthScore.scored_on)))
+
+
+def effective(
+    score: float | None, band: Band | None, override: HealthOverride | None, thresholds: Thresholds
+) -> tuple[float | None, Band | None]:
+    """An override's score re-bands by the scorecard's thresholds; an override's band keeps the score."""
+    if override is None:
+        return score, band
+    if override.score is not None:
+        overridden = float(override.score)
+        return overridden, band_of(overridden, thresholds)
+    return score, override.band
+
+
+# --- the backtest's table -------------------------------------------------------------------------------
+
+
+def backtest_frame(session: Session, *, horizon_days: int, today: date) -> pd.DataFrame:
+    """One row per stored snapshot whose whole horizon has passed by ``today``, for customers with ARR
+    on the snapshot date: the computed score, each measure's value and ``label`` = the customer
+    (ultimate parent) churned or contracted in (scored_on, scored_on + horizon]."""
+    last = today - timedelta(days=horizon_days)
+    snapshots = session.execute(
+        select(HealthScore.account_id, HealthScore.scored_on, HealthScore.score, HealthScore.measures).where(
+            HealthScore.scored_on <= last
+        )
+    ).all()
+    columns = ["account_id", "scored_on", "score", "label", *MEASURES]
+    if not snapshots:
+        return pd.DataFrame(columns=columns)
+    roots = success_queries.ultimate_parents(session)
+    moves: dict[int, list[tuple[date, MovementKind, int]]] = {}
+    for customer, on, kind, after in session.execute(
+        select(
+            ArrMovement.customer_id, ArrMovement.effective_on, ArrMovement.kind, ArrMovement.arr_after_cents
+        ).order_by(ArrMovement.effective_on, ArrMovement.id)
+    ):
+        moves.setdefault(customer, []).append((on, kind, after))
+    rows = []
+    for account_id, scored_on, score, measures in snapshots:
+        history_ = moves.get(roots.get(account_id, account_id), [])
+        arr_then = next((after for on, _k, after in reversed(history_) if on <= scored_on), 0)
+        if arr_then <= 0:
+            continue  # not a customer that day: nothing to lose
+        end = scored_on + timedelta(days=horizon_days)
+        label = any(scored_on < on <= end and kind in LOSS_KINDS for on, kind, _a in history_)
+        values = {
+            key: (measures.get(key) or {}).get("value") if isinstance(measures, dict) else None
+            for key in MEASURES
+        }
+        rows.append(
+            {
+                "account_id": account_id,
+                "scored_on": scored_on,
+                "score": float(score) if score is not None else np.nan,
+                "label": label,
+                **{k: np.nan if v is None else float(v) for k, v in values.items()},
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
