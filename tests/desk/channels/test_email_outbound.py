@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.database import transaction
 from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.jobs import DatabaseQueue, Worker, load_job_modules, registry
+from opsdesk.core.jobs.models import JobRow
 from opsdesk.core.models import IdentityKind, Role, User
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
@@ -21,6 +23,7 @@ from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
 from opsdesk.desk.channels.email.outbound import (
     BACKOFF,
     MAX_ATTEMPTS,
+    SEND_MAIL,
     SmtpTarget,
     parse_smtp_url,
     send_pending,
@@ -295,3 +298,28 @@ def test_no_smtp_url_leaves_the_queue_alone(
     assert send_pending(session_factory, clock=clock, settings=settings) == 0
     row = db.scalars(select(OutboundEmail)).one()
     assert row.status is OutboundStatus.PENDING and row.attempts == 0
+
+
+def test_a_reply_enqueues_the_send_job_and_a_worker_sends_it(
+    session_factory: sessionmaker[Session],
+    db: Session,
+    clock: FixedClock,
+    sink: Sink,
+    mail_settings: Settings,
+    ticket_and_agent: tuple[int, User],
+) -> None:
+    load_job_modules()
+    ticket_id, agent = ticket_and_agent
+    with transaction(session_factory) as session:
+        agent_reply(session, clock, session.get_one(Ticket, ticket_id), agent, "queued")
+    assert db.scalars(select(JobRow.name)).all() == [SEND_MAIL]
+    worker = Worker(
+        DatabaseQueue(session_factory, clock),
+        session_factory=session_factory,
+        clock=clock,
+        settings=mail_settings,
+    )
+    assert worker.drain() == 1
+    assert len(sink.received) == 1
+    periodic = {p.name for p in registry.enabled_periodics(mail_settings)}
+    assert SEND_MAIL in periodic and "desk.poll_mail" not in periodic

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
+from opsdesk.core.jobs import enqueue
 from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
+from opsdesk.desk.channels.email.outbound import SEND_MAIL
 from opsdesk.desk.channels.email.threading import reply_subject
 from opsdesk.desk.models import AuthorKind, Message
 
@@ -44,18 +46,19 @@ def deliver_public_reply(session: Session, *, message: Message, clock: Clock) ->
     in_reply_to = from_requester[-1] if from_requester else (chain[-1] if chain else None)
     if len(chain) > MAX_REFERENCES:
         chain = chain[:1] + chain[-(MAX_REFERENCES - 1) :]
-    session.add(
-        OutboundEmail(
-            message_id=message.id,
-            to=to,
-            cc=[],
-            subject=reply_subject(ticket),
-            in_reply_to=in_reply_to,
-            references=" ".join(f"<{mid}>" for mid in chain),
-            status=OutboundStatus.PENDING,
-            attempts=0,
-            next_attempt_at=clock.now(),
-            created_at=clock.now(),
-        )
+    row = OutboundEmail(
+        message_id=message.id,
+        to=to,
+        cc=[],
+        subject=reply_subject(ticket),
+        in_reply_to=in_reply_to,
+        references=" ".join(f"<{mid}>" for mid in chain),
+        status=OutboundStatus.PENDING,
+        attempts=0,
+        next_attempt_at=clock.now(),
+        created_at=clock.now(),
     )
+    session.add(row)
     session.flush()
+    # The job commits with this transaction; its periodic run picks up any retries later.
+    enqueue(session, SEND_MAIL, clock=clock, key=f"{SEND_MAIL}:{row.id}")

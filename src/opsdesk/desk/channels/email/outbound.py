@@ -30,6 +30,9 @@ from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
 
 log = logging.getLogger(__name__)
 
+# The background job that drains the queue (registered in ``jobs``, enqueued by ``delivery``).
+SEND_MAIL = "desk.send_mail"
+
 # Retry delays after the 1st, 2nd, ... failed attempt; after the last the row is marked failed.
 BACKOFF = (
     timedelta(minutes=1),
