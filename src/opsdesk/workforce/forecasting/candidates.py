@@ -87,7 +87,7 @@ def profiles(
             last = (min(weeks, count) if weeks else count) - 1
             sums[index, day] = cumulative[last]
             day_sums[index, day] = cumulative_total[last]
-    open_days = open_mask.any(axis=1)
+    open_days = np.asarray(open_mask.any(axis=1), dtype=np.bool_)
     same_shape = (open_mask[:, None, :] == open_mask[None, :, :]).all(axis=2) & open_days[None, :]
     group = same_shape.astype(np.float64)
     pooled_sums = np.einsum("de,wes->wds", group, sums)

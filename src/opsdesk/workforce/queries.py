@@ -1,0 +1,39 @@
+"""Reads for workforce planning from the desk's event log (workforce never imports desk)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsdesk.core.models import Event
+
+
+def contact_volume_history(
+    session: Session, *, channel: str, step_minutes: int, before: datetime | None = None
+) -> pd.DataFrame:
+    """Tickets created on `channel` per interval (UTC bucket starts), zero-filled between the first and
+    the last bucket so quiet intervals read as zero volume rather than as missing data.
+
+    `before` (usually now) drops the interval it falls in and everything after: that interval is
+    still filling up and would look like a drop in volume.
+    """
+    query = select(Event.at).where(
+        Event.type == "ticket_created", Event.data["channel"].as_string() == channel
+    )
+    if before is not None:
+        query = query.where(Event.at < before)
+    stamps = pd.DatetimeIndex(list(session.scalars(query.order_by(Event.at))))
+    if stamps.empty:
+        return pd.DataFrame({"timestamp": pd.DatetimeIndex([], tz="UTC"), "volume": np.array([], float)})
+    step = pd.Timedelta(minutes=step_minutes)
+    buckets = stamps.tz_convert("UTC").floor(step)
+    last = buckets[-1]
+    if before is not None and pd.Timestamp(before).tz_convert("UTC").floor(step) == last:
+        last = last - step
+    grid = pd.date_range(buckets[0], last, freq=step) if last >= buckets[0] else buckets[:0]
+    counts = pd.Series(1.0, index=buckets).groupby(level=0).sum().reindex(grid, fill_value=0.0)
+    return pd.DataFrame({"timestamp": grid, "volume": counts.to_numpy(dtype=np.float64)})
