@@ -47,7 +47,7 @@ rolling-origin cross-validation on the history's last weeks; intervals come from
 
 
 def forecast(
-    history: Path = typer.Argument(None, help="History CSV (timestamp,volume[,channel]).", show_default=False),
+    history: Path = typer.Argument(None, help="History CSV: timestamp,volume[,channel].", show_default=False),
     interval: str = typer.Option("30min", "--interval", help="Interval: 5min, 15min, 30min or 60min."),
     horizon: str = typer.Option("14d", "--horizon", help="How far ahead, e.g. 14d, 2w, 36h."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the forecast CSV."),
@@ -58,8 +58,10 @@ def forecast(
     ),
     open_only: bool = typer.Option(False, "--open-only", help="Leave closed intervals out of the output."),
     customers: Path = typer.Option(
-        None, "--customers", help="Customer counts CSV (timestamp,customers) covering history and horizon: "
-        "volume = contacts per customer x customers."
+        None,
+        "--customers",
+        help="Customer counts CSV (timestamp,customers) covering history and horizon: "
+        "volume = contacts per customer x customers.",
     ),
     from_desk: bool = typer.Option(False, "--from-desk", help="Read the desk's own ticket history."),
     channel: str = typer.Option(None, "--channel", help="With --from-desk: the channel (e.g. phone)."),
@@ -129,13 +131,22 @@ def _run(
             progress.update(task, description=f"forecasting {name or 'volume'}: CV folds")
             if customer_counts is not None:
                 results[name] = forecast_with_customers(
-                    history, customer_counts, step_minutes=step_minutes, horizon=span,
-                    special_days=special_days, open_only=open_only, on_fold=step,
+                    history,
+                    customer_counts,
+                    step_minutes=step_minutes,
+                    horizon=span,
+                    special_days=special_days,
+                    open_only=open_only,
+                    on_fold=step,
                 )
             else:
                 results[name] = forecast_volume(
-                    history, step_minutes=step_minutes, horizon=span, special_days=special_days,
-                    open_only=open_only, on_fold=step,
+                    history,
+                    step_minutes=step_minutes,
+                    horizon=span,
+                    special_days=special_days,
+                    open_only=open_only,
+                    on_fold=step,
                 )
     return results
 

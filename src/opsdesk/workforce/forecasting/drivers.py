@@ -47,15 +47,22 @@ def forecast_with_customers(
     """
     counts = _wall_series(customers, history)
     if counts.empty or counts.index[0] > history.wall[0]:
-        raise ValidationFailed("customer counts must start no later than the volume history",
-                               field="customers")
+        raise ValidationFailed(
+            "customer counts must start no later than the volume history", field="customers"
+        )
     if (counts.to_numpy() <= 0).any():
         raise ValidationFailed("customer counts must be positive", field="customers")
     past = _step_values(counts, history.wall)
     reference = past[-1]
     rate = replace(history, volume=history.volume * reference / past)
-    result = forecast_volume(rate, step_minutes=step_minutes, horizon=horizon, special_days=special_days,
-                             open_only=open_only, on_fold=on_fold)
+    result = forecast_volume(
+        rate,
+        step_minutes=step_minutes,
+        horizon=horizon,
+        special_days=special_days,
+        open_only=open_only,
+        on_fold=on_fold,
+    )
     future_wall = pd.DatetimeIndex(result.frame["timestamp"]).tz_convert(history.zone).tz_localize(None)
     scale = _step_values(counts, future_wall) / reference
     frame = result.frame.copy()
@@ -73,7 +80,9 @@ def read_customers_csv(path: Path) -> pd.Series:
             reader = csv.DictReader(handle)
             header = [name.strip() for name in reader.fieldnames or []]
             if "timestamp" not in header or "customers" not in header:
-                raise ValidationFailed(f"{path}, line 1: need columns timestamp,customers", field="--customers")
+                raise ValidationFailed(
+                    f"{path}, line 1: need columns timestamp,customers", field="--customers"
+                )
             reader.fieldnames = header
             for record in reader:
                 line = reader.line_num
@@ -81,25 +90,32 @@ def read_customers_csv(path: Path) -> pd.Series:
                     stamp = datetime.fromisoformat((record["timestamp"] or "").strip().replace("Z", "+00:00"))
                     count = float((record["customers"] or "").strip())
                 except ValueError:
-                    raise ValidationFailed(f"{path}, line {line}: need an ISO 8601 timestamp and a number",
-                                           field="--customers") from None
+                    raise ValidationFailed(
+                        f"{path}, line {line}: need an ISO 8601 timestamp and a number", field="--customers"
+                    ) from None
                 if not math.isfinite(count) or count <= 0:
-                    raise ValidationFailed(f"{path}, line {line}: customers must be positive",
-                                           field="--customers")
+                    raise ValidationFailed(
+                        f"{path}, line {line}: customers must be positive", field="--customers"
+                    )
                 if stamps and (stamp.tzinfo is None) != (stamps[-1].tzinfo is None):
-                    raise ValidationFailed(f"{path}, line {line}: mixes timestamps with and without offsets",
-                                           field="--customers")
+                    raise ValidationFailed(
+                        f"{path}, line {line}: mixes timestamps with and without offsets", field="--customers"
+                    )
                 if stamps and stamp <= stamps[-1]:
-                    raise ValidationFailed(f"{path}, line {line}: timestamps must increase",
-                                           field="--customers")
+                    raise ValidationFailed(
+                        f"{path}, line {line}: timestamps must increase", field="--customers"
+                    )
                 stamps.append(stamp)
                 counts.append(count)
     except OSError as exc:
         raise ValidationFailed(f"{path}: cannot read ({exc.strerror or exc})", field="--customers") from None
     if not stamps:
         raise ValidationFailed(f"{path}: no rows", field="--customers")
-    index = pd.DatetimeIndex([pd.Timestamp(s) for s in stamps]) if stamps[0].tzinfo is None else (
-        pd.DatetimeIndex([pd.Timestamp(s).tz_convert("UTC") for s in stamps]))
+    index = (
+        pd.DatetimeIndex([pd.Timestamp(s) for s in stamps])
+        if stamps[0].tzinfo is None
+        else (pd.DatetimeIndex([pd.Timestamp(s).tz_convert("UTC") for s in stamps]))
+    )
     return pd.Series(counts, index=index, dtype=np.float64)
 
 
