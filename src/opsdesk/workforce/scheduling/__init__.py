@@ -1,20 +1,24 @@
 """Shift scheduling: shift templates per site, the CP-SAT model, and the coverage report."""
 
 from opsdesk.workforce.scheduling.model import ScheduledShift, SiteSchedule, Weights, schedule_site
-from opsdesk.workforce.scheduling.plan import schedule_sites, site_requirement
+from opsdesk.workforce.scheduling.plan import schedule_sites, site_requirement, split_by_site
 from opsdesk.workforce.scheduling.report import coverage_table, shifts_table
+from opsdesk.workforce.scheduling.requirement import Requirement, read_requirement
 from opsdesk.workforce.scheduling.templates import Horizon, ShiftCandidate, site_calendar
 
 __all__ = [
     "Horizon",
+    "Requirement",
     "ScheduledShift",
     "ShiftCandidate",
     "SiteSchedule",
     "Weights",
     "coverage_table",
+    "read_requirement",
     "schedule_site",
     "schedule_sites",
     "shifts_table",
     "site_calendar",
     "site_requirement",
+    "split_by_site",
 ]

@@ -9,8 +9,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from opsdesk.workforce.coverage import CoverageSplit
+from opsdesk.workforce.coverage import CoverageSplit, split_requirement
 from opsdesk.workforce.scheduling.model import SiteSchedule, Weights, schedule_site
+from opsdesk.workforce.scheduling.requirement import FOLLOW_THE_SUN, Requirement
 from opsdesk.workforce.scheduling.templates import Horizon
 from opsdesk.workforce.sites import DemandShare, SitesConfig
 
@@ -33,6 +34,20 @@ def site_requirement(
         period = int((pd.Timestamp(row.timestamp) - pd.Timestamp(horizon.start)).total_seconds() // step)
         matrix[index[(row.skill, row.language)], period] += int(row.required)
     return demands, matrix
+
+
+def split_by_site(requirement: Requirement, config: SitesConfig) -> CoverageSplit:
+    """Follow-the-sun rows split across all sites; rows that name a site split across its teams only."""
+    parts = [
+        split_requirement(
+            series, config.sites if site == FOLLOW_THE_SUN else [config.site(site)], config.demand_mix
+        )
+        for site, series in requirement.by_site.items()
+    ]
+    return CoverageSplit(
+        required=pd.concat([part.required for part in parts], ignore_index=True),
+        unserved=pd.concat([part.unserved for part in parts], ignore_index=True),
+    )
 
 
 def schedule_sites(

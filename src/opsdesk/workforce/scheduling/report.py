@@ -13,6 +13,7 @@ from opsdesk.workforce.sites import SitesConfig
 
 SHIFT_COLUMNS = ["agent", "site", "team", "skills", "languages", "start", "end", "break_start", "break_end"]
 COVERAGE_COLUMNS = ["timestamp", "site", "required", "scheduled", "under", "over"]
+UNSERVED = "(no open site)"
 
 
 def _local_iso(instant: datetime | None, config: SitesConfig, site: str) -> str:
@@ -43,12 +44,16 @@ def shifts_table(schedules: Sequence[SiteSchedule], config: SitesConfig) -> pd.D
     return pd.DataFrame(rows, columns=SHIFT_COLUMNS)
 
 
-def coverage_table(schedules: Sequence[SiteSchedule], horizon: Horizon) -> pd.DataFrame:
-    """Required, scheduled, under and over agents per interval (UTC) and site."""
+def coverage_table(
+    schedules: Sequence[SiteSchedule], horizon: Horizon, unserved: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Required, scheduled, under and over agents per interval (UTC) and site. Work the split could give
+    to no open site is listed under site UNSERVED, so the required column adds up to the requirement."""
+    stamps = [horizon.at(p).isoformat() for p in range(horizon.periods)]
     frames = [
         pd.DataFrame(
             {
-                "timestamp": [horizon.at(p).isoformat() for p in range(horizon.periods)],
+                "timestamp": stamps,
                 "site": schedule.site,
                 "required": schedule.required,
                 "scheduled": schedule.scheduled,
@@ -58,6 +63,20 @@ def coverage_table(schedules: Sequence[SiteSchedule], horizon: Horizon) -> pd.Da
         )
         for schedule in schedules
     ]
+    if unserved is not None and len(unserved):
+        lost = unserved.groupby("timestamp")["required"].sum()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "timestamp": [pd.Timestamp(at).isoformat() for at in lost.index],
+                    "site": UNSERVED,
+                    "required": lost.to_numpy(),
+                    "scheduled": 0,
+                    "under": lost.to_numpy(),
+                    "over": 0,
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=COVERAGE_COLUMNS)
     return pd.concat(frames, ignore_index=True).sort_values(["timestamp", "site"], kind="stable")
