@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from fractions import Fraction
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opsdesk.success import retention
-from opsdesk.success.arr import Term, arr_steps
+from opsdesk.success.arr import Term, arr_on, arr_steps
 from opsdesk.success.movements import classify
 from tests.success import scenario
 
@@ -141,3 +144,58 @@ def test_periods_must_be_contiguous() -> None:
             scenario.customers(),
             [(date(2025, 1, 1), date(2025, 1, 31)), (date(2025, 3, 1), date(2025, 3, 31))],
         )
+
+
+@st.composite
+def books(draw: st.DrawFn) -> tuple[pd.DataFrame, dict[int, int]]:
+    """Random contracts for a handful of accounts, some of them children of others."""
+    terms = []
+    for sub_id in range(draw(st.integers(1, 12))):
+        start = date(2024, 1, 1) + timedelta(days=draw(st.integers(0, 800)))
+        end = start + timedelta(days=draw(st.integers(0, 900)))
+        pct = Decimal(draw(st.sampled_from([0, 0, 3, 7])))
+        terms.append(Term(sub_id, draw(st.integers(1, 6)), start, end, draw(st.integers(1, 10**7)), pct))
+    parents = draw(st.dictionaries(st.sampled_from([4, 5, 6]), st.sampled_from([1, 2, 3]), max_size=3))
+    return arr_steps(terms), parents
+
+
+@settings(max_examples=40, deadline=None)
+@given(books(), st.integers(0, 700), st.sampled_from([1, 2, 3, 6]))
+def test_any_book_bridges_and_many_periods_agree_with_one_at_a_time(
+    book: tuple[pd.DataFrame, dict[int, int]], offset: int, months: int
+) -> None:
+    steps, parents = book
+    moves = classify(steps, parents)
+    customers = pd.DataFrame({"customer_id": [1, 2, 3, 4, 5, 6], "segment": ["x", "y", "x", "y", "x", "y"]})
+    first = date(2024, 1, 1) + timedelta(days=offset)
+    periods = retention.monthly_periods(first, first + timedelta(days=31 * months - 1))
+    together = retention.bridge(moves, customers, periods, "segment")
+    lines = together["start_arr"] + together["new"] + together["reactivation"] + together["expansion"]
+    assert (
+        lines + together["escalator"] - together["contraction"] - together["churn"] == together["end_arr"]
+    ).all()
+    assert (together[["new", "expansion", "escalator", "contraction", "churn"]] >= 0).all().all()
+    assert (together["grr"].dropna() <= 1.0).all() and (together["grr"].dropna() >= 0.0).all()
+    # The ending ARR agrees with ARR read straight from the contracts.
+    assert together[together["period_end"] == pd.Timestamp(periods[-1][1])]["end_arr"].sum() == sum(
+        arr_on(steps, periods[-1][1]).values()
+    )
+    for period in periods:
+        alone = retention.bridge(moves, customers, [period], "segment").set_index("group")
+        same = together[together["period_start"] == pd.Timestamp(period[0])].set_index("group")
+        pd.testing.assert_frame_equal(alone, same.loc[alone.index], check_exact=True)
+
+
+def test_customers_whose_arr_runs_past_the_data_are_kept_apart() -> None:
+    moves = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 2],
+            "effective": pd.to_datetime(["2024-01-01", "2025-02-01", "2025-03-01"]),
+            "kind": ["new_business", "new_business", "expansion"],
+            "amount_cents": [100, 50, 25],
+        }
+    )
+    frame = retention.bridge(moves, pd.DataFrame({"customer_id": [1, 2]}), [scenario.PERIOD])
+    row = _one(frame)
+    assert (row["start_arr"], row["new"], row["expansion"], row["end_arr"]) == (100, 75, 0, 175)
+    assert (row["customers_start"], row["customers_new"], row["nrr"]) == (1, 1, 1.0)
