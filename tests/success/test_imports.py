@@ -189,3 +189,27 @@ def test_a_stage_date_in_the_future_is_rejected(
     with pytest.raises(ImportFailed) as exc, transaction(session_factory) as s:
         import_csv(s, "accounts", text, clock=clock)
     assert _rejections(exc) == [(2, "Stage Date")]
+
+
+def test_reimporting_a_changed_contract_rebuilds_the_customers_arr(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    _csms(session_factory, clock)
+    for kind in ("accounts", "contracts"):
+        with transaction(session_factory) as s:
+            import_csv(s, kind, (EXAMPLES / f"{kind}.csv").read_text(), clock=clock)
+    changed = (EXAMPLES / "contracts.csv").read_text().replace('"$102,000.00"', '"$110,000.00"')
+    with transaction(session_factory) as s:
+        report = import_csv(s, "contracts", changed, clock=clock)
+    assert (report.created, report.updated) == (0, 8)
+    with session_factory() as s:
+        contoso = queries.account_by_external_id(s, "0015e00001CTL01")
+        assert contoso is not None
+        daily = queries.arr_per_day(s, [contoso.id], date(2025, 11, 29), date(2025, 12, 2))
+        assert daily[contoso.id].tolist() == [9_600_000, 9_600_000, 11_000_000, 11_000_000]
+        moves = s.execute(
+            select(ArrMovement.kind, ArrMovement.amount_cents)
+            .where(ArrMovement.customer_id == contoso.id, ArrMovement.effective_on == date(2025, 12, 1))
+            .order_by(ArrMovement.kind)
+        ).all()
+        assert [(k.value, a) for k, a in moves] == [("expansion", 1_400_000), ("renewal", 0)]
