@@ -86,10 +86,7 @@ class _Ledger:
         self.arr = np.cumsum(deltas, axis=1)[:, :-1]
         is_escalator = (movements["kind"] == "escalator").to_numpy()
         self.escalated = _integer_bincount(flat[is_escalator], amounts[is_escalator], size).reshape(-1, width)
-        arrivals = movements["kind"].isin(["new_business", "reactivation"]).to_numpy()
-        first = np.full(len(self.customer_ids), np.iinfo("int64").max, dtype="int64")
-        np.minimum.at(first, index[arrivals], days[arrivals])
-        self.first_day = first
+        self.first_day = _first_arrivals(index, days, movements["kind"].to_numpy(), len(self.customer_ids))
 
 
 class _Cells:
@@ -118,10 +115,15 @@ class _Cells:
         carried = (running - self.delta)[new_customer][np.cumsum(new_customer) - 1]
         self.after = running - carried
         self.before = self.after - self.delta
-        arrivals = np.isin(kinds, ["new_business", "reactivation"])
-        first = np.full(len(self.customer_ids), np.iinfo("int64").max, dtype="int64")
-        np.minimum.at(first, index[order][arrivals], days[order][arrivals])
-        self.first_day = first
+        self.first_day = _first_arrivals(index[order], days[order], kinds, len(self.customer_ids))
+
+
+def _first_arrivals(index: np.ndarray, days: np.ndarray, kinds: np.ndarray, customers: int) -> np.ndarray:
+    """Each customer's first day with ARR (new business or a return); int64 max when it never had any."""
+    arrivals = np.isin(kinds, ["new_business", "reactivation"])
+    first = np.full(customers, np.iinfo("int64").max, dtype="int64")
+    np.minimum.at(first, index[arrivals], days[arrivals])
+    return first
 
 
 def _integer_bincount(flat: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
