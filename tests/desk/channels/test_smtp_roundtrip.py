@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from email.utils import make_msgid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import FixedClock
@@ -19,7 +19,7 @@ from opsdesk.desk import actions
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
 from opsdesk.desk.channels.email.outbound import send_pending
-from opsdesk.desk.channels.email.smtp_listener import start_smtp_listener
+from opsdesk.desk.channels.email.smtp_listener import serve_smtp, start_smtp_listener
 from opsdesk.desk.models import AuthorKind, Channel, Message, Ticket
 from tests.conftest import free_port
 from tests.desk.channels.mail import mail
@@ -199,3 +199,19 @@ def test_database_failure_gets_451_so_the_sender_retries(
         assert refused.value.smtp_code == 451
     finally:
         stop()
+
+
+def test_serve_smtp_runs_the_listener_on_the_configured_database(
+    engine: Engine, settings: Settings, db: Session
+) -> None:
+    """The entry point `opsdesk serve --smtp-port` and `opsdesk mail listen` use."""
+    configured = settings.model_copy(
+        update={"database_url": engine.url.render_as_string(hide_password=False)}
+    )
+    port = free_port()
+    stop = serve_smtp(configured, "127.0.0.1", port)
+    try:
+        send(port, mail(message_id="<served@acme.example>"))
+    finally:
+        stop()
+    assert db.scalars(select(Message.email_message_id)).all() == ["served@acme.example"]

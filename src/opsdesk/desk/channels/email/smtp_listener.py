@@ -18,7 +18,8 @@ from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from opsdesk.core.clock import Clock
+from opsdesk.core.clock import Clock, SystemClock
+from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.inbound import (
@@ -108,3 +109,23 @@ def start_smtp_listener(
     )
     controller.start()
     return controller.stop
+
+
+def serve_smtp(settings: Settings, host: str, port: int) -> Callable[[], None]:
+    """The listener on the configured database and attachment store with the system clock, as
+    ``opsdesk serve --smtp-port`` and ``opsdesk mail listen`` run it; returns its stop function."""
+    engine = make_engine(settings.resolved_database_url())
+    stop_listener = start_smtp_listener(
+        make_session_factory(engine),
+        host=host,
+        port=port,
+        clock=SystemClock(),
+        settings=settings,
+        store=AttachmentStore.from_settings(settings),
+    )
+
+    def stop() -> None:
+        stop_listener()
+        engine.dispose()
+
+    return stop
