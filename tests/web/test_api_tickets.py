@@ -276,18 +276,36 @@ def test_search_over_http_respects_access(desk: Desk) -> None:
 
 def test_attachments_through_the_api(desk: Desk) -> None:
     data = b"%PDF-1.4 fake"
+    page = b"<html><script>alert(1)</script></html>"
     ticket = create(
         desk.as_("pat"),
         attachments=[{"filename": "scan.pdf", "content_type": "application/pdf",
                       "data_base64": base64.b64encode(data).decode()}],
     )  # fmt: skip
-    [message] = desk.as_("pat").get(f"/api/v1/tickets/{ticket['number']}/messages").json()
+    number = ticket["number"]
+    [message] = desk.as_("pat").get(f"/api/v1/tickets/{number}/messages").json()
     [attachment] = message["attachments"]
     assert (attachment["filename"], attachment["size"], attachment["content_type"]) == (
         "scan.pdf",
         len(data),
         "application/pdf",
     )
+    download = desk.as_("pat").get(f"/api/v1/tickets/{number}/attachments/{attachment['id']}")
+    assert download.status_code == 200 and download.content == data
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert desk.as_("kim").get(f"/api/v1/tickets/{number}/attachments/{attachment['id']}").status_code == 404
+    note = desk.as_("agent").post(
+        f"/api/v1/tickets/{number}/messages",
+        json={"body_text": "internal page", "public": False,
+              "attachments": [{"filename": "x.html", "content_type": "text/html",
+                               "data_base64": base64.b64encode(page).decode()}]},
+    )  # fmt: skip
+    hidden = note.json()["attachments"][0]["id"]
+    assert desk.as_("pat").get(f"/api/v1/tickets/{number}/attachments/{hidden}").status_code == 404
+    staff = desk.as_("agent").get(f"/api/v1/tickets/{number}/attachments/{hidden}")
+    assert staff.content == page and staff.headers["content-type"] == "application/octet-stream"
+    assert staff.headers["x-content-type-options"] == "nosniff"
 
 
 def test_denied_reads_over_http_follow_the_access_matrix(

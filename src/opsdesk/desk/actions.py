@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
@@ -193,14 +194,27 @@ def create_ticket(
         _check_assignee(ticket, assignee)
         ticket.assignee = assignee
         ticket.site_id = assignee.site_id
-    session.add(ticket)
-    session.flush()
-    if idempotency is not None:
-        session.add(
-            IdempotencyKey(
-                scope=scope, key=key, request_hash=fingerprint, ticket_id=ticket.id, created_at=now
-            )
-        )
+    if idempotency is None:
+        session.add(ticket)
+        session.flush()
+    else:
+        # Two deliveries of one key can both pass the check above; the unique key decides, and the
+        # loser returns the winner's ticket (or Conflict when its body differed).
+        try:
+            with session.begin_nested():
+                session.add(ticket)
+                session.flush()
+                session.add(
+                    IdempotencyKey(
+                        scope=scope, key=key, request_hash=fingerprint, ticket_id=ticket.id, created_at=now
+                    )
+                )
+                session.flush()
+        except IntegrityError:
+            winner = replayed_ticket(session, scope=scope, key=key, fingerprint=fingerprint)
+            if winner is None:
+                raise
+            return winner
     writer = author or requester
     _event(
         session,

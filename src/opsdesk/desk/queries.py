@@ -18,7 +18,7 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.models import Role, User
 from opsdesk.desk.access import messages_visible_to, visible_to
-from opsdesk.desk.models import UNSOLVED, Channel, Message, Priority, Status, Ticket, TicketTag
+from opsdesk.desk.models import UNSOLVED, Attachment, Channel, Message, Priority, Status, Ticket, TicketTag
 
 T = TypeVar("T")
 MAX_PAGE = 200
@@ -176,3 +176,15 @@ def user_for(session: Session, *, user_id: int, viewer: User) -> User:
     if user is None or (user.id != viewer.id and not permissions.has(viewer, permissions.USER_READ)):
         raise NotFound(f"no user {user_id}", field="id")
     return user
+
+
+def attachment_for(session: Session, *, ticket: Ticket, attachment_id: int, user: User) -> Attachment:
+    """An attachment of a message the caller may read on a ticket they may read; NotFound otherwise."""
+    row = session.scalar(
+        select(Attachment)
+        .join(Message, Message.id == Attachment.message_id)
+        .where(Attachment.id == attachment_id, Message.ticket_id == ticket.id, messages_visible_to(user))
+    )
+    if row is None:
+        raise NotFound(f"no attachment {attachment_id} on ticket #{ticket.id}", field="attachment_id")
+    return row

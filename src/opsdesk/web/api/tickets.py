@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.routing import APIRoute
@@ -317,6 +318,34 @@ def list_messages(
     out = [MessageOut.of(m) for m in queries.ticket_messages(session, ticket=ticket, user=user)]
     session.commit()  # the audit row of a sensitive read
     return out
+
+
+# Types a browser would render or run from our origin are served as plain downloads.
+_INERT_TYPES = ("image/png", "image/jpeg", "image/gif", "application/pdf", "text/plain", "text/csv")
+
+
+@router.get("/tickets/{number}/attachments/{attachment_id}", response_class=Response)
+def download_attachment(
+    number: Number,
+    attachment_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    ticket = access.ticket_for(session, number, user, clock)
+    row = queries.attachment_for(session, ticket=ticket, attachment_id=attachment_id, user=user)
+    data = AttachmentStore.from_settings(settings).open(row.storage_key)
+    session.commit()  # the audit row of a sensitive read
+    media_type = row.content_type if row.content_type in _INERT_TYPES else "application/octet-stream"
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.post("/tickets/{number}/escalate", response_model=TicketOut)
