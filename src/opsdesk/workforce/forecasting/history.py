@@ -17,7 +17,7 @@ Rules (they are what users see documented in `opsdesk forecast --help`):
 - Special days. History on a closed or special day is treated as a gap for the normal models; closed
   days forecast zero and special days get their own profile (see `holidays.py`).
 - Outliers. An open value further than six robust standard deviations from the median of its slot in
-  the surrounding five weeks is clipped to that bound before fitting (the spread is scaled by the
+  the two weeks either side is clipped to that bound before fitting (the spread is scaled by the
   square root of the level, as counts are roughly Poisson).
 """
 
@@ -339,13 +339,11 @@ def _fill_gaps(grid: Grid) -> int:
     return count - sum(int(open_cells[row].sum()) for row in special_rows)
 
 
-def _median5(a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, e: FloatArray) -> FloatArray:
-    """Element-wise median of five arrays by a min/max network (far cheaper than np.median here)."""
-    a, b = np.minimum(a, b), np.maximum(a, b)
-    d, e = np.minimum(d, e), np.maximum(d, e)
-    a, d = np.maximum(a, d), np.minimum(b, e)  # drop the smallest and the largest of the four
-    b, d = np.minimum(a, d), np.maximum(a, d)
-    return np.asarray(np.clip(c, b, d))
+def _median_of_four(a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray) -> FloatArray:
+    """Element-wise median of four arrays by min/max (far cheaper than np.median on a stack)."""
+    low = np.maximum(np.minimum(a, b), np.minimum(c, d))  # the larger of the two smaller ones
+    high = np.minimum(np.maximum(a, b), np.maximum(c, d))  # the smaller of the two larger ones
+    return np.asarray((low + high) / 2)
 
 
 def _clip_outliers(grid: Grid) -> int:
@@ -358,11 +356,19 @@ def _clip_outliers(grid: Grid) -> int:
         columns = grid.open_mask[int(grid.weekdays(offset, 1)[0])]
         if rows.size == 0 or not columns.any():
             continue
-        padded = np.pad(dense[rows][:, columns], ((2, 2), (0, 0)), mode="edge")
-        baseline[np.ix_(rows, columns)] = _median5(*(padded[k : k + len(rows)] for k in range(5)))
+        # The value itself is left out of its baseline (and the ends reflect rather than repeat), so
+        # a spike never explains itself.
+        mode = "reflect" if rows.size >= 3 else "edge"
+        padded = np.pad(dense[rows][:, columns], ((2, 2), (0, 0)), mode=mode)
+        baseline[np.ix_(rows, columns)] = _median_of_four(
+            *(padded[k : k + len(rows)] for k in (0, 1, 3, 4))
+        )
     root = np.sqrt(np.maximum(baseline, 0.0) + 1.0)
     scaled = (values - baseline) / root
-    spread = 1.4826 * float(np.median(np.abs(scaled[open_cells]))) if open_cells.any() else 0.0
+    deviations = np.abs(scaled[open_cells])
+    spread = 1.4826 * float(np.median(deviations)) if deviations.size else 0.0
+    if spread <= 0 and deviations.size:  # mostly-constant series: fall back to the mean deviation
+        spread = 1.2533 * float(deviations.mean())
     if spread <= 0:
         return 0
     bound = OUTLIER_SIGMAS * spread * root
