@@ -308,6 +308,24 @@ def test_a_periodic_job_fires_once_per_tick_across_schedulers(
     assert ticks == ["2026-03-02T09:00:00+00:00", "2026-03-02T09:01:00+00:00"]
 
 
+def test_a_worker_back_from_an_outage_runs_the_latest_ticks_not_every_missed_one(
+    queue: JobQueue,
+    registry: Registry,
+    worker_for: Callable[..., Worker],
+    clock: FixedClock,
+    settings: Settings,
+) -> None:
+    ticks: list[str] = []
+    registry.register("t.sla", lambda ctx, payload: ticks.append(payload["tick_at"][11:16]), every=60)
+    scheduler = Scheduler(queue, clock=clock, settings=settings, jobs=registry)
+    for _minute in range(5):  # nobody consumes for five minutes
+        scheduler.tick()
+        clock.advance(timedelta(seconds=60))
+    clock.advance(timedelta(seconds=-1))
+    assert worker_for(queue).drain() == 5
+    assert ticks == ["09:03", "09:04"]
+
+
 def test_enqueue_joins_the_callers_transaction(
     queue: JobQueue,
     registry: Registry,

@@ -141,9 +141,8 @@ def test_serve_runs_the_scheduler_and_a_worker_beside_the_web_server_and_stops_t
     sqlite_settings: tuple[Settings, Engine], global_job: Recorded
 ) -> None:
     settings, engine = sqlite_settings
-    [jobs_service] = server.services(settings, host="127.0.0.1", smtp_port=None)
     before = background_threads()
-    stop = jobs_service()
+    stop = server.start_services(settings, host="127.0.0.1", smtp_port=None)
     try:
         assert {"opsdesk-scheduler", "opsdesk-worker-0"} <= background_threads()
         DatabaseQueue(make_session_factory(engine), SystemClock()).enqueue("test.record", {"via": "serve"})
@@ -158,35 +157,48 @@ def test_serve_starts_the_smtp_listener_hook_and_refuses_without_one(
     sqlite_settings: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings, _engine = sqlite_settings
+    before = background_threads()
     with pytest.raises(SystemExit, match="no inbound SMTP listener"):
-        server.services(settings, host="127.0.0.1", smtp_port=2525)
+        server.start_services(settings, host="127.0.0.1", smtp_port=2525)
+    assert background_threads() == before  # nothing half-started
 
     calls: list[tuple[str, int]] = []
 
-    def start_listener(settings: Settings, host: str, port: int) -> server.Stop:
-        calls.append((host, port))
+    def start_listener(context: server.ServiceContext, port: int) -> server.Stop:
+        calls.append((context.host, port))
         return lambda: calls.append(("stopped", port))
 
     monkeypatch.setattr(server, "smtp_listener", start_listener)
-    _jobs, smtp = server.services(settings, host="127.0.0.1", smtp_port=2525)
-    smtp()()
+    stop = server.start_services(settings, host="127.0.0.1", smtp_port=2525)
+    assert calls == [("127.0.0.1", 2525)]
+    stop()
     assert calls == [("127.0.0.1", 2525), ("stopped", 2525)]
+    assert background_threads() == before
 
 
 def test_a_fleet_serve_only_schedules(sqlite_settings: tuple[Settings, Engine]) -> None:
-    settings, _engine = sqlite_settings
-    settings = settings.model_copy(update={"redis_url": REDIS_URL})
     reason = redis_unreachable()
     if reason:
         print(reason)
         pytest.skip(reason)
+    import redis
+
+    # The services use the default key prefix, so they get a database of their own, emptied afterwards.
+    server_kwargs = redis.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
+    fleet_url = f"redis://{server_kwargs['host']}:{server_kwargs['port']}/14"
+    settings = sqlite_settings[0].model_copy(update={"redis_url": fleet_url})
     before = background_threads()
-    stop = server.services(settings, host="127.0.0.1", smtp_port=None)[0]()
+    stop = server.start_services(settings, host="127.0.0.1", smtp_port=None)
     try:
         started = background_threads() - before
         assert started == {"opsdesk-scheduler"}  # `opsdesk worker` processes consume
     finally:
         stop()
+        client = redis.Redis.from_url(fleet_url)
+        keys = list(client.scan_iter(match="opsdesk:jobs:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 def test_worker_burst_runs_due_jobs_and_jobs_dead_lists_failures(

@@ -1,9 +1,9 @@
 """`opsdesk serve`: the web application, and the services that run beside it in the same process.
 
 A service is a callable that starts something and returns the function that stops it. :func:`services`
-lists them: the background jobs (scheduler always; a worker too unless a Redis queue is configured, where
-`opsdesk worker` processes consume) and, with ``--smtp-port``, the inbound mail listener. They start before
-the web server and stop after it, in reverse order, so a job or a message in hand is finished on shutdown.
+lists them: the background jobs (the scheduler always; a worker too unless a Redis queue is configured,
+where `opsdesk worker` processes consume) and, with ``--smtp-port``, the inbound mail listener. They start
+before the web server and stop after it, in reverse order, so work in hand is finished on shutdown.
 """
 
 from __future__ import annotations
@@ -12,59 +12,88 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from types import FrameType
 
 import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
 
-from opsdesk.core.clock import SystemClock
+from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.jobs import BackgroundRunner, load_job_modules, queue_from_settings
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.web.app import create_app
 
 Stop = Callable[[], None]
-Service = Callable[[], Stop]
 
-# The inbound SMTP listener: ``start(settings, host, port)`` returns its stop function. The email channel
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What the services of one process share."""
+
+    settings: Settings
+    host: str
+    session_factory: sessionmaker[Session]
+    clock: Clock
+
+
+Service = Callable[[ServiceContext], Stop]
+
+# The inbound SMTP listener: ``start(context, port)`` returns its stop function. The email channel
 # provides it; until it is assigned here, `opsdesk serve --smtp-port` refuses to start.
-smtp_listener: Callable[[Settings, str, int], Stop] | None = None
+smtp_listener: Callable[[ServiceContext, int], Stop] | None = None
 
 
-def background_jobs(settings: Settings, *, run_worker: bool) -> Service:
-    def start() -> Stop:
-        engine = make_engine(settings.resolved_database_url())
-        session_factory = make_session_factory(engine)
-        clock = SystemClock()
-        load_job_modules()
-        queue = queue_from_settings(settings, session_factory, clock)
-        runner = BackgroundRunner(
-            queue,
-            session_factory=session_factory,
-            clock=clock,
-            settings=settings,
-            workers=1 if run_worker else 0,
-        )
-        runner.start()
+def background_jobs(context: ServiceContext, *, run_worker: bool) -> Stop:
+    load_job_modules()
+    queue = queue_from_settings(context.settings, context.session_factory, context.clock)
+    runner = BackgroundRunner(
+        queue,
+        session_factory=context.session_factory,
+        clock=context.clock,
+        settings=context.settings,
+        workers=1 if run_worker else 0,
+    )
+    runner.start()
 
-        def stop() -> None:
-            runner.stop()
-            queue.close()
-            engine.dispose()
+    def stop() -> None:
+        runner.stop()
+        queue.close()
 
-        return stop
-
-    return start
+    return stop
 
 
-def services(settings: Settings, *, host: str, smtp_port: int | None) -> list[Service]:
+def services(settings: Settings, *, smtp_port: int | None) -> list[Service]:
     """What runs beside the web server in this process, in start order."""
-    result = [background_jobs(settings, run_worker=not settings.redis_url)]
+    result: list[Service] = [partial(background_jobs, run_worker=not settings.redis_url)]
     if smtp_port is not None:
         listener = smtp_listener
         if listener is None:
             raise SystemExit("error: this build has no inbound SMTP listener (--smtp-port)")
-        result.append(lambda: listener(settings, host, smtp_port))
+        result.append(lambda context: listener(context, smtp_port))
     return result
+
+
+def start_services(settings: Settings, *, host: str, smtp_port: int | None) -> Stop:
+    """Start every service on one engine; the returned function stops them in reverse order."""
+    planned = services(settings, smtp_port=smtp_port)
+    engine = make_engine(settings.resolved_database_url())
+    context = ServiceContext(settings, host, make_session_factory(engine), SystemClock())
+    stops: list[Stop] = []
+
+    def stop_all() -> None:
+        for stop in reversed(stops):
+            stop()
+        engine.dispose()
+
+    try:
+        for service in planned:
+            stops.append(service(context))
+    except BaseException:
+        stop_all()
+        raise
+    return stop_all
 
 
 @contextmanager
@@ -87,13 +116,11 @@ def _return_after_graceful_shutdown() -> Iterator[None]:
 
 def run(*, host: str, port: int, smtp_port: int | None, workers: int) -> None:
     settings = get_settings()
-    stops: list[Stop] = []
+    stop_services = start_services(settings, host=host, smtp_port=smtp_port)
     try:
-        for service in services(settings, host=host, smtp_port=smtp_port):
-            stops.append(service())
         with _return_after_graceful_shutdown():
             if workers > 1:
-                # Worker processes build their own application; background services stay in this one.
+                # Worker processes build their own application; the services stay in this one.
                 uvicorn.run(
                     "opsdesk.web.app:create_app",
                     factory=True,
@@ -106,5 +133,4 @@ def run(*, host: str, port: int, smtp_port: int | None, workers: int) -> None:
             else:
                 uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
     finally:
-        for stop in reversed(stops):
-            stop()
+        stop_services()

@@ -4,11 +4,34 @@ so any number of schedulers (one per web process) enqueue each tick once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from opsdesk.core.clock import Clock
-from opsdesk.core.jobs.queue import JobQueue
+from opsdesk.core.jobs.queue import Delivery, JobQueue
 from opsdesk.core.jobs.registry import Registry, registry
 from opsdesk.core.settings import Settings
+
+TICK_KEY_PREFIX = "periodic:"
+
+
+def tick_key(name: str, tick: int) -> str:
+    return f"{TICK_KEY_PREFIX}{name}:{tick}"
+
+
+def superseded(delivery: Delivery, *, jobs: Registry, now: datetime) -> bool:
+    """A periodic tick two periods old has a newer tick queued behind it, so running it adds nothing.
+
+    This keeps a worker that comes back after an outage from replaying every missed tick.
+    """
+    periodic = jobs.periodics.get(delivery.name)
+    tick_at: Any = delivery.payload.get("tick_at")
+    if (
+        periodic is None
+        or not (delivery.key or "").startswith(TICK_KEY_PREFIX)
+        or not isinstance(tick_at, str)
+    ):
+        return False
+    return now - datetime.fromisoformat(tick_at) >= 2 * periodic.every
 
 
 class Scheduler:
@@ -32,7 +55,7 @@ class Scheduler:
                 continue
             tick_at = datetime.fromtimestamp(tick * period, UTC)
             if self.queue.enqueue(
-                periodic.name, {"tick_at": tick_at.isoformat()}, key=f"periodic:{periodic.name}:{tick}"
+                periodic.name, {"tick_at": tick_at.isoformat()}, key=tick_key(periodic.name, tick)
             ):
                 queued.append(periodic.name)
             self._last_tick[periodic.name] = tick

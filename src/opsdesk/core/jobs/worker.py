@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsdesk.core.clock import Clock
 from opsdesk.core.jobs.queue import Delivery, JobQueue
 from opsdesk.core.jobs.registry import JobContext, Registry, registry
+from opsdesk.core.jobs.scheduler import superseded
 from opsdesk.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,9 @@ class Worker:
             # Workers died holding it (the reaper counted those deliveries): stop feeding it to them.
             error = f"delivered {delivery.attempt} times without finishing (max {spec.max_attempts})"
             self.queue.bury(delivery, error=error)
+            return
+        if superseded(delivery, jobs=self.jobs, now=self.clock.now()):
+            self.queue.ack(delivery)
             return
         context = JobContext(
             session_factory=self.session_factory,
