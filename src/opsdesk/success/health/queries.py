@@ -314,3 +314,62 @@ def backtest_frame(session: Session, *, horizon_days: int, today: date) -> pd.Da
             }
         )
     return pd.DataFrame(rows, columns=columns)
+
+
+# --- one account's health, as the API shows it ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthView:
+    account_id: int
+    scored_on: date
+    stored: bool  # False: no scoring run yet, computed on the fly for today
+    scorecard_id: int | None
+    scorecard_name: str | None
+    thresholds: Thresholds | None
+    score: float | None
+    band: Band | None
+    effective_score: float | None
+    effective_band: Band | None
+    measures: dict[str, dict[str, float | int | None]]
+    override: HealthOverride | None
+    change_30d: float | None  # effective score now minus the snapshot 30+ days earlier
+
+
+def account_health(session: Session, account: Account, *, now: datetime) -> HealthView:
+    """The latest stored snapshot with any override in force now, or today's computed score when the
+    account has never been scored."""
+    today = now.date()
+    override = active_override(session, account.id, now)
+    latest = latest_score(session, account.id)
+    if latest is not None:
+        card = session.get(HealthScorecard, latest.scorecard_id) if latest.scorecard_id else None
+        score = float(latest.score) if latest.score is not None else None
+        scored_on, measures, band = latest.scored_on, latest.measures, latest.band
+    else:
+        computed = compute(session, [account], today, scorecards(session, active_only=True))[0]
+        card, score, band = computed.scorecard, computed.result.score, computed.band
+        scored_on, measures = today, computed.measures_json()
+    thresholds = thresholds_of(card) if card is not None else None
+    eff_score, eff_band = effective(score, band, override, thresholds or Thresholds())
+    before = latest_score(session, account.id, on_or_before=scored_on - timedelta(days=30))
+    change = (
+        eff_score - float(before.effective_score)
+        if before is not None and before.effective_score is not None and eff_score is not None
+        else None
+    )
+    return HealthView(
+        account_id=account.id,
+        scored_on=scored_on,
+        stored=latest is not None,
+        scorecard_id=card.id if card is not None else None,
+        scorecard_name=card.name if card is not None else None,
+        thresholds=thresholds,
+        score=score,
+        band=band,
+        effective_score=eff_score,
+        effective_band=eff_band,
+        measures=measures,
+        override=override,
+        change_30d=change,
+    )
