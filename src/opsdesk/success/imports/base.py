@@ -136,11 +136,13 @@ def parse_date(column: str, value: str) -> date:
 def read_rows(text: str, required: list[str]) -> tuple[list[Row], list[RowError]]:
     """The data rows with their line numbers, or the header problems (reported on line 1). Columns other
     than the ones an import reads are ignored, as CRM reports often carry extra ones."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return [], [RowError(1, None, "the file is empty")]
+    except csv.Error as exc:
+        return [], [RowError(1, None, f"not readable as CSV: {exc}")]
     errors = [RowError(1, name, "required column is missing") for name in required if name not in header]
     duplicates = {h for h in header if header.count(h) > 1}
     errors += [RowError(1, name, "column appears more than once") for name in sorted(duplicates)]
@@ -148,7 +150,14 @@ def read_rows(text: str, required: list[str]) -> tuple[list[Row], list[RowError]
         return [], errors
     rows: list[Row] = []
     line = 1
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. text after a closing quote: nothing after it can be trusted
+            errors.append(RowError(line + 1, None, f"not readable as CSV: {exc}"))
+            break
         first_line, line = line + 1, reader.line_num
         if not any(cell.strip() for cell in record):
             continue
