@@ -215,7 +215,9 @@ def test_reimporting_a_changed_contract_rebuilds_the_customers_arr(
         assert [(k.value, a) for k, a in moves] == [("expansion", 1_400_000), ("renewal", 0)]
 
 
-def test_unreadable_csv_is_reported_not_raised(session_factory: sessionmaker[Session], clock: FixedClock) -> None:
+def test_unreadable_csv_is_reported_not_raised(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
     text = 'Account ID,Account Name,Covered Lives\nA1,Acme,10\nA2,"Bad"name,10\n'
     with pytest.raises(ImportFailed) as exc, transaction(session_factory) as s:
         import_csv(s, "accounts", text, clock=clock)
