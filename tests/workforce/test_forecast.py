@@ -3,6 +3,7 @@ intervals, through gaps, zeros, operating hours, DST changes, outliers and speci
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -127,16 +128,18 @@ def dublin_history(start: str, days: int) -> VolumeHistory:
 
 
 def test_dst_changes_keep_the_local_peak_and_the_output_offsets() -> None:
-    history = dublin_history("2026-09-07", 49)  # ends 26 October, across the fall-back on 25 October
-    result = forecast_volume(history, step_minutes=60, horizon=timedelta(days=7))
-    frame = result.frame
+    history = dublin_history("2026-09-07", 45)  # ends 22 October; 25 October falls back an hour
+    frame = forecast_volume(history, step_minutes=60, horizon=timedelta(days=7)).frame
     stamps = list(frame["timestamp"])
-    assert all(b > a for a, b in zip(stamps, stamps[1:], strict=False))
+    assert all(b - a == timedelta(hours=1) for a, b in itertools.pairwise(stamps))
     assert len(frame) == 7 * 24
-    assert {s.utcoffset() for s in stamps} == {timedelta(0)}  # winter time after the change
+    assert {s.utcoffset() for s in stamps} == {timedelta(hours=1), timedelta(0)}
     local = pd.DatetimeIndex(frame["timestamp"]).tz_localize(None)
+    assert (local.date == date(2026, 10, 25)).sum() == 25
     truth = hourly_mean(local)
     assert np.abs(frame["forecast"] - truth).sum() / truth.sum() < 0.15
+    peaks = frame["forecast"].groupby(local.date).apply(lambda day: local[day.idxmax()].hour)
+    assert set(peaks.iloc[1:-1]) <= {10, 11, 12}  # the peak stays at local late morning
 
     spring = dublin_history("2026-02-23", 35)  # crosses 29 March: one local hour never happens
     grid = to_grid(spring, 60, {})
