@@ -16,7 +16,7 @@ from opsdesk.desk import actions as desk
 from opsdesk.desk.models import AuthorKind, Channel, Priority, Status, Ticket
 from opsdesk.desk.sla import actions, queries, tracking
 from opsdesk.desk.sla.metrics import MetricStatus
-from opsdesk.desk.sla.models import SlaPolicy
+from opsdesk.desk.sla.models import SlaCheck, SlaPolicy
 from tests.factories import make_user
 
 # The clock fixture starts on Monday 2 March 2026 at 09:00 UTC.
@@ -133,7 +133,10 @@ def test_a_breach_is_recorded_once_across_restarts(
         }
     ]
     assert breaches(db, calm) == []
-    assert late.sla_next_due_at == MONDAY_9 + timedelta(hours=8)  # the breached target no longer leads
+    # The overdue reply keeps leading the ticket's due time (overdue views sort by it), but the periodic
+    # check next looks at the ticket when its resolution falls due.
+    assert late.sla_next_due_at == MONDAY_9 + timedelta(hours=1)
+    assert db.get_one(SlaCheck, late.id).due_at == MONDAY_9 + timedelta(hours=8)
 
     # A new process (fresh session) checking again, and a later change to the ticket, add nothing.
     clock.advance(timedelta(minutes=5))
@@ -157,8 +160,14 @@ def test_check_breaches_skips_tickets_not_yet_due(db: Session, clock: FixedClock
     clock.advance(timedelta(hours=2))  # 11:14: first reply (09:15) and resolution (11:00) both breached
     assert tracking.check_breaches(db, clock=clock) == 2
     assert {b["metric"] for b in breaches(db, ticket)} == {"first_reply", "resolution"}
-    assert ticket.sla_next_due_at is None
+    assert ticket.sla_next_due_at == MONDAY_9 + timedelta(minutes=15)  # overdue since 09:15
+    assert db.get_one(SlaCheck, ticket.id).due_at is None  # nothing left to check
     assert tracking.check_breaches(db, clock=clock) == 0
+    agent = make_user(db, clock, Role.AGENT, email="agent@example.com")
+    reply(db, clock, ticket, agent, AuthorKind.AGENT)
+    assert ticket.sla_next_due_at == MONDAY_9 + timedelta(hours=2)  # the resolution is still owed
+    desk.change_status(db, ticket=ticket, to=Status.SOLVED, actor=agent, clock=clock)
+    assert ticket.sla_next_due_at is None
 
 
 def test_reopen_resumes_resolution_and_closed_ends_it(db: Session, clock: FixedClock) -> None:

@@ -56,7 +56,8 @@ class MetricStatus(enum.StrEnum):
 class MetricClock:
     """One target instance. ``started_at`` identifies it (a ticket has one first-reply and one
     resolution clock but a next-reply clock per exchange). ``elapsed`` is business time,
-    ``calendar_elapsed`` the same running time on the wall clock; both leave out paused time."""
+    ``calendar_elapsed`` the same running time on the wall clock; both leave out paused time.
+    ``running`` says the clock is counting now (not finished, not paused)."""
 
     metric: str
     started_at: datetime
@@ -67,6 +68,7 @@ class MetricClock:
     due_at: datetime | None
     ended_at: datetime | None
     breached_at: datetime | None
+    running: bool
 
     @property
     def remaining(self) -> timedelta:
@@ -230,6 +232,7 @@ def _measure(
             due_at,
             window.end,
             breached_at,
+            running_now,
         )
 
     if breached_at is not None:

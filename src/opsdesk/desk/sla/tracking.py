@@ -1,6 +1,6 @@
-"""Keeps a ticket's SLA bookkeeping current: its next due time and one ``sla_breached`` event per
-breached target. Everything is derived from the event log, so a restart or a repeated run never
-records a breach twice."""
+"""Keeps a ticket's SLA bookkeeping current: its next due time, when the periodic check must look at it
+again, and one ``sla_breached`` event per breached target. Everything is derived from the event log,
+so a restart or a repeated run never records a breach twice."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.events import append_event
 from opsdesk.desk.models import UNSOLVED, Ticket
 from opsdesk.desk.sla.metrics import MetricStatus
+from opsdesk.desk.sla.models import SlaCheck
 from opsdesk.desk.sla.queries import ticket_clocks
 
 BREACH_EVENT = "sla_breached"
-_PENDING = (MetricStatus.ACTIVE, MetricStatus.BREACHING_SOON)
 _BATCH = 200
 
 
@@ -31,8 +31,13 @@ def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
         session.flush()
     now = clock.now()
     policy, clocks, events = ticket_clocks(session, ticket=ticket, now=now, breaching_soon=timedelta(0))
-    ticket.sla_next_due_at = min(
-        (c.due_at for c in clocks if c.status in _PENDING and c.due_at), default=None
+    running = [c for c in clocks if c.running and c.due_at is not None]
+    # The earliest target still owed, overdue ones included, so overdue tickets sort first in the views.
+    ticket.sla_next_due_at = min((c.due_at for c in running if c.due_at), default=None)
+    _set_next_check(
+        session,
+        ticket,
+        min((c.due_at for c in running if c.due_at and c.status is not MetricStatus.BREACHED), default=None),
     )
     if policy is None:
         return 0
@@ -61,6 +66,14 @@ def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
     return added
 
 
+def _set_next_check(session: Session, ticket: Ticket, due_at: datetime | None) -> None:
+    row = session.get(SlaCheck, ticket.id)
+    if row is not None:
+        row.due_at = due_at
+    elif due_at is not None:
+        session.add(SlaCheck(ticket_id=ticket.id, due_at=due_at))
+
+
 def _breach_key(data: dict[str, Any]) -> tuple[str | None, datetime | None]:
     """Which target a recorded breach was for: its metric and the instant its clock started (compared as
     instants, so the spelling of the time zone in stored JSON does not matter)."""
@@ -72,16 +85,18 @@ def _breach_key(data: dict[str, Any]) -> tuple[str | None, datetime | None]:
 
 
 def check_breaches(session: Session, *, clock: Clock) -> int:
-    """The periodic SLA check: refresh every ticket whose next target is due; returns the breaches
-    recorded. Rows are locked and skipped when locked (PostgreSQL), so parallel workers share the work."""
+    """The periodic SLA check: refresh every ticket with a target that has fallen due since it was last
+    refreshed; returns the breaches recorded. Rows are locked and skipped when locked (PostgreSQL), so
+    parallel workers share the work."""
     now = clock.now()
     added = 0
     seen: set[int] = set()
     while True:
         query = (
             select(Ticket)
-            .where(Ticket.sla_next_due_at.is_not(None), Ticket.sla_next_due_at <= now)
-            .order_by(Ticket.sla_next_due_at, Ticket.id)
+            .join(SlaCheck, SlaCheck.ticket_id == Ticket.id)
+            .where(SlaCheck.due_at.is_not(None), SlaCheck.due_at <= now)
+            .order_by(SlaCheck.due_at, Ticket.id)
             .limit(_BATCH)
             .with_for_update(skip_locked=True)
         )
