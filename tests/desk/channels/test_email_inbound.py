@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -10,7 +11,7 @@ from opsdesk.core.models import Event, Role
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
 from opsdesk.desk.attachments import AttachmentStore
-from opsdesk.desk.channels.email.inbound import Outcome, receive_and_commit, receive_email
+from opsdesk.desk.channels.email.inbound import InboundResult, Outcome, receive_and_commit, receive_email
 from opsdesk.desk.channels.email.models import OutboundEmail
 from opsdesk.desk.models import AuthorKind, Channel, Message, Status, Ticket
 from tests.desk.channels.mail import mail
@@ -181,3 +182,33 @@ def test_staff_address_writing_in_is_still_a_requester_message(
     message = db.get_one(Message, result.message_id)
     assert message.author_kind is AuthorKind.REQUESTER
     assert count(db, OutboundEmail) == 0
+
+
+def test_racing_deliveries_of_one_message_make_one_ticket(
+    session_factory: sessionmaker[Session],
+    db: Session,
+    clock: FixedClock,
+    store: AttachmentStore,
+    settings: Settings,
+) -> None:
+    """Two listener connections deliver the same mail at once: whichever order the database lets them
+    finish in, there is one ticket with one message and the later one reports a duplicate."""
+    raw = mail(message_id="<race@acme.example>")
+    first = session_factory()
+    assert (
+        receive_email(first, raw=raw, clock=clock, store=store, settings=settings).outcome is Outcome.CREATED
+    )
+    second: list[InboundResult] = []
+    racer = threading.Thread(
+        target=lambda: second.append(
+            receive_and_commit(session_factory, raw=raw, clock=clock, store=store, settings=settings)
+        )
+    )
+    racer.start()
+    racer.join(timeout=0.5)  # give the racer time to pass its duplicate check and block on our writes
+    first.commit()
+    first.close()
+    racer.join()
+    assert [r.outcome for r in second] == [Outcome.DUPLICATE]
+    assert count(db, Ticket) == 1
+    assert count(db, Message) == 1

@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock
@@ -71,8 +71,13 @@ def _split_attachments(mail: ParsedEmail, limit: int) -> tuple[list[NewAttachmen
     return kept, dropped
 
 
-def _existing(session: Session, message_id: str) -> Message | None:
-    return session.scalar(select(Message).where(Message.email_message_id == message_id))
+def _duplicate(session: Session, message_id: str) -> InboundResult | None:
+    earlier = session.scalar(select(Message).where(Message.email_message_id == message_id))
+    if earlier is None:
+        return None
+    return InboundResult(
+        Outcome.DUPLICATE, ticket_id=earlier.ticket_id, message_id=earlier.id, reason="already received"
+    )
 
 
 def _follow_up(
@@ -129,17 +134,19 @@ def receive_email(
     machine = automated_reason(mail, our_addresses=frozenset({settings.support_address.lower()}))
     if machine is not None:
         return InboundResult(Outcome.IGNORED, reason=machine)
-    earlier = _existing(session, mail.message_id)
-    if earlier is not None:
-        return InboundResult(
-            Outcome.DUPLICATE, ticket_id=earlier.ticket_id, message_id=earlier.id, reason="already received"
-        )
+    duplicate = _duplicate(session, mail.message_id)
+    if duplicate is not None:
+        return duplicate
     try:
         sender = find_or_create_requester(
             session, kind=IdentityKind.EMAIL, value=mail.from_address, name=mail.from_name, clock=clock
         )
     except ValidationFailed as exc:
         return InboundResult(Outcome.MALFORMED, reason=f"unusable sender address: {exc.message}")
+    # Creating a new requester may have waited for a racing delivery of this same mail to commit.
+    duplicate = _duplicate(session, mail.message_id)
+    if duplicate is not None:
+        return duplicate
 
     attachments, dropped = _split_attachments(mail, settings.max_attachment_bytes)
     body_text = mail.body_text or ("" if attachments else "(empty message)")
@@ -223,12 +230,16 @@ def receive_and_commit(
     store: AttachmentStore,
     settings: Settings,
 ) -> InboundResult:
-    """One mail in its own transaction. Two deliveries of one Message-ID racing each other both pass
-    the duplicate check; the unique constraint on the Message-ID stops the second, which is then
-    replayed and finds the first."""
+    """One mail in its own transaction, tried twice.
+
+    Two deliveries of one Message-ID racing each other both pass the duplicate check; the unique
+    constraint on the Message-ID stops the second (IntegrityError), or on SQLite its stale snapshot
+    cannot write (OperationalError). The replay then finds the first delivery's message. A failure
+    that persists propagates, so the listener answers 451 and the poller leaves the mail unseen.
+    """
     try:
         with transaction(session_factory) as session:
             return receive_email(session, raw=raw, clock=clock, store=store, settings=settings)
-    except IntegrityError:
+    except (IntegrityError, OperationalError):
         with transaction(session_factory) as session:
             return receive_email(session, raw=raw, clock=clock, store=store, settings=settings)
