@@ -23,6 +23,7 @@ API_ROUTER_MODULES = [
     "opsdesk.web.api.users",
     "opsdesk.web.api.workforce",
     "opsdesk.web.api.success",
+    "opsdesk.web.api.success_health",
     "opsdesk.web.api.insights",
 ]
 UI_ROUTER_MODULES = ["opsdesk.web.ui.pages"]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from opsdesk.core.errors import NotFound
 from opsdesk.insights.account_signals import organisation_signals
 from opsdesk.success import queries as success_queries
+from opsdesk.success.health.backtest import BacktestResult, backtest
 from opsdesk.success.health.measures import MEASURES, RawSignals, measure_values
 from opsdesk.success.health.models import (
     AccountSignal,
@@ -33,7 +34,13 @@ from opsdesk.success.health.scorecard import (
     weighted_score,
 )
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Subscription, Utilisation
-from opsdesk.success.utilisation import FRAME_COLUMNS, account_trends
+from opsdesk.success.utilisation import (
+    FRAME_COLUMNS,
+    account_trends,
+    completed_months,
+    segment_trend,
+    with_rates,
+)
 
 SUPPORT_WINDOW = timedelta(days=90)
 UTILISATION_MONTHS = 3  # a utilisation figure older than this many completed months is not current
@@ -373,3 +380,40 @@ def account_health(session: Session, account: Account, *, now: datetime) -> Heal
         override=override,
         change_30d=change,
     )
+
+
+# --- backtest and utilisation views -----------------------------------------------------------------------
+
+
+def run_backtest(session: Session, *, horizon_days: int, today: date, suggest: bool) -> BacktestResult:
+    """How well stored health predicted churn or contraction within ``horizon_days``."""
+    frame = backtest_frame(session, horizon_days=horizon_days, today=today)
+    keys = list(MEASURES)
+    return backtest(
+        scores=frame["score"].to_numpy(dtype="float64"),
+        values=frame[keys].to_numpy(dtype="float64"),
+        labels=frame["label"].to_numpy(dtype=bool),
+        measures=keys,
+        dates=list(frame["scored_on"]),
+        suggest=suggest,
+    )
+
+
+def account_utilisation(
+    session: Session, account: Account, *, as_of: date, months: int = 12, trend_months: int = 6
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The account's completed months with their rates, and its trend over the last ``trend_months``."""
+    frame = utilisation_frame(session, [account.id])
+    shown = with_rates(completed_months(frame, as_of, months)).sort_values("month").reset_index(drop=True)
+    return shown, account_trends(frame, as_of=as_of, months=trend_months)
+
+
+def segment_utilisation(session: Session, *, as_of: date, months: int = 12) -> pd.DataFrame:
+    """Lives-weighted engagement per segment and completed month."""
+    segments = {s.id: s.name for s in success_queries.segments(session)}
+    rows = session.execute(select(Account.id, Account.segment_id, Account.segment_override_id))
+    segment_of: dict[int, str | None] = {}
+    for account_id, by_rules, by_hand in rows:
+        chosen = by_hand or by_rules
+        segment_of[int(account_id)] = segments.get(chosen) if chosen is not None else None
+    return segment_trend(completed_months(utilisation_frame(session), as_of, months), segment_of)
