@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from opsdesk.desk.sla.business_hours import TWENTY_FOUR_SEVEN, BusinessHours
 from opsdesk.desk.sla.metrics import (
     FIRST_REPLY,
@@ -248,3 +251,71 @@ def test_events_in_the_future_are_ignored_and_an_empty_log_has_no_clocks() -> No
     events = [created(at(9)), message(at(9), "requester"), message(at(11), "agent")]
     first = only(clocks(events, at(9 + 20 / 60)), FIRST_REPLY)
     assert (first.status, first.elapsed, first.due_at) == (MetricStatus.ACTIVE, 20 * M, at(10))
+
+
+# Random ticket histories: every clock must be self-consistent whatever happens to the ticket.
+ACTIONS = ["requester", "agent", "system", "note", "open", "pending", "on_hold", "solved", "closed"]
+CHICAGO_SPLIT = BusinessHours.from_spec(
+    timezone="America/Chicago",
+    intervals=[
+        {"weekday": d, "start": s, "end": e}
+        for d in range(5)
+        for s, e in (("08:00", "12:00"), ("13:00", "17:00"))
+    ],
+    holidays=["2026-03-10"],
+)
+histories = st.lists(st.tuples(st.integers(0, 900), st.sampled_from(ACTIONS)), max_size=25)
+
+
+def history(steps: list[tuple[int, str]], start: datetime) -> tuple[list[TicketEvent], datetime]:
+    events = [created(start), message(start, "requester")]
+    when, current = start, "new"
+    for gap, action in steps:
+        when += timedelta(minutes=gap)
+        if current == "closed":
+            break
+        if action in ("requester", "agent", "system"):
+            events.append(message(when, action))
+        elif action == "note":
+            events.append(message(when, "agent", public=False))
+        elif action != current and not (action == "closed" and current != "solved"):
+            events.append(status(when, current, action))
+            current = action
+    return events, when
+
+
+@settings(max_examples=120, deadline=None)
+@given(histories, st.integers(0, 3000), st.sampled_from([TWENTY_FOUR_SEVEN, CHICAGO_SPLIT]), st.booleans())
+def test_clocks_are_consistent_for_any_history(
+    steps: list[tuple[int, str]], wait: int, calendar: BusinessHours, hold_pauses: bool
+) -> None:
+    events, last = history(steps, datetime(2026, 3, 6, 20, tzinfo=UTC))  # a Friday, before spring-forward
+    targets = {FIRST_REPLY: 45 * M, NEXT_REPLY: 2 * H, RESOLUTION: 9 * H}
+    pausing = ("pending", "on_hold") if hold_pauses else ("pending",)
+    now = last + timedelta(minutes=wait)
+    earlier = clocks(events, last, targets=targets, calendar=calendar, pausing=pausing)
+    result = clocks(events, now, targets=targets, calendar=calendar, pausing=pausing)
+    assert [c.metric for c in result].count(FIRST_REPLY) == 1
+    assert [c.metric for c in result].count(RESOLUTION) == 1
+    before = {(c.metric, c.started_at): c for c in earlier}
+    for clock in result:
+        assert clock.elapsed <= clock.calendar_elapsed
+        if calendar is TWENTY_FOUR_SEVEN:
+            assert clock.elapsed == clock.calendar_elapsed
+        if clock.elapsed > clock.target:
+            assert clock.status is MetricStatus.BREACHED
+        if clock.status is MetricStatus.BREACHED:
+            assert clock.elapsed >= clock.target
+            assert clock.breached_at is not None and clock.breached_at == clock.due_at
+        if clock.status in (MetricStatus.ACTIVE, MetricStatus.BREACHING_SOON):
+            assert clock.running and clock.due_at is not None and clock.due_at >= now
+            assert calendar.business_time(now, clock.due_at) == clock.target - clock.elapsed
+        if clock.status is MetricStatus.PAUSED:
+            assert not clock.running and clock.due_at is None
+        if clock.ended_at is not None:
+            assert clock.status in (MetricStatus.ACHIEVED, MetricStatus.BREACHED)
+        # Waiting longer never takes time off a clock nor undoes a breach.
+        previous = before.get((clock.metric, clock.started_at))
+        if previous is not None:
+            assert clock.elapsed >= previous.elapsed
+            assert previous.status is not MetricStatus.BREACHED or clock.status is MetricStatus.BREACHED
