@@ -104,7 +104,7 @@ def _histories(
             )
         if frame.empty:
             raise ValidationFailed(f"the desk has no tickets on channel {channel!r}", field="--channel")
-        return {channel: history_from_frame(frame, zone=zone)}
+        return {channel: history_from_frame(frame, zone=zone, source=f"the desk's {channel} history")}
     if path is None:
         raise ValidationFailed("give a HISTORY file or --from-desk", field="HISTORY")
     if channel:

@@ -223,7 +223,9 @@ def _history_from_rows(
     return VolumeHistory(wall=pd.DatetimeIndex(wall), volume=volume, zone=out_zone, source=str(path))
 
 
-def history_from_frame(frame: pd.DataFrame, *, zone: ZoneInfo | None = None) -> VolumeHistory:
+def history_from_frame(
+    frame: pd.DataFrame, *, zone: ZoneInfo | None = None, source: str = "history"
+) -> VolumeHistory:
     """A history from a frame with `timestamp` (datetimes) and `volume` columns, as the desk query gives."""
     rows = [
         (pd.Timestamp(stamp).to_pydatetime(), float(volume), index + 2)
@@ -231,7 +233,7 @@ def history_from_frame(frame: pd.DataFrame, *, zone: ZoneInfo | None = None) -> 
     ]
     if not rows:
         raise ValidationFailed("the history is empty", field="history")
-    return _history_from_rows(Path("history"), rows, zone)
+    return _history_from_rows(Path(source), rows, zone)
 
 
 def to_grid(history: VolumeHistory, step_minutes: int, special_days: Mapping[date, DayKind]) -> Grid:
@@ -360,9 +362,7 @@ def _clip_outliers(grid: Grid) -> int:
         # a spike never explains itself.
         mode = "reflect" if rows.size >= 3 else "edge"
         padded = np.pad(dense[rows][:, columns], ((2, 2), (0, 0)), mode=mode)
-        baseline[np.ix_(rows, columns)] = _median_of_four(
-            *(padded[k : k + len(rows)] for k in (0, 1, 3, 4))
-        )
+        baseline[np.ix_(rows, columns)] = _median_of_four(*(padded[k : k + len(rows)] for k in (0, 1, 3, 4)))
     root = np.sqrt(np.maximum(baseline, 0.0) + 1.0)
     scaled = (values - baseline) / root
     deviations = np.abs(scaled[open_cells])
