@@ -360,8 +360,9 @@ def _clip_outliers(grid: Grid) -> int:
             continue
         # The value itself is left out of its baseline (and the ends reflect rather than repeat), so
         # a spike never explains itself.
-        mode = "reflect" if rows.size >= 3 else "edge"
-        padded = np.pad(dense[rows][:, columns], ((2, 2), (0, 0)), mode=mode)
+        block = dense[rows][:, columns]
+        width = ((2, 2), (0, 0))
+        padded = np.pad(block, width, mode="reflect") if rows.size >= 3 else np.pad(block, width, mode="edge")
         baseline[np.ix_(rows, columns)] = _median_of_four(*(padded[k : k + len(rows)] for k in (0, 1, 3, 4)))
     root = np.sqrt(np.maximum(baseline, 0.0) + 1.0)
     scaled = (values - baseline) / root
