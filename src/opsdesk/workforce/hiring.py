@@ -138,7 +138,12 @@ def productivity(ramp: Sequence[float], tenure_month: int) -> float:
 
 
 def project_stream(
-    required: Sequence[float], start_headcount: float, *, attrition: float, lead_time: int, ramp: Sequence[float]
+    required: Sequence[float],
+    start_headcount: float,
+    *,
+    attrition: float,
+    lead_time: int,
+    ramp: Sequence[float],
 ) -> list[MonthPlan]:
     """Month by month headcount and hires for one site and skill."""
     months = len(required)

@@ -31,9 +31,7 @@ def _minute_of_day(hours: str, minutes: str, *, allow_24: bool) -> int:
     return value
 
 
-def _parse_range(value: Any) -> tuple[int, int]:
-    """'HH:MM-HH:MM' -> (start, end) in minutes after local midnight; an end at or before the start means
-    the range runs past midnight into the next day, so its end is returned above 1440."""
+def _parse_times(value: Any, *, same_is_one_time: bool) -> tuple[int, int]:
     if isinstance(value, tuple | list) and len(value) == 2 and all(isinstance(v, int) for v in value):
         return int(value[0]), int(value[1])
     if not isinstance(value, str):
@@ -43,12 +41,26 @@ def _parse_range(value: Any) -> tuple[int, int]:
         raise ValueError(f"{value!r} is not a time range like '07:00-19:00'")
     start = _minute_of_day(match[1], match[2], allow_24=False)
     end = _minute_of_day(match[3], match[4], allow_24=True)
+    if end == start and same_is_one_time:
+        return start, start
     if end <= start:
         end += MINUTES_PER_DAY
     return start, end
 
 
+def _parse_range(value: Any) -> tuple[int, int]:
+    """'HH:MM-HH:MM' -> (start, end) in minutes after local midnight; an end at or before the start means
+    the range runs past midnight into the next day, so its end is returned above 1440."""
+    return _parse_times(value, same_is_one_time=False)
+
+
+def _parse_window(value: Any) -> tuple[int, int]:
+    """A start window: both ends are starts (inclusive), so '09:00-09:00' is the single start 09:00."""
+    return _parse_times(value, same_is_one_time=True)
+
+
 TimeRange = Annotated[tuple[int, int], BeforeValidator(_parse_range)]
+StartWindow = Annotated[tuple[int, int], BeforeValidator(_parse_window)]
 
 
 class _Strict(BaseModel):
@@ -72,7 +84,7 @@ class ShiftTemplate(_Strict):
 
     lengths_hours: list[float] = Field(default=[8.0], min_length=1)
     # Earliest-latest local start, both inclusive; '21:00-01:00' runs past midnight.
-    start_windows: list[TimeRange] = Field(default=[(6 * 60, 14 * 60)], min_length=1)
+    start_windows: list[StartWindow] = Field(default=[(6 * 60, 14 * 60)], min_length=1)
     break_minutes: int = Field(default=30, ge=0)
     break_earliest_after_hours: float = Field(default=3.0, ge=0)
     break_latest_after_hours: float = Field(default=5.0, ge=0)
