@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "opsdesk.cli.staffing",
     "opsdesk.cli.scheduling",
     "opsdesk.cli.success",
+    "opsdesk.cli.health",
     "opsdesk.cli.insights",
     "opsdesk.cli.worker",
 ]
