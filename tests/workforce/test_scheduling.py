@@ -321,3 +321,21 @@ def test_a_site_with_no_people_or_no_open_hours_reports_all_as_under(limit: floa
         time_limit=limit,
     )
     assert result.shifts == [] and result.under.sum() == 3
+
+
+def test_rest_the_team_level_model_cannot_see_is_still_honoured() -> None:
+    """42 h rest after 8 h shifts at 06:00: Monday and Wednesday are 40 h apart. The count model only
+    sums the rest rule over adjacent days, so it plans every other day; the line model must repair it:
+    in a repeating week only two such shifts fit (any three leave a 2-day gap somewhere)."""
+    site = make_site(windows=["06:00-06:00"], rules={"min_rest_hours": 42})
+    horizon = week()
+    days = [
+        (horizon.start + d * 24 * HOUR + 6 * HOUR, horizon.start + d * 24 * HOUR + 14 * HOUR)
+        for d in range(7)
+    ]
+    result = solve(site, horizon, need(horizon, *days))
+    starts = sorted(s.start for s in result.shifts)
+    assert len(starts) == 2
+    gaps = [starts[1] - starts[0], starts[0] + 7 * 24 * HOUR - starts[1]]
+    assert min(gaps) - 8 * HOUR >= 42 * HOUR
+    assert result.under.sum() == 5 * 8
