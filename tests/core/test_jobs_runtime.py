@@ -57,7 +57,13 @@ def test_the_runner_schedules_and_works_in_threads_and_stops_cleanly(
     jobs.register("t.ping", lambda ctx, payload: ran["t.ping"].set())
     jobs.register("t.tick", lambda ctx, payload: ran["t.tick"].set(), every=60)
     runner = BackgroundRunner(
-        queue, session_factory=session_factory, clock=clock, settings=settings, workers=2, jobs=jobs
+        queue,
+        session_factory=session_factory,
+        clock=clock,
+        settings=settings,
+        workers=2,
+        jobs=jobs,
+        interval=0.1,
     )
     runner.start()
     try:
@@ -67,6 +73,40 @@ def test_the_runner_schedules_and_works_in_threads_and_stops_cleanly(
     finally:
         runner.stop(timeout=WAIT)
     assert not runner.running
+
+
+def test_concurrent_workers_claim_each_job_once(
+    queue: JobQueue, session_factory: sessionmaker[Session], clock: FixedClock, settings: Settings
+) -> None:
+    jobs = Registry()
+    runs: list[int] = []
+    lock = threading.Lock()
+    all_done = threading.Event()
+
+    def record(ctx: JobContext, payload: dict[str, Any]) -> None:
+        with lock:
+            runs.append(payload["n"])
+            if len(runs) >= 40:
+                all_done.set()
+
+    jobs.register("t.many", record)
+    for n in range(40):
+        queue.enqueue("t.many", {"n": n})
+    runner = BackgroundRunner(
+        queue,
+        session_factory=session_factory,
+        clock=clock,
+        settings=settings,
+        workers=3,
+        jobs=jobs,
+        interval=0.1,
+    )
+    runner.start()
+    try:
+        assert all_done.wait(WAIT), f"only {len(runs)} of 40 jobs ran"
+    finally:
+        runner.stop(timeout=WAIT)
+    assert sorted(runs) == list(range(40))
 
 
 def test_redis_requeues_a_message_whose_worker_died_before_taking_its_lease(clock: FixedClock) -> None:

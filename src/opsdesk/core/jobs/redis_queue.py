@@ -16,7 +16,6 @@ A message is immutable JSON carrying its id, so LREM by value moves exactly that
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -147,7 +146,8 @@ class RedisQueue:
         self.redis.sadd(self._k("workers"), worker_id)
         processing = self._k("processing", worker_id)
         if wait > 0:
-            raw = self.redis.blmove(self._k("ready"), processing, max(1, math.ceil(wait)), "RIGHT", "LEFT")
+            # Sub-second timeouts (Redis >= 6) keep shutdown prompt; redis-py's signature only admits ints.
+            raw = self.redis.execute_command("BLMOVE", self._k("ready"), processing, "RIGHT", "LEFT", wait)
         else:
             raw = self.redis.lmove(self._k("ready"), processing, "RIGHT", "LEFT")
         if raw is None:

@@ -9,7 +9,7 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock
-from opsdesk.core.jobs.database_queue import DatabaseQueue
+from opsdesk.core.jobs.database_queue import DatabaseQueue, notify_local_workers
 from opsdesk.core.jobs.queue import JobQueue
 from opsdesk.core.jobs.registry import Registry, registry
 from opsdesk.core.jobs.scheduler import Scheduler
@@ -88,6 +88,7 @@ class BackgroundRunner:
     def stop(self, timeout: float = 30.0) -> None:
         """Ask every thread to stop and wait for the jobs in hand; unfinished ones are redelivered later."""
         self._stop.set()
+        notify_local_workers()  # wake idle database-queue workers now rather than at their next poll
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []
