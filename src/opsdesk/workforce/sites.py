@@ -8,7 +8,7 @@ validation error names the key path (``sites[2].opening_hours.mon[0]``) so a pla
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -257,7 +257,3 @@ def parse_sites(data: Any) -> SitesConfig:
 
 def load_sites(path: Path) -> SitesConfig:
     return parse_sites(read_yaml(path))
-
-
-def local_time(minute_of_day: int) -> time:
-    return time(minute_of_day // 60 % 24, minute_of_day % 60)

@@ -469,10 +469,9 @@ def schedule_site(
 
     scored = _count_model(problem, fixed=_counts_of(assignment))
     solver = _solver(max(1.0, remaining()), workers)
+    # With the shifts fixed, any break placement with everyone short is a solution, so one is found.
     if solver.solve(scored.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(
-            f"scoring the schedule of {site.name} found no solution"
-        )  # cannot happen: all free
+        raise RuntimeError(f"CP-SAT found no break placement for the {site.name} schedule")
     scheduled = np.array([solver.value(expr) for expr in scored.staffed], dtype=np.int64)
     under = np.array([solver.value(expr) for expr in scored.under], dtype=np.int64)
     total_required = problem.required.sum(axis=0)
