@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -194,6 +194,21 @@ def create_ticket(
         _check_assignee(ticket, assignee)
         ticket.assignee = assignee
         ticket.site_id = assignee.site_id
+    writer = author or requester
+    # The ticket, its tags and its first message go to the database in one flush.
+    message = _build_message(
+        ticket=ticket,
+        author=writer,
+        author_kind=AuthorKind.AGENT if author is not None and author.is_staff else AuthorKind.REQUESTER,
+        public=public,
+        channel=channel,
+        at=now,
+        body_html=body_html,
+        body_text=body_text,
+        store=store,
+        attachments=attachments,
+        email_message_id=email_message_id,
+    )
     if idempotency is None:
         session.add(ticket)
         session.flush()
@@ -215,7 +230,6 @@ def create_ticket(
             if winner is None:
                 raise
             return winner
-    writer = author or requester
     _event(
         session,
         ticket,
@@ -248,40 +262,26 @@ def create_ticket(
             to_assignee_id=assignee.id,
             group_id=ticket.group_id,
         )
-    kind = AuthorKind.AGENT if author is not None and author.is_staff else AuthorKind.REQUESTER
-    _store_message(
-        session,
-        ticket=ticket,
-        author=writer,
-        author_kind=kind,
-        public=public,
-        channel=channel,
-        clock=clock,
-        body_html=body_html,
-        body_text=body_text,
-        store=store,
-        attachments=attachments,
-        email_message_id=email_message_id,
-    )
+    _message_added(session, message, clock)
     _after_change(session, ticket, clock)
     return ticket
 
 
-def _store_message(
-    session: Session,
+def _build_message(
     *,
     ticket: Ticket,
     author: User | None,
     author_kind: AuthorKind,
     public: bool,
     channel: Channel,
-    clock: Clock,
+    at: datetime,
     body_html: str | None,
     body_text: str | None,
     store: AttachmentStore | None,
     attachments: Sequence[NewAttachment],
     email_message_id: str | None,
 ) -> Message:
+    """A checked, sanitised message on ``ticket`` (pending in the ticket's session); files are stored."""
     html, text = message_bodies(body_html, body_text)
     if not text and not attachments:
         raise ValidationFailed("a message needs a body or an attachment", field="body")
@@ -289,10 +289,10 @@ def _store_message(
         raise ValidationFailed("attachments need an attachment store", field="attachments")
     if author_kind is AuthorKind.REQUESTER and not public:
         raise ValidationFailed("requesters cannot write internal notes", field="public")
-    rows = []
     for item in attachments:
         assert store is not None
         store.check_size(len(item.data), safe_filename(item.filename))
+    rows = []
     for item in attachments:
         assert store is not None
         rows.append(
@@ -304,7 +304,7 @@ def _store_message(
                 storage_key=store.put(item.data),
             )
         )
-    message = Message(
+    return Message(
         ticket=ticket,
         author=author,
         author_kind=author_kind,
@@ -313,23 +313,32 @@ def _store_message(
         body_html=html,
         body_text=text,
         email_message_id=email_message_id,
-        created_at=clock.now(),
+        created_at=at,
         attachments=rows,
     )
-    session.add(message)
-    session.flush()
-    ticket.updated_at = clock.now()
+
+
+def _message_added(session: Session, message: Message, clock: Clock) -> None:
+    if message.id is None:
+        session.flush()
+    message.ticket.updated_at = message.created_at
     _event(
         session,
-        ticket,
+        message.ticket,
         "message_added",
         clock,
-        author,
+        message.author,
         message_id=message.id,
-        public=public,
-        author_kind=author_kind.value,
-        channel=channel.value,
+        public=message.public,
+        author_kind=message.author_kind.value,
+        channel=message.channel.value,
     )
+
+
+def _store_message(session: Session, *, clock: Clock, **fields: Any) -> Message:
+    message = _build_message(at=clock.now(), **fields)
+    session.add(message)
+    _message_added(session, message, clock)
     return message
 
 
