@@ -6,9 +6,12 @@ Both solvers get each site's share of it and the same shift templates (lengths, 
 breaks, opening hours). pyworkforce schedules one local day at a time with shifts as coverage patterns
 inside the day, so it keeps only the templates that end by midnight and it has no people: no rest between
 shifts, no days off, no weekly hours, no headcount, no skills. OpsDesk schedules the week as one cyclic
-horizon on the site's schedule lines with all of those rules. Both use CP-SAT with 2 workers.
+horizon on the site's schedule lines with all of those rules. Both use CP-SAT with 2 workers and, for the
+comparison, the same objective (an agent short and an agent idle weigh the same); OpsDesk's default
+weights (short 3 : idle 1) are run once more for information.
 
-Printed: under, over and under+over agent-intervals per site and in total, and wall time of each.
+Printed: under, over and under+over agent-intervals per site and in total, the OpsDesk/pyworkforce ratio
+of under+over (target <= 1), wall times, and a re-check of every OpsDesk line against the labour rules.
 """
 
 from __future__ import annotations
