@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from opsdesk.core.errors import ValidationFailed
+from opsdesk.workforce.forecasting.candidates import total_forecasts
 from opsdesk.workforce.forecasting.forecaster import forecast_volume
 from opsdesk.workforce.forecasting.history import VolumeHistory, to_grid
 from opsdesk.workforce.forecasting.holidays import DayKind
@@ -202,3 +203,13 @@ def test_horizon_starts_after_the_last_observation_even_mid_day() -> None:
     frame = run(partial, days=1)
     assert frame["timestamp"].iloc[0] == pd.Timestamp(history.wall[cut], tz=UTC)
     assert frame["timestamp"].iloc[0].to_pydatetime() == datetime(2026, 2, 8, 19, tzinfo=UTC)
+
+
+def test_thorough_adds_statsforecast_totals_and_still_recovers_the_pattern() -> None:
+    history = poisson_history(42, seed=13)
+    result = forecast_volume(history, step_minutes=60, horizon=timedelta(days=7), thorough=True)
+    truth = hourly_mean(pd.DatetimeIndex(result.frame["timestamp"]).tz_localize(None))
+    assert np.abs(result.frame["forecast"] - truth).sum() / truth.sum() < 0.12
+    names, rows = total_forecasts(np.full(60, 100.0), np.arange(60) % 7, np.ones(7, dtype=bool), 60, 7, True)
+    assert any("AutoETS" in name for name in names)
+    np.testing.assert_allclose(rows[names.index(next(n for n in names if "AutoETS" in n))], 100.0, rtol=0.01)

@@ -63,6 +63,9 @@ def forecast(
         help="Customer counts CSV (timestamp,customers) covering history and horizon: "
         "volume = contacts per customer x customers.",
     ),
+    thorough: bool = typer.Option(
+        False, "--thorough", help="Also try statsforecast's AutoETS (and yearly MSTL) on day totals; slower."
+    ),
     from_desk: bool = typer.Option(False, "--from-desk", help="Read the desk's own ticket history."),
     channel: str = typer.Option(None, "--channel", help="With --from-desk: the channel (e.g. phone)."),
 ) -> None:
@@ -73,7 +76,7 @@ def forecast(
         special_days = parse_special_days(closed, special)
         histories = _histories(history, zone, from_desk, channel, step_minutes)
         customer_counts = read_customers_csv(customers) if customers is not None else None
-        results = _run(histories, step_minutes, span, special_days, open_only, customer_counts)
+        results = _run(histories, step_minutes, span, special_days, open_only, customer_counts, thorough)
     except ValidationFailed as exc:
         where = f" ({exc.field})" if exc.field and exc.field not in exc.message else ""
         raise fail(f"{exc.message}{where}") from None
@@ -119,6 +122,7 @@ def _run(
     special_days: dict[date, DayKind],
     open_only: bool,
     customer_counts: pd.Series | None,
+    thorough: bool,
 ) -> dict[str | None, VolumeForecast]:
     results: dict[str | None, VolumeForecast] = {}
     with Progress(console=err_console, transient=True) as progress:
@@ -138,6 +142,7 @@ def _run(
                     special_days=special_days,
                     open_only=open_only,
                     on_fold=step,
+                    thorough=thorough,
                 )
             else:
                 results[name] = forecast_volume(
@@ -147,6 +152,7 @@ def _run(
                     special_days=special_days,
                     open_only=open_only,
                     on_fold=step,
+                    thorough=thorough,
                 )
     return results
 

@@ -10,6 +10,8 @@ selection costs milliseconds.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -32,9 +34,15 @@ def future_weekdays(weekday: NDArray[np.int64], origin: int, horizon: int) -> ND
 
 
 def total_forecasts(
-    totals: FloatArray, weekday: NDArray[np.int64], open_days: BoolArray, origin: int, horizon: int
+    totals: FloatArray,
+    weekday: NDArray[np.int64],
+    open_days: BoolArray,
+    origin: int,
+    horizon: int,
+    thorough: bool = False,
 ) -> tuple[list[str], FloatArray]:
-    """Daily totals for the `horizon` days after `origin` by each total model."""
+    """Daily totals for the `horizon` days after `origin` by each total model (plus, when `thorough`,
+    statsforecast's models on the series of open-day totals)."""
     future = future_weekdays(weekday, origin, horizon)
     past_weekday = weekday[:origin]
     past = totals[:origin]
@@ -59,7 +67,44 @@ def total_forecasts(
             level = open_past[-k * per_week :].mean() if open_past.size else 0.0
             names.append(f"level of last {k} weeks x weekday factors of {f} weeks")
             per_weekday.append(level * factors)
-    return names, np.vstack(per_weekday)[:, future]
+    rows = np.vstack(per_weekday)[:, future]
+    if thorough:
+        extra_names, extra_rows = _statsforecast_totals(open_past, per_week, open_days[future])
+        return names + extra_names, np.vstack([rows, *extra_rows])
+    return names, rows
+
+
+def _statsforecast_totals(
+    open_totals: FloatArray, per_week: int, future_open: BoolArray
+) -> tuple[list[str], list[FloatArray]]:
+    """AutoETS with the working week as its season and, with two years of history, MSTL with weekly and
+    yearly seasons, each forecasting the open days ahead (closed days stay zero)."""
+    from statsforecast.models import MSTL, AutoETS  # imported here: numba compiles it on first use
+
+    steps = int(future_open.sum())
+    models: list[tuple[str, object]] = [
+        (f"AutoETS (season {per_week} open days) on daily totals", AutoETS(season_length=per_week))
+    ]
+    year = per_week * 52
+    if open_totals.size >= 2 * year:
+        models.append(
+            (
+                f"MSTL (seasons {per_week} and {year} open days) on daily totals",
+                MSTL(season_length=[per_week, year]),
+            )
+        )
+    names: list[str] = []
+    rows: list[FloatArray] = []
+    for name, model in models:
+        row = np.zeros(future_open.size)
+        if steps:
+            with warnings.catch_warnings():  # short series make ETS warn about its variance estimate
+                warnings.simplefilter("ignore", RuntimeWarning)
+                forecast = model.forecast(y=open_totals, h=steps)["mean"]  # type: ignore[attr-defined]
+            row[future_open] = np.maximum(np.asarray(forecast, dtype=np.float64), 0.0)
+        names.append(name)
+        rows.append(row)
+    return names, rows
 
 
 def profiles(

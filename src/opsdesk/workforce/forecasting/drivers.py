@@ -39,6 +39,7 @@ def forecast_with_customers(
     special_days: Mapping[date, DayKind] | None = None,
     open_only: bool = False,
     on_fold: Callable[[], None] | None = None,
+    thorough: bool = False,
 ) -> VolumeForecast:
     """Forecast volume as the contact rate per customer times `customers` (history and forecast).
 
@@ -62,6 +63,7 @@ def forecast_with_customers(
         special_days=special_days,
         open_only=open_only,
         on_fold=on_fold,
+        thorough=thorough,
     )
     future_wall = pd.DatetimeIndex(result.frame["timestamp"]).tz_convert(history.zone).tz_localize(None)
     scale = _step_values(counts, future_wall) / reference

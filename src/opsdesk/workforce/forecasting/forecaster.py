@@ -37,10 +37,13 @@ def forecast_volume(
     special_days: Mapping[date, DayKind] | None = None,
     open_only: bool = False,
     on_fold: Callable[[], None] | None = None,
+    thorough: bool = False,
 ) -> VolumeForecast:
     """Forecast the `horizon` after the last observation, one row per interval (closed ones zero).
 
     With `open_only`, intervals outside the operating hours and closed days are left out instead.
+    `thorough` adds statsforecast's AutoETS (and MSTL with a yearly season, given two years) to the
+    daily-total candidates: sometimes better on trending or yearly-seasonal totals, but far slower.
     """
     special_days = dict(special_days or {})
     grid = to_grid(history, step_minutes, special_days)
@@ -54,7 +57,9 @@ def forecast_volume(
     slots = ((wall - wall.normalize()).total_seconds().to_numpy() // 60 // step_minutes).astype(np.int64)
     horizon_days = int(rows.max()) + 1
 
-    selection = select_and_forecast(grid.values, grid.weekdays(), grid.open_mask, horizon_days, on_fold)
+    selection = select_and_forecast(
+        grid.values, grid.weekdays(), grid.open_mask, horizon_days, on_fold, thorough
+    )
     profile = special_profile(grid.observed_special, grid.values, grid.special)
     point = apply_special_days(selection.point, forecast_first_day, special_days, profile)
     bounds = intervals(point, fit_error_quantiles(selection.cv_forecast, selection.cv_actual))

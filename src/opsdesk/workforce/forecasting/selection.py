@@ -69,6 +69,7 @@ def select_and_forecast(
     open_mask: BoolArray,
     horizon_days: int,
     on_fold: Callable[[], None] | None = None,
+    thorough: bool = False,
 ) -> Selection:
     """Choose a model by rolling-origin CV on `values` (days, slots) and forecast `horizon_days` on."""
     days = values.shape[0]
@@ -81,7 +82,7 @@ def select_and_forecast(
     total_names: list[str] = []
     profile_names: list[str] = []
     for origin in origins:
-        total_names, total_rows = total_forecasts(totals, weekday, open_days, origin, fold_horizon)
+        total_names, total_rows = total_forecasts(totals, weekday, open_days, origin, fold_horizon, thorough)
         profile_names, profile_rows = profiles(values, totals, weekday, open_mask, origin)
         future = future_weekdays(weekday, origin, fold_horizon)
         cells = open_mask[future]
@@ -116,7 +117,7 @@ def select_and_forecast(
         raise AssertionError("ENSEMBLE_SIZES is not empty")
     error, chosen_totals, chosen_profiles, cv_forecast = best
 
-    _names, final_totals = total_forecasts(totals, weekday, open_days, days, horizon_days)
+    _names, final_totals = total_forecasts(totals, weekday, open_days, days, horizon_days, thorough)
     _names, final_profiles = profiles(values, totals, weekday, open_mask, days)
     future = future_weekdays(weekday, days, horizon_days)
     point = (
