@@ -128,6 +128,9 @@ def test_schedule_errors_name_the_file_and_line_or_key(tmp_path: Path) -> None:
     staff.write_text(HEADER + "\n2027-02-01T00:00:00Z,1,1,1.5,0.8,20,0.8\n")
     code, output = run("schedule", str(staff), "--sites", str(sites), "-o", str(out))
     assert code == 2 and "line 2: scheduled_agents must be a whole number" in output
+    staff.write_bytes(b"timestamp,scheduled_agents\n\xff\xfe,1\n")
+    code, output = run("schedule", str(staff), "--sites", str(sites), "-o", str(out))
+    assert code == 2 and "staff.csv: not UTF-8 text" in output
     assert not out.exists()
 
 

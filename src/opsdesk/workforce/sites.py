@@ -241,6 +241,8 @@ def read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValidationFailed(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValidationFailed(f"{path.name} is not UTF-8 text") from None
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

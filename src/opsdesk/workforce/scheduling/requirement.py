@@ -41,6 +41,15 @@ def _instant(text: str, where: str) -> datetime:
 
 def read_requirement(path: Path, *, known_sites: set[str] | None = None) -> Requirement:
     """Parse STAFF.csv; every error names the file and line."""
+    try:
+        return _read_requirement(path, known_sites)
+    except UnicodeDecodeError:
+        raise ValidationFailed(f"{path.name}: not UTF-8 text") from None
+    except csv.Error as exc:
+        raise ValidationFailed(f"{path.name}: not a readable CSV file ({exc})") from None
+
+
+def _read_requirement(path: Path, known_sites: set[str] | None) -> Requirement:
     name = path.name
     try:
         handle = path.open(newline="", encoding="utf-8")
