@@ -1,0 +1,342 @@
+"""Desk API throughput and latency over real HTTP on PostgreSQL, against plain psycopg inserts of the
+same rows, in the same run.
+
+Anchor: for each ticket, one transaction of plain psycopg INSERTs of what a ticket creation stores
+(the ticket, its first message, the ticket_created and message_added events), at the same client
+concurrency as the API run, and once sequentially on one connection.
+
+API: `opsdesk` served by uvicorn (one worker, a separate process) on a loopback port; an agent
+creates tickets (POST /api/v1/tickets) and replies to each (POST /api/v1/tickets/{n}/messages),
+authenticated by an API token. Every request does what production does: token check, sanitising,
+events, SLA refresh, the outbound-email queue row for the reply, one commit.
+
+Runs: a saturation run (closed loop, CONCURRENCY clients) for requests/second and latency, and a paced
+run (open loop, 100 requests/second for PACED_SECONDS) for latency at that rate.
+Targets: API ticket creations/second >= 1/3 of the raw insert rate; paced p99 < 50 ms.
+
+Needs PostgreSQL at BENCH_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres); creates
+and drops the scratch database opsdesk_bench.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+import psycopg
+
+ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = "opsdesk_bench"
+CONCURRENCY = 8
+TICKETS = 1000
+RAW_TICKETS = 3000
+API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "1"))
+PACED_RATE = 100
+PACED_SECONDS = 15
+INSERT_TICKET = """
+    INSERT INTO tickets (subject, status, priority, channel, requester_id, tier, sensitive, custom_fields,
+                         created_at, updated_at)
+    VALUES (%s, 'new', 'normal', 'api', %s, 'L1', false, '{}', %s, %s) RETURNING id"""
+INSERT_MESSAGE = """
+    INSERT INTO messages (ticket_id, author_id, author_kind, public, channel, body_html, body_text,
+                          created_at)
+    VALUES (%s, %s, 'requester', true, 'api', %s, %s, %s) RETURNING id"""
+INSERT_EVENT = """
+    INSERT INTO events (at, actor_id, subject_type, subject_id, type, data)
+    VALUES (%s, %s, 'ticket', %s, %s, %s)"""
+BODY = "Hello, the export of my monthly report fails with an error since yesterday. " * 4
+
+
+def bench_url(driver: str = "") -> str:
+    base, _, _ = ADMIN_URL.rpartition("/")
+    if driver:
+        base = base.replace("postgresql://", f"postgresql+{driver}://", 1)
+    return f"{base}/{DB_NAME}"
+
+
+def recreate_database() -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def drop_database() -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def seed() -> tuple[str, list[int]]:
+    """Schema from the models, one agent with a token, requesters to write for."""
+    from opsdesk.core import actions
+    from opsdesk.core.clock import SystemClock
+    from opsdesk.core.database import make_engine, make_session_factory, transaction
+    from opsdesk.core.models import Role, Tier
+    from opsdesk.schema import metadata
+
+    engine = make_engine(bench_url("psycopg"))
+    metadata.create_all(engine)
+    clock = SystemClock()
+    with transaction(make_session_factory(engine)) as session:
+        org = actions.create_organisation(session, name="Acme", clock=clock)
+        agent = actions.create_user(
+            session, email="agent@bench.test", name="Agent", role=Role.AGENT, tier=Tier.L1, clock=clock
+        )
+        requesters = [
+            actions.create_user(
+                session,
+                email=f"r{i}@acme.test",
+                name=f"R {i}",
+                role=Role.REQUESTER,
+                organisation=org,
+                clock=clock,
+            )
+            for i in range(50)
+        ]
+        _row, token = actions.create_api_token(session, user=agent, name="bench", clock=clock)
+        session.flush()
+        ids = [r.id for r in requesters]
+    engine.dispose()
+    return token, ids
+
+
+def raw_inserts(requester_ids: list[int], count: int, threads: int) -> float:
+    """Ticket creations per second as plain psycopg INSERTs, one transaction per ticket."""
+    jobs: queue.Queue[int] = queue.Queue()
+    for i in range(count):
+        jobs.put(i)
+
+    def worker() -> None:
+        with psycopg.connect(bench_url()) as conn:
+            while True:
+                try:
+                    i = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                now = datetime.now(UTC)
+                requester = requester_ids[i % len(requester_ids)]
+                with conn.transaction():
+                    ticket_id = conn.execute(
+                        INSERT_TICKET, (f"Raw ticket {i}", requester, now, now)
+                    ).fetchone()[0]  # type: ignore[index]
+                    message_id = conn.execute(
+                        INSERT_MESSAGE, (ticket_id, requester, f"<p>{BODY}</p>", BODY, now)
+                    ).fetchone()[0]  # type: ignore[index]
+                    for type_, data in (
+                        ("ticket_created", {"channel": "api", "status": "new", "requester_id": requester}),
+                        (
+                            "message_added",
+                            {"message_id": message_id, "public": True, "author_kind": "requester"},
+                        ),
+                    ):
+                        conn.execute(INSERT_EVENT, (now, requester, ticket_id, type_, json.dumps(data)))
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return count / (time.perf_counter() - started)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "OPSDESK_DATABASE_URL": bench_url("psycopg"),
+        "OPSDESK_DATA_DIR": data_dir,
+        "OPSDESK_SECRET_KEY": "bench",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "opsdesk.web.app:create_app", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(API_WORKERS), "--log-level", "warning", "--no-access-log"],
+        env=env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return server, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("the API server did not start")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.latencies: dict[str, list[float]] = {"create": [], "reply": []}
+        self.numbers: list[int] = []
+        self.errors = 0
+        self.lock = threading.Lock()
+
+    def timed(self, kind: str, call: Callable[[], httpx.Response], expect: int) -> httpx.Response:
+        started = time.perf_counter()
+        response = call()
+        elapsed = time.perf_counter() - started
+        with self.lock:
+            if response.status_code != expect:
+                self.errors += 1
+            elif kind == "create":
+                self.numbers.append(response.json()["number"])
+            self.latencies[kind].append(elapsed)
+        return response
+
+
+def saturate(
+    url: str, token: str, kind: str, count: int, request: Callable[[httpx.Client, int], httpx.Response]
+) -> tuple[Recorder, float]:
+    """Closed loop: CONCURRENCY clients send ``count`` requests back to back."""
+    rec = Recorder()
+    jobs: queue.Queue[int] = queue.Queue()
+    for i in range(count):
+        jobs.put(i)
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+            while True:
+                try:
+                    i = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                rec.timed(kind, lambda n=i: request(client, n), 201)  # type: ignore[misc]
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return rec, time.perf_counter() - started
+
+
+def paced(url: str, token: str, requester_ids: list[int]) -> Recorder:
+    """Open loop: request k is sent at start + k / rate whatever earlier ones are doing; alternating
+    ticket creations and replies to the ticket created just before."""
+    rec = Recorder()
+    total = PACED_RATE * PACED_SECONDS
+    numbers: queue.Queue[int] = queue.Queue()
+    slots: queue.Queue[int | None] = queue.Queue()
+    start = time.perf_counter() + 0.2
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+            while (k := slots.get()) is not None:
+                delay = start + k / PACED_RATE - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                if k % 2 == 0:
+                    body = {"subject": f"Paced {k}", "body_text": BODY, "requester_id": requester_ids[k % 50]}
+                    response = rec.timed("create", lambda b=body: client.post("/api/v1/tickets", json=b), 201)  # type: ignore[misc]
+                    if response.status_code == 201:
+                        numbers.put(response.json()["number"])
+                else:
+                    number = numbers.get()
+                    rec.timed(
+                        "reply",
+                        lambda n=number: client.post(
+                            f"/api/v1/tickets/{n}/messages", json={"body_text": "On it"}
+                        ),  # type: ignore[misc]
+                        201,
+                    )
+
+    pool = [threading.Thread(target=worker) for _ in range(16)]
+    for t in pool:
+        t.start()
+    for k in range(total):
+        slots.put(k)
+    for _ in pool:
+        slots.put(None)
+    for t in pool:
+        t.join()
+    return rec
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def line(name: str, values: list[float], seconds: float | None = None) -> str:
+    rate = f"{len(values) / seconds:6.0f}/s  " if seconds else ""
+    p50, p99 = pct(values, 0.5), pct(values, 0.99)
+    return f"  {name:30s} {rate}p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  (n={len(values)})"
+
+
+def main() -> None:
+    try:
+        recreate_database()
+    except psycopg.OperationalError as exc:
+        sys.exit(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc}")
+    server = None
+    try:
+        token, requesters = seed()
+        raw_seq = raw_inserts(requesters, RAW_TICKETS // 3, threads=1)
+        raw_par = raw_inserts(requesters, RAW_TICKETS, threads=CONCURRENCY)
+        with tempfile.TemporaryDirectory() as data_dir:
+            server, url = start_server(data_dir)
+
+            def create(client: httpx.Client, i: int) -> httpx.Response:
+                body = {
+                    "subject": f"Export fails #{i}",
+                    "body_text": BODY,
+                    "requester_id": requesters[i % 50],
+                }
+                return client.post("/api/v1/tickets", json={**body, "tags": ["export"]})
+
+            saturate(url, token, "create", 50, create)  # warm-up: imports, pools, caches
+            creates, create_s = saturate(url, token, "create", TICKETS, create)
+            numbers = creates.numbers
+
+            def reply(client: httpx.Client, i: int) -> httpx.Response:
+                body = {"body_html": "<p>Thanks, we are <b>looking into it</b>.</p>"}
+                return client.post(f"/api/v1/tickets/{numbers[i]}/messages", json=body)
+
+            replies, reply_s = saturate(url, token, "reply", len(numbers), reply)
+            steady = paced(url, token, requesters)
+        api_rate = len(creates.latencies["create"]) / create_s
+        both = steady.latencies["create"] + steady.latencies["reply"]
+        print("Ticket creation on PostgreSQL (ticket + first message + events, one transaction each)")
+        print(f"  raw psycopg INSERTs, 1 connection   {raw_seq:6.0f}/s")
+        print(f"  raw psycopg INSERTs, {CONCURRENCY} connections  {raw_par:6.0f}/s")
+        print(line(f"API POST tickets, {CONCURRENCY} clients", creates.latencies["create"], create_s))
+        print(line(f"API POST messages, {CONCURRENCY} clients", replies.latencies["reply"], reply_s))
+        print(
+            f"  API / raw: {api_rate / raw_seq:.2f} of 1 connection, "
+            f"{api_rate / raw_par:.2f} of {CONCURRENCY} connections (target >= 0.33)"
+        )
+        print(f"Paced, open loop, {PACED_RATE} req/s for {PACED_SECONDS} s (alternating create and reply)")
+        print(line("all requests", both))
+        for kind, values in steady.latencies.items():
+            print(line(kind, values))
+        print(f"  target p99 < 50 ms: {'met' if pct(both, 0.99) < 50 else 'NOT met'}")
+        errors = creates.errors + replies.errors + steady.errors
+        print(f"errors: {errors}")
+        if errors:
+            sys.exit(1)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        drop_database()
+
+
+if __name__ == "__main__":
+    main()
