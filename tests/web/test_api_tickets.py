@@ -135,6 +135,24 @@ def test_idempotency_key_replays_and_refuses_a_different_body(desk: Desk) -> Non
     assert other.status_code == 201 and other.json()["number"] != first.json()["number"]
 
 
+def test_an_integration_resending_its_external_id_gets_the_same_ticket(desk: Desk, db: Session) -> None:
+    agent = desk.as_("agent")
+    body = {
+        "subject": "From CRM",
+        "body_text": "sync",
+        "requester_id": desk.users["pat"].id,
+        "external_id": "crm-1",
+    }
+    first = agent.post("/api/v1/tickets", json=body)
+    again = agent.post("/api/v1/tickets", json=body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["number"] == again.json()["number"]
+    as_requester = desk.as_("pat").post(
+        "/api/v1/tickets", json={"subject": "x", "body_text": "y", "external_id": "crm-1"}
+    )
+    assert as_requester.status_code == 403 and as_requester.json()["error"]["field"] == "external_id"
+
+
 def test_script_tags_are_stored_sanitised_and_rendered_inert(desk: Desk, db: Session) -> None:
     attack = (
         '<p>Hello</p><script>document.location="https://evil.example"</script>'

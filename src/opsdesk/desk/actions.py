@@ -32,6 +32,7 @@ from opsdesk.desk.models import (
     TicketTag,
     TicketType,
 )
+from opsdesk.desk.queries import ticket_by_external_id
 from opsdesk.desk.requesters import current_person
 from opsdesk.desk.sanitize import message_bodies
 
@@ -153,9 +154,7 @@ def create_ticket(
         if earlier is not None:
             return earlier
     if external_id:
-        earlier = session.scalar(
-            select(Ticket).where(Ticket.external_id == external_id, Ticket.channel == channel).limit(1)
-        )
+        earlier = ticket_by_external_id(session, external_id=external_id, channel=channel)
         if earlier is not None:
             return earlier
     if email_message_id:

@@ -133,6 +133,16 @@ def _view(user: User, view: str, clock: Clock, breaching_soon_minutes: int) -> C
     raise ValidationFailed(f"unknown view {view!r}; use one of {', '.join(VIEWS)}", field="view")
 
 
+def ticket_by_external_id(session: Session, *, external_id: str, channel: Channel) -> Ticket | None:
+    """The ticket an integration already created under its own id on this channel, if any."""
+    return session.scalar(
+        select(Ticket)
+        .where(Ticket.external_id == external_id, Ticket.channel == channel)
+        .order_by(Ticket.id)
+        .limit(1)
+    )
+
+
 def ticket_messages(session: Session, *, ticket: Ticket, user: User) -> list[Message]:
     """The messages of a ticket the caller already may read (see access.ticket_for), oldest first."""
     return list(

@@ -107,7 +107,7 @@ def _attachments(body: MessageCreate | TicketCreate) -> list[NewAttachment]:
 
 def _requester_for(session: Session, body: TicketCreate, user: User, clock: Clock) -> User:
     if user.role is Role.REQUESTER:
-        for field in ("requester_id", "requester_email", "group_id", "assignee_id"):
+        for field in ("requester_id", "requester_email", "group_id", "assignee_id", "external_id"):
             if getattr(body, field) is not None and not (
                 field == "requester_id" and body.requester_id == user.id
             ):
@@ -158,6 +158,12 @@ def create_ticket(
             return TicketOut.of(earlier)
         idempotency = (scope, idempotency_key, fingerprint)
     requester = _requester_for(session, body, user, clock)
+    if body.external_id:
+        known = queries.ticket_by_external_id(session, external_id=body.external_id, channel=body.channel)
+        if known is not None:  # an integration re-sending what it already created
+            access.require(user, TicketOp.READ, known)
+            response.status_code = 200
+            return TicketOut.of(known)
     ticket = actions.create_ticket(
         session,
         requester=requester,
