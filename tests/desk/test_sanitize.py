@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from opsdesk.desk.sanitize import html_to_text, message_bodies, sanitize_html, text_to_html
 
@@ -71,3 +75,32 @@ def test_message_bodies_prefers_html_and_derives_text() -> None:
     assert message_bodies(None, " just text ") == ("<p>just text</p>", "just text")
     assert message_bodies("<script>only</script>", None) == ("", "")
     assert message_bodies(None, None) == ("", "")
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.found.append((tag, attrs))
+
+
+_PIECES = st.sampled_from(
+    ["<script>", "</script>", "<img src=x onerror=alert(1)>", "<a href='javascript:x'>", "</a>", "<b>",
+     "</b>", "<svg onload=x>", "<p style='x:y'>", "<iframe>", "<!--", "-->", "<", ">", "\"", "'", "=", "on",
+     "click", "java", "script:", "&lt;", "&#106;avascript:", " ", "text", "<a href=https://ok.example>",
+     "<style>", "</p>"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_no_generated_markup_gets_script_handlers_or_js_urls_through(raw: str) -> None:
+    parser = _Tags()
+    parser.feed(sanitize_html(raw))
+    for tag, attrs in parser.found:
+        assert tag not in {"script", "style", "svg", "iframe"}
+        for name, value in attrs:
+            assert not name.startswith("on") and name != "style"
+            assert "javascript:" not in (value or "").lower().replace(" ", "")
