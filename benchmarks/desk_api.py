@@ -38,11 +38,11 @@ import psycopg
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "opsdesk_bench"
 CONCURRENCY = 8
-TICKETS = 1000
+TICKETS = 600
 RAW_TICKETS = 3000
 API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "1"))
 PACED_RATE = 100
-PACED_SECONDS = 15
+PACED_SECONDS = 10
 INSERT_TICKET = """
     INSERT INTO tickets (subject, status, priority, channel, requester_id, tier, sensitive, custom_fields,
                          created_at, updated_at)
@@ -147,6 +147,21 @@ def raw_inserts(requester_ids: list[int], count: int, threads: int) -> float:
     for t in pool:
         t.join()
     return count / (time.perf_counter() - started)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the uvicorn workers), from /proc."""
+    total = 0.0
+    pids = [pid]
+    children = f"/proc/{pid}/task/{pid}/children"
+    if os.path.exists(children):
+        with open(children) as fh:
+            pids += [int(p) for p in fh.read().split()]
+    for p in pids:
+        with open(f"/proc/{p}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def free_port() -> int:
@@ -302,7 +317,9 @@ def main() -> None:
                 return client.post("/api/v1/tickets", json={**body, "tags": ["export"]})
 
             saturate(url, token, "create", 50, create)  # warm-up: imports, pools, caches
+            cpu_before = cpu_seconds(server.pid)
             creates, create_s = saturate(url, token, "create", TICKETS, create)
+            cpu_per_create = (cpu_seconds(server.pid) - cpu_before) / TICKETS
             numbers = creates.numbers
 
             def reply(client: httpx.Client, i: int) -> httpx.Response:
@@ -318,6 +335,7 @@ def main() -> None:
         print(f"  raw psycopg INSERTs, {CONCURRENCY} connections  {raw_par:6.0f}/s")
         print(line(f"API POST tickets, {CONCURRENCY} clients", creates.latencies["create"], create_s))
         print(line(f"API POST messages, {CONCURRENCY} clients", replies.latencies["reply"], reply_s))
+        print(f"  API server CPU per ticket creation: {cpu_per_create * 1000:.1f} ms")
         print(
             f"  API / raw: {api_rate / raw_seq:.2f} of 1 connection, "
             f"{api_rate / raw_par:.2f} of {CONCURRENCY} connections (target >= 0.33)"
