@@ -66,6 +66,7 @@ def _event(
 
 
 def _after_change(session: Session, ticket: Ticket, clock: Clock) -> None:
+    # Imported here: the SLA and channel packages build on this module (inbound mail creates tickets).
     from opsdesk.desk.sla.tracking import refresh_ticket_sla
 
     session.flush()
