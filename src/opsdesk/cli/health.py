@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 
 import typer
 from rich.progress import Progress
@@ -13,6 +14,8 @@ from sqlalchemy import func, select
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
 from opsdesk.success.health import actions, queries
 from opsdesk.success.health.measures import DEFAULT_WEIGHTS, MEASURES
+from opsdesk.success.health.signals_import import import_signals
+from opsdesk.success.imports.base import ImportFailed, ImportReport
 from opsdesk.success.models import Account
 
 health_app = typer.Typer(help="Customer health scores: score accounts, check the scores against churn.")
@@ -97,7 +100,8 @@ def backtest(
         cells = [key, _num(result.measure_auc.get(key)), f"{result.coverage.get(key, 0.0):.0%}"]
         cells.append(str(current.get(key, 0)))
         if suggest_weights:
-            cells.append(str(result.suggested_weights[key]) if result.suggested_weights else "-")
+            fitted = result.suggested_weights is not None and result.coverage.get(key, 0.0) > 0
+            cells.append(str(result.suggested_weights[key]) if fitted and result.suggested_weights else "-")
         table.add_row(*cells)
     console.print(table)
     if suggest_weights and result.suggested_weights:
@@ -107,6 +111,41 @@ def backtest(
         )
     for note in result.notes:
         console.print(f"note: {note}")
+
+
+@health_app.command("signals")
+def signals(
+    file: Path = typer.Argument(..., help="CSV: Account ID, Signal, Observed[, Value, Source]."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report; write nothing."),
+) -> None:
+    """Import health inputs kept elsewhere: nps, exec_engagement, payment_days_overdue, csat."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise fail(f"{file}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    with unit_of_work() as session:
+        try:
+            report = import_signals(session, text, clock=clock, dry_run=dry_run)
+        except ImportFailed as exc:
+            _print_rejections(file, exc.report)
+            raise fail(f"{file}: {exc.message}", code=1) from None
+    _print_rejections(file, report)
+    verb = "would create" if dry_run else "created"
+    console.print(
+        f"{file}: {report.rows} row(s); {verb} {report.created}, "
+        f"{'would update' if dry_run else 'updated'} {report.updated}, rejected {report.rejected_lines}"
+    )
+    if dry_run and report.rejected:
+        raise typer.Exit(1)
+
+
+def _print_rejections(path: Path, report: ImportReport) -> None:
+    """FILE:LINE: [COLUMN] why, one line each, as the CRM imports report them."""
+    for error in report.rejected:
+        column = f" [{error.column}]" if error.column else ""
+        typer.echo(f"{path}:{error.line}:{column} {error.message}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -17,7 +18,7 @@ from opsdesk.cli import app
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.settings import get_settings
 from opsdesk.success import actions as success
-from opsdesk.success.health.models import HealthScore
+from opsdesk.success.health.models import AccountSignal, HealthScore, SignalKind
 from opsdesk.success.models import PriceModel
 
 runner = CliRunner()
@@ -95,3 +96,53 @@ def test_bad_options_are_clean_errors(cli_db: Session) -> None:
     assert code == 2 and "cannot score a date in the future" in out
     code, out = run("health", "backtest", "--horizon", "26w")
     assert code == 0 and "0 snapshot(s) with 182 days" in out and "AUC: -" in out
+
+
+SIGNALS = """Account ID,Signal,Observed,Value,Source
+ACME,nps,2026-02-01,35,Delighted
+ACME,Exec Engagement,2026-01-15,,CRM
+ACME,payment_days_overdue,2026-02-20T10:00:00Z,12,billing
+"""
+
+
+def test_signals_import_reports_bad_rows_by_line_and_writes_all_or_nothing(
+    cli_db: Session, tmp_path: Path
+) -> None:
+    account = success.create_account(cli_db, name="Acme", external_id="ACME", covered_lives=500, clock=NOW)
+    cli_db.commit()
+    good = tmp_path / "signals.csv"
+    good.write_text(SIGNALS)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        SIGNALS
+        + "NOPE,nps,2026-02-01,10,\n"
+        + "ACME,mood,2026-02-01,10,\n"
+        + "ACME,nps,2026-02-02,150,\n"
+        + "ACME,nps,2026-02-01,36,\n"
+        + "ACME,csat,2027-01-01,90,\n"
+    )
+    code, out = run("health", "signals", str(bad))
+    assert code == 1
+    assert f"{bad}:5: [Account ID] unknown account NOPE" in out
+    assert f"{bad}:6: [Signal] unknown signal 'mood'" in out
+    assert f"{bad}:7: [Value] a nps value is between -100 and 100" in out
+    assert f"{bad}:8: [Observed]" in out and "appears twice (line 2)" in out
+    assert f"{bad}:9: [Observed] is in the future" in out
+    cli_db.rollback()
+    assert cli_db.scalar(select(func.count()).select_from(AccountSignal)) == 0
+
+    code, out = run("health", "signals", str(good), "--dry-run")
+    assert code == 0 and "would create 3" in out
+    code, out = run("health", "signals", str(good))
+    assert code == 0 and "created 3, updated 0" in out
+    code, out = run("health", "signals", str(good))
+    assert code == 0 and "created 0, updated 3" in out
+    cli_db.rollback()
+    rows = {
+        s.kind: s for s in cli_db.scalars(select(AccountSignal).where(AccountSignal.account_id == account.id))
+    }
+    assert rows[SignalKind.NPS].value == 35
+    assert rows[SignalKind.EXEC_ENGAGEMENT].value == 1
+    assert rows[SignalKind.PAYMENT_DAYS_OVERDUE].observed_at == datetime(2026, 2, 20, 10, tzinfo=UTC)
+    code, out = run("health", "signals", str(tmp_path / "missing.csv"))
+    assert code == 2 and "no such file" in out

@@ -169,6 +169,9 @@ def backtest(
         notes.append("no measure predicted the outcome; no weights suggested")
         return result
     weights = whole_weights(dict(zip(measures, shares.tolist(), strict=True)))
+    unseen = [key for key in measures if coverage[key] == 0]
+    if unseen:
+        notes.append(f"no data for {', '.join(unseen)}: weight 0 suggested for lack of evidence")
     in_sample = scores_with(v, [weights[k] for k in measures])
     return replace(
         result,
