@@ -336,29 +336,3 @@ class UserOut(BaseModel):
 class UserPageOut(BaseModel):
     items: list[UserOut]
     next_cursor: str | None
-
-
-class SlaMetricOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    metric: str
-    target_minutes: int
-    started_at: datetime
-    due_at: datetime | None
-    ended_at: datetime | None
-    elapsed_minutes: float
-    calendar_elapsed_minutes: float
-    remaining_minutes: float
-    status: str
-
-
-class TicketSlaOut(BaseModel):
-    """The SLA tracker's view of one ticket (opsdesk.desk.sla.queries.sla_state)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    ticket_number: int = Field(validation_alias="ticket_id")
-    policy_id: int | None
-    policy_name: str | None
-    calendar: str
-    metrics: list[SlaMetricOut]

@@ -30,10 +30,8 @@ from opsdesk.desk.schemas import (
     TicketCreate,
     TicketOut,
     TicketPageOut,
-    TicketSlaOut,
     TicketUpdate,
 )
-from opsdesk.desk.sla import queries as sla_queries
 from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -354,20 +352,6 @@ def download_attachment(
             "X-Content-Type-Options": "nosniff",
         },
     )
-
-
-@router.get("/tickets/{number}/sla", response_model=TicketSlaOut)
-def ticket_sla(
-    number: Number, user: CurrentUser, session: SessionDep, clock: ClockDep, settings: SettingsDep
-) -> TicketSlaOut:
-    """Targets, due times and elapsed business time, for staff."""
-    ticket = access.ticket_for(session, number, user, clock)
-    access.require(user, TicketOp.SEE_INTERNAL, ticket)
-    out = TicketSlaOut.model_validate(
-        sla_queries.sla_state(session, ticket=ticket, clock=clock, settings=settings)
-    )
-    session.commit()  # the audit row of a sensitive read
-    return out
 
 
 @router.post("/tickets/{number}/escalate", response_model=TicketOut)
