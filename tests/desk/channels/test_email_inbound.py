@@ -7,14 +7,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import FixedClock
+from opsdesk.core.database import transaction
 from opsdesk.core.models import Event, Role
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.inbound import InboundResult, Outcome, receive_and_commit, receive_email
-from opsdesk.desk.channels.email.models import OutboundEmail
+from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
+from opsdesk.desk.channels.email.outbound import send_pending
 from opsdesk.desk.models import AuthorKind, Channel, Message, Status, Ticket
 from tests.desk.channels.mail import mail
+from tests.desk.channels.sink import smtp_sink
 from tests.factories import make_user
 
 
@@ -212,3 +215,66 @@ def test_racing_deliveries_of_one_message_make_one_ticket(
     assert [r.outcome for r in second] == [Outcome.DUPLICATE]
     assert count(db, Ticket) == 1
     assert count(db, Message) == 1
+
+
+def dsn(original_headers: bytes, *, diagnostic: str = "550 5.1.1 User unknown") -> bytes:
+    return (
+        b"From: Mail Delivery System <MAILER-DAEMON@mx.acme.example>\r\n"
+        b"To: support@opsdesk.test\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        b"Message-ID: <dsn-1@mx.acme.example>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="R"\r\n\r\n'
+        b"--R\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        b"--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.acme.example\r\n\r\n"
+        b"Final-Recipient: rfc822; dana@acme.example\r\nAction: failed\r\n"
+        + f"Status: 5.1.1\r\nDiagnostic-Code: smtp; {diagnostic}\r\n".encode()
+        + b"\r\n--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        + original_headers
+        + b"\r\n--R--\r\n"
+    )
+
+
+def test_a_bounce_of_our_reply_marks_it_failed_and_tells_the_agent(
+    session_factory: sessionmaker[Session],
+    db: Session,
+    clock: FixedClock,
+    store: AttachmentStore,
+    settings: Settings,
+) -> None:
+    with transaction(session_factory) as session:
+        first = receive_email(session, raw=mail(), clock=clock, store=store, settings=settings)
+        agent = make_user(session, clock, Role.AGENT)
+        actions.add_message(
+            session,
+            ticket=session.get_one(Ticket, first.ticket_id),
+            author=agent,
+            author_kind=AuthorKind.AGENT,
+            public=True,
+            channel=Channel.WEB,
+            clock=clock,
+            body_text="Here is the fix",
+        )
+    with smtp_sink() as sink:
+        sent_settings = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{sink.port}"})
+        assert send_pending(session_factory, clock=clock, settings=sent_settings) == 1
+    headers = sink.received[0][2].split(b"\r\n\r\n", 1)[0]
+    bounce = dsn(headers)
+    for _ in range(2):  # a repeated bounce adds nothing
+        with transaction(session_factory) as session:
+            result = receive_email(session, raw=bounce, clock=clock, store=store, settings=settings)
+        assert result.outcome is Outcome.IGNORED and result.ticket_id == first.ticket_id
+    assert count(db, Ticket) == 1
+    row = db.scalars(select(OutboundEmail)).one()
+    assert row.status is OutboundStatus.FAILED
+    assert row.last_error is not None and "550 5.1.1 User unknown" in row.last_error
+    notes = [m for m in db.get_one(Ticket, first.ticket_id).messages if not m.public]
+    assert len(notes) == 1
+    assert notes[0].body_text.startswith("The email reply to dana@acme.example could not be delivered")
+
+
+def test_a_bounce_naming_none_of_our_replies_changes_nothing(
+    db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings
+) -> None:
+    bounce = dsn(b"Message-ID: <someone-else@acme.example>\r\n")
+    result = receive_email(db, raw=bounce, clock=clock, store=store, settings=settings)
+    assert result.outcome is Outcome.IGNORED and result.ticket_id is None
+    assert count(db, Message) == 0

@@ -23,7 +23,9 @@ from opsdesk.core.models import IdentityKind, User
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment
-from opsdesk.desk.channels.email.loops import auto_reply_suppressed, automated_reason
+from opsdesk.desk.channels.email.bounces import record_bounce
+from opsdesk.desk.channels.email.loops import auto_reply_suppressed, automated_reason, is_bounce
+from opsdesk.desk.channels.email.outbound import support_domain
 from opsdesk.desk.channels.email.parse import ParsedEmail, ParseFailure, parse_email
 from opsdesk.desk.channels.email.threading import find_ticket, strip_subject
 from opsdesk.desk.models import AuthorKind, Channel, Message, Status, Ticket
@@ -133,7 +135,14 @@ def receive_email(
         return InboundResult(Outcome.MALFORMED, reason=mail.reason)
     machine = automated_reason(mail, our_addresses=frozenset({settings.support_address.lower()}))
     if machine is not None:
-        return InboundResult(Outcome.IGNORED, reason=machine)
+        bounced = None
+        if is_bounce(mail):
+            bounced = record_bounce(session, mail, domain=support_domain(settings), clock=clock)
+        if bounced is not None:
+            machine = f"{machine}; reported reply {bounced.rfc_message_id} as undeliverable"
+        return InboundResult(
+            Outcome.IGNORED, ticket_id=bounced.message.ticket_id if bounced else None, reason=machine
+        )
     duplicate = _duplicate(session, mail.message_id)
     if duplicate is not None:
         return duplicate

@@ -52,3 +52,11 @@ def auto_reply_suppressed(mail: ParsedEmail) -> str | None:
     if "list-id" in headers:
         return "mailing-list message (List-Id)"
     return None
+
+
+def is_bounce(mail: ParsedEmail) -> bool:
+    """A non-delivery report. Auto-replies also use an empty Return-Path (RFC 3834), so only a delivery
+    report or a mailer daemon counts here."""
+    if mail.content_type == "multipart/report":
+        return "delivery-status" in mail.headers.get("content-type", "").lower()
+    return mail.from_address.split("@", 1)[0] in _DAEMON_LOCALPARTS

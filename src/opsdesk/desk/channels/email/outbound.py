@@ -95,13 +95,15 @@ def open_smtp(target: SmtpTarget, *, timeout: float = 30) -> smtplib.SMTP:
     return client
 
 
-def _domain(settings: Settings) -> str:
+def support_domain(settings: Settings) -> str:
+    """Our mail domain: Message-IDs are minted on it and the listener accepts mail only for it."""
     return settings.support_address.rsplit("@", 1)[-1].lower()
 
 
 def new_message_id(row: OutboundEmail, settings: Settings) -> str:
     """Unique on our domain, and unguessable: quoting it is what lets any sender thread onto a ticket."""
-    return f"opsdesk.{row.message.ticket_id}.{row.message_id}.{secrets.token_hex(8)}@{_domain(settings)}"
+    local = f"opsdesk.{row.message.ticket_id}.{row.message_id}.{secrets.token_hex(8)}"
+    return f"{local}@{support_domain(settings)}"
 
 
 def build_email(row: OutboundEmail, *, settings: Settings, store: AttachmentStore) -> EmailMessage:

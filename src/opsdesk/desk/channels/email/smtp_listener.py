@@ -28,6 +28,7 @@ from opsdesk.desk.channels.email.inbound import (
     listener_size_limit,
     receive_and_commit,
 )
+from opsdesk.desk.channels.email.outbound import support_domain
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class DeskHandler:
         self.clock = clock
         self.settings = settings
         self.store = store
-        self.domain = settings.support_address.rsplit("@", 1)[-1].lower()
+        self.domain = support_domain(settings)
 
     async def handle_RCPT(
         self, server: SMTP, session: SmtpSession, envelope: Envelope, address: str, rcpt_options: list[str]
