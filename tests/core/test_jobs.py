@@ -352,6 +352,26 @@ def test_enqueue_joins_the_callers_transaction(
     assert seen == [{"n": 2}]
 
 
+def test_a_redis_outage_after_commit_is_logged_not_raised_at_a_caller_whose_change_committed(
+    clock: FixedClock, session_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture, db: Session
+) -> None:
+    from opsdesk.core.jobs.redis_queue import RedisQueue
+    from tests.conftest import free_port
+
+    unreachable = RedisQueue(f"redis://127.0.0.1:{free_port()}/0", clock)
+    jobs.use_queue(unreachable)
+    try:
+        with session_factory() as session:
+            append_event(session, subject_type="user", subject_id=1, type="changed", at=clock.now())
+            jobs.enqueue(session, "t.after", {}, clock=clock)
+            session.commit()
+    finally:
+        jobs.use_queue(None)
+        unreachable.close()
+    assert db.scalar(select(func.count()).select_from(Event)) == 1
+    assert "job t.after could not be queued after its transaction committed" in caplog.text
+
+
 def test_the_database_queue_keeps_finished_jobs_for_the_dedupe_window_only(
     session_factory: sessionmaker[Session],
     clock: FixedClock,

@@ -10,6 +10,7 @@ message is pushed once the caller's transaction commits). Handlers must be idemp
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +46,7 @@ __all__ = [
     "use_queue",
 ]
 
+log = logging.getLogger(__name__)
 job = registry.job
 register = registry.register
 
@@ -103,7 +105,12 @@ def enqueue(
 @event.listens_for(Session, "after_commit")
 def _push_after_commit(session: Session) -> None:
     for target, name, payload, key, run_at in session.info.pop(_PENDING, []):
-        target.enqueue(name, payload, key=key, run_at=run_at)
+        try:
+            target.enqueue(name, payload, key=key, run_at=run_at)
+        except Exception:
+            # The change is committed and cannot be undone here; raising would only fail a caller whose
+            # work succeeded. Work that must not be lost keeps its state in the database for a sweep.
+            log.exception("job %s could not be queued after its transaction committed", name)
     if session.info.pop(_NOTIFY, False):
         notify_local_workers()
 
