@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from opsdesk.core.errors import ValidationFailed
-from opsdesk.workforce.forecasting.candidates import total_forecasts
+from opsdesk.workforce.forecasting.candidates import statsforecast_totals, total_models
 from opsdesk.workforce.forecasting.forecaster import forecast_volume
 from opsdesk.workforce.forecasting.history import VolumeHistory, to_grid
 from opsdesk.workforce.forecasting.holidays import DayKind
@@ -210,6 +210,19 @@ def test_thorough_adds_statsforecast_totals_and_still_recovers_the_pattern() -> 
     result = forecast_volume(history, step_minutes=60, horizon=timedelta(days=7), thorough=True)
     truth = hourly_mean(pd.DatetimeIndex(result.frame["timestamp"]).tz_localize(None))
     assert np.abs(result.frame["forecast"] - truth).sum() / truth.sum() < 0.12
-    names, rows = total_forecasts(np.full(60, 100.0), np.arange(60) % 7, np.ones(7, dtype=bool), 60, 7, True)
-    assert any("AutoETS" in name for name in names)
-    np.testing.assert_allclose(rows[names.index(next(n for n in names if "AutoETS" in n))], 100.0, rtol=0.01)
+    names, rows = statsforecast_totals(np.full(60, 100.0), np.arange(60) % 7, np.ones(7, dtype=bool), 60, 7)
+    assert "AutoETS" in names[0]
+    np.testing.assert_allclose(rows[0], 100.0, rtol=0.01)
+
+
+def test_total_models_match_their_definitions_from_every_origin() -> None:
+    totals = np.random.default_rng(14).poisson(100, 40).astype(float)
+    weekday = np.arange(40) % 7
+    open_days = np.array([True] * 5 + [False] * 2)
+    names, table = total_models(totals, weekday, open_days, [20, 33])
+    for position, origin in enumerate([20, 33]):
+        past, past_weekday = totals[:origin], weekday[:origin]
+        monday = past[past_weekday == 0]
+        assert table[position, names.index("mean of last 2 same weekdays"), 0] == monday[-2:].mean()
+        assert table[position, names.index("median of last 5 same weekdays"), 0] == np.median(monday[-5:])
+        assert (table[position, :, 5:] == 0).all()  # closed weekdays forecast nothing

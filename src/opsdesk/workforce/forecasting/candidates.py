@@ -11,12 +11,14 @@ selection costs milliseconds.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.int64]
 
 SAME_WEEKDAY_MEANS = (1, 2, 3, 4, 6, 8)
 SAME_WEEKDAY_MEDIANS = (3, 5)
@@ -29,49 +31,77 @@ def day_totals(values: FloatArray) -> FloatArray:
     return np.nansum(values, axis=1)
 
 
-def future_weekdays(weekday: NDArray[np.int64], origin: int, horizon: int) -> NDArray[np.int64]:
+def future_weekdays(weekday: IntArray, origin: int, horizon: int) -> IntArray:
     return np.asarray((weekday[origin - 1] + 1 + np.arange(horizon)) % 7, dtype=np.int64)
 
 
-def total_forecasts(
-    totals: FloatArray,
-    weekday: NDArray[np.int64],
-    open_days: BoolArray,
-    origin: int,
-    horizon: int,
-    thorough: bool = False,
+def total_models(
+    totals: FloatArray, weekday: IntArray, open_days: BoolArray, origins: Sequence[int]
 ) -> tuple[list[str], FloatArray]:
-    """Daily totals for the `horizon` days after `origin` by each total model (plus, when `thorough`,
-    statsforecast's models on the series of open-day totals)."""
-    future = future_weekdays(weekday, origin, horizon)
-    past_weekday = weekday[:origin]
-    past = totals[:origin]
-    by_day = [past[past_weekday == day] if open_days[day] else past[:0] for day in range(7)]
-    open_past = past[open_days[past_weekday]]
+    """Each total model's forecast for each weekday, from each origin: (origins, models, 7).
+
+    All origins are computed together from prefix sums, so cross-validation costs one pass.
+    """
+    ends = np.asarray(origins, dtype=np.int64)
     per_week = max(int(open_days.sum()), 1)
+    depth = max(*SAME_WEEKDAY_MEANS, *SAME_WEEKDAY_MEDIANS, *FACTOR_WEEKS)
+    # recent[o, d, j]: the total of the (j+1)-th most recent weekday d before origin o (NaN if none)
+    recent = np.full((ends.size, 7, depth), np.nan)
+    for day in np.nonzero(open_days)[0]:
+        same = totals[weekday == day]
+        before = np.searchsorted(np.nonzero(weekday == day)[0], ends)
+        index = before[:, None] - 1 - np.arange(depth)[None, :]
+        recent[:, day, :] = np.where(index >= 0, same[np.maximum(index, 0)], np.nan)
+    present = ~np.isnan(recent)
+    sums = np.cumsum(np.where(present, recent, 0.0), axis=2)
+    counts = np.cumsum(present, axis=2)
+    open_rows = np.nonzero(open_days[weekday])[0]
+    open_prefix = np.concatenate([[0.0], np.cumsum(totals[open_rows])])
+    open_before = np.searchsorted(open_rows, ends)
+
+    def mean_of_last(k: int) -> FloatArray:
+        available = counts[:, :, k - 1]
+        return np.where(available > 0, sums[:, :, k - 1] / np.maximum(available, 1), 0.0)
+
+    def median_of_last(k: int) -> FloatArray:
+        ordered = np.sort(recent[:, :, :k], axis=2)  # missing (NaN) values sort last
+        available = counts[:, :, k - 1]
+        low = np.take_along_axis(ordered, (np.maximum(available - 1, 0) // 2)[..., None], axis=2)[..., 0]
+        high = np.take_along_axis(ordered, np.minimum(available // 2, k - 1)[..., None], axis=2)[..., 0]
+        return np.where(available > 0, (low + np.where(available > 1, high, low)) / 2, 0.0)
+
+    def open_mean(weeks: int) -> FloatArray:
+        start = np.maximum(open_before - weeks * per_week, 0)
+        count = open_before - start
+        total = open_prefix[open_before] - open_prefix[start]
+        return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+
     names: list[str] = []
-    per_weekday: list[FloatArray] = []  # each model's forecast for each weekday (7,)
+    tables: list[FloatArray] = []  # each (origins, 7)
     for k in SAME_WEEKDAY_MEANS:
         names.append(f"mean of last {k} same weekdays")
-        per_weekday.append(np.array([recent[-k:].mean() if recent.size else 0.0 for recent in by_day]))
+        tables.append(mean_of_last(k))
     for k in SAME_WEEKDAY_MEDIANS:
         names.append(f"median of last {k} same weekdays")
-        per_weekday.append(np.array([np.median(recent[-k:]) if recent.size else 0.0 for recent in by_day]))
+        tables.append(median_of_last(k))
     for f in FACTOR_WEEKS:
-        window = open_past[-f * per_week :]
-        overall = window.mean() if window.size else 0.0
-        factors = np.array(
-            [recent[-f:].mean() / overall if recent.size and overall > 0 else 0.0 for recent in by_day]
-        )
+        overall = open_mean(f)[:, None]
+        factors = np.where(overall > 0, mean_of_last(f) / np.where(overall > 0, overall, 1.0), 0.0)
         for k in LEVEL_WEEKS:
-            level = open_past[-k * per_week :].mean() if open_past.size else 0.0
             names.append(f"level of last {k} weeks x weekday factors of {f} weeks")
-            per_weekday.append(level * factors)
-    rows = np.vstack(per_weekday)[:, future]
-    if thorough:
-        extra_names, extra_rows = _statsforecast_totals(open_past, per_week, open_days[future])
-        return names + extra_names, np.vstack([rows, *extra_rows])
-    return names, rows
+            tables.append(open_mean(k)[:, None] * factors)
+    return names, np.stack(tables, axis=1)
+
+
+def statsforecast_totals(
+    totals: FloatArray, weekday: IntArray, open_days: BoolArray, origin: int, horizon: int
+) -> tuple[list[str], FloatArray]:
+    """statsforecast's models on the open-day totals before `origin`: (models, horizon)."""
+    past_weekday = weekday[:origin]
+    open_past = totals[:origin][open_days[past_weekday]]
+    future_open = open_days[future_weekdays(weekday, origin, horizon)]
+    names, rows = _statsforecast_totals(open_past, max(int(open_days.sum()), 1), future_open)
+    return names, np.vstack(rows)
 
 
 def _statsforecast_totals(
@@ -107,49 +137,46 @@ def _statsforecast_totals(
     return names, rows
 
 
-def profiles(
-    values: FloatArray, totals: FloatArray, weekday: NDArray[np.int64], open_mask: BoolArray, origin: int
+def profile_models(
+    values: FloatArray, totals: FloatArray, weekday: IntArray, open_mask: BoolArray, origins: Sequence[int]
 ) -> tuple[list[str], FloatArray]:
-    """Intraday shares (profiles, 7, slots) per weekday from recent history, each summing to 1.
+    """Intraday shares per weekday from each origin's recent history: (origins, profiles, 7, slots).
 
     A weekday profile uses that weekday's last weeks; a pooled one all weekdays with the same opening
-    slots (more data, no weekday-specific shape). Smoothed variants suit fine intervals.
+    slots (more data, no weekday-specific shape). Smoothed variants suit fine intervals. Each sums to 1.
     """
-    past = np.nan_to_num(values[:origin])
-    past_total = totals[:origin]
-    past_weekday = weekday[:origin]
+    ends = np.asarray(origins, dtype=np.int64)
+    dense = np.nan_to_num(values)
     windows = len(PROFILE_WEEKS)
-    sums = np.zeros((windows, 7, values.shape[1]))
-    day_sums = np.zeros((windows, 7))
-    for day in range(7):
-        rows = past_weekday == day
-        count = int(rows.sum())
-        if not open_mask[day].any() or count == 0:
-            continue
-        cumulative = np.cumsum(past[rows][::-1], axis=0)
-        cumulative_total = np.cumsum(past_total[rows][::-1])
-        for index, weeks in enumerate(PROFILE_WEEKS):
-            last = (min(weeks, count) if weeks else count) - 1
-            sums[index, day] = cumulative[last]
-            day_sums[index, day] = cumulative_total[last]
+    sums = np.zeros((ends.size, windows, 7, values.shape[1]))
+    day_sums = np.zeros((ends.size, windows, 7))
+    weeks = np.asarray(PROFILE_WEEKS)
+    for day in np.nonzero(open_mask.any(axis=1))[0]:
+        rows = np.nonzero(weekday == day)[0]
+        prefix = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(dense[rows], axis=0)])
+        prefix_total = np.concatenate([[0.0], np.cumsum(totals[rows])])
+        before = np.searchsorted(rows, ends)[:, None]
+        start = np.where(weeks[None, :] > 0, np.maximum(before - weeks[None, :], 0), 0)
+        sums[:, :, day] = prefix[before] - prefix[start]
+        day_sums[:, :, day] = prefix_total[before] - prefix_total[start]
     open_days = np.asarray(open_mask.any(axis=1), dtype=np.bool_)
     same_shape = (open_mask[:, None, :] == open_mask[None, :, :]).all(axis=2) & open_days[None, :]
     group = same_shape.astype(np.float64)
-    pooled_sums = np.einsum("de,wes->wds", group, sums)
+    pooled_sums = np.einsum("de,owes->owds", group, sums)
     pooled_day_sums = day_sums @ group.T
     names: list[str] = []
     shares: list[FloatArray] = []
     for kind, volume, total in (("weekday", sums, day_sums), ("pooled", pooled_sums, pooled_day_sums)):
         raw = _shares(volume, total, open_mask)
         smoothed = _smooth(raw, open_mask)
-        for index, weeks in enumerate(PROFILE_WEEKS):
-            label = "all weeks" if weeks == 0 else f"{weeks} weeks"
+        for index, window in enumerate(PROFILE_WEEKS):
+            label = "all weeks" if window == 0 else f"{window} weeks"
             names.append(f"{kind} profile of {label}")
-            shares.append(raw[index])
-            if weeks != 1:
+            shares.append(raw[:, index])
+            if window != 1:
                 names.append(f"{kind} profile of {label}, smoothed")
-                shares.append(smoothed[index])
-    return names, np.stack(shares)
+                shares.append(smoothed[:, index])
+    return names, np.stack(shares, axis=1)
 
 
 def _shares(volume: FloatArray, total: FloatArray, open_mask: BoolArray) -> FloatArray:
@@ -167,8 +194,8 @@ def _smooth(profile: FloatArray, open_mask: BoolArray) -> FloatArray:
     num[..., 1:] += masked[..., :-1]
     num[..., :-1] += masked[..., 1:]
     den = 2 * weight
-    den[:, 1:] += weight[:, :-1]
-    den[:, :-1] += weight[:, 1:]
+    den[..., 1:] += weight[..., :-1]
+    den[..., :-1] += weight[..., 1:]
     smoothed = np.where(open_mask & (den > 0), num / np.where(den > 0, den, 1.0), 0.0)
     sums = smoothed.sum(axis=-1, keepdims=True)
     base = profile.sum(axis=-1, keepdims=True)

@@ -70,12 +70,11 @@ def forecast_volume(
         if special_days.get(forecast_first_day + timedelta(days=row)) is DayKind.CLOSED:
             open_cells[row] = False
     is_open = open_cells[rows, slots]
-    frame = pd.DataFrame({"timestamp": instants.tz_convert(history.zone)})
-    frame["forecast"] = np.where(is_open, point[rows, slots], 0.0)
-    for name in ("lo80", "hi80", "lo95", "hi95"):
-        frame[name] = np.where(is_open, bounds[name][rows, slots], 0.0)
-    if open_only:
-        frame = frame[is_open].reset_index(drop=True)
+    keep = is_open if open_only else np.ones(len(instants), dtype=bool)
+    columns = {"timestamp": instants.tz_convert(history.zone)[keep]}
+    for name, values in (("forecast", point), *bounds.items()):
+        columns[name] = np.where(is_open, values[rows, slots], 0.0)[keep]
+    frame = pd.DataFrame(columns)
     return VolumeForecast(
         frame=frame[COLUMNS],
         model=selection.name,

@@ -34,10 +34,11 @@ def fit_error_quantiles(forecast: FloatArray, actual: FloatArray) -> ErrorQuanti
     order = np.argsort(forecast, kind="stable")
     groups = np.array_split(order, bands) if forecast.size else [order]
     centres = np.array([float(np.median(forecast[g])) if g.size else 0.0 for g in groups])
-    quantiles = {
-        name: np.array([float(np.quantile(scaled[g], q)) if g.size else 0.0 for g in groups])
-        for name, q in LEVELS.items()
-    }
+    probabilities = list(LEVELS.values())
+    table = np.array(
+        [np.quantile(scaled[g], probabilities) if g.size else np.zeros(len(LEVELS)) for g in groups]
+    )
+    quantiles = {name: table[:, index] for index, name in enumerate(LEVELS)}
     return ErrorQuantiles(centres=centres, quantiles=quantiles)
 
 

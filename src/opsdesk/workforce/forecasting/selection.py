@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 from opsdesk.workforce.forecasting.candidates import (
     day_totals,
     future_weekdays,
-    profiles,
-    total_forecasts,
+    profile_models,
+    statsforecast_totals,
+    total_models,
 )
 
 FloatArray = NDArray[np.float64]
@@ -76,25 +77,33 @@ def select_and_forecast(
     totals = day_totals(values)
     open_days = np.asarray(open_mask.any(axis=1), dtype=np.bool_)
     origins, fold_horizon = fold_origins(days, horizon_days)
+    total_names, total_table = total_models(totals, weekday, open_days, [*origins, days])
+    profile_names, profile_table = profile_models(values, totals, weekday, open_mask, [*origins, days])
+
+    def total_rows(position: int, origin: int, horizon: int) -> tuple[list[str], FloatArray]:
+        rows = total_table[position][:, future_weekdays(weekday, origin, horizon)]
+        if not thorough:
+            return total_names, rows
+        extra_names, extra_rows = statsforecast_totals(totals, weekday, open_days, origin, horizon)
+        return total_names + extra_names, np.vstack([rows, extra_rows])
+
     total_error: FloatArray | None = None
     profile_error: FloatArray | None = None
     folds = _Folds()
-    total_names: list[str] = []
-    profile_names: list[str] = []
-    for origin in origins:
-        total_names, total_rows = total_forecasts(totals, weekday, open_days, origin, fold_horizon, thorough)
-        profile_names, profile_rows = profiles(values, totals, weekday, open_mask, origin)
+    names: list[str] = total_names
+    for position, origin in enumerate(origins):
+        names, fold_totals = total_rows(position, origin, fold_horizon)
         future = future_weekdays(weekday, origin, fold_horizon)
         cells = open_mask[future]
         day_of_cell = np.nonzero(cells)[0]
         actual = values[origin : origin + fold_horizon][cells]
         actual_totals = totals[origin : origin + fold_horizon]
-        shares = profile_rows[:, future, :][:, cells]
-        fold_total_error = np.abs(total_rows - actual_totals).sum(axis=1)
+        shares = profile_table[position][:, future, :][:, cells]
+        fold_total_error = np.abs(fold_totals - actual_totals).sum(axis=1)
         fold_profile_error = np.abs(shares * actual_totals[day_of_cell] - actual).sum(axis=1)
         total_error = fold_total_error if total_error is None else total_error + fold_total_error
         profile_error = fold_profile_error if profile_error is None else profile_error + fold_profile_error
-        folds.totals.append(total_rows[:, day_of_cell])
+        folds.totals.append(fold_totals[:, day_of_cell])
         folds.shares.append(shares)
         folds.actual.append(actual)
         if on_fold is not None:
@@ -117,15 +126,14 @@ def select_and_forecast(
         raise AssertionError("ENSEMBLE_SIZES is not empty")
     error, chosen_totals, chosen_profiles, cv_forecast = best
 
-    _names, final_totals = total_forecasts(totals, weekday, open_days, days, horizon_days, thorough)
-    _names, final_profiles = profiles(values, totals, weekday, open_mask, days)
+    _names, final_totals = total_rows(len(origins), days, horizon_days)
     future = future_weekdays(weekday, days, horizon_days)
     point = (
         final_totals[chosen_totals].mean(axis=0)[:, None]
-        * final_profiles[chosen_profiles].mean(axis=0)[future]
+        * profile_table[-1][chosen_profiles].mean(axis=0)[future]
     )
     return Selection(
-        name=f"daily total: {_describe(total_names, chosen_totals)}; "
+        name=f"daily total: {_describe(names, chosen_totals)}; "
         f"profile: {_describe(profile_names, chosen_profiles)}",
         point=point,
         cv_forecast=cv_forecast,
