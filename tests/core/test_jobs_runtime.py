@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import smtplib
 import threading
 import uuid
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,10 @@ from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.jobs import BackgroundRunner, DatabaseQueue, JobContext, JobQueue, Registry, registry
 from opsdesk.core.jobs.models import JobRow, JobState
 from opsdesk.core.settings import Settings, get_settings
+from opsdesk.desk.models import Ticket
 from opsdesk.schema import metadata
 from opsdesk.web import server
+from tests.conftest import free_port
 from tests.core.test_jobs import REDIS_URL, redis_unreachable
 
 WAIT = 10.0  # generous bound for a thread to pick up work; a passing run takes milliseconds
@@ -193,27 +197,30 @@ def test_serve_runs_the_scheduler_and_a_worker_beside_the_web_server_and_stops_t
     assert background_threads() == before
 
 
-def test_serve_starts_the_smtp_listener_hook_and_refuses_without_one(
-    sqlite_settings: tuple[Settings, Engine], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings, _engine = sqlite_settings
+def test_serve_with_an_smtp_port_turns_mail_into_tickets(sqlite_settings: tuple[Settings, Engine]) -> None:
+    """`opsdesk serve --smtp-port` runs the real listener on the service engine: mail sent with smtplib
+    becomes a ticket, and stopping the services stops the listener."""
+    settings, engine = sqlite_settings
+    port = free_port()
     before = background_threads()
-    with pytest.raises(SystemExit, match="no inbound SMTP listener"):
-        server.start_services(settings, host="127.0.0.1", smtp_port=2525)
-    assert background_threads() == before  # nothing half-started
-
-    calls: list[tuple[str, int]] = []
-
-    def start_listener(context: server.ServiceContext, port: int) -> server.Stop:
-        calls.append((context.host, port))
-        return lambda: calls.append(("stopped", port))
-
-    monkeypatch.setattr(server, "smtp_listener", start_listener)
-    stop = server.start_services(settings, host="127.0.0.1", smtp_port=2525)
-    assert calls == [("127.0.0.1", 2525)]
-    stop()
-    assert calls == [("127.0.0.1", 2525), ("stopped", 2525)]
+    stop = server.start_services(settings, host="127.0.0.1", smtp_port=port)
+    try:
+        mail = EmailMessage()
+        mail["From"] = "Rita <rita@customer.example>"
+        mail["To"] = settings.support_address
+        mail["Subject"] = "Cannot download my statement"
+        mail["Message-ID"] = "<serve-smtp-1@customer.example>"
+        mail.set_content("The download button does nothing.")
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.send_message(mail)
+        with Session(engine) as session:
+            subjects = session.scalars(select(Ticket.subject)).all()
+        assert subjects == ["Cannot download my statement"]
+    finally:
+        stop()
     assert background_threads() == before
+    with pytest.raises(OSError), smtplib.SMTP("127.0.0.1", port, timeout=2):
+        pass
 
 
 def test_a_fleet_serve_only_schedules(sqlite_settings: tuple[Settings, Engine]) -> None:

@@ -23,6 +23,8 @@ from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.jobs import BackgroundRunner, load_job_modules, queue_from_settings
 from opsdesk.core.settings import Settings, get_settings
+from opsdesk.desk.attachments import AttachmentStore
+from opsdesk.desk.channels.email.smtp_listener import start_smtp_listener
 from opsdesk.web.app import create_app
 
 Stop = Callable[[], None]
@@ -40,9 +42,17 @@ class ServiceContext:
 
 Service = Callable[[ServiceContext], Stop]
 
-# The inbound SMTP listener: ``start(context, port)`` returns its stop function. The email channel
-# provides it; until it is assigned here, `opsdesk serve --smtp-port` refuses to start.
-smtp_listener: Callable[[ServiceContext, int], Stop] | None = None
+
+def smtp_listener(context: ServiceContext, port: int) -> Stop:
+    """The inbound mail listener, on this process's engine and clock."""
+    return start_smtp_listener(
+        context.session_factory,
+        host=context.host,
+        port=port,
+        clock=context.clock,
+        settings=context.settings,
+        store=AttachmentStore.from_settings(context.settings),
+    )
 
 
 def background_jobs(context: ServiceContext, *, run_worker: bool) -> Stop:
@@ -68,10 +78,7 @@ def services(settings: Settings, *, smtp_port: int | None) -> list[Service]:
     """What runs beside the web server in this process, in start order."""
     result: list[Service] = [partial(background_jobs, run_worker=not settings.redis_url)]
     if smtp_port is not None:
-        listener = smtp_listener
-        if listener is None:
-            raise SystemExit("error: this build has no inbound SMTP listener (--smtp-port)")
-        result.append(lambda context: listener(context, smtp_port))
+        result.append(partial(smtp_listener, port=smtp_port))
     return result
 
 
