@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import DDL, ColumnElement, Select, event, func, literal_column, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import User
@@ -149,6 +149,7 @@ def search_tickets(session: Session, *, user: User, q: str, limit: int = 50) -> 
         select(Ticket, func.coalesce(hits_per_ticket.c.hits, 0))
         .outerjoin(hits_per_ticket, hits_per_ticket.c.ticket_id == Ticket.id)
         .where(or_(Ticket.id.in_(subject_ids), hits_per_ticket.c.ticket_id.is_not(None)), visible_to(user))
+        .options(selectinload(Ticket.tag_rows), selectinload(Ticket.requester))
         .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
         .limit(limit)
     ).all()
