@@ -51,10 +51,11 @@ def forecast_volume(
     last_bucket = history.wall[-1].floor(step)
     start = pd.Timestamp(last_bucket).tz_localize(history.zone, ambiguous=False, nonexistent="shift_forward")
     instants = pd.date_range(start=start + step, periods=max(1, horizon // step), freq=step)
-    wall = instants.tz_convert(history.zone).tz_localize(None)
+    local = instants.tz_convert(history.zone)
+    wall_minutes = local.tz_localize(None).asi8 // 60_000_000_000
     forecast_first_day = grid.first_day + timedelta(days=grid.days)
-    rows = (wall.normalize() - pd.Timestamp(forecast_first_day)).days.to_numpy()
-    slots = ((wall - wall.normalize()).total_seconds().to_numpy() // 60 // step_minutes).astype(np.int64)
+    rows = wall_minutes // 1440 - (pd.Timestamp(forecast_first_day).value // 60_000_000_000) // 1440
+    slots = (wall_minutes % 1440) // step_minutes
     horizon_days = int(rows.max()) + 1
 
     selection = select_and_forecast(
@@ -71,12 +72,12 @@ def forecast_volume(
             open_cells[row] = False
     is_open = open_cells[rows, slots]
     keep = is_open if open_only else np.ones(len(instants), dtype=bool)
-    columns = {"timestamp": instants.tz_convert(history.zone)[keep]}
-    for name, values in (("forecast", point), *bounds.items()):
+    columns = {"timestamp": local[keep]}
+    for name in COLUMNS[1:]:
+        values = point if name == "forecast" else bounds[name]
         columns[name] = np.where(is_open, values[rows, slots], 0.0)[keep]
-    frame = pd.DataFrame(columns)
     return VolumeForecast(
-        frame=frame[COLUMNS],
+        frame=pd.DataFrame(columns),
         model=selection.name,
         cv_mae=selection.cv_mae,
         folds=selection.folds,

@@ -353,9 +353,10 @@ def _clip_outliers(grid: Grid) -> int:
     open_cells = grid.open_cells()
     dense = np.where(open_cells, values, 0.0)
     baseline = np.zeros_like(values)
+    first = grid.first_day.weekday()
     for offset in range(7):
         rows = np.arange(offset, grid.days, 7)
-        columns = grid.open_mask[int(grid.weekdays(offset, 1)[0])]
+        columns = grid.open_mask[(first + offset) % 7]
         if rows.size == 0 or not columns.any():
             continue
         # The value itself is left out of its baseline (and the ends reflect rather than repeat), so
