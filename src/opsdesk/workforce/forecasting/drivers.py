@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -124,8 +123,7 @@ def read_customers_csv(path: Path) -> pd.Series:
 def _wall_series(customers: pd.Series, history: VolumeHistory) -> pd.Series:
     index = pd.DatetimeIndex(customers.index)
     if index.tz is not None:
-        zone = history.zone if not isinstance(history.zone, ZoneInfo) else str(history.zone)
-        index = index.tz_convert(zone).tz_localize(None)
+        index = index.tz_convert(history.zone).tz_localize(None)
     series = pd.Series(customers.to_numpy(dtype=np.float64), index=index).sort_index()
     return series[~series.index.duplicated(keep="last")]
 
