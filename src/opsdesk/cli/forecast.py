@@ -38,8 +38,8 @@ is used for the output (no offset = UTC).
 Slots of the week that hold no observation in at least half of the last 8 weeks are closed
 (operating hours): they are not treated as missing data and forecast zero (or are left out with
 --open-only). Missing open slots are filled from the same slot in nearby weeks; values further than
-6 robust standard deviations from their slot's 5-week median are clipped before fitting. At least
-21 whole days of history are needed.
+6 robust standard deviations from the median of the same slot two weeks either side are clipped
+before fitting. At least 21 whole days of history are needed.
 
 The model (daily-total models x intraday profiles, and their ensembles) is chosen per channel by
 rolling-origin cross-validation on the history's last weeks; intervals come from its CV errors.
