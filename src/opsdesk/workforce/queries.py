@@ -1,4 +1,5 @@
-"""Reads for workforce planning from the desk's event log (workforce never imports desk)."""
+"""Reads for workforce planning: the desk's contact history from its event log (workforce never imports
+desk), and stored plan runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opsdesk.core.errors import NotFound
 from opsdesk.core.models import Event
+from opsdesk.workforce.models import PlanRun
 
 
 def contact_volume_history(
@@ -37,3 +40,23 @@ def contact_volume_history(
     grid = pd.date_range(buckets[0], last, freq=step) if last >= buckets[0] else buckets[:0]
     counts = pd.Series(1.0, index=buckets).groupby(level=0).sum().reindex(grid, fill_value=0.0)
     return pd.DataFrame({"timestamp": grid, "volume": counts.to_numpy(dtype=np.float64)})
+
+
+def latest_plan(session: Session) -> PlanRun | None:
+    """The most recently built plan run, if any."""
+    return session.scalars(
+        select(PlanRun).order_by(PlanRun.created_at.desc(), PlanRun.id.desc()).limit(1)
+    ).first()
+
+
+def plan_by_id(session: Session, plan_id: int) -> PlanRun:
+    run = session.get(PlanRun, plan_id)
+    if run is None:
+        raise NotFound(f"no plan run {plan_id}", field="id")
+    return run
+
+
+def recent_plans(session: Session, *, limit: int = 10) -> list[PlanRun]:
+    """The latest runs, newest first, for picking an earlier one to compare."""
+    query = select(PlanRun).order_by(PlanRun.created_at.desc(), PlanRun.id.desc()).limit(limit)
+    return list(session.scalars(query))

@@ -1,0 +1,50 @@
+"""Workforce tables: one stored plan run with the configuration it was built from and its results.
+
+Results are series (one value per interval or month) read whole by the planner page and the API, never
+queried piecewise, so they are JSON columns rather than hundreds of thousands of rows per run.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from opsdesk.core.database import Base, JSONType
+from opsdesk.core.models import BigId, User, enum_column
+
+
+class PlanStatus(enum.StrEnum):
+    COMPLETE = "complete"
+    # Built, but some channel was left out (too little history); the run's notes say which and why.
+    PARTIAL = "partial"
+
+
+class PlanRun(Base):
+    """A forecast -> staffing -> site split -> week schedule -> hiring plan, as built at `created_at`."""
+
+    __tablename__ = "workforce_plan_runs"
+    __table_args__ = (Index("ix_workforce_plan_runs_created_at", "created_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[PlanStatus] = mapped_column(enum_column(PlanStatus, "plan_status"))
+    build_ms: Mapped[int] = mapped_column(Integer)
+    # The configuration as given (channels, interval, horizon, sites, hiring), so a rebuild reuses it.
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Per channel: actual volume, the back-test and future forecasts with 80% bands, model and errors.
+    forecast: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Agents to have on shift per interval of the horizon: per channel, and per channel and site.
+    requirement: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The scheduled first week: required, scheduled, under and over agents per site and interval.
+    schedule: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Monthly rows by site and skill (opsdesk.workforce.hiring.HIRING_COLUMNS).
+    hiring: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Headline numbers and notes (e.g. a channel left out and why).
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+    created_by: Mapped[User | None] = relationship()
