@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "opsdesk.cli.forecast",
     "opsdesk.cli.staffing",
     "opsdesk.cli.scheduling",
+    "opsdesk.cli.plan",
     "opsdesk.cli.success",
     "opsdesk.cli.health",
     "opsdesk.cli.insights",

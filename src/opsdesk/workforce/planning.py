@@ -64,7 +64,7 @@ class PlanConfig(_Strict):
     horizon_days: int = Field(default=14, ge=7, le=56)  # at least the week that is scheduled
     actual_days: int = Field(default=21, ge=1, le=91)  # recent actual volume shown against the forecast
     backtest_days: int = Field(default=7, ge=1, le=28)  # the back-test forecast starts this long ago
-    schedule_time_limit_seconds: float = Field(default=10.0, gt=0, le=600)
+    schedule_time_limit_seconds: float = Field(default=10.0, gt=0, le=120)
     channels: dict[Channel, ChannelPlan] = Field(min_length=1)
     sites: SitesConfig
     hiring: HiringPlan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from markupsafe import Markup
@@ -49,5 +50,122 @@ def stacked_bars(
         parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{x + 14}" y="15">{escape(name)}</text>')
         x += 16 + 8 * len(name) + 10
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _scale_top(values: list[float]) -> float:
+    """A round axis maximum a little above the data, so gridline labels read as plain numbers."""
+    top = max(values, default=0.0)
+    if top <= 0:
+        return 1.0
+    magnitude = 10 ** max(0, len(str(int(top))) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        candidate = step * magnitude
+        if candidate >= top:
+            return float(candidate)
+    return float(10 * magnitude)
+
+
+def _segments(values: Sequence[float | None]) -> list[list[int]]:
+    """Runs of consecutive indexes that have a value (a gap in the data breaks a line)."""
+    runs: list[list[int]] = []
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def line_chart(
+    series: Mapping[str, Sequence[float | None]],
+    labels: list[str],
+    *,
+    band: tuple[Sequence[float | None], Sequence[float | None]] | None = None,
+    band_name: str = "80% interval",
+    markers: list[tuple[int, str]] | None = None,
+    dashed: frozenset[str] = frozenset(),
+    width: int = 760,
+    height: int = 240,
+    title: str = "",
+) -> Markup:
+    """Lines over a shared x axis (None leaves a gap), with an optional shaded band (e.g. a forecast's
+    prediction interval) and labelled vertical markers (e.g. "now"). Only non-empty labels are drawn,
+    thinned to about a dozen."""
+    count = len(labels)
+    if count == 0 or not series:
+        return Markup('<p class="muted">No data yet.</p>')
+    present = [v for values in series.values() for v in values if v is not None]
+    if band is not None:
+        present += [v for v in band[1] if v is not None]
+    top = _scale_top(present)
+    left, bottom, right, header = 44, 28, 12, 26
+    plot_w, plot_h = width - left - right, height - bottom - header
+    step = plot_w / max(count - 1, 1)
+
+    def x(i: int) -> float:
+        return left + i * step
+
+    def y(value: float) -> float:
+        return header + plot_h - plot_h * value / top
+
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
+    for k in range(5):
+        value = top * k / 4
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+            'stroke="#eef0f4"/>'
+        )
+        parts.append(f'<text x="{left - 4}" y="{y(value) + 4:.1f}" text-anchor="end">{value:,.4g}</text>')
+    legend: list[tuple[str, str, str]] = []  # (kind, colour, name)
+    if band is not None:
+        low, high = band
+        both = [lo if lo is not None and high[i] is not None else None for i, lo in enumerate(low)]
+        for run in _segments(both):
+            upper = " ".join(f"{x(i):.1f},{y(high[i] or 0.0):.1f}" for i in run)
+            lower = " ".join(f"{x(i):.1f},{y(low[i] or 0.0):.1f}" for i in reversed(run))
+            parts.append(
+                f'<polygon class="band" points="{upper} {lower}" fill="{PALETTE[0]}" fill-opacity="0.15">'
+                f"<title>{escape(band_name)}</title></polygon>"
+            )
+        legend.append(("band", PALETTE[0], band_name))
+    # The band takes the first colour, like the first series it belongs to.
+    for colour, (name, values) in zip(PALETTE * 3, series.items(), strict=False):
+        dash = ' stroke-dasharray="5 3"' if name in dashed else ""
+        for run in _segments(values):
+            points = " ".join(f"{x(i):.1f},{y(values[i] or 0.0):.1f}" for i in run)
+            parts.append(
+                f'<polyline class="series" data-series="{escape(name)}" points="{points}" fill="none" '
+                f'stroke="{colour}" stroke-width="1.6"{dash}><title>{escape(name)}</title></polyline>'
+            )
+        legend.append(("line", colour, name))
+    for index, text in markers or []:
+        if 0 <= index < count:
+            parts.append(
+                f'<line class="marker" x1="{x(index):.1f}" x2="{x(index):.1f}" y1="{header}" '
+                f'y2="{header + plot_h}" stroke="#5b6475" stroke-dasharray="3 3"/>'
+                f'<text x="{x(index) + 3:.1f}" y="{header + 10}">{escape(text)}</text>'
+            )
+    shown = [i for i, label in enumerate(labels) if label]
+    every = max(1, -(-len(shown) // 12))
+    for i in shown[::every]:
+        parts.append(f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle">{escape(labels[i])}</text>')
+    cursor = left
+    for kind, colour, name in legend:
+        if kind == "band":
+            parts.append(
+                f'<rect x="{cursor}" y="7" width="14" height="9" fill="{colour}" fill-opacity="0.15"/>'
+            )
+        else:
+            dash = ' stroke-dasharray="5 3"' if name in dashed else ""
+            parts.append(
+                f'<line x1="{cursor}" x2="{cursor + 14}" y1="12" y2="12" stroke="{colour}" '
+                f'stroke-width="2"{dash}/>'
+            )
+        parts.append(f'<text x="{cursor + 18}" y="16">{escape(name)}</text>')
+        cursor += 28 + 7 * len(name)
     parts.append("</svg>")
     return Markup("".join(parts))
