@@ -13,7 +13,9 @@ from opsdesk.core.clock import Clock, FixedClock
 from opsdesk.core.models import User
 from opsdesk.demo.people import create_people
 from opsdesk.demo.sla import create_sla_setup
+from opsdesk.demo.success import create_success_book
 from opsdesk.demo.tickets import generate_tickets
+from opsdesk.demo.workforce import build_demo_plan
 from opsdesk.desk.models import UNSOLVED, Ticket
 from opsdesk.desk.sla.tracking import refresh_ticket_sla
 
@@ -32,6 +34,7 @@ def load_demo(
     tickets_per_day: int = 800,
     history_days: int = HISTORY_DAYS,
     seed: int = 7,
+    success_accounts: int = 800,
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Load everything in one transaction: a half-loaded demo is never left behind."""
@@ -64,6 +67,25 @@ def load_demo(
             progress=advance,
         )
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
+        success_task = progress.add_task("customer success book", total=4) if progress else None
+
+        def advance_success(n: int) -> None:
+            if progress and success_task is not None:
+                progress.advance(success_task, n)
+
+        counts.update(
+            create_success_book(
+                session,
+                rng=rng,
+                now=now,
+                csms=[u for key, u in people.staff.items() if key.startswith("csm")],
+                organisation_ids=people.org_ids,
+                accounts=success_accounts,
+                progress=advance_success,
+            )
+        )
+        build_demo_plan(session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress)
+        counts["workforce plans"] = 1
     return counts
 
 

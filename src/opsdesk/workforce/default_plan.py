@@ -9,6 +9,7 @@ starting headcount, so hires appear a few months out.
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -88,7 +89,7 @@ def default_plan(now: datetime) -> dict[str, Any]:
         "actual_days": 21,
         "backtest_days": 7,
         "schedule_time_limit_seconds": 10,
-        "channels": CHANNELS,
+        "channels": copy.deepcopy(CHANNELS),  # a caller may edit its copy
         "sites": {
             "demand_mix": [{"skill": "L1", "share": 0.85}, {"skill": "L2", "share": 0.15}],
             "sites": [_site(*site) for site in DEMO_SITES],
