@@ -152,7 +152,10 @@ def line_chart(
     shown = [i for i, label in enumerate(labels) if label]
     every = max(1, -(-len(shown) // 12))
     for i in shown[::every]:
-        parts.append(f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle">{escape(labels[i])}</text>')
+        anchor = "start" if i == 0 else "end" if i == count - 1 else "middle"  # ends stay inside the box
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}">{escape(labels[i])}</text>'
+        )
     cursor = left
     for kind, colour, name in legend:
         if kind == "band":
