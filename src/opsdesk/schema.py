@@ -13,6 +13,9 @@ DOMAIN_MODEL_MODULES = [
     "opsdesk.quality.models",
     "opsdesk.success.models",
     "opsdesk.success.health.models",
+    "opsdesk.success.playbooks.models",
+    "opsdesk.success.voice.models",
+    "opsdesk.success.pipeline.models",
     "opsdesk.workforce.models",
     "opsdesk.insights.models",
 ]

@@ -1,0 +1,1 @@
+"""Renewal and expansion opportunities, stage probabilities and the pipeline forecast."""
