@@ -1,0 +1,190 @@
+"""The demo's customer-success book: loaded with the rest of the demo, shaped like a real book, and
+never half-written."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsdesk.core.clock import FixedClock
+from opsdesk.core.models import Event, Organisation, Role, User
+from opsdesk.demo.loader import load_demo
+from opsdesk.desk.models import Ticket
+from opsdesk.success import actions, queries, retention
+from opsdesk.success.models import (
+    Account,
+    ArrMovement,
+    Contact,
+    ContactRole,
+    MovementKind,
+    Stage,
+    Subscription,
+    Utilisation,
+)
+
+ACCOUNTS = 400
+
+
+@pytest.fixture
+def loaded(session_factory: sessionmaker[Session], clock: FixedClock) -> dict[str, int]:
+    return load_demo(
+        session_factory,
+        clock=clock,
+        organisations=300,
+        tickets_per_day=20,
+        history_days=30,
+        success_accounts=ACCOUNTS,
+    )
+
+
+def test_the_book_has_every_segment_csm_stage_and_contact_role(loaded: dict[str, int], db: Session) -> None:
+    assert loaded["success accounts"] == ACCOUNTS
+    accounts = db.scalars(select(Account)).all()
+    assert len(accounts) == ACCOUNTS
+    by_segment = pd.Series([a.segment.name for a in accounts if a.segment]).value_counts()
+    assert len(by_segment) == 5 and by_segment.sum() == ACCOUNTS
+    assert by_segment["Small business"] > by_segment["Enterprise"]  # many small, few large
+    assert min(a.covered_lives for a in accounts) >= 1 and max(a.covered_lives for a in accounts) <= 30_000
+
+    owners = [a.owner for a in accounts]
+    assert all(o is not None and o.role is Role.CSM for o in owners)
+    books = pd.Series([o.email for o in owners if o]).value_counts()
+    assert len(books) == 12 and books.max() - books.min() <= books.mean() * 0.5
+
+    children = [a for a in accounts if a.parent_id is not None]
+    assert children and all(c.owner_id == c.parent.owner_id for c in children if c.parent)
+    assert {a.stage for a in accounts} >= {Stage.ADOPTION, Stage.CHURNED, Stage.RENEWAL}
+
+    linked = [a.organisation_id for a in accounts if a.organisation_id is not None]
+    assert 0.5 * ACCOUNTS <= len(linked) <= 0.7 * ACCOUNTS and len(set(linked)) == len(linked)
+    known_orgs = set(db.scalars(select(Organisation.id)))
+    assert set(linked) <= known_orgs
+    with_tickets = db.scalar(
+        select(func.count(func.distinct(Ticket.organisation_id))).where(Ticket.organisation_id.in_(linked))
+    )
+    assert with_tickets and with_tickets > 0  # the linked customers' desk tickets count for them
+
+    roles = pd.DataFrame(db.execute(select(Contact.account_id, Contact.role)).all(), columns=["a", "role"])
+    for role in (ContactRole.HR_LEADER, ContactRole.BENEFITS_LEADER, ContactRole.EXECUTIVE):
+        assert roles[roles["role"] == role]["a"].nunique() == ACCOUNTS
+
+
+def test_stage_changes_are_dated_events_in_lifecycle_order(
+    loaded: dict[str, int], db: Session, clock: FixedClock
+) -> None:
+    events = db.scalars(
+        select(Event).where(Event.type == "account_stage_changed").order_by(Event.at, Event.id)
+    ).all()
+    assert events
+    today = clock.now().date()
+    by_account: dict[int, list[Event]] = {}
+    for event in events:
+        assert date.fromisoformat(event.data["on"]) <= today and event.at <= clock.now()
+        by_account.setdefault(event.subject_id, []).append(event)
+    for account in db.scalars(select(Account)):
+        history = by_account.get(account.id, [])
+        if history:
+            assert history[-1].data["to"] == account.stage.value
+            assert history[-1].data["on"] == account.stage_since.isoformat()
+            assert all(a.data["to"] == b.data["from"] for a, b in itertools.pairwise(history))
+    first_moves = {h[0].data["to"] for h in by_account.values()}
+    assert first_moves == {"launch"}  # implementation hands over to launch first
+
+
+def test_three_years_of_contracts_give_plausible_retention(
+    loaded: dict[str, int], db: Session, clock: FixedClock
+) -> None:
+    subs = db.scalars(select(Subscription)).all()
+    assert min(s.start_date for s in subs) <= clock.now().date() - timedelta(days=3 * 365)
+    assert any(s.escalator_pct > 0 for s in subs) and any(s.amends_id for s in subs)
+    assert any((s.end_date - s.start_date).days > 700 for s in subs)  # multi-year terms
+    kinds = set(db.scalars(select(ArrMovement.kind).distinct()))
+    assert {"new_business", "expansion", "contraction", "churn", "renewal", "escalator"} <= {
+        k.value for k in kinds
+    }
+    assert loaded["ARR movements"] == db.scalar(select(func.count()).select_from(ArrMovement))
+
+    movements, customers = queries.movements_frame(db), queries.customers_frame(db)
+    end = clock.now().date()
+    periods = [
+        (end - timedelta(days=365 * (k + 1)) + timedelta(days=1), end - timedelta(days=365 * k))
+        for k in (1, 0)
+    ]
+    year = retention.bridge(movements, customers, periods, None)
+    for row in year.itertuples():
+        assert 0.85 <= row.grr <= 0.99, row
+        assert 1.0 <= row.nrr <= 1.2, row
+        assert 0.04 <= row.logo_churn <= 0.18, row
+    by_segment = retention.bridge(
+        movements, customers, [(periods[0][0], periods[1][1])], "segment"
+    ).set_index("group")
+    assert by_segment.loc["Small business", "logo_churn"] > by_segment.loc["Enterprise", "logo_churn"]
+
+
+def test_utilisation_slides_before_churn(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
+    """Churn already happened (a current term's end is a churn dated in the future until renewed)."""
+    frame = pd.DataFrame(
+        db.execute(
+            select(
+                Utilisation.account_id, Utilisation.month, Utilisation.engaged_members, Account.covered_lives
+            )
+            .join(Account, Account.id == Utilisation.account_id)
+            .where(Account.parent_id.is_(None))
+        ).all(),
+        columns=["account_id", "month", "engaged", "lives"],
+    )
+    frame["rate"] = frame["engaged"] / frame["lives"]
+    churns = pd.DataFrame(
+        db.execute(
+            select(ArrMovement.customer_id, ArrMovement.effective_on).where(
+                ArrMovement.kind == MovementKind.CHURN, ArrMovement.effective_on <= clock.now().date()
+            )
+        ).all(),
+        columns=["account_id", "on"],
+    )
+    assert len(churns) > 10
+    before, earlier = [], []
+    for row in churns.itertuples():
+        mine = frame[frame["account_id"] == row.account_id]
+        last = mine[(mine["month"] < row.on) & (mine["month"] >= row.on - timedelta(days=95))]["rate"]
+        prior = mine[
+            (mine["month"] < row.on - timedelta(days=200)) & (mine["month"] >= row.on - timedelta(days=300))
+        ]["rate"]
+        if len(last) and len(prior):
+            before.append(last.mean())
+            earlier.append(prior.mean())
+    assert len(before) > 5
+    assert sum(before) / len(before) < 0.8 * sum(earlier) / len(earlier)
+    churned = set(churns["account_id"])
+    stayed = frame[~frame["account_id"].isin(churned)]["rate"].mean()
+    lost = frame[frame["account_id"].isin(churned)]["rate"].mean()
+    assert lost < stayed
+
+
+def test_a_failure_in_the_success_step_leaves_nothing_behind(
+    session_factory: sessionmaker[Session], db: Session, clock: FixedClock
+) -> None:
+    # An account already holding the external id the demo will give its first account.
+    actions.create_account(db, name="Existing Co", external_id="ACC-00002", clock=clock)
+    db.commit()
+    with pytest.raises(IntegrityError):
+        load_demo(
+            session_factory,
+            clock=clock,
+            organisations=50,
+            tickets_per_day=5,
+            history_days=7,
+            success_accounts=20,
+        )
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(User)) == 0
+    assert db.scalar(select(func.count()).select_from(Organisation)) == 0
+    assert db.scalar(select(func.count()).select_from(Ticket)) == 0
+    assert [a.name for a in db.scalars(select(Account))] == ["Existing Co"]
+    assert db.scalar(select(func.count()).select_from(Subscription)) == 0
