@@ -34,6 +34,12 @@ def load_all_models() -> None:
             importlib.import_module(name)
 
 
+def is_migrated(name: str | None, type_: str) -> bool:
+    """False for what the full-text search DDL builds itself (SQLite FTS5 tables and their shadow
+    tables, PostgreSQL expression indexes): Alembic must neither drop nor diff them."""
+    return not (type_ in {"table", "index"} and name is not None and "_fts" in name)
+
+
 load_all_models()
 metadata = Base.metadata
 __all__ = ["core_models", "metadata"]

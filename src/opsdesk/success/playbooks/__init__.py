@@ -1,0 +1,1 @@
+"""Playbooks: triggers over account state that create CSM tasks from templates, and success plans."""
