@@ -102,14 +102,18 @@ def test_stage_moves_record_history_and_events(db: Session, clock: FixedClock) -
     actions.move_stage(db, opportunity=deal, to=OpportunityStage.PROPOSE, clock=clock)
     actions.move_stage(db, opportunity=deal, to=OpportunityStage.PROPOSE, clock=clock)  # no change
     clock.advance(timedelta(days=5))
-    actions.move_stage(db, opportunity=deal, to=OpportunityStage.CLOSED_WON, amount_cents=300_000, clock=clock)
+    actions.move_stage(
+        db, opportunity=deal, to=OpportunityStage.CLOSED_WON, amount_cents=300_000, clock=clock
+    )
     db.commit()
     assert deal.closed_on == date(2026, 3, 10) and deal.amount_cents == 300_000
     history = queries.history_frame(db)
     assert history["stage"].tolist() == ["qualify", "qualify", "propose", "closed_won"]
     assert [None if pd.isna(v) else int(v) for v in history["probability_pct"]] == [None, 70, 70, 70]
     types = db.scalars(
-        select(Event.type).where(Event.subject_type == "opportunity", Event.subject_id == deal.id).order_by(Event.id)
+        select(Event.type)
+        .where(Event.subject_type == "opportunity", Event.subject_id == deal.id)
+        .order_by(Event.id)
     ).all()
     assert types == [
         "opportunity_created",
