@@ -71,7 +71,7 @@ def build(config: Path = typer.Option(None, "--config", help=CONFIG_HELP)) -> No
 @app.command("default-config")
 def default_config() -> None:
     """Print the demo organisation's plan configuration as YAML, to copy and edit."""
-    console.print(yaml.safe_dump(default_plan(clock.now()), sort_keys=False), markup=False, highlight=False)
+    typer.echo(yaml.safe_dump(default_plan(clock.now()), sort_keys=False), nl=False)  # unwrapped, valid YAML
 
 
 def register(root: typer.Typer) -> None:
