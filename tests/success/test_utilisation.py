@@ -13,6 +13,7 @@ from opsdesk.success.utilisation import (
     account_trends,
     completed_months,
     direction,
+    latest_rates,
     monthly_slope,
     segment_trend,
     with_rates,
@@ -75,3 +76,10 @@ def test_segment_trend_weighs_accounts_by_covered_lives() -> None:
     assert trend.loc["Large", "accounts"] == 2
     assert trend.loc["(none)", "sessions"] == 5
     assert segment_trend(data.iloc[0:0], {}).empty
+
+
+def test_latest_rates_take_each_accounts_last_completed_month_with_lives() -> None:
+    data = frame(months(1, 1000, [100, 90, 80]) + months(2, 0, [5, 5, 5]) + months(3, 100, [7], start=1))
+    # As of 10 Mar: Jan and Feb are complete; account 2 has no covered lives; account 3 only reported Jan.
+    assert latest_rates(data, as_of=date(2026, 3, 10), months=3) == pytest.approx({1: 9.0, 3: 7.0})
+    assert latest_rates(data, as_of=date(2026, 6, 10), months=1) == {}

@@ -69,6 +69,17 @@ def completed_months(frame: pd.DataFrame, as_of: date, months: int) -> pd.DataFr
     return frame[(stamps >= first) & (stamps < current)]
 
 
+def latest_rates(frame: pd.DataFrame, *, as_of: date, months: int) -> dict[int, float]:
+    """Each account's engagement rate in its latest completed month within the window (accounts
+    without covered lives are left out): the one figure a health score needs, for many accounts."""
+    window = with_rates(completed_months(frame, as_of, months))
+    window = window[window["engaged_rate_pct"].notna()]
+    if window.empty:
+        return {}
+    last = window.sort_values(["account_id", "month"]).groupby("account_id").tail(1)
+    return {int(a): float(r) for a, r in zip(last["account_id"], last["engaged_rate_pct"], strict=True)}
+
+
 def account_trends(frame: pd.DataFrame, *, as_of: date, months: int = 6) -> pd.DataFrame:
     """One row per account with data in the window: the latest month's engagement rate, sessions and
     uptake, the rate's change over the window and its least-squares slope (points per month)."""

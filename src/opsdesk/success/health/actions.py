@@ -280,24 +280,24 @@ def score_accounts(
     now = clock.now()
     for start in range(0, len(targets), batch):
         chunk = targets[start : start + batch]
+        ids = [a.id for a in chunk]
         existing = {
             row.account_id: row
             for row in session.scalars(
-                select(HealthScore).where(
-                    HealthScore.scored_on == as_of, HealthScore.account_id.in_([a.id for a in chunk])
-                )
+                select(HealthScore).where(HealthScore.scored_on == as_of, HealthScore.account_id.in_(ids))
             )
         }
+        previous = queries.previous_bands(session, ids, as_of)
+        overrides = queries.active_overrides(session, ids, queries.end_of(as_of))
         for computed in queries.compute(session, chunk, as_of, cards):
             row = existing.get(computed.account_id)
             if row is not None:
                 before = row.effective_band
             else:
-                previous = queries.latest_score(session, computed.account_id, on_or_before=as_of)
-                before = previous.effective_band if previous is not None else None
+                before = previous.get(computed.account_id)
                 row = HealthScore(account_id=computed.account_id, scored_on=as_of, computed_at=now)
                 session.add(row)
-            override = queries.active_override(session, computed.account_id, queries.end_of(as_of))
+            override = overrides.get(computed.account_id)
             thresholds = queries.thresholds_of(computed.scorecard) if computed.scorecard else None
             score, band = computed.result.score, computed.band
             eff_score, eff_band = (

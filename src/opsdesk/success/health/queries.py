@@ -38,6 +38,7 @@ from opsdesk.success.utilisation import (
     FRAME_COLUMNS,
     account_trends,
     completed_months,
+    latest_rates,
     segment_trend,
     with_rates,
 )
@@ -139,8 +140,7 @@ def raw_signals(session: Session, accounts: Sequence[Account], as_of: date) -> d
         return {}
     ids = [a.id for a in accounts]
     cutoff = end_of(as_of)
-    trends = account_trends(utilisation_frame(session, ids), as_of=as_of, months=UTILISATION_MONTHS)
-    engaged = dict(zip(trends["account_id"], trends["engaged_rate_pct"], strict=True))
+    engaged = latest_rates(utilisation_frame(session, ids), as_of=as_of, months=UTILISATION_MONTHS)
     desk = organisation_signals(
         session,
         [a.organisation_id for a in accounts if a.organisation_id is not None],
@@ -161,7 +161,7 @@ def raw_signals(session: Session, accounts: Sequence[Account], as_of: date) -> d
         rate = engaged.get(account.id)
         csat = support.csat_pct if support is not None else None
         out[account.id] = RawSignals(
-            engaged_rate_pct=None if rate is None or np.isnan(rate) else float(rate),
+            engaged_rate_pct=rate,
             tickets_per_1000_lives=(
                 support.tickets_created * 1000.0 / account.covered_lives
                 if support is not None and account.covered_lives > 0
@@ -240,6 +240,37 @@ def active_override(session: Session, account_id: int, at: datetime) -> HealthOv
         .order_by(HealthOverride.created_at.desc(), HealthOverride.id.desc())
         .limit(1)
     )
+
+
+def active_overrides(session: Session, account_ids: Sequence[int], at: datetime) -> dict[int, HealthOverride]:
+    """``active_override`` for many accounts in one query."""
+    rows = session.scalars(
+        select(HealthOverride)
+        .where(
+            HealthOverride.account_id.in_(list(account_ids)),
+            HealthOverride.created_at <= at,
+            or_(HealthOverride.ended_at.is_(None), HealthOverride.ended_at > at),
+            HealthOverride.expires_at > at,
+        )
+        .order_by(HealthOverride.created_at, HealthOverride.id)
+    )
+    return {row.account_id: row for row in rows}  # the latest wins
+
+
+def previous_bands(session: Session, account_ids: Sequence[int], before: date) -> dict[int, Band | None]:
+    """The effective band of each account's latest snapshot dated before ``before``."""
+    latest = (
+        select(HealthScore.account_id, func.max(HealthScore.scored_on).label("on"))
+        .where(HealthScore.account_id.in_(list(account_ids)), HealthScore.scored_on < before)
+        .group_by(HealthScore.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(HealthScore.account_id, HealthScore.effective_band).join(
+            latest, (latest.c.account_id == HealthScore.account_id) & (latest.c.on == HealthScore.scored_on)
+        )
+    )
+    return {int(a): b for a, b in rows}
 
 
 def latest_score(
