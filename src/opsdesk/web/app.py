@@ -24,6 +24,7 @@ API_ROUTER_MODULES = [
     "opsdesk.web.api.workforce",
     "opsdesk.web.api.success",
     "opsdesk.web.api.success_health",
+    "opsdesk.web.api.success_work",
     "opsdesk.web.api.success_pipeline",
     "opsdesk.web.api.insights",
 ]

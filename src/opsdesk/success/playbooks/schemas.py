@@ -1,0 +1,162 @@
+"""Request and response shapes for playbooks, tasks and success plans."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from opsdesk.success.playbooks.models import ObjectiveStatus, OwnerRule, TaskStatus, TriggerKind
+
+
+class TemplateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    due_offset_days: int = Field(default=0, ge=0, le=365)
+    owner_rule: OwnerRule = OwnerRule.ACCOUNT_CSM
+    owner_user_id: int | None = None
+    email_subject: str | None = Field(default=None, max_length=300)
+    email_body: str | None = Field(default=None, max_length=20_000)
+
+
+class PlaybookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    trigger_kind: TriggerKind
+    trigger_params: dict[str, Any] = Field(default_factory=dict)
+    templates: list[TemplateIn] = Field(min_length=1, max_length=50)
+    active: bool = True
+
+
+class PlaybookUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    trigger_params: dict[str, Any] | None = None
+    templates: list[TemplateIn] | None = Field(default=None, min_length=1, max_length=50)
+    active: bool | None = None
+
+
+class TemplateOut(TemplateIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    position: int
+
+
+class PlaybookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    trigger_kind: TriggerKind
+    trigger_params: dict[str, Any]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    templates: list[TemplateOut]
+
+
+class RunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    now: datetime | None = None  # evaluate as of this moment (default: the server clock), never later
+    playbook_ids: list[int] | None = None
+
+
+class RunOut(BaseModel):
+    now: datetime
+    fired: int
+    tasks_created: int
+    lost_races: int
+    by_playbook: dict[str, int]
+
+
+class TaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: int
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    due_on: date
+    owner_id: int | None = None
+
+
+class TaskUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: TaskStatus | None = None
+    due_on: date | None = None
+    owner_id: int | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+    email_subject: str | None = Field(default=None, max_length=300)
+    email_body: str | None = Field(default=None, max_length=20_000)
+
+
+class TaskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    playbook_id: int | None
+    title: str
+    description: str
+    status: TaskStatus
+    due_on: date
+    owner_id: int | None
+    email_subject: str | None
+    email_body: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+class ObjectiveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    objective: str = Field(min_length=1, max_length=2000)
+    target_date: date
+
+
+class ObjectiveUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    objective: str | None = Field(default=None, min_length=1, max_length=2000)
+    target_date: date | None = None
+    status: ObjectiveStatus | None = None
+
+
+class ObjectiveOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    objective: str
+    target_date: date
+    status: ObjectiveStatus
+
+
+class PlanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: int
+    title: str = Field(min_length=1, max_length=200)
+    owner_id: int | None = None
+    objectives: list[ObjectiveIn] = Field(default_factory=list, max_length=100)
+
+
+class PlanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    title: str
+    owner_id: int | None
+    created_at: datetime
+    objectives: list[ObjectiveOut]

@@ -1,0 +1,132 @@
+"""Reads for escalations, NPS responses and feedback, and the asks frame the ranking runs on."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsdesk.core.errors import NotFound
+from opsdesk.success.arr import arr_on, arr_steps
+from opsdesk.success.models import Account
+from opsdesk.success.queries import subscription_terms
+from opsdesk.success.voice.models import (
+    OPEN_REQUEST_STATUSES,
+    Escalation,
+    EscalationStatus,
+    EscalationTicket,
+    FeedbackAsk,
+    FeedbackRequest,
+    NpsResponse,
+    ProductArea,
+    RequestStatus,
+    Severity,
+)
+from opsdesk.success.voice.ranking import ASK_COLUMNS, rank_areas, rank_requests
+
+
+def escalation(session: Session, escalation_id: int) -> Escalation:
+    row = session.get(Escalation, escalation_id)
+    if row is None:
+        raise NotFound(f"no escalation {escalation_id}")
+    return row
+
+
+def escalations(
+    session: Session,
+    *,
+    account_id: int | None = None,
+    status: EscalationStatus | None = None,
+    severity: Severity | None = None,
+    ticket_number: int | None = None,
+) -> list[Escalation]:
+    """Most severe first, then oldest first."""
+    query = select(Escalation)
+    if account_id is not None:
+        query = query.where(Escalation.account_id == account_id)
+    if status is not None:
+        query = query.where(Escalation.status == status)
+    if severity is not None:
+        query = query.where(Escalation.severity == severity)
+    if ticket_number is not None:
+        query = query.where(
+            Escalation.id.in_(
+                select(EscalationTicket.escalation_id).where(EscalationTicket.ticket_number == ticket_number)
+            )
+        )
+    return list(session.scalars(query.order_by(Escalation.severity, Escalation.opened_at, Escalation.id)))
+
+
+def nps_responses(session: Session, account_id: int) -> list[NpsResponse]:
+    return list(
+        session.scalars(
+            select(NpsResponse)
+            .where(NpsResponse.account_id == account_id)
+            .order_by(NpsResponse.responded_at.desc(), NpsResponse.id.desc())
+        )
+    )
+
+
+def request(session: Session, request_id: int) -> FeedbackRequest:
+    row = session.get(FeedbackRequest, request_id)
+    if row is None:
+        raise NotFound(f"no feedback request {request_id}")
+    return row
+
+
+def requests(
+    session: Session,
+    *,
+    product_area: str | None = None,
+    status: RequestStatus | None = None,
+    account_id: int | None = None,
+) -> list[FeedbackRequest]:
+    query = select(FeedbackRequest).join(ProductArea)
+    if product_area is not None:
+        query = query.where(ProductArea.name == product_area)
+    if status is not None:
+        query = query.where(FeedbackRequest.status == status)
+    if account_id is not None:
+        query = query.where(
+            FeedbackRequest.id.in_(select(FeedbackAsk.request_id).where(FeedbackAsk.account_id == account_id))
+        )
+    return list(session.scalars(query.order_by(FeedbackRequest.id)))
+
+
+def product_areas(session: Session) -> list[ProductArea]:
+    return list(session.scalars(select(ProductArea).order_by(ProductArea.name)))
+
+
+def asks_frame(session: Session, *, on: date, include_closed: bool = False) -> pd.DataFrame:
+    """One row per ask with the asking account's own ARR on ``on`` and its covered lives."""
+    query = (
+        select(
+            FeedbackRequest.id,
+            FeedbackRequest.title,
+            ProductArea.name,
+            FeedbackRequest.status,
+            FeedbackAsk.account_id,
+            Account.covered_lives,
+        )
+        .join(ProductArea, ProductArea.id == FeedbackRequest.product_area_id)
+        .join(FeedbackAsk, FeedbackAsk.request_id == FeedbackRequest.id)
+        .join(Account, Account.id == FeedbackAsk.account_id)
+    )
+    if not include_closed:
+        query = query.where(FeedbackRequest.status.in_(OPEN_REQUEST_STATUSES))
+    rows = session.execute(query).all()
+    if not rows:
+        return pd.DataFrame(columns=ASK_COLUMNS)
+    terms = subscription_terms(session, sorted({int(r[4]) for r in rows}))
+    arr = arr_on(arr_steps(terms), on) if terms else {}
+    return pd.DataFrame(
+        [(r[0], r[1], r[2], r[3].value, r[4], arr.get(int(r[4]), 0), r[5]) for r in rows], columns=ASK_COLUMNS
+    )
+
+
+def ranking(session: Session, *, on: date, include_closed: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(product areas, requests), each ranked by the ARR and covered lives asking."""
+    asks = asks_frame(session, on=on, include_closed=include_closed)
+    return rank_areas(asks), rank_requests(asks)

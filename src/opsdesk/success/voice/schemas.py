@@ -1,0 +1,194 @@
+"""Request and response shapes for escalations, NPS responses and feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from opsdesk.success.voice.models import (
+    Escalation,
+    EscalationStatus,
+    FeedbackRequest,
+    RequestStatus,
+    Severity,
+)
+
+
+class EscalationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: int
+    severity: Severity
+    title: str = Field(min_length=1, max_length=200)
+    owner_id: int | None = None
+    executive_sponsor_id: int | None = None
+    ticket_numbers: list[int] = Field(default_factory=list, max_length=200)
+    note: str = Field(default="", max_length=10_000)
+
+
+class EscalationUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    severity: Severity | None = None
+    status: EscalationStatus | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    owner_id: int | None = None
+    executive_sponsor_id: int | None = None
+    ticket_numbers: list[int] | None = Field(default=None, max_length=200)
+    note: str = Field(default="", max_length=10_000)
+
+
+class TimelineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=10_000)
+    at: datetime | None = None
+
+
+class TimelineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    kind: str
+    note: str
+    author_id: int | None
+
+
+class EscalationOut(BaseModel):
+    id: int
+    account_id: int
+    severity: Severity
+    title: str
+    owner_id: int | None
+    executive_sponsor_id: int | None
+    status: EscalationStatus
+    opened_at: datetime
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    ticket_numbers: list[int]
+    timeline: list[TimelineOut]
+
+    @classmethod
+    def of(cls, row: Escalation) -> EscalationOut:
+        return cls(
+            id=row.id,
+            account_id=row.account_id,
+            severity=row.severity,
+            title=row.title,
+            owner_id=row.owner_id,
+            executive_sponsor_id=row.executive_sponsor_id,
+            status=row.status,
+            opened_at=row.opened_at,
+            mitigated_at=row.mitigated_at,
+            resolved_at=row.resolved_at,
+            ticket_numbers=[t.ticket_number for t in row.tickets],
+            timeline=[TimelineOut.model_validate(e) for e in row.entries],
+        )
+
+
+class NpsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: int
+    score: int = Field(ge=0, le=10)
+    responded_at: datetime
+    contact_id: int | None = None
+    comment: str = Field(default="", max_length=10_000)
+    external_id: str | None = Field(default=None, max_length=100)
+
+
+class NpsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    contact_id: int | None
+    score: int
+    comment: str
+    responded_at: datetime
+
+
+class AskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: int
+    contact_id: int | None = None
+    ticket_number: int | None = Field(default=None, ge=1)
+    note: str = Field(default="", max_length=10_000)
+
+
+class AskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    account_id: int
+    contact_id: int | None
+    ticket_number: int | None
+    note: str
+    created_at: datetime
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    product_area: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=20_000)
+    asks: list[AskIn] = Field(default_factory=list, max_length=500)
+
+
+class FeedbackUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    product_area: str | None = Field(default=None, min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=20_000)
+    status: RequestStatus | None = None
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    title: str
+    description: str
+    product_area: str
+    status: RequestStatus
+    created_at: datetime
+    asks: list[AskOut]
+
+    @classmethod
+    def of(cls, row: FeedbackRequest) -> FeedbackOut:
+        return cls(
+            id=row.id,
+            title=row.title,
+            description=row.description,
+            product_area=row.product_area.name,
+            status=row.status,
+            created_at=row.created_at,
+            asks=[AskOut.model_validate(a) for a in row.asks],
+        )
+
+
+class RankedRequestOut(BaseModel):
+    rank: int
+    request_id: int
+    title: str
+    product_area: str
+    status: RequestStatus
+    accounts: int
+    arr_cents: int
+    covered_lives: int
+
+
+class RankedAreaOut(BaseModel):
+    rank: int
+    product_area: str
+    requests: int
+    accounts: int
+    arr_cents: int
+    covered_lives: int
+
+
+class RankingOut(BaseModel):
+    product_areas: list[RankedAreaOut]
+    requests: list[RankedRequestOut]
