@@ -155,13 +155,16 @@ def test_relaying_is_refused(listener: int) -> None:
         send(listener, mail(), to="someone@elsewhere.example")
 
 
-def test_30_mb_attachment_over_a_25_mb_limit_is_dropped_with_a_note(listener: int, db: Session) -> None:
+def test_30_mb_attachment_over_a_25_mb_limit_is_dropped_with_a_note(
+    listener: int, db: Session, mail_settings: Settings
+) -> None:
+    assert mail_settings.max_attachment_bytes == 25 * 1024 * 1024
     big = bytes(30 * 1024 * 1024)
     send(listener, mail(attachments=[("scan.tiff", "image/tiff", big)]))
     ticket = db.scalars(select(Ticket)).one()
     customer, note = ticket.messages
     assert customer.body_text == "It is on fire." and customer.attachments == []
-    assert not note.public and "scan.tiff (30.0 MB)" in note.body_text
+    assert not note.public and "scan.tiff (30.0 MB)" in note.body_text and "25.0 MB limit" in note.body_text
 
 
 def test_mail_over_the_listener_limit_gets_552(
