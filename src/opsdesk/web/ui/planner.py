@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from opsdesk.core import permissions
+from opsdesk.core.models import User
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import FormUser, PageUser
 from opsdesk.web.ui.charts import line_chart, stacked_bars
@@ -48,7 +49,7 @@ def build(user: FormUser, session: SessionDep, clock: ClockDep) -> Response:
     return RedirectResponse(f"/planner/{run.id}", status_code=303)
 
 
-def _show(request: Request, user: Any, session: SessionDep, run: PlanRun | None) -> Response:
+def _show(request: Request, user: User, session: SessionDep, run: PlanRun | None) -> Response:
     context: dict[str, Any] = {
         "run": run,
         "can_build": permissions.has(user, permissions.WORKFORCE_WRITE),
