@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -13,6 +13,7 @@ from opsdesk.core.models import Role
 from opsdesk.success import actions as success
 from opsdesk.success import portfolio
 from opsdesk.success.models import PriceModel
+from opsdesk.success.playbooks.models import Task, TaskStatus
 from opsdesk.success.portfolio import Capacity
 from tests.factories import make_user
 
@@ -110,3 +111,34 @@ def test_portfolio_and_productivity_from_the_database(db: Session, clock: FixedC
     assert kpis.loc["ann@example.com", "nrr"] == pytest.approx(0.5)
     assert kpis.loc["ann@example.com", "renewal_rate"] == pytest.approx(0.0)
     assert kpis.loc["bob@example.com", "nrr"] is None or pd.isna(kpis.loc["bob@example.com", "nrr"])
+
+
+def test_task_kpis_count_done_tasks_and_on_time_share(db: Session, clock: FixedClock) -> None:
+    ann = make_user(db, clock, Role.CSM, email="ann@example.com")
+    make_user(db, clock, Role.CSM, email="bob@example.com")
+    one = success.create_account(db, name="One", covered_lives=10, owner=ann, clock=clock)
+    two = success.create_account(db, name="Two", covered_lives=10, owner=ann, clock=clock)
+
+    def task(account_id: int, due: date, status: TaskStatus, done: date | None) -> None:
+        db.add(
+            Task(
+                account_id=account_id,
+                title="call",
+                status=status,
+                due_on=due,
+                created_at=clock.now(),
+                updated_at=clock.now(),
+                completed_at=datetime(done.year, done.month, done.day, 15, tzinfo=UTC) if done else None,
+            )
+        )
+
+    task(one.id, date(2026, 2, 10), TaskStatus.DONE, date(2026, 2, 9))  # on time
+    task(one.id, date(2026, 2, 12), TaskStatus.DONE, date(2026, 2, 20))  # late
+    task(two.id, date(2026, 2, 15), TaskStatus.OPEN, None)  # overdue
+    task(two.id, date(2026, 2, 16), TaskStatus.SKIPPED, None)  # not counted
+    task(two.id, date(2026, 3, 3), TaskStatus.DONE, date(2026, 3, 1))  # after the period
+    db.commit()
+    kpis = portfolio.productivity(db, date(2026, 1, 1), date(2026, 2, 28)).set_index("csm")
+    assert kpis.loc["ann@example.com", "touches_per_account"] == pytest.approx(2 / 2)
+    assert kpis.loc["ann@example.com", "tasks_on_time"] == pytest.approx(1 / 3)
+    assert pd.isna(kpis.loc["bob@example.com", "touches_per_account"])  # no book: unknown, not zero
