@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
@@ -67,11 +68,14 @@ def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
 
 
 def _set_next_check(session: Session, ticket: Ticket, due_at: datetime | None) -> None:
-    row = session.get(SlaCheck, ticket.id)
-    if row is not None:
-        row.due_at = due_at
-    elif due_at is not None:
-        session.add(SlaCheck(ticket_id=ticket.id, due_at=due_at))
+    """An upsert, so two transactions refreshing the same new ticket cannot collide on its row."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(SlaCheck).values(ticket_id=ticket.id, due_at=due_at)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SlaCheck.ticket_id], set_={"due_at": statement.excluded.due_at}
+        )
+    )
 
 
 def _breach_key(data: dict[str, Any]) -> tuple[str | None, datetime | None]:
