@@ -172,3 +172,59 @@ def line_chart(
         cursor += 28 + 7 * len(name)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def waterfall(
+    steps: list[tuple[str, float]], *, width: int = 760, height: int = 260, title: str = "", money: str = "$"
+) -> Markup:
+    """A bridge: the first and last steps are totals drawn from zero, the ones between float from the
+    running total (rises green, falls red)."""
+    if len(steps) < 2:
+        return Markup('<p class="muted">No data yet.</p>')
+    running, bars = 0.0, []
+    for index, (name, value) in enumerate(steps):
+        if index in (0, len(steps) - 1):
+            bars.append((name, 0.0, value, "total"))
+            running = value
+        else:
+            bars.append((name, running, running + value, "up" if value >= 0 else "down"))
+            running += value
+    top = max(max(max(a, b) for _n, a, b, _k in bars), 1.0)
+    left, bottom, right, header = 70, 30, 10, 12
+    plot_w, plot_h = width - left - right, height - bottom - header
+    step = plot_w / len(bars)
+    colours = {"total": "#2456c9", "up": "#2e7d32", "down": "#c62828"}
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
+    for k in range(5):
+        value = top * k / 4
+        y = header + plot_h - plot_h * k / 4
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f4"/>')
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{money}{value:,.0f}</text>')
+    for i, (name, a, b, kind) in enumerate(bars):
+        lo, hi = min(a, b), max(a, b)
+        y = header + plot_h - plot_h * hi / top
+        h = max(plot_h * (hi - lo) / top, 1.0)
+        x = left + i * step + step * 0.15
+        amount = b - a
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" fill="{colours[kind]}">'
+            f"<title>{escape(name)}: {money}{amount:,.0f}</title></rect>"
+        )
+        parts.append(
+            f'<text x="{left + i * step + step / 2:.1f}" y="{height - 10}" text-anchor="middle">'
+            f"{escape(name)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def heat_colour(value: float | None, *, low: float, mid: float, high: float) -> str:
+    """A background for a heatmap cell: red below ``mid`` towards ``low``, green above it towards
+    ``high``; no colour without a value."""
+    if value is None or value != value:  # NaN
+        return "transparent"
+    if value >= mid:
+        share = min((value - mid) / max(high - mid, 1e-9), 1.0)
+        return f"rgba(46,125,50,{0.12 + 0.55 * share:.2f})"
+    share = min((mid - value) / max(mid - low, 1e-9), 1.0)
+    return f"rgba(198,40,40,{0.12 + 0.55 * share:.2f})"

@@ -1,0 +1,69 @@
+"""A customer's desk history for its account timeline: the tickets of its organisation (opened, solved)
+and any satisfaction ratings on them. ``success`` never reads desk tables; its pages come here.
+
+Sensitive tickets keep their place on the timeline but show their subject only to readers with
+sensitive access, so the timeline never leaks what the ticket page would refuse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from opsdesk.core.models import Event, User
+from opsdesk.desk.access import has_sensitive_access
+from opsdesk.desk.models import Ticket
+
+HIDDEN_SUBJECT = "Sensitive ticket"
+
+
+@dataclass(frozen=True)
+class TicketMoment:
+    at: datetime
+    kind: str  # "ticket_opened", "ticket_solved" or the rating event's type
+    ticket_number: int
+    subject: str
+    detail: str
+
+
+def organisation_timeline(
+    session: Session, organisation_id: int, *, reader: User, since: datetime, limit: int = 200
+) -> list[TicketMoment]:
+    """Newest first: each ticket's opening and solving since ``since`` and ratings recorded on them."""
+    tickets = session.execute(
+        select(
+            Ticket.id, Ticket.subject, Ticket.sensitive, Ticket.status, Ticket.created_at, Ticket.solved_at
+        )
+        .where(
+            Ticket.organisation_id == organisation_id,
+            Ticket.merged_into_id.is_(None),
+            (Ticket.created_at >= since) | (Ticket.solved_at >= since),
+        )
+        .order_by(Ticket.created_at.desc())
+        .limit(limit)
+    ).all()
+    see_sensitive = has_sensitive_access(reader)
+    moments: list[TicketMoment] = []
+    subject_of: dict[int, str] = {}
+    for number, subject, sensitive, status, created, solved in tickets:
+        shown = HIDDEN_SUBJECT if sensitive and not see_sensitive else subject
+        subject_of[number] = shown
+        if created >= since:
+            moments.append(TicketMoment(created, "ticket_opened", number, shown, status.value))
+        if solved is not None and solved >= since:
+            moments.append(TicketMoment(solved, "ticket_solved", number, shown, ""))
+    if subject_of:
+        ratings = session.execute(
+            select(Event.subject_id, Event.type, Event.at, Event.data).where(
+                and_(Event.subject_type == "ticket", Event.subject_id.in_(list(subject_of))),
+                Event.type.like("csat%"),
+                Event.at >= since,
+            )
+        ).all()
+        for number, type_, at, data in ratings:
+            score = data.get("score", data.get("rating", "")) if isinstance(data, dict) else ""
+            moments.append(TicketMoment(at, str(type_), int(number), subject_of[int(number)], str(score)))
+    moments.sort(key=lambda m: m.at, reverse=True)
+    return moments[:limit]

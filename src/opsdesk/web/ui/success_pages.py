@@ -1,0 +1,373 @@
+"""Customer-success pages: the portfolio with CSM books, one account's 360 view, and retention (the ARR
+bridge, GRR/NRR/logo churn by segment and over time, cohorts). Reads only; every number comes from the
+success queries and the retention maths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsdesk.core import permissions
+from opsdesk.core.models import Event, Role, User
+from opsdesk.insights.account_timeline import organisation_timeline
+from opsdesk.success import queries, retention
+from opsdesk.success.arr import anniversary
+from opsdesk.success.health import queries as health_queries
+from opsdesk.success.health.models import HealthScore
+from opsdesk.success.models import Account, ArrMovement, Stage, Subscription
+from opsdesk.web.deps import ClockDep, SessionDep
+from opsdesk.web.ui.auth import PageUser
+from opsdesk.web.ui.charts import heat_colour, line_chart, waterfall
+from opsdesk.web.ui.render import page, templates
+
+router = APIRouter(include_in_schema=False)
+templates.env.globals["has_permission"] = permissions.has
+COHORT_MONTHS = (0, 1, 3, 6, 9, 12, 18, 24, 30, 36)
+BRIDGE_LINES = [
+    ("Start", "start_arr"),
+    ("New", "new"),
+    ("Reactivated", "reactivation"),
+    ("Expansion", "expansion"),
+    ("Escalators", "escalator"),
+    ("Contraction", "contraction"),
+    ("Churn", "churn"),
+    ("End", "end_arr"),
+]
+
+
+def dollars(cents: int | float | None) -> str:
+    return "" if cents is None else f"${cents / 100:,.0f}"
+
+
+def percent(value: float | None) -> str:
+    return "" if value is None or value != value else f"{value * 100:.1f}%"
+
+
+templates.env.filters["dollars"] = dollars
+templates.env.filters["percent"] = percent
+
+
+def _arr_now(session: Session, today: date) -> dict[int, int]:
+    """Each customer's (top-level account's) ARR in cents today: the last movement on or before today."""
+    rows = session.execute(
+        select(ArrMovement.customer_id, ArrMovement.arr_after_cents)
+        .where(ArrMovement.effective_on <= today)
+        .order_by(ArrMovement.customer_id, ArrMovement.effective_on, ArrMovement.id)
+    )
+    return {int(customer): int(after) for customer, after in rows}
+
+
+def _latest_health(session: Session) -> dict[int, HealthScore]:
+    rows = session.scalars(select(HealthScore).order_by(HealthScore.scored_on, HealthScore.id))
+    return {row.account_id: row for row in rows}
+
+
+def _renewal_dates(session: Session, today: date) -> dict[int, date]:
+    """The next renewal (the day after the running term's last day) of each account with a running term."""
+    rows = session.execute(
+        select(Subscription.account_id, Subscription.end_date).where(
+            Subscription.start_date <= today, Subscription.end_date >= today
+        )
+    )
+    out: dict[int, date] = {}
+    for account_id, end in rows:
+        out[account_id] = max(out.get(account_id, date.min), end + timedelta(days=1))
+    return out
+
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    account: Account
+    arr_cents: int
+    children: int
+    renewal: date | None
+    health: HealthScore | None
+
+
+@router.get("/customers")
+def portfolio(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    clock: ClockDep,
+    segment: str = "",
+    csm: str = "",
+    stage: str = "",
+    health: str = "",
+) -> Response:
+    permissions.require(user, permissions.SUCCESS_READ)
+    today = clock.now().date()
+    accounts = session.scalars(select(Account).order_by(Account.name)).all()
+    children: dict[int, int] = {}
+    for account in accounts:
+        if account.parent_id is not None:
+            children[account.parent_id] = children.get(account.parent_id, 0) + 1
+    arr, scores, renewals = _arr_now(session, today), _latest_health(session), _renewal_dates(session, today)
+    rows = [
+        PortfolioRow(a, arr.get(a.id, 0), children.get(a.id, 0), renewals.get(a.id), scores.get(a.id))
+        for a in accounts
+        if a.parent_id is None
+    ]
+    books = _books(rows)
+
+    def keep(row: PortfolioRow) -> bool:
+        name = row.account.segment.name if row.account.segment else ""
+        band = row.health.effective_band.value if row.health and row.health.effective_band else "none"
+        return (
+            (not segment or name == segment)
+            and (not csm or (row.account.owner is not None and row.account.owner.email == csm))
+            and (not stage or row.account.stage.value == stage)
+            and (not health or band == health)
+        )
+
+    shown = sorted((r for r in rows if keep(r)), key=lambda r: -r.arr_cents)
+    csms = session.scalars(select(User).where(User.role == Role.CSM).order_by(User.email)).all()
+    return page(
+        request,
+        "success/portfolio.html",
+        user,
+        rows=shown,
+        books=books,
+        segments=[s.name for s in queries.segments(session)],
+        csms=csms,
+        stages=[s.value for s in Stage],
+        filters={"segment": segment, "csm": csm, "stage": stage, "health": health},
+        total_arr=sum(r.arr_cents for r in shown),
+        total_lives=sum(r.account.covered_lives for r in shown),
+    )
+
+
+def _books(rows: list[PortfolioRow]) -> list[dict[str, Any]]:
+    """Per CSM: live customers, their ARR and covered lives, red health, and customers lost."""
+    books: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        owner = row.account.owner
+        key = owner.name if owner else "(unassigned)"
+        book = books.setdefault(
+            key,
+            {
+                "csm": key,
+                "email": owner.email if owner else "",
+                "customers": 0,
+                "arr": 0,
+                "lives": 0,
+                "red": 0,
+                "churned": 0,
+            },
+        )
+        if row.account.stage is Stage.CHURNED:
+            book["churned"] += 1
+            continue
+        book["customers"] += 1
+        book["arr"] += row.arr_cents
+        book["lives"] += row.account.covered_lives
+        band = row.health.effective_band if row.health else None
+        book["red"] += int(band is not None and band.value == "red")
+    return sorted(books.values(), key=lambda b: -b["arr"])
+
+
+# --- one account -------------------------------------------------------------------------------------
+
+EVENT_TEXT = {
+    "account_created": "Account created",
+    "account_stage_changed": "Stage changed",
+    "account_updated": "Account updated",
+    "account_segment_changed": "Segment changed",
+    "contact_saved": "Contact saved",
+    "subscription_created": "Contract term added",
+    "subscription_updated": "Contract term changed",
+    "subscription_amended": "Contract amended",
+}
+
+
+@dataclass(frozen=True)
+class Moment:
+    at: datetime
+    kind: str
+    title: str
+    detail: str
+    link: str = ""
+
+
+def _event_detail(type_: str, data: dict[str, Any]) -> str:
+    if type_ == "account_stage_changed":
+        return f"{data.get('from', '')} → {data.get('to', '')} on {data.get('on', '')}"
+    if type_ in ("subscription_created", "subscription_updated"):
+        return f"{data.get('start', '')} to {data.get('end', '')}"
+    if type_ == "subscription_amended":
+        return f"effective {data.get('effective', '')}"
+    shown = {k: v for k, v in data.items() if not k.endswith("_id") and v not in (None, "", [], {})}
+    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items())
+
+
+def _timeline(session: Session, account: Account, reader: User, now: datetime) -> list[Moment]:
+    """Account events (stages, contracts, tasks, escalations ... whatever the success packages log),
+    ARR movements up to today and the linked organisation's tickets, newest first."""
+    moments = [
+        Moment(
+            e.at,
+            "event",
+            EVENT_TEXT.get(e.type, e.type.replace("_", " ").capitalize()),
+            _event_detail(e.type, e.data or {}),
+        )
+        for e in session.scalars(
+            select(Event).where(Event.subject_type == "account", Event.subject_id == account.id)
+        )
+    ]
+    if account.parent_id is None:
+        for move in session.scalars(
+            select(ArrMovement).where(
+                ArrMovement.customer_id == account.id, ArrMovement.effective_on <= now.date()
+            )
+        ):
+            moments.append(
+                Moment(
+                    datetime.combine(move.effective_on, time(0), tzinfo=now.tzinfo),
+                    "arr",
+                    f"ARR {move.kind.value.replace('_', ' ')}",
+                    f"{dollars(move.amount_cents)} → {dollars(move.arr_after_cents)}",
+                )
+            )
+    if account.organisation_id is not None:
+        since = now - timedelta(days=365)
+        for t in organisation_timeline(session, account.organisation_id, reader=reader, since=since):
+            title = {"ticket_opened": "Ticket opened", "ticket_solved": "Ticket solved"}.get(
+                t.kind, t.kind.replace("_", " ").upper() if t.kind.startswith("csat") else t.kind
+            )
+            moments.append(
+                Moment(
+                    t.at, "ticket", f"{title} #{t.ticket_number}", t.subject, f"/tickets/{t.ticket_number}"
+                )
+            )
+    moments.sort(key=lambda m: m.at, reverse=True)
+    return moments[:300]
+
+
+@router.get("/customers/retention")
+def retention_page(request: Request, user: PageUser, session: SessionDep, clock: ClockDep) -> Response:
+    permissions.require(user, permissions.SUCCESS_READ)
+    today = clock.now().date()
+    year_start = anniversary(today, -1) + timedelta(days=1)
+    movements, customers = queries.movements_frame(session), queries.customers_frame(session)
+    year = retention.bridge(movements, customers, [(year_start, today)], None)
+    by_segment = retention.bridge(movements, customers, [(year_start, today)], "segment")
+    bridge_row = year.iloc[0] if not year.empty else None
+    bridge_chart = waterfall(
+        [
+            (label, float(bridge_row[key]) / 100 * (-1 if key in ("contraction", "churn") else 1))
+            for label, key in BRIDGE_LINES
+        ]
+        if bridge_row is not None
+        else [],
+        title="ARR bridge, last twelve months",
+    )
+    trend, trend_labels = _trailing_trend(movements, customers, today)
+    trend_chart = line_chart(
+        {k: [None if v != v else v * 100 for v in vs] for k, vs in trend.items()},
+        trend_labels,
+        title="Trailing twelve-month GRR, NRR and logo churn (%)",
+    )
+    cohorts = retention.cohort_table(movements, today)
+    return page(
+        request,
+        "success/retention.html",
+        user,
+        year=bridge_row,
+        year_start=year_start,
+        today=today,
+        by_segment=by_segment.to_dict("records"),
+        bridge_chart=bridge_chart,
+        trend_chart=trend_chart,
+        cohort_rows=_cohort_rows(cohorts),
+        cohort_months=COHORT_MONTHS,
+        heat=heat_colour,
+    )
+
+
+def _trailing_trend(
+    movements: pd.DataFrame, customers: pd.DataFrame, today: date
+) -> tuple[dict[str, list[float]], list[str]]:
+    """GRR, NRR and logo churn over the twelve months to each quarter end of the last three years."""
+    ends = [anniversary(today, 0) - pd.DateOffset(months=3 * k) for k in range(11, -1, -1)]
+    series: dict[str, list[float]] = {"GRR": [], "NRR": [], "Logo churn": []}
+    labels: list[str] = []
+    for stamp in ends:
+        end = pd.Timestamp(stamp).date()
+        start = anniversary(end, -1) + timedelta(days=1)
+        row = retention.bridge(movements, customers, [(start, end)], None) if not movements.empty else None
+        if row is None or row.empty:
+            continue
+        series["GRR"].append(float(row["grr"].iloc[0]))
+        series["NRR"].append(float(row["nrr"].iloc[0]))
+        series["Logo churn"].append(float(row["logo_churn"].iloc[0]))
+        labels.append(end.strftime("%b %Y"))
+    return series, labels
+
+
+def _cohort_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Net dollar retention of each start-month cohort at the shown month offsets."""
+    rows: list[dict[str, Any]] = []
+    if table.empty:
+        return rows
+    for cohort, part in table.groupby("cohort", sort=True):
+        by_month = part.set_index("month")
+        rows.append(
+            {
+                "cohort": cohort,
+                "customers": int(by_month.loc[0, "customers"]) if 0 in by_month.index else 0,
+                "base": int(by_month.loc[0, "base_arr"]) if 0 in by_month.index else 0,
+                "ndr": {m: float(by_month.loc[m, "ndr"]) for m in COHORT_MONTHS if m in by_month.index},
+            }
+        )
+    return rows
+
+
+@router.get("/customers/{account_id}")
+def account_page(
+    account_id: int, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    permissions.require(user, permissions.SUCCESS_READ)
+    account = queries.account(session, account_id)
+    now = clock.now()
+    today = now.date()
+    root_id = queries.ultimate_parents(session).get(account.id, account.id)
+    customer_arr = _arr_now(session, today).get(root_id, 0)
+    own_arr = queries.arr_on(session, account.id, today)
+    renewal = _renewal_dates(session, today).get(account.id)
+    view = health_queries.account_health(session, account, now=now)
+    scored = view.scorecard_id is not None and view.effective_score is not None
+    measures = sorted(view.measures.items(), key=lambda kv: -float(kv[1].get("contribution") or 0))
+    usage, _trend = health_queries.account_utilisation(session, account, as_of=today, months=24)
+    usage_chart = line_chart(
+        {
+            "Engaged members (% of covered lives)": [
+                None if v != v else float(v) for v in usage.get("engaged_rate_pct", pd.Series(dtype=float))
+            ]
+        },
+        [pd.Timestamp(m).strftime("%b %y") for m in usage.get("month", [])],
+        title="Monthly member engagement",
+    )
+    return page(
+        request,
+        "success/account.html",
+        user,
+        account=account,
+        children=session.scalars(
+            select(Account).where(Account.parent_id == account.id).order_by(Account.name)
+        ).all(),
+        customer_arr=customer_arr,
+        own_arr=own_arr,
+        renewal=renewal,
+        health=view,
+        scored=scored,
+        measures=measures,
+        usage_chart=usage_chart,
+        timeline=_timeline(session, account, user, now),
+    )

@@ -1,0 +1,181 @@
+"""Customer-success pages in a real browser: the portfolio, an account's 360 view and retention show
+the numbers the success queries compute, with SVG charts, and stay closed to staff without success.read."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from opsdesk.core import actions as core_actions
+from opsdesk.core.clock import FixedClock
+from opsdesk.core.models import Role, Tier
+from opsdesk.desk import actions as desk_actions
+from opsdesk.desk.models import Channel
+from opsdesk.success import actions
+from opsdesk.success.models import PriceModel, Stage
+from tests.conftest import LiveServer
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def _sign_in(page: Any, server: LiveServer, email: str) -> None:
+    page.goto(server.url + "/signin")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+
+
+def _book(db: Session, clock: FixedClock) -> dict[str, Any]:
+    """Two customers since January 2025: Acme renews at a higher price, Beta leaves at year end.
+    Over the twelve months to 2 March 2026: start ARR $78,000, end $90,000 (Acme), so NRR 115.4%,
+    GRR 92.3% (Beta's $6,000 lost) and logo churn 50.0%."""
+    user = {"password": PASSWORD, "clock": clock}
+    csm = core_actions.create_user(db, email="cleo@cs.test", name="Cleo Csm", role=Role.CSM, **user)
+    core_actions.create_user(db, email="lee@cs.test", name="Lee Lead", role=Role.CS_LEAD, **user)
+    core_actions.create_user(
+        db, email="ana@desk.test", name="Ana Agent", role=Role.AGENT, tier=Tier.L1, **user
+    )
+    org = core_actions.create_organisation(db, name="Acme Health", clock=clock)
+    requester = core_actions.create_user(
+        db, email="rita@acme.test", name="Rita", role=Role.REQUESTER, organisation=org, **user
+    )
+    ticket = desk_actions.create_ticket(
+        db,
+        requester=requester,
+        subject="Eligibility file rejected",
+        body_text="Our eligibility file was rejected this morning.",
+        channel=Channel.EMAIL,
+        clock=clock,
+    )
+    acme = actions.create_account(
+        db,
+        name="Acme Health",
+        covered_lives=1500,
+        owner=csm,
+        organisation=org,
+        industry="Healthcare",
+        region="North America",
+        stage_since=date(2024, 12, 1),
+        clock=clock,
+    )
+    beta = actions.create_account(
+        db, name="Beta Bakery", covered_lives=50, owner=csm, stage_since=date(2024, 12, 1), clock=clock
+    )
+    pepm = {"price_model": PriceModel.PEPM, "covered_lives": 1500, "clock": clock}
+    actions.save_subscription(
+        db, account=acme, start=date(2025, 1, 1), end=date(2025, 12, 31), pepm_cents=400, **pepm
+    )
+    actions.save_subscription(
+        db, account=acme, start=date(2026, 1, 1), end=date(2026, 12, 31), pepm_cents=500, **pepm
+    )
+    actions.save_subscription(
+        db,
+        account=beta,
+        start=date(2025, 1, 1),
+        end=date(2025, 12, 31),
+        price_model=PriceModel.FLAT_ANNUAL,
+        flat_annual_cents=600_000,
+        clock=clock,
+    )
+    actions.change_stage(db, account=acme, to=Stage.LAUNCH, on=date(2025, 2, 15), clock=clock)
+    actions.change_stage(db, account=acme, to=Stage.ADOPTION, on=date(2025, 5, 1), clock=clock)
+    actions.change_stage(db, account=beta, to=Stage.CHURNED, on=date(2026, 1, 1), clock=clock)
+    for month, engaged in ((9, 300), (10, 330), (11, 360), (12, 390)):
+        actions.record_utilisation(
+            db,
+            account=acme,
+            month=date(2025, month, 1),
+            engaged_members=engaged,
+            sessions=engaged * 2,
+            programme_uptake_pct=Decimal("20"),
+        )
+    db.commit()
+    return {"acme": acme, "beta": beta, "ticket": ticket}
+
+
+def test_portfolio_lists_customers_with_arr_books_and_filters(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    data = _book(db, clock)
+    page = browser.new_page()
+    _sign_in(page, live_server, "lee@cs.test")
+    page.click("header >> text=Customers")
+    accounts = page.get_by_test_id("accounts").inner_text()
+    assert "Acme Health" in accounts and "$90,000" in accounts and "Upper mid-market" in accounts
+    assert "Beta Bakery" in accounts and "churned" in accounts
+    books = page.get_by_test_id("books").inner_text()
+    assert "Cleo Csm" in books and "$90,000" in books
+    page.select_option("select[name=stage]", "churned")
+    page.click("main button[type=submit]")
+    accounts = page.get_by_test_id("accounts").inner_text()
+    assert "Beta Bakery" in accounts and "Acme Health" not in accounts
+    page.goto(f"{live_server.url}/customers?segment=Upper+mid-market")
+    assert "Beta Bakery" not in page.get_by_test_id("accounts").inner_text()
+    page.click(f"a[href='/customers/{data['acme'].id}']")
+    assert page.get_by_test_id("account-name").inner_text() == "Acme Health"
+    page.close()
+
+
+def test_account_360_shows_header_timeline_health_and_engagement(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    data = _book(db, clock)
+    page = browser.new_page()
+    _sign_in(page, live_server, "cleo@cs.test")
+    page.goto(f"{live_server.url}/customers/{data['acme'].id}")
+    header = page.get_by_test_id("account-header").inner_text()
+    assert (
+        "Upper mid-market" in header and "adoption" in header and "Cleo Csm" in header and "1,500" in header
+    )
+    assert page.get_by_test_id("arr").inner_text() == "$90,000"
+    assert page.get_by_test_id("renewal").inner_text() == "2027-01-01"
+    timeline = page.get_by_test_id("timeline").inner_text()
+    assert f"Ticket opened #{data['ticket'].id}" in timeline and "Eligibility file rejected" in timeline
+    assert "launch → adoption on 2025-05-01" in timeline
+    assert "ARR expansion" in timeline and "$18,000" in timeline  # $72,000 -> $90,000 at renewal
+    assert "ARR new business" in timeline
+    assert "not scored" in page.get_by_test_id("health").inner_text()
+    assert page.locator("svg.chart polyline").count() >= 1
+    page.click(f"text=Ticket opened #{data['ticket'].id}")
+    assert "Our eligibility file was rejected" in page.content()
+    page.close()
+
+
+def test_retention_page_shows_bridge_rates_by_segment_and_cohorts(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    _book(db, clock)
+    page = browser.new_page()
+    _sign_in(page, live_server, "lee@cs.test")
+    page.goto(f"{live_server.url}/customers/retention")
+    assert page.get_by_test_id("nrr").inner_text() == "115.4%"
+    assert page.get_by_test_id("grr").inner_text() == "92.3%"
+    assert page.get_by_test_id("logo-churn").inner_text() == "50.0%"
+    assert page.get_by_test_id("end-arr").inner_text() == "$90,000"
+    segments = page.get_by_test_id("by-segment").inner_text()
+    assert "Small business" in segments and "$6,000" in segments
+    assert page.locator("svg.chart").count() >= 2  # the bridge and the trend
+    assert page.locator("svg.chart rect[fill='#c62828']").count() >= 1  # churn falls in red
+    cohorts = page.get_by_test_id("cohorts").inner_text()
+    assert "2025-01" in cohorts and "100.0%" in cohorts
+    page.close()
+
+
+@pytest.mark.parametrize("email", ["ana@desk.test", "rita@acme.test"])
+def test_people_without_success_read_are_refused(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock, email: str
+) -> None:
+    data = _book(db, clock)
+    page = browser.new_page()
+    _sign_in(page, live_server, email)
+    assert page.locator("header >> text=Customers").count() == 0
+    for path in ("/customers", f"/customers/{data['acme'].id}", "/customers/retention"):
+        response = page.goto(live_server.url + path)
+        assert response.status in (403, 404)
+        assert "Acme Health" not in page.locator("main").inner_text()
+    page.close()
