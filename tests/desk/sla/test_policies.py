@@ -37,6 +37,7 @@ def test_every_condition_must_hold_and_any_listed_value_is_enough() -> None:
     assert not matches(vip_chat, facts(channel="email", tags=("vip",)))
     assert not matches(vip_chat, facts(channel="chat", tags=("smb",)))
     assert matches(policy("catch-all", 1), facts())
+    assert matches(policy("spelt loosely", 2, customer_tags=["Key Account"]), facts(tags=("key_account",)))
 
 
 def test_first_active_match_in_list_order_wins() -> None:

@@ -36,7 +36,8 @@ def matches(policy: SlaPolicy, facts: TicketFacts) -> bool:
         return False
     if policy.channels and facts.channel not in policy.channels:
         return False
-    return not policy.customer_tags or bool(facts.customer_tags.intersection(policy.customer_tags))
+    wanted = {normalise_tag(tag) for tag in policy.customer_tags}
+    return not wanted or bool(facts.customer_tags & wanted)
 
 
 def select_policy(policies: Iterable[SlaPolicy], facts: TicketFacts) -> SlaPolicy | None:
