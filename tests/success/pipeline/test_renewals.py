@@ -3,13 +3,14 @@ on the last day; opportunity actions keep their history and events."""
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.errors import ValidationFailed
@@ -127,3 +128,48 @@ def test_stage_moves_record_history_and_events(db: Session, clock: FixedClock) -
     assert table.probability("upsell", "propose") == pytest.approx(5 / 11)
     with pytest.raises(ValidationFailed):
         actions.update_opportunity(db, opportunity=deal, probability_pct=101, clock=clock)
+
+
+def test_concurrent_runs_make_one_opportunity_per_term(
+    engine: Engine, session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    """Two generations racing on PostgreSQL: the unique key and the savepoint leave one per term.
+    (SQLite serialises writers at the file, so the race cannot happen there.)"""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs concurrent writers")
+    with session_factory() as setup:
+        for n in range(20):
+            account = success.create_account(setup, name=f"Employer {n}", covered_lives=10, clock=clock)
+            success.save_subscription(
+                setup,
+                account=account,
+                start=date(2025, 4, 1),
+                end=date(2026, 3, 31),
+                price_model=PriceModel.FLAT_ANNUAL,
+                flat_annual_cents=100_000,
+                clock=clock,
+            )
+        setup.commit()
+    barrier = threading.Barrier(2)
+    created: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with session_factory() as session:
+                barrier.wait()
+                run = renewals.generate_renewals(session, today=clock.now().date(), clock=clock)
+                session.commit()
+                created.append(len(run.created))
+        except BaseException as exc:  # reported below; a thread cannot fail the test itself
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert sum(created) == 20
+    with session_factory() as check:
+        assert check.scalar(select(func.count()).select_from(Opportunity)) == 20
