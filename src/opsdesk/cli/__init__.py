@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "opsdesk.cli.plan",
     "opsdesk.cli.success",
     "opsdesk.cli.health",
+    "opsdesk.cli.playbooks",
     "opsdesk.cli.pipeline",
     "opsdesk.cli.insights",
     "opsdesk.cli.worker",
