@@ -1,0 +1,19 @@
+"""The desk's own periodic work: closing solved tickets once the requester has had time to object."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from opsdesk.core.jobs import JobContext, job
+from opsdesk.desk.actions import auto_close_solved
+
+AUTO_CLOSE_NAME = "desk.auto_close"
+AUTO_CLOSE_EVERY = timedelta(hours=1)
+
+
+@job(AUTO_CLOSE_NAME, every=AUTO_CLOSE_EVERY)
+def auto_close(ctx: JobContext, _payload: dict[str, Any]) -> None:
+    """Idempotent: a redelivery finds the tickets already closed and closes nothing more."""
+    with ctx.transaction() as session:
+        auto_close_solved(session, clock=ctx.clock, days=ctx.settings.auto_close_days)
