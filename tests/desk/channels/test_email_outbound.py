@@ -323,3 +323,33 @@ def test_a_reply_enqueues_the_send_job_and_a_worker_sends_it(
     assert len(sink.received) == 1
     periodic = {p.name for p in registry.enabled_periodics(mail_settings)}
     assert SEND_MAIL in periodic and "desk.poll_mail" not in periodic
+
+
+def test_a_reply_whose_attachment_left_the_store_fails_without_blocking_others(
+    session_factory: sessionmaker[Session],
+    db: Session,
+    clock: FixedClock,
+    sink: Sink,
+    mail_settings: Settings,
+    ticket_and_agent: tuple[int, User],
+) -> None:
+    ticket_id, agent = ticket_and_agent
+    store = AttachmentStore.from_settings(mail_settings)
+    with transaction(session_factory) as session:
+        ticket = session.get_one(Ticket, ticket_id)
+        broken = agent_reply(
+            session,
+            clock,
+            ticket,
+            agent,
+            "attached",
+            store=store,
+            attachments=[NewAttachment("gone.pdf", "application/pdf", b"%PDF soon deleted")],
+        )
+        agent_reply(session, clock, ticket, agent, "plain follow-up")
+        key = broken.attachments[0].storage_key
+    (store.root / key).unlink()
+    assert send_pending(session_factory, clock=clock, settings=mail_settings) == 1
+    rows = db.scalars(select(OutboundEmail).order_by(OutboundEmail.id)).all()
+    assert [r.status for r in rows] == [OutboundStatus.FAILED, OutboundStatus.SENT]
+    assert rows[0].last_error is not None and "missing" in rows[0].last_error

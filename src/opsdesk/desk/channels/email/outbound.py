@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.database import transaction
-from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.errors import OpsDeskError, ValidationFailed
 from opsdesk.core.settings import Settings
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
@@ -202,7 +202,15 @@ def send_pending(
                 row = _claim(session, row_id, clock=clock, settings=settings)
                 if row is None:
                     continue
-                mail = build_email(row, settings=settings, store=store)
+                try:
+                    mail = build_email(row, settings=settings, store=store)
+                except (OpsDeskError, ValueError) as exc:
+                    # A reply that cannot be written (its attachment gone from the store, a header
+                    # that cannot be encoded) will not improve with retries.
+                    row.status = OutboundStatus.FAILED
+                    row.last_error = f"cannot build the email: {exc}"[:2000]
+                    log.warning("outbound email %s cannot be built: %s", row.id, exc)
+                    continue
                 recipients = [row.to, *row.cc]
             try:
                 if client is None:
