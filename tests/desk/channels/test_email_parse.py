@@ -148,3 +148,24 @@ def test_message_ids_without_brackets() -> None:
     assert message_ids("abc@x") == ["abc@x"]
     assert message_ids("<a@x> <b@y>") == ["a@x", "b@y"]
     assert message_ids(None) == []
+
+
+def test_non_ascii_attachment_names_in_both_encodings() -> None:
+    raw = (
+        b"From: a@example.com\r\nSubject: files\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\nsee files\r\n"
+        b"--B\r\nContent-Type: application/pdf\r\n"
+        b"Content-Disposition: attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n"
+        b'--B\r\nContent-Type: image/png; name="=?utf-8?b?5Zu+54mHLnBuZw==?="\r\n'
+        b"Content-ID: <img1@x>\r\nContent-Disposition: inline\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n"
+        b"--B--\r\n"
+    )
+    out = parsed(raw)
+    assert [(a.filename, a.data) for a in out.attachments] == [
+        ("résumé.pdf", b"%PDF"),
+        ("图片.png", b"\x89PNG"),
+    ]
+    assert out.attachments[1].content_id == "img1@x"
