@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.database import transaction
-from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.errors import OpsDeskError, ValidationFailed
 from opsdesk.core.models import IdentityKind, User
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
@@ -157,7 +157,8 @@ def receive_email(
     if duplicate is not None:
         return duplicate
 
-    attachments, dropped = _split_attachments(mail, settings.max_attachment_bytes)
+    limit = min(settings.max_attachment_bytes, store.max_bytes)
+    attachments, dropped = _split_attachments(mail, limit)
     body_text = mail.body_text or ("" if attachments else "(empty message)")
     match = find_ticket(session, mail, sender)
     if match is not None and match.ticket.status is not Status.CLOSED:
@@ -218,7 +219,7 @@ def receive_email(
             clock=clock,
             body_text=(
                 f"Attachment(s) dropped from this customer's email because they are over the "
-                f"{_mebibytes(settings.max_attachment_bytes)} limit: {listing}. "
+                f"{_mebibytes(limit)} limit: {listing}. "
                 "Ask the customer to share them another way."
             ),
         )
@@ -247,8 +248,23 @@ def receive_and_commit(
     that persists propagates, so the listener answers 451 and the poller leaves the mail unseen.
     """
     try:
-        with transaction(session_factory) as session:
-            return receive_email(session, raw=raw, clock=clock, store=store, settings=settings)
+        return _receive_in_transaction(session_factory, raw=raw, clock=clock, store=store, settings=settings)
     except (IntegrityError, OperationalError):
+        return _receive_in_transaction(session_factory, raw=raw, clock=clock, store=store, settings=settings)
+
+
+def _receive_in_transaction(
+    session_factory: sessionmaker[Session],
+    *,
+    raw: bytes,
+    clock: Clock,
+    store: AttachmentStore,
+    settings: Settings,
+) -> InboundResult:
+    # A mail the desk refuses (a rule in the ticket actions) is rolled back whole and reported, not
+    # raised: raising would make the listener answer 451 and the sender retry it for days.
+    try:
         with transaction(session_factory) as session:
             return receive_email(session, raw=raw, clock=clock, store=store, settings=settings)
+    except OpsDeskError as exc:
+        return InboundResult(Outcome.MALFORMED, reason=exc.message)
