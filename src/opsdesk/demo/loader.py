@@ -84,8 +84,8 @@ def load_demo(
                 progress=advance_success,
             )
         )
-        build_demo_plan(session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress)
-        counts["workforce plans"] = 1
+        plan = build_demo_plan(session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress)
+        counts["workforce plans"] = 0 if plan is None else 1
     return counts
 
 

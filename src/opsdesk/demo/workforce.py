@@ -6,6 +6,7 @@ from rich.progress import Progress
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
+from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import User
 from opsdesk.workforce.actions import build_plan_run
 from opsdesk.workforce.default_plan import default_plan
@@ -15,8 +16,9 @@ from opsdesk.workforce.planning import parse_config, plan_steps
 
 def build_demo_plan(
     session: Session, *, lead: User, clock: Clock, progress: Progress | None = None
-) -> PlanRun:
-    """One plan run from the demo organisation's configuration, as built by its support lead."""
+) -> PlanRun | None:
+    """One plan run from the demo organisation's configuration, as built by its support lead; None when
+    the demo was loaded with too little history to forecast from (under three weeks)."""
     config = default_plan(clock.now())
     task = (
         progress.add_task("workforce plan", total=plan_steps(parse_config(config)[0])) if progress else None
@@ -26,4 +28,7 @@ def build_demo_plan(
         if progress is not None and task is not None:
             progress.update(task, advance=1)
 
-    return build_plan_run(session, created_by=lead, clock=clock, config=config, progress=advance)
+    try:
+        return build_plan_run(session, created_by=lead, clock=clock, config=config, progress=advance)
+    except ValidationFailed:  # raised before anything is stored: the rest of the demo stands
+        return None
