@@ -6,7 +6,8 @@ Its probability is the manual override when set, else the calibrated stage proba
 category is the manual override when set, else the stage's default (qualify and discover: pipeline,
 propose: best case, negotiate: commit). Omitted opportunities count nowhere. The roll-ups are
 cumulative as in Salesforce: commit = closed won + commit, best case = commit + best case, and open
-pipeline = every open, non-omitted amount.
+pipeline = every open, non-omitted amount. An open deal whose close date has passed stays in that
+past month (as in Salesforce) until its owner moves the date: a slipped deal is not quietly carried.
 
 The range treats each open deal as an independent Bernoulli win with its probability; the closed
 amount of a month is then a sum of weighted Bernoullis. Its distribution is computed exactly (the

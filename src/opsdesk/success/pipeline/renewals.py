@@ -61,8 +61,12 @@ def generate_renewals(
     account_ids = sorted({s.account_id for s in due})
     terms = {t.subscription_id: t for t in success_queries.subscription_terms(session, account_ids)}
     starts = {
-        (s.account_id, s.start_date)
-        for s in session.scalars(select(Subscription).where(Subscription.account_id.in_(account_ids)))
+        (account_id, start)
+        for account_id, start in session.execute(
+            select(Subscription.account_id, Subscription.start_date).where(
+                Subscription.account_id.in_(account_ids)
+            )
+        )
     }
     have = set(
         session.scalars(
