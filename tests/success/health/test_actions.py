@@ -21,6 +21,7 @@ from opsdesk.success.health import actions, queries
 from opsdesk.success.health.models import HealthScore, SignalKind
 from opsdesk.success.health.scorecard import Band
 from opsdesk.success.models import Account, PriceModel, Stage
+from opsdesk.success.voice import actions as voice
 from tests.factories import make_user
 
 
@@ -297,3 +298,18 @@ def test_backtest_frame_labels_churn_within_the_horizon(db: Session, clock: Fixe
     assert not frame.reset_index()["scored_on"].eq(date(2026, 2, 15)).any()
     assert not frame.loc[stays.id, "label"].any()
     assert "renewal_proximity" in frame.columns
+
+
+def test_survey_answers_give_the_nps_and_outrank_an_imported_figure(db: Session, clock: FixedClock) -> None:
+    account = book(db, clock)  # imported NPS 30
+    for n, score in enumerate((10, 9, 9, 8, 3)):  # 3 promoters, 1 detractor of 5: NPS 40
+        voice.record_nps_response(
+            db, account=account, score=score, responded_at=at(date(2026, 1, 10 + n)), clock=clock
+        )
+    voice.record_nps_response(db, account=account, score=0, responded_at=at(date(2024, 12, 1)), clock=clock)
+    actions.score_accounts(db, as_of=date(2026, 3, 2), clock=clock)
+    row = queries.latest_score(db, account.id)
+    assert row is not None and row.measures["nps"]["raw"] == pytest.approx(40.0)  # 2024 is out of the year
+    actions.score_accounts(db, as_of=date(2026, 1, 5), clock=clock)  # before the survey: the import
+    early = queries.history(db, account.id)[0]
+    assert early.scored_on == date(2026, 1, 5) and early.measures["nps"]["raw"] is None  # import dated 1 Feb

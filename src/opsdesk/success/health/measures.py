@@ -26,7 +26,7 @@ class RawSignals:
     tickets_per_1000_lives: float | None = None  # tickets created in the window per 1,000 covered lives
     csat_pct: float | None = None
     escalations: float | None = None  # escalations plus SLA breaches in the window
-    nps: float | None = None
+    nps: float | None = None  # -100..100
     days_since_exec_engagement: float | None = None
     days_to_renewal: float | None = None  # until the current term's last day
     payment_days_overdue: float | None = None
@@ -63,7 +63,7 @@ MEASURES: dict[str, Measure] = {
         ),
         Measure(
             "nps", "NPS", "nps", "NPS",
-            ((-100, 0), (0, 40), (30, 75), (60, 100)), "imported nps signal",
+            ((-100, 0), (0, 40), (30, 75), (60, 100)), "survey answers of the last year, else the nps signal",
         ),
         Measure(
             "exec_engagement", "Executive engagement", "days_since_exec_engagement", "days since",

@@ -20,7 +20,7 @@ from opsdesk.success.models import Segment, Stage
 class SignalKind(enum.StrEnum):
     """Inputs imported from outside systems (survey tool, CRM, billing) until OpsDesk records them."""
 
-    NPS = "nps"  # the account's NPS, -100..100, from the latest survey
+    NPS = "nps"  # the account's NPS, -100..100, when its survey answers are not in OpsDesk
     EXEC_ENGAGEMENT = "exec_engagement"  # an executive meeting or QBR took place at observed_at
     PAYMENT_DAYS_OVERDUE = "payment_days_overdue"  # oldest unpaid invoice's days past due (0 = current)
     CSAT = "csat"  # good / (good + bad) %, used when the desk has no CSAT ratings for the account

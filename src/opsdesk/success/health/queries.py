@@ -42,8 +42,10 @@ from opsdesk.success.utilisation import (
     segment_trend,
     with_rates,
 )
+from opsdesk.success.voice.models import NpsResponse
 
 SUPPORT_WINDOW = timedelta(days=90)
+NPS_WINDOW = timedelta(days=365)
 UTILISATION_MONTHS = 3  # a utilisation figure older than this many completed months is not current
 LOSS_KINDS = (MovementKind.CHURN, MovementKind.CONTRACTION)
 
@@ -120,6 +122,25 @@ def _latest_signals(
     return {(row.account_id, row.kind): row for row in rows}
 
 
+def _survey_nps(session: Session, account_ids: Sequence[int], cutoff: datetime) -> dict[int, float]:
+    """NPS (% promoters 9-10 minus % detractors 0-6) of each account's survey answers in the year
+    before ``cutoff``."""
+    rows = session.execute(
+        select(NpsResponse.account_id, NpsResponse.score).where(
+            NpsResponse.account_id.in_(list(account_ids)),
+            NpsResponse.responded_at < cutoff,
+            NpsResponse.responded_at >= cutoff - NPS_WINDOW,
+        )
+    ).all()
+    answers: dict[int, list[int]] = {}
+    for account_id, score in rows:
+        answers.setdefault(int(account_id), []).append(int(score))
+    return {
+        a: (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) * 100.0 / len(scores)
+        for a, scores in answers.items()
+    }
+
+
 def _renewal_ends(session: Session, account_ids: Sequence[int], day: date) -> dict[int, date]:
     """The last day of the term in force on ``day`` (an amendment runs to the original end)."""
     rows = session.execute(
@@ -149,6 +170,7 @@ def raw_signals(session: Session, accounts: Sequence[Account], as_of: date) -> d
     )
     latest = _latest_signals(session, ids, cutoff)
     renewals = _renewal_ends(session, ids, as_of)
+    surveyed = _survey_nps(session, ids, cutoff)
 
     def signal(account_id: int, kind: SignalKind) -> float | None:
         row = latest.get((account_id, kind))
@@ -169,7 +191,7 @@ def raw_signals(session: Session, accounts: Sequence[Account], as_of: date) -> d
             ),
             csat_pct=csat if csat is not None else signal(account.id, SignalKind.CSAT),
             escalations=float(support.escalations + support.sla_breaches) if support is not None else None,
-            nps=signal(account.id, SignalKind.NPS),
+            nps=surveyed.get(account.id, signal(account.id, SignalKind.NPS)),
             days_since_exec_engagement=(
                 float((as_of - exec_row.observed_at.date()).days) if exec_row is not None else None
             ),
