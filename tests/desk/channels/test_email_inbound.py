@@ -279,3 +279,22 @@ def test_a_bounce_naming_none_of_our_replies_changes_nothing(
     result = receive_email(db, raw=bounce, clock=clock, store=store, settings=settings)
     assert result.outcome is Outcome.IGNORED and result.ticket_id is None
     assert count(db, Message) == 0
+
+
+def test_a_message_id_reused_by_another_sender_is_not_taken_for_a_replay(
+    db: Session, clock: FixedClock, store: AttachmentStore, settings: Settings
+) -> None:
+    """Some mailers mint the same Message-ID for different people's mail; dropping it as a duplicate
+    would lose a customer's request without a trace."""
+    first = receive_email(db, raw=mail(message_id="<1@mailer>"), clock=clock, store=store, settings=settings)
+    other = mail(message_id="<1@mailer>", sender="lee@other.example", subject="Different person")
+    second = receive_email(db, raw=other, clock=clock, store=store, settings=settings)
+    again = receive_email(db, raw=other, clock=clock, store=store, settings=settings)
+    same_sender = receive_email(
+        db, raw=mail(message_id="<1@mailer>"), clock=clock, store=store, settings=settings
+    )
+    assert (first.outcome, second.outcome) == (Outcome.CREATED, Outcome.CREATED)
+    assert second.ticket_id != first.ticket_id
+    assert (again.outcome, again.ticket_id) == (Outcome.DUPLICATE, second.ticket_id)
+    assert (same_sender.outcome, same_sender.ticket_id) == (Outcome.DUPLICATE, first.ticket_id)
+    assert count(db, Message) == 2

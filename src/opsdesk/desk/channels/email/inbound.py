@@ -10,7 +10,8 @@ the listener.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -20,6 +21,7 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.database import transaction
 from opsdesk.core.errors import OpsDeskError, ValidationFailed
 from opsdesk.core.models import IdentityKind, User
+from opsdesk.core.queries import person_by_identity
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment
@@ -29,7 +31,7 @@ from opsdesk.desk.channels.email.outbound import support_domain
 from opsdesk.desk.channels.email.parse import ParsedEmail, ParseFailure, parse_email
 from opsdesk.desk.channels.email.threading import find_ticket, strip_subject
 from opsdesk.desk.models import AuthorKind, Channel, Message, Status, Ticket
-from opsdesk.desk.requesters import find_or_create_requester
+from opsdesk.desk.requesters import current_person, find_or_create_requester
 
 
 class Outcome(enum.StrEnum):
@@ -73,13 +75,29 @@ def _split_attachments(mail: ParsedEmail, limit: int) -> tuple[list[NewAttachmen
     return kept, dropped
 
 
-def _duplicate(session: Session, message_id: str) -> InboundResult | None:
-    earlier = session.scalar(select(Message).where(Message.email_message_id == message_id))
-    if earlier is None:
-        return None
+def _earlier(session: Session, message_id: str) -> Message | None:
+    return session.scalar(select(Message).where(Message.email_message_id == message_id))
+
+
+def _duplicate_of(earlier: Message) -> InboundResult:
     return InboundResult(
         Outcome.DUPLICATE, ticket_id=earlier.ticket_id, message_id=earlier.id, reason="already received"
     )
+
+
+def _duplicate(session: Session, message_id: str) -> InboundResult | None:
+    earlier = _earlier(session, message_id)
+    return _duplicate_of(earlier) if earlier is not None else None
+
+
+def _same_sender(session: Session, earlier: Message, mail: ParsedEmail) -> bool:
+    if earlier.author is None:
+        return False
+    try:
+        person = person_by_identity(session, IdentityKind.EMAIL, mail.from_address)
+    except ValidationFailed:
+        return False
+    return person is not None and current_person(session, earlier.author).id == person.id
 
 
 def _follow_up(
@@ -143,9 +161,17 @@ def receive_email(
         return InboundResult(
             Outcome.IGNORED, ticket_id=bounced.message.ticket_id if bounced else None, reason=machine
         )
-    duplicate = _duplicate(session, mail.message_id)
-    if duplicate is not None:
-        return duplicate
+    earlier = _earlier(session, mail.message_id)
+    if earlier is not None:
+        if _same_sender(session, earlier, mail):
+            return _duplicate_of(earlier)
+        # Some mailers reuse Message-IDs across different people's mail: this is not a replay, so it
+        # is filed under an id made unique by its content (a replay of it still dedupes).
+        digest = hashlib.sha256(raw).hexdigest()[:16]
+        mail = replace(mail, message_id=f"{mail.message_id[:400]}.opsdesk-collision-{digest}")
+        duplicate = _duplicate(session, mail.message_id)
+        if duplicate is not None:
+            return duplicate
     try:
         sender = find_or_create_requester(
             session, kind=IdentityKind.EMAIL, value=mail.from_address, name=mail.from_name, clock=clock
