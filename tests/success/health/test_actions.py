@@ -22,6 +22,7 @@ from opsdesk.success.health.models import HealthScore, SignalKind
 from opsdesk.success.health.scorecard import Band
 from opsdesk.success.models import Account, PriceModel, Stage
 from opsdesk.success.voice import actions as voice
+from opsdesk.success.voice.models import Severity
 from tests.factories import make_user
 
 
@@ -232,7 +233,8 @@ def test_an_unscored_account_shows_todays_computed_health(db: Session, clock: Fi
     account = success.create_account(db, name="New", covered_lives=10, clock=clock)
     actions.ensure_default_scorecard(db, clock=clock)
     view = queries.account_health(db, account, now=clock.now())
-    assert not view.stored and view.score is None and view.band is None  # nothing known yet
+    assert not view.stored and view.score is None and view.band is None  # too little known yet
+    assert view.measures["escalations"]["value"] == 100 and view.measures["utilisation"]["value"] is None
     assert view.scorecard_name == "Default"
 
 
@@ -266,14 +268,15 @@ def test_tickets_and_escalations_of_the_linked_organisation_count(db: Session, c
         )
         if n < 2:
             desk.escalate(db, ticket=ticket, reason="bug", actor=agent, clock=clock)
+    voice.open_escalation(db, account=account, severity=Severity.SEV2, title="Payroll outage", clock=clock)
     actions.score_accounts(db, as_of=date(2026, 3, 2), clock=clock)
     row = queries.latest_score(db, account.id)
     assert row is not None
     assert row.measures["support_tickets"]["raw"] == pytest.approx(10.0)  # 10 tickets per 1,000 lives
     assert row.measures["support_tickets"]["value"] == pytest.approx(75 - 5 / 15 * 50, abs=0.01)
-    assert row.measures["escalations"]["raw"] == 2 and row.measures["escalations"]["value"] == pytest.approx(
-        40.0
-    )
+    # Two desk escalations and one customer escalation: 3 scores 20.
+    assert row.measures["escalations"]["raw"] == 3
+    assert row.measures["escalations"]["value"] == pytest.approx(20.0)
 
 
 def test_backtest_frame_labels_churn_within_the_horizon(db: Session, clock: FixedClock) -> None:

@@ -38,6 +38,15 @@ def test_a_missing_measure_drops_out_and_the_others_are_reweighted() -> None:
     assert weighted_score({"utilisation": None}, {"utilisation": 100}).score is None
 
 
+def test_too_little_known_gives_no_score() -> None:
+    weights = {"utilisation": 25, "escalations": 10, "nps": 65}
+    thin = weighted_score({"utilisation": None, "escalations": 100, "nps": None}, weights)
+    assert thin.score is None  # 10 % of the weight is known
+    assert {c.measure: c.value for c in thin.contributions}["escalations"] == 100
+    enough = weighted_score({"utilisation": 20, "escalations": 100, "nps": None}, weights)
+    assert enough.score == pytest.approx((20 * 25 + 100 * 10) / 35)  # 35 % known
+
+
 def test_bands_at_the_default_and_custom_thresholds() -> None:
     assert band_of(49.99) is Band.RED
     assert band_of(50) is Band.AMBER

@@ -25,7 +25,7 @@ class RawSignals:
     engaged_rate_pct: float | None = None  # latest completed month, engaged members / covered lives
     tickets_per_1000_lives: float | None = None  # tickets created in the window per 1,000 covered lives
     csat_pct: float | None = None
-    escalations: float | None = None  # escalations plus SLA breaches in the window
+    escalations: float | None = None  # customer escalations, desk escalations and SLA breaches in the window
     nps: float | None = None  # -100..100
     days_since_exec_engagement: float | None = None
     days_to_renewal: float | None = None  # until the current term's last day
@@ -59,7 +59,7 @@ MEASURES: dict[str, Measure] = {
         ),
         Measure(
             "escalations", "Escalations", "escalations", "escalations + SLA breaches / 90 d",
-            ((0, 100), (1, 60), (3, 20), (5, 0)), "desk events of the linked organisation",
+            ((0, 100), (1, 60), (3, 20), (5, 0)), "customer escalations, and desk events of the organisation",
         ),
         Measure(
             "nps", "NPS", "nps", "NPS",

@@ -42,7 +42,7 @@ from opsdesk.success.utilisation import (
     segment_trend,
     with_rates,
 )
-from opsdesk.success.voice.models import NpsResponse
+from opsdesk.success.voice.models import Escalation, NpsResponse
 
 SUPPORT_WINDOW = timedelta(days=90)
 NPS_WINDOW = timedelta(days=365)
@@ -141,6 +141,20 @@ def _survey_nps(session: Session, account_ids: Sequence[int], cutoff: datetime) 
     }
 
 
+def _account_escalations(session: Session, account_ids: Sequence[int], cutoff: datetime) -> dict[int, int]:
+    """Customer escalations (the CS kind, raised on the account) opened in the support window."""
+    rows = session.execute(
+        select(Escalation.account_id, func.count())
+        .where(
+            Escalation.account_id.in_(list(account_ids)),
+            Escalation.opened_at < cutoff,
+            Escalation.opened_at >= cutoff - SUPPORT_WINDOW,
+        )
+        .group_by(Escalation.account_id)
+    ).all()
+    return {int(a): int(n) for a, n in rows}
+
+
 def _renewal_ends(session: Session, account_ids: Sequence[int], day: date) -> dict[int, date]:
     """The last day of the term in force on ``day`` (an amendment runs to the original end)."""
     rows = session.execute(
@@ -171,6 +185,7 @@ def raw_signals(session: Session, accounts: Sequence[Account], as_of: date) -> d
     latest = _latest_signals(session, ids, cutoff)
     renewals = _renewal_ends(session, ids, as_of)
     surveyed = _survey_nps(session, ids, cutoff)
+    escalated = _account_escalations(session, ids, cutoff)
 
     def signal(account_id: int, kind: SignalKind) -> float | None:
         row = latest.get((account_id, kind))
@@ -190,7 +205,10 @@ def raw_signals(session: Session, accounts: Sequence[Account], as_of: date) -> d
                 else None
             ),
             csat_pct=csat if csat is not None else signal(account.id, SignalKind.CSAT),
-            escalations=float(support.escalations + support.sla_breaches) if support is not None else None,
+            escalations=float(
+                escalated.get(account.id, 0)
+                + (support.escalations + support.sla_breaches if support is not None else 0)
+            ),
             nps=surveyed.get(account.id, signal(account.id, SignalKind.NPS)),
             days_since_exec_engagement=(
                 float((as_of - exec_row.observed_at.date()).days) if exec_row is not None else None

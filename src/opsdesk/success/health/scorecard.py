@@ -3,8 +3,11 @@ scorecard applies to an account.
 
 The overall score is the weighted mean of the measures that have a value. A measure without one (no
 NPS survey yet, no utilisation imported) drops out and the others' weights are scaled up so they still
-sum to 100: a missing input neither drags the score down nor props it up. The contribution shown for a
-measure is its value times its effective weight / 100, so the contributions add up to the score."""
+sum to 100: a missing input neither drags the score down nor props it up. When the measures with a
+value carry less than MIN_COVERAGE_PCT of the weight there is no score (too little is known, and a new
+account with "no escalations" as its only input would otherwise look perfectly healthy). The
+contribution shown for a measure is its value times its effective weight / 100, so the contributions
+add up to the score."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from opsdesk.success.health.measures import MEASURES
 
 DEFAULT_RED_BELOW = 50
 DEFAULT_GREEN_FROM = 75
+MIN_COVERAGE_PCT = 30
 
 
 class Band(enum.StrEnum):
@@ -77,8 +81,9 @@ def weighted_score(
     weights: Mapping[str, int],
     raws: Mapping[str, float | None] | None = None,
 ) -> ScoreResult:
-    """The scorecard's score for one account; None when no weighted measure has a value."""
+    """The scorecard's score for one account; None when too little of the weight has a value."""
     available = sum(w for key, w in weights.items() if values.get(key) is not None)
+    enough = available > 0 and available * 100 >= MIN_COVERAGE_PCT * sum(weights.values())
     contributions = []
     for key, weight in weights.items():
         value = values.get(key)
@@ -93,7 +98,7 @@ def weighted_score(
                 contribution=(value or 0.0) * effective / 100.0,
             )
         )
-    score = sum(c.contribution for c in contributions) if available > 0 else None
+    score = sum(c.contribution for c in contributions) if enough else None
     return ScoreResult(score=score, contributions=contributions)
 
 
