@@ -118,6 +118,14 @@ def test_renewal_base_view_reads_only_the_arr_that_came_up_for_renewal() -> None
     assert row["grr"] == pytest.approx(170 / 450)
 
 
+def test_renewal_view_of_a_period_with_movements_but_no_renewal_due_is_empty() -> None:
+    movements = scenario.movements()
+    new_business = movements[movements["kind"] == "new_business"].head(1)
+    day = new_business["effective"].iloc[0]
+    frame = retention.renewal_retention(new_business, scenario.customers(), day, day)
+    assert frame.empty and list(frame.columns)[:2] == ["group", "renewals"]
+
+
 def test_cohort_table_net_and_gross_dollar_retention_by_month() -> None:
     steps = arr_steps(
         [

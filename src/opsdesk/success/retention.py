@@ -159,6 +159,8 @@ def _sum_by_group(
     labels: np.ndarray, columns: dict[str, np.ndarray]
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     names, codes = np.unique(labels.astype(str), return_inverse=True)
+    if len(codes) == 0:
+        return names, {key: value[:0] for key, value in columns.items()}
     order = np.argsort(codes, kind="stable")
     starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
     return names, {key: np.add.reduceat(value[order], starts, axis=0) for key, value in columns.items()}
