@@ -303,13 +303,7 @@ def productivity(session: Session, start: date, end: date) -> pd.DataFrame:
     task_kpis = _task_kpis(session, start, end, book)
     movements, customers = success_queries.movements_frame(session), success_queries.customers_frame(session)
     bridge = retention.bridge(movements, customers, [(start, end)], "csm") if not movements.empty else None
-    renewals = pd.DataFrame(columns=["group", "renewals", "renewals_lost"])
-    if not movements.empty:
-        effective = movements["effective"]
-        due = movements[(effective >= pd.Timestamp(start)) & (effective <= pd.Timestamp(end))]
-        # renewal_retention cannot group an empty set of renewals, so only ask when some fell due
-        if (due["renewal_base_cents"] > 0).any():
-            renewals = retention.renewal_retention(movements, customers, start, end, "csm")
+    renewals = retention.renewal_retention(movements, customers, start, end, "csm")
     nrr = {} if bridge is None else dict(zip(bridge["group"], bridge["nrr"], strict=True))
     kept = {
         g: (r - lost) / r if r else None
