@@ -95,3 +95,11 @@ def test_unscored_snapshots_are_left_out() -> None:
     assert result.snapshots == 190
     assert result.suggested_weights is None
     assert any("10 snapshots" in note for note in result.notes)
+
+
+def test_scores_with_matches_the_scorecards_reweighting() -> None:
+    values = np.array([[80.0, np.nan, 40.0], [np.nan, np.nan, 10.0], [60.0, 20.0, 100.0]])
+    scores = scores_with(values, [50, 30, 20])
+    assert scores[0] == pytest.approx((80 * 50 + 40 * 20) / 70)
+    assert np.isnan(scores[1])  # 20 % of the weight known: no score
+    assert scores[2] == pytest.approx((60 * 50 + 20 * 30 + 100 * 20) / 100)

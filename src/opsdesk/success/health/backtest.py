@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.stats import rankdata
 
-from opsdesk.success.health.scorecard import whole_weights
+from opsdesk.success.health.scorecard import MIN_COVERAGE_PCT, whole_weights
 
 TOP_FRACTION = 0.1
 L2_PENALTY = 1.0
@@ -101,14 +101,15 @@ def fit_shares(values: ArrayLike, labels: ArrayLike, l2: float = L2_PENALTY) -> 
 
 def scores_with(values: ArrayLike, weights: ArrayLike) -> NDArray[np.float64]:
     """Scores under other weights, re-weighting over each row's available measures like the scorecard
-    does (NaN when a row has none of the weighted measures)."""
+    does (NaN where too little of the weight has a value)."""
     v = np.asarray(values, dtype="float64")
     w = np.asarray(weights, dtype="float64")
     present = ~np.isnan(v)
     weight_sum = present.astype("float64") @ w
     total = np.where(present, v, 0.0) @ w
+    enough = (weight_sum > 0) & (weight_sum * 100 >= MIN_COVERAGE_PCT * w.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(weight_sum > 0, total / weight_sum, np.nan)
+        return np.where(enough, total / weight_sum, np.nan)
 
 
 @dataclass(frozen=True)
