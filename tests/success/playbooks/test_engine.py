@@ -3,9 +3,11 @@ racing runs; a condition that lapses and holds again fires again; event triggers
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -291,3 +293,52 @@ def test_renewal_outside_window_does_not_fire(db: Session, clock: FixedClock) ->
         clock=clock,
     )
     assert run_playbooks(db, now=clock.now()).fired == 0  # 59 days out
+
+
+def test_racing_runs_in_threads_make_one_set_of_tasks(
+    db: Session, clock: FixedClock, session_factory: sessionmaker[Session]
+) -> None:
+    """Two runs planned together and firing at the same moment: on PostgreSQL the second insert of the
+    key waits for the first transaction and then fails on the constraint, which the engine absorbs."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers; the interleaved test above covers its race")
+    for n in range(5):
+        account = success.create_account(db, name=f"Employer {n}", covered_lives=100, clock=clock)
+        success.save_subscription(
+            db,
+            account=account,
+            start=date(2025, 5, 1),
+            end=date(2026, 4, 30),
+            price_model=PriceModel.PEPM,
+            pepm_cents=300,
+            covered_lives=100,
+            clock=clock,
+        )
+    actions.create_playbook(
+        db,
+        name="Renewal 90",
+        trigger_kind=TriggerKind.RENEWAL_WITHIN,
+        trigger_params={"days": 90},
+        templates=[TemplateSpec(title="Call"), TemplateSpec(title="Deck")],
+        clock=clock,
+    )
+    db.commit()
+    planned = threading.Barrier(2)
+    results: list[tuple[int, int]] = []
+
+    def worker() -> None:
+        with session_factory() as session:
+            firings = plan_run(session, now=clock.now())
+            planned.wait(timeout=30)
+            result = apply_run(session, firings, now=clock.now())
+            session.commit()
+            results.append((result.fired, result.lost_races))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # The loser waits on the winner's first key, so it loses every episode, none twice.
+    assert sorted(results) == [(0, 5), (5, 0)]
+    assert count(db, PlaybookEpisode) == 5 and count(db, Task) == 10
