@@ -7,13 +7,15 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core import actions as core_actions
 from opsdesk.core.clock import FixedClock
+from opsdesk.core.models import Role
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.inbound import InboundResult, Outcome, receive_email
 from opsdesk.desk.channels.email.threading import strip_subject
-from opsdesk.desk.models import Ticket
+from opsdesk.desk.models import AuthorKind, Channel, Ticket
 from tests.desk.channels.mail import mail
+from tests.factories import make_user
 
 Receive = Callable[[bytes], InboundResult]
 
@@ -119,14 +121,44 @@ def test_subject_tag_of_a_missing_ticket_starts_a_new_one(receive: Receive) -> N
     assert result.outcome is Outcome.CREATED
 
 
-def test_cc_colleague_replying_with_our_headers_is_threaded(
+def test_cc_colleague_replying_to_our_reply_is_threaded(
     receive: Receive, db: Session, clock: FixedClock
 ) -> None:
-    """Quoting a Message-ID only someone on the thread has seen is enough, whatever the sender."""
+    """Quoting one of our (random) Message-IDs is enough, whatever the sender: only people our reply
+    reached have seen it."""
     first = receive(mail(message_id="<h1@acme.example>"))
-    reply = receive(
-        mail(message_id="<h2@partner.example>", sender="pat@partner.example", in_reply_to="<h1@acme.example>")
+    ticket = db.get_one(Ticket, first.ticket_id)
+    agent = make_user(db, clock, Role.AGENT)
+    ours = "opsdesk.1.2.0123456789abcdef@opsdesk.test"
+    actions.add_message(
+        db,
+        ticket=ticket,
+        author=agent,
+        author_kind=AuthorKind.AGENT,
+        public=True,
+        channel=Channel.EMAIL,
+        clock=clock,
+        body_text="answer",
+        email_message_id=ours,
     )
-    assert reply.ticket_id == first.ticket_id
-    author = db.get_one(Ticket, first.ticket_id).messages[1].author
+    reply = receive(
+        mail(message_id="<h2@partner.example>", sender="pat@partner.example", in_reply_to=f"<{ours}>")
+    )
+    assert reply.outcome is Outcome.APPENDED and reply.ticket_id == ticket.id
+    author = ticket.messages[-1].author
     assert author is not None and author.email == "pat@partner.example"
+
+
+def test_a_stranger_quoting_a_customers_message_id_starts_a_new_ticket(receive: Receive, db: Session) -> None:
+    """A customer's Message-ID may be guessable (a timestamp and a host), so it threads only for the
+    requester and their organisation."""
+    victim = receive(mail(message_id="<20260302090000.4242@mail.acme.example>"))
+    attack = receive(
+        mail(
+            message_id="<x2@evil.example>",
+            sender="mallory@evil.example",
+            in_reply_to="<20260302090000.4242@mail.acme.example>",
+        )
+    )
+    assert attack.outcome is Outcome.CREATED and attack.ticket_id != victim.ticket_id
+    assert len(db.get_one(Ticket, victim.ticket_id).messages) == 1

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.models import User
 from opsdesk.desk.channels.email.parse import ParsedEmail
-from opsdesk.desk.models import Message, Ticket
+from opsdesk.desk.models import AuthorKind, Message, Ticket
 
 # "[#1234]" as carried by every outbound subject; the customer's client keeps it when they reply.
 TICKET_TAG = re.compile(r"\[#(\d{1,12})\]")
@@ -43,19 +43,36 @@ def _live_ticket(session: Session, ticket: Ticket) -> Ticket:
     return ticket
 
 
-def _by_headers(session: Session, mail: ParsedEmail) -> Ticket | None:
+def _may_write_on(sender: User, ticket: Ticket) -> bool:
+    """The ticket's requester, or a colleague from the same organisation."""
+    if sender.id == ticket.requester_id:
+        return True
+    return sender.organisation_id is not None and sender.organisation_id == ticket.organisation_id
+
+
+def _by_headers(session: Session, mail: ParsedEmail, sender: User) -> Ticket | None:
     # In-Reply-To names the mail being answered; References lists the thread oldest first, so the
     # newest known id decides when a thread spans tickets (e.g. after a follow-up was opened).
     wanted = list(dict.fromkeys([*mail.in_reply_to, *reversed(mail.references)]))
     if not wanted:
         return None
     rows = session.execute(
-        select(Message.email_message_id, Message.ticket_id).where(Message.email_message_id.in_(wanted))
+        select(Message.email_message_id, Message.ticket_id, Message.author_kind).where(
+            Message.email_message_id.in_(wanted)
+        )
     )
-    found = {str(mid): int(tid) for mid, tid in rows}
+    found = {str(mid): (int(tid), kind) for mid, tid, kind in rows}
     for mid in wanted:
-        if mid in found:
-            return session.get_one(Ticket, found[mid])
+        if mid not in found:
+            continue
+        ticket_id, kind = found[mid]
+        ticket = session.get_one(Ticket, ticket_id)
+        # Our own Message-IDs carry 64 random bits: only people the reply reached can quote one, so
+        # any sender may (a colleague on Cc answering is normal). A customer's Message-ID is minted by
+        # their mail client and may be guessable (a timestamp and a host name), so quoting one counts
+        # only for senders who could write on the ticket anyway, like the subject tag below.
+        if kind is not AuthorKind.REQUESTER or _may_write_on(sender, ticket):
+            return ticket
     return None
 
 
@@ -67,11 +84,7 @@ def _by_subject(session: Session, mail: ParsedEmail, sender: User) -> Ticket | N
     # have written on that ticket anyway: its requester, or a colleague from the same organisation.
     for number in reversed(TICKET_TAG.findall(mail.subject)):
         ticket = session.get(Ticket, int(number))
-        if ticket is None:
-            continue
-        if sender.id == ticket.requester_id:
-            return ticket
-        if sender.organisation_id is not None and sender.organisation_id == ticket.organisation_id:
+        if ticket is not None and _may_write_on(sender, ticket):
             return ticket
     return None
 
@@ -79,11 +92,10 @@ def _by_subject(session: Session, mail: ParsedEmail, sender: User) -> Ticket | N
 def find_ticket(session: Session, mail: ParsedEmail, sender: User) -> ThreadMatch | None:
     """The ticket ``mail`` continues, or None when it starts a new conversation.
 
-    A Message-ID we stored (an inbound mail or one of our replies) is the strong signal: our ids carry
-    random parts and only people on the thread have seen them, so any sender quoting one is accepted
-    (a colleague on Cc replying is normal). The subject tag is the weak fallback described above.
+    A Message-ID we stored (one of our replies, or a customer's mail) is the strong signal; the subject
+    tag is the weak fallback for clients that drop the headers. Who may use which is explained above.
     """
-    ticket = _by_headers(session, mail)
+    ticket = _by_headers(session, mail, sender)
     if ticket is not None:
         return ThreadMatch(_live_ticket(session, ticket), "headers")
     ticket = _by_subject(session, mail, sender)
