@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core import actions as core
 from opsdesk.core.clock import FixedClock
-from opsdesk.core.errors import Conflict, ValidationFailed
+from opsdesk.core.errors import Conflict, NotFound, ValidationFailed
 from opsdesk.core.models import Event, Role
 from opsdesk.desk import actions as desk
 from opsdesk.desk.models import Channel
@@ -224,6 +224,16 @@ def test_override_with_reason_and_expiry(db: Session, clock: FixedClock) -> None
     assert row is not None and row.override_id is not None and row.effective_band is Band.AMBER
     assert row.band is not None and row.band is not Band.AMBER  # the computed band is kept beside it
 
+    actions.end_override(db, account=account, clock=clock, actor=csm)
+    last = health_events(db, account.id)[-1]
+    assert (last.data["from"], last.data["to"], last.data["reason"]) == ("amber", "green", "override ended")
+    view = queries.account_health(db, account, now=clock.now())
+    assert view.override is None and view.effective_band is Band.GREEN
+    with pytest.raises(NotFound):
+        actions.end_override(db, account=account, clock=clock, actor=csm)
+    actions.override_health(
+        db, account=account, reason="Again", band=Band.RED, expires_at=expires, clock=clock, actor=csm
+    )
     clock.advance(timedelta(days=20))  # expired
     view = queries.account_health(db, account, now=clock.now())
     assert view.override is None and view.effective_band is view.band

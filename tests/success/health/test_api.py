@@ -78,6 +78,10 @@ def test_health_override_history_scorecards_and_backtest(
         response = as_csm.post(f"/api/v1/accounts/{account.id}/health/override", json=bad)
         assert response.status_code == 422, (bad, response.text)
 
+    assert as_csm.delete(f"/api/v1/accounts/{account.id}/health/override").status_code == 204
+    assert as_csm.get(f"/api/v1/accounts/{account.id}/health").json()["effective_band"] == "green"
+    assert as_csm.delete(f"/api/v1/accounts/{account.id}/health/override").status_code == 404
+
     cards = as_csm.get("/api/v1/health/scorecards").json()
     assert [c["name"] for c in cards] == ["Default"]
     assert sum(m["weight"] for m in cards[0]["measures"].values()) == 100

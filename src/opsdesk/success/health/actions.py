@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
-from opsdesk.core.errors import Conflict, ValidationFailed
+from opsdesk.core.errors import Conflict, NotFound, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import User
 from opsdesk.success.health import queries
@@ -407,3 +407,40 @@ def override_health(
         },
     )
     return row
+
+
+def end_override(session: Session, *, account: Account, clock: Clock, actor: User | None) -> HealthOverride:
+    """Withdraw the override in force, so the computed health shows again."""
+    now = clock.now()
+    current = queries.active_override(session, account.id, now)
+    if current is None:
+        raise NotFound(f"account {account.id} has no health override in force")
+    latest = queries.latest_score(session, account.id)
+    card = session.get(HealthScorecard, latest.scorecard_id) if latest and latest.scorecard_id else None
+    thresholds = queries.thresholds_of(card) if card is not None else Thresholds()
+    score = float(latest.score) if latest is not None and latest.score is not None else None
+    band = latest.band if latest is not None else None
+    before = queries.effective(score, band, current, thresholds)[1]
+    current.ended_at = now
+    session.flush()
+    _band_changed(
+        session,
+        account_id=account.id,
+        before=before,
+        after=band,
+        score=score,
+        on=now.date(),
+        clock=clock,
+        actor=actor,
+        reason="override ended",
+    )
+    append_event(
+        session,
+        subject_type="account",
+        subject_id=account.id,
+        type="health_override_ended",
+        at=now,
+        actor=actor,
+        data={"override_id": current.id},
+    )
+    return current

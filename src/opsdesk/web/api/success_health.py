@@ -92,6 +92,14 @@ def override_health(
     return OverrideOut.model_validate(row)
 
 
+@router.delete("/accounts/{account_id}/health/override", status_code=204)
+def end_override(account_id: AccountId, user: CurrentUser, session: SessionDep, clock: ClockDep) -> None:
+    permissions.require(user, permissions.SUCCESS_WRITE)
+    account = success_queries.account(session, account_id)
+    actions.end_override(session, account=account, actor=user, clock=clock)
+    session.commit()
+
+
 @router.get("/health/scorecards", response_model=list[ScorecardOut])
 def list_scorecards(user: CurrentUser, session: SessionDep, clock: ClockDep) -> list[ScorecardOut]:
     permissions.require(user, permissions.SUCCESS_READ)
