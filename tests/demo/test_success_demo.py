@@ -17,6 +17,7 @@ from opsdesk.core.models import Event, Organisation, Role, User
 from opsdesk.demo.loader import load_demo
 from opsdesk.desk.models import Ticket
 from opsdesk.success import actions, queries, retention
+from opsdesk.success.health import queries as health_queries
 from opsdesk.success.models import (
     Account,
     ArrMovement,
@@ -43,7 +44,7 @@ def loaded(session_factory: sessionmaker[Session], clock: FixedClock) -> dict[st
     )
 
 
-def test_the_book_has_every_segment_csm_stage_and_contact_role(loaded: dict[str, int], db: Session) -> None:
+def _check_segments_csms_stages_and_contacts(loaded: dict[str, int], db: Session) -> None:
     assert loaded["success accounts"] == ACCOUNTS
     accounts = db.scalars(select(Account)).all()
     assert len(accounts) == ACCOUNTS
@@ -75,9 +76,7 @@ def test_the_book_has_every_segment_csm_stage_and_contact_role(loaded: dict[str,
         assert roles[roles["role"] == role]["a"].nunique() == ACCOUNTS
 
 
-def test_stage_changes_are_dated_events_in_lifecycle_order(
-    loaded: dict[str, int], db: Session, clock: FixedClock
-) -> None:
+def _check_stage_events(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
     events = db.scalars(
         select(Event).where(Event.type == "account_stage_changed").order_by(Event.at, Event.id)
     ).all()
@@ -97,9 +96,7 @@ def test_stage_changes_are_dated_events_in_lifecycle_order(
     assert first_moves == {"launch"}  # implementation hands over to launch first
 
 
-def test_three_years_of_contracts_give_plausible_retention(
-    loaded: dict[str, int], db: Session, clock: FixedClock
-) -> None:
+def _check_contracts_and_retention(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
     subs = db.scalars(select(Subscription)).all()
     assert min(s.start_date for s in subs) <= clock.now().date() - timedelta(days=3 * 365)
     assert any(s.escalator_pct > 0 for s in subs) and any(s.amends_id for s in subs)
@@ -127,7 +124,7 @@ def test_three_years_of_contracts_give_plausible_retention(
     assert by_segment.loc["Small business", "logo_churn"] > by_segment.loc["Enterprise", "logo_churn"]
 
 
-def test_utilisation_slides_before_churn(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
+def _check_utilisation_slides_before_churn(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
     """Churn already happened (a current term's end is a churn dated in the future until renewed)."""
     frame = pd.DataFrame(
         db.execute(
@@ -165,6 +162,27 @@ def test_utilisation_slides_before_churn(loaded: dict[str, int], db: Session, cl
     stayed = frame[~frame["account_id"].isin(churned)]["rate"].mean()
     lost = frame[frame["account_id"].isin(churned)]["rate"].mean()
     assert lost < stayed
+
+
+def _check_backtest_finds_utilisation_signal(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
+    assert loaded["health snapshots"] > 10 * ACCOUNTS * 0.8  # a year of monthly runs
+    result = health_queries.run_backtest(db, horizon_days=180, today=clock.now().date(), suggest=False)
+    assert result.positives > 20
+    assert result.measure_auc["utilisation"] is not None and result.measure_auc["utilisation"] > 0.6
+    assert result.auc is not None and result.auc > 0.6
+
+
+def test_the_book_is_shaped_like_a_real_one(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
+    _check_segments_csms_stages_and_contacts(loaded, db)
+    _check_stage_events(loaded, db, clock)
+
+
+def test_the_book_retains_and_signals_like_a_real_one(
+    loaded: dict[str, int], db: Session, clock: FixedClock
+) -> None:
+    _check_contracts_and_retention(loaded, db, clock)
+    _check_utilisation_slides_before_churn(loaded, db, clock)
+    _check_backtest_finds_utilisation_signal(loaded, db, clock)
 
 
 def test_a_failure_in_the_success_step_leaves_nothing_behind(

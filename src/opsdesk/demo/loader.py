@@ -67,7 +67,7 @@ def load_demo(
             progress=advance,
         )
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
-        success_task = progress.add_task("customer success book", total=4) if progress else None
+        success_task = progress.add_task("customer success book", total=5) if progress else None
 
         def advance_success(n: int) -> None:
             if progress and success_task is not None:

@@ -26,6 +26,7 @@ from opsdesk.demo.bulk import bulk_insert, next_id
 from opsdesk.demo.names import company_names, person_name, slug
 from opsdesk.success import actions
 from opsdesk.success.arr import anniversary
+from opsdesk.success.health import actions as health_actions
 from opsdesk.success.models import (
     Account,
     Contact,
@@ -81,7 +82,7 @@ CONTACT_TITLES = {
 }
 LINKED_SHARE = 0.6  # accounts that are also desk organisations, so their tickets feed their health
 CHILD_SHARE = 0.07
-DECLINE_DAYS = 180  # engagement slides for this long before a churn or contraction
+DECLINE_DAYS = 240  # engagement slides for this long before a churn or contraction
 
 
 @dataclass
@@ -166,7 +167,7 @@ def _simulate(rng: np.random.Generator, plan: _Plan, start: date, lives: int, pe
         churn_p = 1 - (1 - profile.churn_per_renewal * risk) ** (years**0.7)
         if rng.random() < churn_p:
             plan.churns.append(renewal)
-            plan.shocks.append((renewal, float(rng.uniform(0.35, 0.7))))
+            plan.shocks.append((renewal, float(rng.uniform(0.4, 0.75))))
             plan.stages.append((renewal, Stage.CHURNED))
             back = renewal + _days(rng, 90, 420)
             if rng.random() < 0.2 and back <= today - timedelta(days=30):
@@ -222,7 +223,7 @@ def _child(rng: np.random.Generator, parent: _Plan, parent_index: int, today: da
         renewal = end + timedelta(days=1)
         if renewal in parent.churns:
             child.churns.append(renewal)
-            child.shocks.append((renewal, float(rng.uniform(0.35, 0.7))))
+            child.shocks.append((renewal, float(rng.uniform(0.4, 0.75))))
             child.stages.append((renewal, Stage.CHURNED))
     return child
 
@@ -279,7 +280,7 @@ def _month_starts(first: date, last: date) -> list[date]:
 def _utilisation(rng: np.random.Generator, plan: _Plan, account_id: int, today: date) -> list[dict[str, Any]]:
     """Completed months with a live contract: a ramp after each go-live, a level set by fit, and a slide
     in the months before each loss."""
-    base = 0.06 + 0.5 * plan.fit
+    base = 0.02 + 0.28 * plan.fit  # most benefits programmes engage 10-25 % of covered lives
     rows: list[dict[str, Any]] = []
     restarts = [plan.terms[0].start] + [
         start
@@ -289,8 +290,7 @@ def _utilisation(rng: np.random.Generator, plan: _Plan, account_id: int, today: 
     last_complete = today.replace(day=1) - timedelta(days=1)
     for month in _month_starts(plan.terms[0].start, last_complete):
         middle = month + timedelta(days=14)
-        live = [t for t in plan.terms if t.start <= middle <= t.end]
-        if not live:
+        if not any(t.start <= middle <= t.end for t in plan.terms):
             continue
         began = max(r for r in restarts if r <= middle)
         ramp = min(1.0, ((middle - began).days / 30 + 1) / 4)
@@ -300,7 +300,9 @@ def _utilisation(rng: np.random.Generator, plan: _Plan, account_id: int, today: 
             if 0 <= ahead <= DECLINE_DAYS:
                 slide *= 1 - depth * (1 - ahead / DECLINE_DAYS)
         rate = float(np.clip(base * ramp * slide * (1 + rng.normal(0, 0.06)), 0, 1))
-        lives = live[-1].lives
+        # Counted against the covered lives on the account record, the figure the product reads the
+        # engagement rate against, so the rate it shows is the simulated one.
+        lives = plan.lives
         engaged = round(rate * lives)
         rows.append(
             {
@@ -314,6 +316,15 @@ def _utilisation(rng: np.random.Generator, plan: _Plan, account_id: int, today: 
             }
         )
     return rows
+
+
+def _scoring_dates(today: date) -> list[date]:
+    """The first of each of the last twelve months, then yesterday (today's run has not happened yet)."""
+    firsts, month = [], today.replace(day=1)
+    for _ in range(12):
+        month = (month - timedelta(days=1)).replace(day=1)
+        firsts.append(month)
+    return [*sorted(firsts), today - timedelta(days=1)]
 
 
 def _owners(plans: list[_Plan], csm_ids: list[int]) -> list[int | None]:
@@ -344,7 +355,7 @@ def create_success_book(
     accounts: int,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Load the book; ``progress`` is told of each of its four steps."""
+    """Load the book; ``progress`` is told of each of its five steps."""
     today = now.date()
     step = progress or (lambda _n: None)
     segments = actions.ensure_default_segments(session, clock=FixedClock(now))
@@ -522,10 +533,17 @@ def create_success_book(
     roots = [row["id"] for row in account_rows if row["parent_id"] is None]
     movements = actions.rebuild_movements(session, roots)
     step(1)
+    # Monthly health snapshots for the last year, each as the scoring job would have stored it that
+    # night, so health history and the backtest have something to read.
+    scored = 0
+    for as_of in _scoring_dates(today):
+        scored += health_actions.score_accounts(session, as_of=as_of, clock=FixedClock(_at(as_of, 23))).scored
+    step(1)
     return {
         "success accounts": len(account_rows),
         "contacts": len(contact_rows),
         "subscriptions": len(term_rows),
         "ARR movements": movements,
         "utilisation months": len(usage_rows),
+        "health snapshots": scored,
     }
