@@ -138,7 +138,7 @@ def test_account_360_shows_header_timeline_health_and_engagement(
     assert f"Ticket opened #{data['ticket'].id}" in timeline and "Eligibility file rejected" in timeline
     assert "launch → adoption on 2025-05-01" in timeline
     assert "ARR expansion" in timeline and "$18,000" in timeline  # $72,000 -> $90,000 at renewal
-    assert "ARR new business" in timeline
+    assert "ARR new business" in timeline and "$72,000 came up for renewal" in timeline
     assert "not scored" in page.get_by_test_id("health").inner_text()
     assert page.locator("svg.chart polyline").count() >= 1
     page.click(f"text=Ticket opened #{data['ticket'].id}")

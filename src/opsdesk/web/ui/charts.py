@@ -199,7 +199,9 @@ def waterfall(
         value = top * k / 4
         y = header + plot_h - plot_h * k / 4
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f4"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{money}{value:,.0f}</text>')
+        parts.append(
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{_compact(value, money)}</text>'
+        )
     for i, (name, a, b, kind) in enumerate(bars):
         lo, hi = min(a, b), max(a, b)
         y = header + plot_h - plot_h * hi / top
@@ -216,6 +218,14 @@ def waterfall(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _compact(value: float, money: str) -> str:
+    """An axis label short enough for the margin: $117M, $58.4k."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{money}{value / size:,.3g}{suffix}"
+    return f"{money}{value:,.0f}"
 
 
 def heat_colour(value: float | None, *, low: float, mid: float, high: float) -> str:

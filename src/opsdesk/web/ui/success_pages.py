@@ -21,7 +21,7 @@ from opsdesk.success import queries, retention
 from opsdesk.success.arr import anniversary
 from opsdesk.success.health import queries as health_queries
 from opsdesk.success.health.models import HealthScore
-from opsdesk.success.models import Account, ArrMovement, Stage, Subscription
+from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Subscription
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.charts import heat_colour, line_chart, waterfall
@@ -43,7 +43,9 @@ BRIDGE_LINES = [
 
 
 def dollars(cents: int | float | None) -> str:
-    return "" if cents is None else f"${cents / 100:,.0f}"
+    if cents is None:
+        return ""
+    return f"{'-' if cents < 0 else ''}${abs(cents) / 100:,.0f}"
 
 
 def percent(value: float | None) -> str:
@@ -207,6 +209,13 @@ def _event_detail(type_: str, data: dict[str, Any]) -> str:
     return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items())
 
 
+def _movement_detail(move: ArrMovement) -> str:
+    after = dollars(move.arr_after_cents)
+    if move.kind is MovementKind.RENEWAL:
+        return f"{dollars(move.renewal_base_cents)} came up for renewal; ARR {after}"
+    return f"{dollars(move.amount_cents)}; ARR {after}"
+
+
 def _timeline(session: Session, account: Account, reader: User, now: datetime) -> list[Moment]:
     """Account events (stages, contracts, tasks, escalations ... whatever the success packages log),
     ARR movements up to today and the linked organisation's tickets, newest first."""
@@ -232,7 +241,7 @@ def _timeline(session: Session, account: Account, reader: User, now: datetime) -
                     datetime.combine(move.effective_on, time(0), tzinfo=now.tzinfo),
                     "arr",
                     f"ARR {move.kind.value.replace('_', ' ')}",
-                    f"{dollars(move.amount_cents)} → {dollars(move.arr_after_cents)}",
+                    _movement_detail(move),
                 )
             )
     if account.organisation_id is not None:
@@ -307,7 +316,7 @@ def _trailing_trend(
         series["GRR"].append(float(row["grr"].iloc[0]))
         series["NRR"].append(float(row["nrr"].iloc[0]))
         series["Logo churn"].append(float(row["logo_churn"].iloc[0]))
-        labels.append(end.strftime("%b %Y"))
+        labels.append(end.strftime("%b %y"))
     return series, labels
 
 
