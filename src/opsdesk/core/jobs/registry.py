@@ -29,6 +29,7 @@ JOB_MODULES = [
     "opsdesk.desk.channels.email.jobs",
     "opsdesk.quality.jobs",
     "opsdesk.success.jobs",
+    "opsdesk.success.health.jobs",
     "opsdesk.workforce.jobs",
     "opsdesk.insights.jobs",
 ]
