@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +15,8 @@ from opsdesk.success.voice.models import (
     Severity,
 )
 
+TicketNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
 
 class EscalationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -23,7 +26,7 @@ class EscalationIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     owner_id: int | None = None
     executive_sponsor_id: int | None = None
-    ticket_numbers: list[int] = Field(default_factory=list, max_length=200)
+    ticket_numbers: list[TicketNumber] = Field(default_factory=list, max_length=200)
     note: str = Field(default="", max_length=10_000)
 
 
@@ -35,7 +38,7 @@ class EscalationUpdateIn(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     owner_id: int | None = None
     executive_sponsor_id: int | None = None
-    ticket_numbers: list[int] | None = Field(default=None, max_length=200)
+    ticket_numbers: list[TicketNumber] | None = Field(default=None, max_length=200)
     note: str = Field(default="", max_length=10_000)
 
 
@@ -115,7 +118,7 @@ class AskIn(BaseModel):
 
     account_id: int
     contact_id: int | None = None
-    ticket_number: int | None = Field(default=None, ge=1)
+    ticket_number: TicketNumber | None = None
     note: str = Field(default="", max_length=10_000)
 
 
