@@ -66,6 +66,8 @@ def test_playbook_crud_run_tasks_and_plans(db: Session, clock: FixedClock, live_
     assert run.json()["fired"] == 1 and run.json()["tasks_created"] == 2
     assert as_csm.post("/api/v1/playbooks/run", json={}).json()["fired"] == 0
     assert as_agent.post("/api/v1/playbooks/run", json={}).status_code == 403
+    episodes = as_csm.get(f"/api/v1/playbooks/{playbook['id']}/episodes").json()
+    assert [(e["account_id"], e["episode_key"]) for e in episodes] == [(account.id, "renewal:2026-04-30")]
 
     mine = as_csm.get("/api/v1/tasks", params={"mine": True}).json()
     assert [t["title"] for t in mine] == ["Renewal call"]

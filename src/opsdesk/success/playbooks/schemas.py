@@ -160,3 +160,14 @@ class PlanOut(BaseModel):
     owner_id: int | None
     created_at: datetime
     objectives: list[ObjectiveOut]
+
+
+class EpisodeOut(BaseModel):
+    """A condition episode the playbook fired on: shows why tasks exist and why a rerun adds none."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    account_id: int
+    episode_key: str
+    reason: str
+    fired_at: datetime

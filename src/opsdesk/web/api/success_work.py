@@ -20,6 +20,7 @@ from opsdesk.success.playbooks import queries as playbook_queries
 from opsdesk.success.playbooks.actions import TemplateSpec
 from opsdesk.success.playbooks.models import TaskStatus
 from opsdesk.success.playbooks.schemas import (
+    EpisodeOut,
     ObjectiveIn,
     ObjectiveOut,
     ObjectiveUpdateIn,
@@ -167,6 +168,13 @@ def run_playbooks(body: RunIn, user: CurrentUser, session: SessionDep, clock: Cl
 def get_playbook(playbook_id: Id, user: CurrentUser, session: SessionDep) -> PlaybookOut:
     _read(user)
     return PlaybookOut.model_validate(playbook_queries.playbook(session, playbook_id))
+
+
+@router.get("/playbooks/{playbook_id}/episodes", response_model=list[EpisodeOut])
+def list_episodes(playbook_id: Id, user: CurrentUser, session: SessionDep) -> list[EpisodeOut]:
+    _read(user)
+    playbook_queries.playbook(session, playbook_id)
+    return [EpisodeOut.model_validate(e) for e in playbook_queries.episodes(session, playbook_id)]
 
 
 @router.patch("/playbooks/{playbook_id}", response_model=PlaybookOut)
