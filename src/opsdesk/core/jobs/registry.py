@@ -30,6 +30,7 @@ JOB_MODULES = [
     "opsdesk.quality.jobs",
     "opsdesk.success.jobs",
     "opsdesk.success.health.jobs",
+    "opsdesk.success.playbooks.jobs",
     "opsdesk.workforce.jobs",
     "opsdesk.insights.jobs",
 ]
