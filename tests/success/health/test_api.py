@@ -108,6 +108,21 @@ def test_health_override_history_scorecards_and_backtest(
     assert patched.status_code == 200, patched.text
     assert patched.json()["measures"].keys() == {"utilisation"} and patched.json()["green_from"] == 70
 
+    measures_info = {m["key"]: m for m in as_csm.get("/api/v1/health/measures").json()}
+    assert measures_info["payment_status"]["default_points"] == [[0, 100], [30, 50], [90, 0]]
+    assert sum(m["default_weight"] for m in measures_info.values()) == 100
+
+    trend = as_csm.get("/api/v1/health/trend", params={"from": "2026-01-01", "to": "2026-03-31"})
+    assert trend.status_code == 200, trend.text
+    assert [(t["scored_on"], t["segment"], t["accounts"], t["green"], t["red"]) for t in trend.json()] == [
+        ("2026-02-10", "Upper mid-market", 1, 1, 0),
+        ("2026-03-02", "Upper mid-market", 1, 1, 0),
+    ]
+    assert (
+        as_csm.get("/api/v1/health/trend", params={"from": "2026-03-01", "to": "2026-01-01"}).status_code
+        == 422
+    )
+
     backtest = as_csm.post("/api/v1/health/backtest", json={"horizon_days": 7})
     assert backtest.status_code == 200, backtest.text
     result = backtest.json()

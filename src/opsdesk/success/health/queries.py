@@ -488,3 +488,37 @@ def segment_utilisation(session: Session, *, as_of: date, months: int = 12) -> p
         chosen = by_hand or by_rules
         segment_of[int(account_id)] = segments.get(chosen) if chosen is not None else None
     return segment_trend(completed_months(utilisation_frame(session), as_of, months), segment_of)
+
+
+def health_trend(session: Session, *, start: date, end: date) -> pd.DataFrame:
+    """Per scoring date and segment: accounts scored, mean effective score and the band mix, so a
+    leader sees whether a segment's health is moving (accounts without a score are left out)."""
+    columns = ["scored_on", "segment", "accounts", "mean_score", "red", "amber", "green"]
+    segments = {s.id: s.name for s in success_queries.segments(session)}
+    rows = session.execute(
+        select(
+            HealthScore.scored_on,
+            func.coalesce(Account.segment_override_id, Account.segment_id),
+            HealthScore.effective_score,
+            HealthScore.effective_band,
+        )
+        .join(Account, Account.id == HealthScore.account_id)
+        .where(
+            HealthScore.scored_on >= start,
+            HealthScore.scored_on <= end,
+            HealthScore.effective_score.is_not(None),
+        )
+    ).all()
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(
+        [
+            (on, segments.get(seg, "(none)") if seg is not None else "(none)", float(score or 0), str(band))
+            for on, seg, score, band in rows
+        ],
+        columns=["scored_on", "segment", "score", "band"],
+    )
+    mix = pd.crosstab([frame["scored_on"], frame["segment"]], frame["band"])
+    mix = mix.reindex(columns=[b.value for b in Band], fill_value=0)
+    stats = frame.groupby(["scored_on", "segment"])["score"].agg(accounts="count", mean_score="mean")
+    return stats.join(mix).reset_index()[columns].sort_values(["scored_on", "segment"], ignore_index=True)

@@ -253,3 +253,22 @@ class SegmentUtilisationOut(BaseModel):
     sessions: int
     engaged_rate_pct: float | None
     programme_uptake_pct: float | None
+
+
+class HealthTrendOut(BaseModel):
+    scored_on: date
+    segment: str
+    accounts: int
+    mean_score: float
+    red: int
+    amber: int
+    green: int
+
+
+class MeasureInfoOut(BaseModel):
+    key: str
+    label: str
+    unit: str
+    source: str
+    default_points: list[list[float]]
+    default_weight: int

@@ -15,6 +15,7 @@ from opsdesk.core.errors import PermissionDenied, ValidationFailed
 from opsdesk.core.models import Role, User
 from opsdesk.success import queries as success_queries
 from opsdesk.success.health import actions, queries
+from opsdesk.success.health.measures import DEFAULT_WEIGHTS, MEASURES, default_points
 from opsdesk.success.health.models import HealthScorecard
 from opsdesk.success.health.schemas import (
     AccountUtilisationOut,
@@ -23,6 +24,8 @@ from opsdesk.success.health.schemas import (
     HealthHistoryOut,
     HealthOut,
     HealthPointOut,
+    HealthTrendOut,
+    MeasureInfoOut,
     OverrideIn,
     OverrideOut,
     ScorecardIn,
@@ -161,6 +164,41 @@ def update_scorecard(
     )
     session.commit()
     return ScorecardOut.of(card)
+
+
+@router.get("/health/measures", response_model=list[MeasureInfoOut])
+def list_measures(user: CurrentUser) -> list[MeasureInfoOut]:
+    """What a scorecard can weigh, with each measure's default scoring rule."""
+    permissions.require(user, permissions.SUCCESS_READ)
+    return [
+        MeasureInfoOut(
+            key=m.key,
+            label=m.label,
+            unit=m.unit,
+            source=m.source,
+            default_points=default_points(m.key),
+            default_weight=DEFAULT_WEIGHTS.get(m.key, 0),
+        )
+        for m in MEASURES.values()
+    ]
+
+
+@router.get("/health/trend", response_model=list[HealthTrendOut])
+def health_trend(
+    user: CurrentUser,
+    session: SessionDep,
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+) -> list[HealthTrendOut]:
+    """Mean score and band mix per segment and scoring date."""
+    permissions.require(user, permissions.SUCCESS_READ)
+    if end < start:
+        raise ValidationFailed("'to' is before 'from'", field="to")
+    frame = queries.health_trend(session, start=start, end=end)
+    return [
+        HealthTrendOut.model_validate({k: _clean(v) for k, v in r.items()})
+        for r in frame.to_dict(orient="records")
+    ]
 
 
 @router.post("/health/backtest", response_model=BacktestOut)
