@@ -326,3 +326,18 @@ def test_survey_answers_give_the_nps_and_outrank_an_imported_figure(db: Session,
     actions.score_accounts(db, as_of=date(2026, 1, 5), clock=clock)  # before the survey: the import
     early = queries.history(db, account.id)[0]
     assert early.scored_on == date(2026, 1, 5) and early.measures["nps"]["raw"] is None  # import dated 1 Feb
+
+
+def test_the_backtest_uses_each_accounts_first_snapshot_of_a_month(db: Session, clock: FixedClock) -> None:
+    account = success.create_account(db, name="Daily", covered_lives=100, clock=clock)
+    success.save_subscription(
+        db, account=account, start=date(2025, 1, 1), end=date(2026, 12, 31),
+        price_model=PriceModel.FLAT_ANNUAL, flat_annual_cents=5_000_00, clock=clock,
+    )  # fmt: skip
+    for day in (date(2025, 10, 3), date(2025, 10, 1), date(2025, 10, 20), date(2025, 11, 2)):
+        actions.score_accounts(db, as_of=day, clock=clock)
+    frame = queries.backtest_frame(db, horizon_days=30, today=clock.now().date())
+    assert list(frame["scored_on"]) in (
+        [date(2025, 10, 1), date(2025, 11, 2)],
+        [date(2025, 11, 2), date(2025, 10, 1)],
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -352,13 +353,22 @@ def effective(
 def backtest_frame(session: Session, *, horizon_days: int, today: date) -> pd.DataFrame:
     """One row per stored snapshot whose whole horizon has passed by ``today``, for customers with ARR
     on the snapshot date: the computed score, each measure's value and ``label`` = the customer
-    (ultimate parent) churned or contracted in (scored_on, scored_on + horizon]."""
+    (ultimate parent) churned or contracted in (scored_on, scored_on + horizon].
+
+    Only each account's first snapshot of a calendar month is used: daily snapshots of one account are
+    nearly copies of each other, and counting them all would weigh long-lived accounts by the day."""
     last = today - timedelta(days=horizon_days)
-    snapshots = session.execute(
-        select(HealthScore.account_id, HealthScore.scored_on, HealthScore.score, HealthScore.measures).where(
-            HealthScore.scored_on <= last
-        )
-    ).all()
+    first_of_month: dict[tuple[int, int, int], tuple[date, int]] = {}
+    dated = select(HealthScore.id, HealthScore.account_id, HealthScore.scored_on)
+    for row_id, account_id, on in session.execute(dated.where(HealthScore.scored_on <= last)):
+        key = (account_id, on.year, on.month)
+        if key not in first_of_month or on < first_of_month[key][0]:
+            first_of_month[key] = (on, row_id)
+    chosen = sorted(row_id for _on, row_id in first_of_month.values())
+    wanted = select(HealthScore.account_id, HealthScore.scored_on, HealthScore.score, HealthScore.measures)
+    snapshots: list[Any] = []
+    for start in range(0, len(chosen), 1000):
+        snapshots += session.execute(wanted.where(HealthScore.id.in_(chosen[start : start + 1000]))).all()
     columns = ["account_id", "scored_on", "score", "label", *MEASURES]
     if not snapshots:
         return pd.DataFrame(columns=columns)
