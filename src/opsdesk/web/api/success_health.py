@@ -1,5 +1,6 @@
-"""/api/v1/accounts/{id}/health (score, history, override), /api/v1/health/scorecards,
-/api/v1/health/backtest and the utilisation trends under /api/v1/accounts/{id}/utilisation and
+"""Customer health over HTTP: /api/v1/accounts/{id}/health (GET; .../history; .../override POST and
+DELETE), /api/v1/health/scorecards (GET, POST, PATCH /{id}), /api/v1/health/measures, /api/v1/health/trend,
+/api/v1/health/backtest, and utilisation trends under /api/v1/accounts/{id}/utilisation and
 /api/v1/utilisation/segments."""
 
 from __future__ import annotations
