@@ -16,6 +16,7 @@ from opsdesk.core.models import Role, Tier
 from opsdesk.desk import actions as desk_actions
 from opsdesk.desk.models import Channel
 from opsdesk.success import actions
+from opsdesk.success.health import actions as health_actions
 from opsdesk.success.models import PriceModel, Stage
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
@@ -140,6 +141,12 @@ def test_account_360_shows_header_timeline_health_and_engagement(
     assert "ARR expansion" in timeline and "$18,000" in timeline  # $72,000 -> $90,000 at renewal
     assert "ARR new business" in timeline and "$72,000 came up for renewal" in timeline
     assert "not scored" in page.get_by_test_id("health").inner_text()
+    health_actions.score_accounts(db, as_of=clock.now().date(), clock=clock)
+    db.commit()
+    page.reload()
+    health = page.get_by_test_id("health").inner_text()
+    assert "Member utilisation" in health and "% engaged" in health and "Renewal proximity" in health
+    assert "not scored" not in health
     assert page.locator("svg.chart polyline").count() >= 1
     page.click(f"text=Ticket opened #{data['ticket'].id}")
     assert "Our eligibility file was rejected" in page.content()

@@ -20,6 +20,7 @@ from opsdesk.insights.account_timeline import organisation_timeline
 from opsdesk.success import queries, retention
 from opsdesk.success.arr import anniversary
 from opsdesk.success.health import queries as health_queries
+from opsdesk.success.health.measures import MEASURES
 from opsdesk.success.health.models import HealthScore
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Subscription
 from opsdesk.web.deps import ClockDep, SessionDep
@@ -303,8 +304,9 @@ def retention_page(request: Request, user: PageUser, session: SessionDep, clock:
 def _trailing_trend(
     movements: pd.DataFrame, customers: pd.DataFrame, today: date
 ) -> tuple[dict[str, list[float]], list[str]]:
-    """GRR, NRR and logo churn over the twelve months to each quarter end of the last three years."""
-    ends = [anniversary(today, 0) - pd.DateOffset(months=3 * k) for k in range(11, -1, -1)]
+    """GRR, NRR and logo churn over the twelve months to today and to every third month before it,
+    three years back."""
+    ends = [pd.Timestamp(today) - pd.DateOffset(months=3 * k) for k in range(11, -1, -1)]
     series: dict[str, list[float]] = {"GRR": [], "NRR": [], "Logo churn": []}
     labels: list[str] = []
     for stamp in ends:
@@ -352,7 +354,16 @@ def account_page(
     renewal = _renewal_dates(session, today).get(account.id)
     view = health_queries.account_health(session, account, now=now)
     scored = view.scorecard_id is not None and view.effective_score is not None
-    measures = sorted(view.measures.items(), key=lambda kv: -float(kv[1].get("contribution") or 0))
+    measures = [
+        {
+            "label": MEASURES[key].label if key in MEASURES else key,
+            "unit": MEASURES[key].unit if key in MEASURES else "",
+            **values,
+        }
+        for key, values in sorted(
+            view.measures.items(), key=lambda kv: -float(kv[1].get("contribution") or 0)
+        )
+    ]
     usage, _trend = health_queries.account_utilisation(session, account, as_of=today, months=24)
     usage_chart = line_chart(
         {
