@@ -7,7 +7,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Date, DateTime, Engine, MetaData, cast, create_engine, event, func
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    MetaData,
+    cast,
+    create_engine,
+    event,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
@@ -50,11 +62,16 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
 
 
+# Execution option that makes a SQLite transaction take the write lock when it begins.
+WRITE_INTENT = "opsdesk_write_intent"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -71,14 +88,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(connection: Connection) -> None:
+    """A transaction that will write begins IMMEDIATE: it waits (busy_timeout) for the write lock up
+    front instead of reading first and failing with SQLITE_BUSY when it upgrades to write after another
+    connection has committed. Other transactions keep the driver's behaviour (reads outside a
+    transaction, BEGIN before the first write), so they never wait on writers (WAL)."""
+    if connection.get_execution_options().get(WRITE_INTENT, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def declare_write(session: Session) -> None:
+    """Mark the session's next transaction as one that writes. Call before its first statement."""
+    session.connection(execution_options={WRITE_INTENT: True})
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error, always close."""
+def transaction(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error, always close. ``write=False`` for
+    a look that writes nothing, so on SQLite it never waits for (or holds) the write lock."""
     session = factory()
+    if write:
+        declare_write(session)
     try:
         yield session
         session.commit()

@@ -110,7 +110,21 @@ class DatabaseQueue:
             delivery = self._claim(worker_id)
         return delivery
 
+    def _due(self) -> bool:
+        """A look without the write lock, so idle polling never blocks writers on SQLite."""
+        with transaction(self.session_factory, write=False) as session:
+            return (
+                session.scalar(
+                    select(JobRow.id)
+                    .where(JobRow.state == JobState.QUEUED, JobRow.run_at <= self.clock.now())
+                    .limit(1)
+                )
+                is not None
+            )
+
     def _claim(self, worker_id: str) -> Delivery | None:
+        if not self._due():
+            return None
         with transaction(self.session_factory) as session:
             now = self.clock.now()
             row = session.execute(
@@ -185,7 +199,7 @@ class DatabaseQueue:
         return int(requeued)
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        with transaction(self.session_factory) as session:
+        with transaction(self.session_factory, write=False) as session:
             rows = session.scalars(
                 select(JobRow)
                 .where(JobRow.state == JobState.DEAD)
