@@ -207,7 +207,11 @@ def _event_detail(type_: str, data: dict[str, Any]) -> str:
     if type_ == "subscription_amended":
         return f"effective {data.get('effective', '')}"
     shown = {k: v for k, v in data.items() if not k.endswith("_id") and v not in (None, "", [], {})}
-    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items())
+    prefix = ""
+    if "to" in shown:  # any status-like change: health bands, task and escalation states
+        prefix = f"{shown.pop('from', 'none')} → {shown.pop('to')}"
+    rest = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items())
+    return f"{prefix} ({rest})" if prefix and rest else prefix or rest
 
 
 def _movement_detail(move: ArrMovement) -> str:
