@@ -7,7 +7,6 @@ import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -298,10 +297,8 @@ def test_renewal_outside_window_does_not_fire(db: Session, clock: FixedClock) ->
 def test_racing_runs_in_threads_make_one_set_of_tasks(
     db: Session, clock: FixedClock, session_factory: sessionmaker[Session]
 ) -> None:
-    """Two runs planned together and firing at the same moment: on PostgreSQL the second insert of the
-    key waits for the first transaction and then fails on the constraint, which the engine absorbs."""
-    if db.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite serialises writers; the interleaved test above covers its race")
+    """Two runs planned together and firing at the same moment: the second insert of a key waits for the
+    writer that holds it and then fails on the constraint, which the engine absorbs."""
     for n in range(5):
         account = success.create_account(db, name=f"Employer {n}", covered_lives=100, clock=clock)
         success.save_subscription(
@@ -339,6 +336,7 @@ def test_racing_runs_in_threads_make_one_set_of_tasks(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    # The loser waits on the winner's first key, so it loses every episode, none twice.
-    assert sorted(results) == [(0, 5), (5, 0)]
+    assert sum(fired for fired, _ in results) == 5 and sum(lost for _, lost in results) == 5
+    if db.get_bind().dialect.name == "postgresql":  # the loser waits on the winner's first key
+        assert sorted(results) == [(0, 5), (5, 0)]
     assert count(db, PlaybookEpisode) == 5 and count(db, Task) == 10

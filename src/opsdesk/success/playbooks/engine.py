@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -244,6 +244,11 @@ def apply_run(
 ) -> RunResult:
     """Fire each planned episode in its own savepoint; an episode someone else fired meanwhile is skipped."""
     result = RunResult(now=now)
+    if firings and session.get_bind().dialect.name == "sqlite":
+        # SQLite has one writer. Taking the write lock before claiming keys makes a concurrent run wait
+        # for this one to commit and then lose its keys on the constraint, instead of failing with
+        # "database is locked" when its read snapshot went stale between two savepoints.
+        session.execute(update(Playbook).where(false()).values(active=Playbook.active))
     playbooks = {
         p.id: p
         for p in session.scalars(select(Playbook).where(Playbook.id.in_({f.playbook_id for f in firings})))
