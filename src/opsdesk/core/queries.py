@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.errors import NotFound
@@ -33,7 +33,13 @@ def person_by_identity(session: Session, kind: IdentityKind, value: str) -> User
 
 
 def user_for_token(session: Session, token: str, clock: Clock) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    # One round trip for the token and its user: this runs before every API request.
+    row = session.scalar(
+        select(ApiToken)
+        .join(ApiToken.user)
+        .options(contains_eager(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(token))
+    )
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     return row.user

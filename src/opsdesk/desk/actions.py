@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import Clock
 from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.core.events import append_event
-from opsdesk.core.models import Group, Role, Tier, User
+from opsdesk.core.models import Event, Group, Role, Tier, User
 from opsdesk.desk.access import has_sensitive_access
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment, safe_filename
 from opsdesk.desk.models import (
@@ -53,8 +53,8 @@ UNSET: Final = _Unset()
 
 def _event(
     session: Session, ticket: Ticket, type: str, clock: Clock, actor: User | None, **data: Any
-) -> None:
-    append_event(
+) -> Event:
+    return append_event(
         session,
         subject_type="ticket",
         subject_id=ticket.id,
@@ -65,12 +65,16 @@ def _event(
     )
 
 
-def _after_change(session: Session, ticket: Ticket, clock: Clock) -> None:
+def _after_change(
+    session: Session, ticket: Ticket, clock: Clock, events: Sequence[Event] | None = None
+) -> None:
+    """``events``: the ticket's whole log when this transaction created it, so the SLA tracker need
+    not read back what it was just given."""
     # Imported here: the SLA and channel packages build on this module (inbound mail creates tickets).
     from opsdesk.desk.sla.tracking import refresh_ticket_sla
 
     session.flush()
-    refresh_ticket_sla(session, ticket=ticket, clock=clock)
+    refresh_ticket_sla(session, ticket=ticket, clock=clock, events=events)
 
 
 def normalise_tags(tags: Sequence[str]) -> list[str]:
@@ -188,6 +192,8 @@ def create_ticket(
         follow_up_of_id=follow_up_of.id if follow_up_of is not None else None,
         created_at=now,
         updated_at=now,
+        # Known now, so the SLA refresh that sets it does not cost an UPDATE when it stays empty.
+        sla_next_due_at=None,
         tag_rows=[TicketTag(tag=t) for t in tag_list],
     )
     if assignee is not None:
@@ -230,40 +236,44 @@ def create_ticket(
             if winner is None:
                 raise
             return winner
-    _event(
-        session,
-        ticket,
-        "ticket_created",
-        clock,
-        writer,
-        channel=channel.value,
-        status=ticket.status.value,
-        priority=priority.value,
-        requester_id=requester.id,
-        organisation_id=ticket.organisation_id,
-        group_id=ticket.group_id,
-        tier=ticket.tier.value,
-        tags=tag_list,
-        created_by_agent=author is not None and author.is_staff,
-        sensitive=sensitive,
-    )
-    if follow_up_of is not None:
-        _event(session, ticket, "follow_up_created", clock, writer, of=follow_up_of.id)
-    if sensitive:
-        _event(session, ticket, "sensitivity_changed", clock, writer, sensitive=True)
-    if assignee is not None:
+    log = [
         _event(
             session,
             ticket,
-            "assigned",
+            "ticket_created",
             clock,
             writer,
-            from_assignee_id=None,
-            to_assignee_id=assignee.id,
+            channel=channel.value,
+            status=ticket.status.value,
+            priority=priority.value,
+            requester_id=requester.id,
+            organisation_id=ticket.organisation_id,
             group_id=ticket.group_id,
+            tier=ticket.tier.value,
+            tags=tag_list,
+            created_by_agent=author is not None and author.is_staff,
+            sensitive=sensitive,
         )
-    _message_added(session, message, clock)
-    _after_change(session, ticket, clock)
+    ]
+    if follow_up_of is not None:
+        log.append(_event(session, ticket, "follow_up_created", clock, writer, of=follow_up_of.id))
+    if sensitive:
+        log.append(_event(session, ticket, "sensitivity_changed", clock, writer, sensitive=True))
+    if assignee is not None:
+        log.append(
+            _event(
+                session,
+                ticket,
+                "assigned",
+                clock,
+                writer,
+                from_assignee_id=None,
+                to_assignee_id=assignee.id,
+                group_id=ticket.group_id,
+            )
+        )
+    log.append(_message_added(session, message, clock))
+    _after_change(session, ticket, clock, log)
     return ticket
 
 
@@ -318,11 +328,11 @@ def _build_message(
     )
 
 
-def _message_added(session: Session, message: Message, clock: Clock) -> None:
+def _message_added(session: Session, message: Message, clock: Clock) -> Event:
     if message.id is None:
         session.flush()
     message.ticket.updated_at = message.created_at
-    _event(
+    return _event(
         session,
         message.ticket,
         "message_added",

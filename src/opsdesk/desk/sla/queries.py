@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,7 +61,14 @@ def policies(session: Session) -> list[SlaPolicy]:
 
 
 def applicable_policy(session: Session, ticket: Ticket) -> SlaPolicy | None:
-    return select_policy(policies(session), ticket_facts(ticket))
+    candidates = policies(session)
+    if not candidates:
+        return None
+    if not any(p.customer_tags for p in candidates):
+        # No condition looks at tags: spare loading the ticket's organisation and tag rows.
+        untagged = TicketFacts(ticket.priority.value, ticket.channel.value, frozenset())
+        return select_policy(candidates, untagged)
+    return select_policy(candidates, ticket_facts(ticket))
 
 
 def ticket_events(session: Session, ticket: Ticket) -> list[Event]:
@@ -74,13 +82,20 @@ def ticket_events(session: Session, ticket: Ticket) -> list[Event]:
 
 
 def ticket_clocks(
-    session: Session, *, ticket: Ticket, now: datetime, breaching_soon: timedelta
+    session: Session,
+    *,
+    ticket: Ticket,
+    now: datetime,
+    breaching_soon: timedelta,
+    events: Sequence[Event] | None = None,
 ) -> tuple[SlaPolicy | None, list[MetricClock], list[Event]]:
-    """The policy that applies now, every target instance of the ticket under it, and the events read."""
-    events = ticket_events(session, ticket)
+    """The policy that applies now, every target instance of the ticket under it, and the events read
+    (none when no policy applies: nothing is measured then). ``events`` is the ticket's whole log, in
+    order, when the caller already holds it (a ticket created in this transaction), saving the read."""
     policy = applicable_policy(session, ticket)
     if policy is None:
-        return None, [], events
+        return None, [], []
+    events = list(events) if events is not None else ticket_events(session, ticket)
     clocks = compute_clocks(
         [TicketEvent(e.at, e.type, e.data) for e in events],
         targets=targets_for(policy.targets, ticket.priority.value),

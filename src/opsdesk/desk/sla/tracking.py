@@ -4,6 +4,7 @@ so a restart or a repeated run never records a breach twice."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.events import append_event
+from opsdesk.core.models import Event
 from opsdesk.desk.models import UNSOLVED, Ticket
 from opsdesk.desk.sla.metrics import MetricStatus
 from opsdesk.desk.sla.models import SlaCheck
@@ -22,16 +24,21 @@ BREACH_EVENT = "sla_breached"
 _BATCH = 200
 
 
-def refresh_ticket_sla(session: Session, *, ticket: Ticket, clock: Clock) -> None:
-    """Called at the end of every ticket change and by the periodic SLA check."""
-    _refresh(session, ticket, clock)
+def refresh_ticket_sla(
+    session: Session, *, ticket: Ticket, clock: Clock, events: Sequence[Event] | None = None
+) -> None:
+    """Called at the end of every ticket change and by the periodic SLA check. ``events``: the ticket's
+    whole event log, in order, when the caller holds it (a ticket created in this transaction)."""
+    _refresh(session, ticket, clock, events)
 
 
-def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
+def _refresh(session: Session, ticket: Ticket, clock: Clock, known: Sequence[Event] | None = None) -> int:
     if ticket.id is None:
         session.flush()
     now = clock.now()
-    policy, clocks, events = ticket_clocks(session, ticket=ticket, now=now, breaching_soon=timedelta(0))
+    policy, clocks, events = ticket_clocks(
+        session, ticket=ticket, now=now, breaching_soon=timedelta(0), events=known
+    )
     running = [c for c in clocks if c.running and c.due_at is not None]
     # The earliest target still owed, overdue ones included, so overdue tickets sort first in the views.
     ticket.sla_next_due_at = min((c.due_at for c in running if c.due_at), default=None)
