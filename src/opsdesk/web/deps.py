@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from opsdesk.core import queries as core_queries
 from opsdesk.core.clock import Clock
+from opsdesk.core.database import declare_write
 from opsdesk.core.errors import OpsDeskError
 from opsdesk.core.models import User
 from opsdesk.core.settings import Settings
@@ -23,13 +25,26 @@ class Unauthenticated(OpsDeskError):
     """No valid token or session came with the request."""
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """Runs on the event loop, sparing two thread-pool hops per request: opening a session does no I/O
+    (it connects on first use), and after a commit closing it does none either. The thread pool takes
+    what does: the write intent on SQLite (the only engine it changes anything on, by taking the write
+    lock up front), and the rollback of a session an error left in a transaction."""
     session: Session = request.app.state.session_factory()
     try:
+        if request.method not in SAFE_METHODS and session.get_bind().dialect.name == "sqlite":
+            await run_in_threadpool(declare_write, session)
         yield session
     finally:
-        session.rollback()
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(_discard, session)
+        else:
+            session.close()
+
+
+def _discard(session: Session) -> None:
+    session.rollback()
+    session.close()
 
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs those on the event loop instead of handing

@@ -4,11 +4,11 @@ so a restart or a repeated run never records a breach twice."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Executable, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -74,15 +74,24 @@ def _refresh(session: Session, ticket: Ticket, clock: Clock, known: Sequence[Eve
     return added
 
 
-def _set_next_check(session: Session, ticket: Ticket, due_at: datetime | None) -> None:
-    """An upsert, so two transactions refreshing the same new ticket cannot collide on its row."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(SlaCheck).values(ticket_id=ticket.id, due_at=due_at)
-    session.execute(
+def _upsert(insert: Callable[[type[SlaCheck]], Any]) -> Executable:
+    statement = insert(SlaCheck).values(ticket_id=bindparam("ticket_id"), due_at=bindparam("due_at"))
+    return cast(
+        Executable,
         statement.on_conflict_do_update(
             index_elements=[SlaCheck.ticket_id], set_={"due_at": statement.excluded.due_at}
-        )
+        ),
     )
+
+
+# Built once: constructing the upsert (its ``excluded`` alias above all) cost more than running it.
+_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
+def _set_next_check(session: Session, ticket: Ticket, due_at: datetime | None) -> None:
+    """An upsert, so two transactions refreshing the same new ticket cannot collide on its row."""
+    dialect = session.get_bind().dialect.name
+    session.execute(_UPSERTS.get(dialect, _UPSERTS["sqlite"]), {"ticket_id": ticket.id, "due_at": due_at})
 
 
 def _breach_key(data: dict[str, Any]) -> tuple[str | None, datetime | None]:
