@@ -7,8 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from opsdesk.background import load_job_modules
 from opsdesk.core.clock import FixedClock
-from opsdesk.core.jobs import JobContext, load_job_modules, registry
+from opsdesk.core.jobs import JobContext, registry
 from opsdesk.core.models import Event, Role
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions

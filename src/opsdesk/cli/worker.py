@@ -8,9 +8,10 @@ from types import FrameType
 
 import typer
 
+from opsdesk.background import load_job_modules
 from opsdesk.cli.common import clock, console, fail
 from opsdesk.core.database import make_engine, make_session_factory
-from opsdesk.core.jobs import BackgroundRunner, Worker, load_job_modules, queue_from_settings
+from opsdesk.core.jobs import BackgroundRunner, Worker, queue_from_settings
 from opsdesk.core.settings import get_settings
 
 jobs_app = typer.Typer(help="Inspect background jobs.", no_args_is_help=True)

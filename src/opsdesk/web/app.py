@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -13,22 +10,21 @@ from opsdesk import __version__
 from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
+from opsdesk.web.api import sla, success_health, success_pipeline, success_work, tickets, users, workforce
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
+from opsdesk.web.ui import pages
 
-# Routers are listed here so a reader finds every URL's home; each module exposes `router`.
-API_ROUTER_MODULES = [
-    "opsdesk.web.api.tickets",
-    "opsdesk.web.api.sla",
-    "opsdesk.web.api.users",
-    "opsdesk.web.api.workforce",
-    "opsdesk.web.api.success",
-    "opsdesk.web.api.success_health",
-    "opsdesk.web.api.success_work",
-    "opsdesk.web.api.success_pipeline",
-    "opsdesk.web.api.insights",
+# Every URL's home: one router module per domain under /api/v1, and the pages.
+API_ROUTERS = [
+    tickets.router,
+    sla.router,
+    users.router,
+    workforce.router,
+    success_health.router,
+    success_work.router,
+    success_pipeline.router,
 ]
-UI_ROUTER_MODULES = ["opsdesk.web.ui.pages"]
 
 
 def create_app(
@@ -53,12 +49,9 @@ def create_app(
     async def _unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
         return JSONResponse(error_body("unauthenticated", exc.message), status_code=401)
 
-    for name in API_ROUTER_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            app.include_router(importlib.import_module(name).router, prefix="/api/v1")
-    for name in UI_ROUTER_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).install(app)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix="/api/v1")
+    pages.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -10,10 +10,11 @@ from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from opsdesk.background import load_job_modules
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.database import transaction
 from opsdesk.core.errors import ValidationFailed
-from opsdesk.core.jobs import DatabaseQueue, Worker, load_job_modules, registry
+from opsdesk.core.jobs import DatabaseQueue, Worker, registry
 from opsdesk.core.jobs.models import JobRow
 from opsdesk.core.models import IdentityKind, Role, User
 from opsdesk.core.settings import Settings

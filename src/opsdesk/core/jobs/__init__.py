@@ -1,7 +1,7 @@
 """Background jobs: named handlers, enqueued with a JSON payload, delivered at least once.
 
 Domain packages register handlers (``@job("desk.send_mail")``, optionally ``every=60`` seconds) in a
-``jobs.py`` module listed in :data:`registry.JOB_MODULES`, and enqueue with :func:`enqueue` inside the
+``jobs.py`` module imported by :mod:`opsdesk.background`, and enqueue with :func:`enqueue` inside the
 transaction that decides the work is needed. They never see the backend: the application database by
 default (the job row commits with the caller's change), Redis when ``OPSDESK_REDIS_URL`` is set (the
 message is pushed once the caller's transaction commits). Handlers must be idempotent; see
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import Clock
 from opsdesk.core.jobs.database_queue import DatabaseQueue, add_job, claim_effect, notify_local_workers
 from opsdesk.core.jobs.queue import DeadLetter, Delivery, JobQueue, normalise_payload
-from opsdesk.core.jobs.registry import JobContext, Registry, load_job_modules, registry
+from opsdesk.core.jobs.registry import JobContext, Registry, registry
 from opsdesk.core.jobs.runtime import BackgroundRunner, queue_from_settings
 from opsdesk.core.jobs.scheduler import Scheduler
 from opsdesk.core.jobs.worker import Worker
@@ -39,7 +39,6 @@ __all__ = [
     "claim_effect",
     "enqueue",
     "job",
-    "load_job_modules",
     "queue_from_settings",
     "register",
     "registry",

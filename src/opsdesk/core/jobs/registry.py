@@ -7,8 +7,6 @@ its effect conditional on state it reads in the same transaction, or record the 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -21,19 +19,6 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.database import transaction
 from opsdesk.core.jobs.queue import DEDUPE_WINDOW
 from opsdesk.core.settings import Settings
-
-# Modules that register jobs when imported, listed so a reader finds every job's home. Each may be absent.
-JOB_MODULES = [
-    "opsdesk.desk.jobs",
-    "opsdesk.desk.sla.jobs",
-    "opsdesk.desk.channels.email.jobs",
-    "opsdesk.quality.jobs",
-    "opsdesk.success.jobs",
-    "opsdesk.success.health.jobs",
-    "opsdesk.success.playbooks.jobs",
-    "opsdesk.workforce.jobs",
-    "opsdesk.insights.jobs",
-]
 
 
 @dataclass(frozen=True)
@@ -131,14 +116,3 @@ class Registry:
 
 
 registry = Registry()
-
-
-def load_job_modules() -> None:
-    """Import every domain's job module so its handlers are registered before a worker starts."""
-    for name in JOB_MODULES:
-        try:
-            spec = importlib.util.find_spec(name)
-        except ModuleNotFoundError:
-            spec = None
-        if spec is not None:
-            importlib.import_module(name)

@@ -1,0 +1,16 @@
+"""Every package's background jobs. Importing a jobs module registers its handlers and periodic
+schedules with ``opsdesk.core.jobs.registry``; workers call :func:`load_job_modules` before starting."""
+
+from __future__ import annotations
+
+import opsdesk.desk.channels.email.jobs
+import opsdesk.desk.jobs
+import opsdesk.desk.sla.jobs
+import opsdesk.success.health.jobs
+import opsdesk.success.playbooks.jobs  # noqa: F401
+from opsdesk.core.jobs import Registry, registry
+
+
+def load_job_modules() -> Registry:
+    """The registry with every job registered (the imports above do the registering)."""
+    return registry
