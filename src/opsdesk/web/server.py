@@ -19,9 +19,10 @@ from types import FrameType
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
+from opsdesk.background import load_job_modules
 from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
-from opsdesk.core.jobs import BackgroundRunner, load_job_modules, queue_from_settings
+from opsdesk.core.jobs import BackgroundRunner, queue_from_settings
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.smtp_listener import start_smtp_listener
