@@ -6,7 +6,7 @@ from alembic import context
 
 from opsdesk.core.database import make_engine
 from opsdesk.core.settings import get_settings
-from opsdesk.schema import metadata
+from opsdesk.schema import is_migrated, metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url()
@@ -25,6 +25,7 @@ def run() -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=lambda name, type_, _parents: is_migrated(name, type_),
         )
         with context.begin_transaction():
             context.run_migrations()
