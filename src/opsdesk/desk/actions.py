@@ -73,7 +73,7 @@ def _after_change(
     # Imported here: the SLA and channel packages build on this module (inbound mail creates tickets).
     from opsdesk.desk.sla.tracking import refresh_ticket_sla
 
-    session.flush()
+    # No flush here: the refresh's own statements flush the change, together with the due time it sets.
     refresh_ticket_sla(session, ticket=ticket, clock=clock, events=events)
 
 

@@ -92,7 +92,8 @@ def ticket_clocks(
     """The policy that applies now, every target instance of the ticket under it, and the events read
     (none when no policy applies: nothing is measured then). ``events`` is the ticket's whole log, in
     order, when the caller already holds it (a ticket created in this transaction), saving the read."""
-    policy = applicable_policy(session, ticket)
+    with session.no_autoflush:  # policies change only through actions that flush; the ticket is read as is
+        policy = applicable_policy(session, ticket)
     if policy is None:
         return None, [], []
     events = list(events) if events is not None else ticket_events(session, ticket)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
@@ -101,6 +102,12 @@ def _staff(session: Session, user_id: int | None, field: str) -> User | None:
     return user
 
 
+def _json(model: BaseModel, status_code: int) -> Response:
+    """The response model as JSON, rendered here: returned as a model from a sync endpoint, FastAPI would
+    validate it again, in one more thread-pool hop per request."""
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
+
 def _attachments(body: MessageCreate | TicketCreate) -> list[NewAttachment]:
     return [NewAttachment(a.filename, a.content_type, a.data()) for a in body.attachments]
 
@@ -137,13 +144,12 @@ def _requester_for(session: Session, body: TicketCreate, user: User, clock: Cloc
 @router.post("/tickets", status_code=201, response_model=TicketOut)
 def create_ticket(
     body: TicketCreate,
-    response: Response,
     user: CurrentUser,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> TicketOut:
+) -> Response:
     access.require_create(user, sensitive=body.sensitive)
     idempotency = None
     if idempotency_key is not None:
@@ -154,16 +160,14 @@ def create_ticket(
         earlier = actions.replayed_ticket(session, scope=scope, key=idempotency_key, fingerprint=fingerprint)
         if earlier is not None:
             access.require(user, TicketOp.READ, earlier)
-            response.status_code = 200
-            return TicketOut.of(earlier)
+            return _json(TicketOut.of(earlier), 200)
         idempotency = (scope, idempotency_key, fingerprint)
     requester = _requester_for(session, body, user, clock)
     if body.external_id:
         known = queries.ticket_by_external_id(session, external_id=body.external_id, channel=body.channel)
         if known is not None:  # an integration re-sending what it already created
             access.require(user, TicketOp.READ, known)
-            response.status_code = 200
-            return TicketOut.of(known)
+            return _json(TicketOut.of(known), 200)
     ticket = actions.create_ticket(
         session,
         requester=requester,
@@ -187,7 +191,7 @@ def create_ticket(
         idempotency=idempotency,
     )
     session.commit()
-    return TicketOut.of(ticket)
+    return _json(TicketOut.of(ticket), 201)
 
 
 @router.get("/tickets", response_model=TicketPageOut)
@@ -281,7 +285,7 @@ def post_message(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-) -> MessageOut:
+) -> Response:
     ticket = access.ticket_for(session, number, user, clock)
     access.require(user, TicketOp.REPLY if body.public else TicketOp.NOTE, ticket)
     store = AttachmentStore.from_settings(settings) if body.attachments else None
@@ -313,7 +317,7 @@ def post_message(
             attachments=_attachments(body),
         )
     session.commit()
-    return MessageOut.of(message)
+    return _json(MessageOut.of(message), 201)
 
 
 @router.get("/tickets/{number}/messages", response_model=list[MessageOut])
