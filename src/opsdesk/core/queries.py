@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
@@ -49,4 +51,17 @@ def browser_session(session: Session, cookie: str, clock: Clock) -> BrowserSessi
     row = session.get(BrowserSession, hash_token(cookie))
     if row is None or row.expires_at <= clock.now() or not row.user.active:
         return None
+    return row
+
+
+T = TypeVar("T")
+
+
+def get_or_not_found(
+    session: Session, model: type[T], record_id: int, what: str, *, field: str | None = None
+) -> T:
+    """The row with this primary key, or NotFound("no <what> <id>") naming the field when given."""
+    row = session.get(model, record_id)
+    if row is None:
+        raise NotFound(f"no {what} {record_id}", field=field)
     return row

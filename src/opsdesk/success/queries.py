@@ -9,8 +9,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from opsdesk.core.errors import NotFound
 from opsdesk.core.models import User
+from opsdesk.core.queries import get_or_not_found
 from opsdesk.success import retention
 from opsdesk.success.arr import Term, annual_value_cents, arr_steps, daily_arr
 from opsdesk.success.arr import arr_on as arr_on_day
@@ -19,10 +19,7 @@ from opsdesk.success.movements import MOVEMENT_COLUMNS
 
 
 def account(session: Session, account_id: int) -> Account:
-    row = session.get(Account, account_id)
-    if row is None:
-        raise NotFound(f"no account {account_id}")
-    return row
+    return get_or_not_found(session, Account, account_id, "account")
 
 
 def account_by_external_id(session: Session, external_id: str) -> Account | None:

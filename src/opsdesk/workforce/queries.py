@@ -10,8 +10,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opsdesk.core.errors import NotFound
 from opsdesk.core.models import Event
+from opsdesk.core.queries import get_or_not_found
 from opsdesk.workforce.models import PlanRun
 
 
@@ -50,10 +50,7 @@ def latest_plan(session: Session) -> PlanRun | None:
 
 
 def plan_by_id(session: Session, plan_id: int) -> PlanRun:
-    run = session.get(PlanRun, plan_id)
-    if run is None:
-        raise NotFound(f"no plan run {plan_id}", field="id")
-    return run
+    return get_or_not_found(session, PlanRun, plan_id, "plan run", field="id")
 
 
 def recent_plans(session: Session, *, limit: int = 10) -> list[PlanRun]:

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
-from opsdesk.core.errors import NotFound
 from opsdesk.core.models import Event
+from opsdesk.core.queries import get_or_not_found
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.desk.models import Ticket
 from opsdesk.desk.sla.business_hours import TWENTY_FOUR_SEVEN, BusinessHours
@@ -176,14 +176,8 @@ def schedules(session: Session) -> list[BusinessSchedule]:
 
 
 def schedule_by_id(session: Session, schedule_id: int) -> BusinessSchedule:
-    schedule = session.get(BusinessSchedule, schedule_id)
-    if schedule is None:
-        raise NotFound(f"no business schedule {schedule_id}", field="schedule_id")
-    return schedule
+    return get_or_not_found(session, BusinessSchedule, schedule_id, "business schedule", field="schedule_id")
 
 
 def policy_by_id(session: Session, policy_id: int) -> SlaPolicy:
-    policy = session.get(SlaPolicy, policy_id)
-    if policy is None:
-        raise NotFound(f"no SLA policy {policy_id}", field="policy_id")
-    return policy
+    return get_or_not_found(session, SlaPolicy, policy_id, "SLA policy", field="policy_id")

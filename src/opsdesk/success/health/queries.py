@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from opsdesk.core.errors import NotFound
+from opsdesk.core.queries import get_or_not_found
 from opsdesk.insights.account_signals import organisation_signals
 from opsdesk.success import queries as success_queries
 from opsdesk.success.health.backtest import BacktestResult, backtest
@@ -67,10 +67,7 @@ def scorecards(session: Session, *, active_only: bool = False) -> list[HealthSco
 
 
 def scorecard(session: Session, scorecard_id: int) -> HealthScorecard:
-    row = session.get(HealthScorecard, scorecard_id)
-    if row is None:
-        raise NotFound(f"no health scorecard {scorecard_id}")
-    return row
+    return get_or_not_found(session, HealthScorecard, scorecard_id, "health scorecard")
 
 
 def thresholds_of(card: HealthScorecard) -> Thresholds:

@@ -10,7 +10,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opsdesk.core.errors import NotFound, ValidationFailed
+from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.queries import get_or_not_found
 from opsdesk.success.pipeline import forecast as forecast_maths
 from opsdesk.success.pipeline.models import (
     Opportunity,
@@ -24,10 +25,7 @@ MAX_FORECAST_MONTHS = 36
 
 
 def opportunity(session: Session, opportunity_id: int) -> Opportunity:
-    row = session.get(Opportunity, opportunity_id)
-    if row is None:
-        raise NotFound(f"no opportunity {opportunity_id}")
-    return row
+    return get_or_not_found(session, Opportunity, opportunity_id, "opportunity")
 
 
 def opportunities(

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.errors import NotFound
+from opsdesk.core.queries import get_or_not_found
 from opsdesk.success.playbooks.models import (
     PlanObjective,
     Playbook,
@@ -19,10 +20,7 @@ from opsdesk.success.playbooks.models import (
 
 
 def playbook(session: Session, playbook_id: int) -> Playbook:
-    row = session.get(Playbook, playbook_id)
-    if row is None:
-        raise NotFound(f"no playbook {playbook_id}")
-    return row
+    return get_or_not_found(session, Playbook, playbook_id, "playbook")
 
 
 def playbooks(session: Session) -> list[Playbook]:
@@ -40,10 +38,7 @@ def episodes(session: Session, playbook_id: int) -> list[PlaybookEpisode]:
 
 
 def task(session: Session, task_id: int) -> Task:
-    row = session.get(Task, task_id)
-    if row is None:
-        raise NotFound(f"no task {task_id}")
-    return row
+    return get_or_not_found(session, Task, task_id, "task")
 
 
 def tasks(
@@ -69,10 +64,7 @@ def tasks(
 
 
 def success_plan(session: Session, plan_id: int) -> SuccessPlan:
-    row = session.get(SuccessPlan, plan_id)
-    if row is None:
-        raise NotFound(f"no success plan {plan_id}")
-    return row
+    return get_or_not_found(session, SuccessPlan, plan_id, "success plan")
 
 
 def success_plans(session: Session, *, account_id: int | None = None) -> list[SuccessPlan]:

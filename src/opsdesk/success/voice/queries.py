@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from opsdesk.core.errors import NotFound
+from opsdesk.core.queries import get_or_not_found
 from opsdesk.success.arr import arr_on, arr_steps
 from opsdesk.success.models import Account
 from opsdesk.success.queries import subscription_terms
@@ -28,10 +28,7 @@ from opsdesk.success.voice.ranking import ASK_COLUMNS, rank_areas, rank_requests
 
 
 def escalation(session: Session, escalation_id: int) -> Escalation:
-    row = session.get(Escalation, escalation_id)
-    if row is None:
-        raise NotFound(f"no escalation {escalation_id}")
-    return row
+    return get_or_not_found(session, Escalation, escalation_id, "escalation")
 
 
 def escalations(
@@ -70,10 +67,7 @@ def nps_responses(session: Session, account_id: int) -> list[NpsResponse]:
 
 
 def request(session: Session, request_id: int) -> FeedbackRequest:
-    row = session.get(FeedbackRequest, request_id)
-    if row is None:
-        raise NotFound(f"no feedback request {request_id}")
-    return row
+    return get_or_not_found(session, FeedbackRequest, request_id, "feedback request")
 
 
 def requests(
