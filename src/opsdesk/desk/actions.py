@@ -396,11 +396,13 @@ def add_message(
     first_answer = author_kind is AuthorKind.AGENT and public and ticket.status is Status.NEW
     if reopens or first_answer:
         _set_status(session, ticket, Status.OPEN, author, clock)
+    # The ticket's change is complete here (delivery queues mail, it records no event and changes no
+    # ticket field), so the SLA refresh comes first: the ticket's row is then written once.
+    _after_change(session, ticket, clock)
     if author_kind is AuthorKind.AGENT and public:
         from opsdesk.desk.channels.delivery import deliver_public_reply
 
         deliver_public_reply(session, message=message, clock=clock)
-    _after_change(session, ticket, clock)
     return message
 
 
