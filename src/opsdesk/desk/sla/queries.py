@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
@@ -56,8 +56,17 @@ def ticket_facts(ticket: Ticket) -> TicketFacts:
     return TicketFacts(ticket.priority.value, ticket.channel.value, frozenset(tags))
 
 
+# Statements run on every ticket change are built once.
+_POLICIES = select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)
+_TICKET_EVENTS = (
+    select(Event)
+    .where(Event.subject_type == "ticket", Event.subject_id == bindparam("ticket_id"))
+    .order_by(Event.id)
+)
+
+
 def policies(session: Session) -> list[SlaPolicy]:
-    return list(session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)))
+    return list(session.scalars(_POLICIES))
 
 
 def applicable_policy(session: Session, ticket: Ticket) -> SlaPolicy | None:
@@ -76,13 +85,7 @@ def ticket_events(session: Session, ticket: Ticket) -> list[Event]:
     flushed (in the order it was added, the order a flush would give it ids in). Reading without a flush
     lets a change and the SLA due time it leads to reach the database in one flush, one row write."""
     with session.no_autoflush:
-        stored = list(
-            session.scalars(
-                select(Event)
-                .where(Event.subject_type == "ticket", Event.subject_id == ticket.id)
-                .order_by(Event.id)
-            )
-        )
+        stored = list(session.scalars(_TICKET_EVENTS, {"ticket_id": ticket.id}))
     pending = [
         item
         for item in session.new
