@@ -6,7 +6,8 @@ Anchor: for each ticket, one transaction of plain psycopg INSERTs of what a tick
 client concurrency as the API run, and once sequentially on one connection. (The API also keeps its
 SLA bookkeeping, the ticket's due time and check row, which the anchor leaves out.)
 
-API: `opsdesk` served by uvicorn (one worker, a separate process) on a loopback port; an agent
+API: the application as `opsdesk serve` builds it (opsdesk.web.server:served_app), served by uvicorn
+(one worker, a separate process, access log off) on a loopback port; an agent
 creates tickets (POST /api/v1/tickets) and replies to each (POST /api/v1/tickets/{n}/messages),
 authenticated by an API token. Every request does what production does: token check, sanitising,
 events, SLA refresh under an active policy (first reply, next reply and resolution targets for normal
@@ -193,7 +194,7 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
         "OPSDESK_SECRET_KEY": "bench",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "opsdesk.web.app:create_app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "--factory", "opsdesk.web.server:served_app", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(API_WORKERS), "--log-level", "warning", "--no-access-log"],
         env=env,
     )  # fmt: skip
