@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.errors import NotFound, PermissionDenied, TooLarge, ValidationFailed
@@ -19,7 +19,7 @@ from opsdesk.core.settings import Settings
 from opsdesk.desk import access, actions, queries, requesters, search
 from opsdesk.desk.access import TicketOp
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment
-from opsdesk.desk.models import AuthorKind, Channel, Priority, Status
+from opsdesk.desk.models import AuthorKind, Channel, Priority, Status, Ticket
 from opsdesk.desk.schemas import (
     MAX_ID,
     EscalateIn,
@@ -286,7 +286,11 @@ def post_message(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Response:
+    # The ticket with its requester in one query (a public reply is mailed to them); the access check
+    # then finds it in the session. Held here: the session keeps loaded objects only by weak reference.
+    loaded = session.get(Ticket, number, options=[joinedload(Ticket.requester)])
     ticket = access.ticket_for(session, number, user, clock)
+    assert ticket is loaded
     access.require(user, TicketOp.REPLY if body.public else TicketOp.NOTE, ticket)
     store = AttachmentStore.from_settings(settings) if body.attachments else None
     channel = Channel.API
