@@ -631,34 +631,24 @@ def merge_tickets(
         # The conversation continues on the target, so protected details must not move to an open ticket.
         raise ValidationFailed("a sensitive ticket can only be merged into a sensitive ticket", field="into")
     note_kind = AuthorKind.SYSTEM if actor is None else AuthorKind.AGENT
-    _store_message(
-        session,
-        ticket=source,
-        author=actor,
-        author_kind=note_kind,
-        public=False,
-        channel=source.channel,
-        clock=clock,
-        body_html=None,
-        body_text=f"This ticket was closed and merged into ticket #{target.id}.",
-        store=None,
-        attachments=(),
-        email_message_id=None,
-    )
-    _store_message(
-        session,
-        ticket=target,
-        author=actor,
-        author_kind=note_kind,
-        public=False,
-        channel=target.channel,
-        clock=clock,
-        body_html=None,
-        body_text=f"Ticket #{source.id} was merged into this ticket.",
-        store=None,
-        attachments=(),
-        email_message_id=None,
-    )
+    for ticket, note in (
+        (source, f"This ticket was closed and merged into ticket #{target.id}."),
+        (target, f"Ticket #{source.id} was merged into this ticket."),
+    ):
+        _store_message(
+            session,
+            ticket=ticket,
+            author=actor,
+            author_kind=note_kind,
+            public=False,
+            channel=ticket.channel,
+            clock=clock,
+            body_html=None,
+            body_text=note,
+            store=None,
+            attachments=(),
+            email_message_id=None,
+        )
     source.merged_into_id = target.id
     # Closed is reached through solved everywhere else; a merge closes directly, without a resolution.
     _set_status(session, source, Status.CLOSED, actor, clock)
