@@ -17,15 +17,9 @@ from opsdesk.desk import actions as desk_actions
 from opsdesk.desk.models import Channel, Message, Status, Ticket
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
+from tests.web.browsing import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Any, server: LiveServer, email: str) -> None:
-    page.goto(server.url + "/signin")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def _arrange(db: Session, clock: FixedClock) -> dict[str, Any]:
@@ -78,7 +72,7 @@ def test_agent_answers_and_escalates_a_ticket(
 ) -> None:
     data = _arrange(db, clock)
     page = browser.new_page()
-    _sign_in(page, live_server, "ana@desk.test")
+    sign_in(page, live_server, "ana@desk.test")
     assert page.title().startswith("Overview")
     assert page.get_by_test_id("count-new").inner_text() == "2"
     page.goto(f"{live_server.url}/tickets?view=all")
@@ -104,7 +98,7 @@ def test_requester_submits_and_follows_only_their_own_requests(
 ) -> None:
     data = _arrange(db, clock)
     page = browser.new_page()
-    _sign_in(page, live_server, "rita@acme.test")
+    sign_in(page, live_server, "rita@acme.test")
     assert re.search(r"/portal$", page.url)
     assert data["ticket"].subject in page.content()
     assert data["foreign"].subject not in page.content()

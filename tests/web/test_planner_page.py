@@ -14,20 +14,11 @@ from opsdesk.core.models import Role
 from opsdesk.workforce.models import PlanRun
 from opsdesk.workforce.planning import build_plan
 from tests.conftest import LiveServer
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
+from tests.web.browsing import sign_in
 from tests.workforce.test_planning import add_desk_history, quick_config
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(browser: Any, server: LiveServer, email: str) -> Any:
-    page = browser.new_page()
-    page.goto(server.url + "/signin")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(server.url + "/")
-    return page
 
 
 def test_planner_shows_the_stored_plan_as_charts_and_a_lead_builds_a_new_one(
@@ -41,7 +32,7 @@ def test_planner_shows_the_stored_plan_as_charts_and_a_lead_builds_a_new_one(
     db.commit()
     totals = run.schedule["totals"]
 
-    page = _sign_in(browser, live_server, "agent@desk.test")
+    page = sign_in(browser.new_page(), live_server, "agent@desk.test")
     page.click("header a:text('Planner')")
     page.wait_for_url(live_server.url + "/planner")
     assert page.locator("h1").inner_text() == f"Workforce plan #{run.id}"
@@ -79,12 +70,12 @@ def test_planner_shows_the_stored_plan_as_charts_and_a_lead_builds_a_new_one(
     assert refused.status == 403
     page.close()
 
-    page = _sign_in(browser, live_server, "csm@desk.test")
+    page = sign_in(browser.new_page(), live_server, "csm@desk.test")
     assert page.locator("header a:text('Planner')").count() == 0
     assert page.goto(live_server.url + "/planner").status == 403
     page.close()
 
-    page = _sign_in(browser, live_server, "lead@desk.test")
+    page = sign_in(browser.new_page(), live_server, "lead@desk.test")
     page.goto(live_server.url + "/planner")
     clock.advance(timedelta(hours=1))
     page.click("main button[type=submit]")
@@ -104,12 +95,12 @@ def test_an_empty_planner_says_so(
     make_user(db, clock, Role.ADMIN, email="admin@desk.test")
     make_user(db, clock, Role.ANALYST, email="analyst@desk.test")
     db.commit()
-    page = _sign_in(browser, live_server, "analyst@desk.test")
+    page = sign_in(browser.new_page(), live_server, "analyst@desk.test")
     page.goto(live_server.url + "/planner")
     assert "No plan has been built yet" in page.get_by_test_id("no-plan").inner_text()
     assert page.get_by_test_id("build").count() == 0
     page.close()
-    page = _sign_in(browser, live_server, "admin@desk.test")
+    page = sign_in(browser.new_page(), live_server, "admin@desk.test")
     page.goto(live_server.url + "/planner")
     assert page.get_by_test_id("build").count() == 1
     page.close()

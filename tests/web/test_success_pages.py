@@ -20,15 +20,9 @@ from opsdesk.success.health import actions as health_actions
 from opsdesk.success.models import PriceModel, Stage
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
+from tests.web.browsing import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Any, server: LiveServer, email: str) -> None:
-    page.goto(server.url + "/signin")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
 
 
 def _book(db: Session, clock: FixedClock) -> dict[str, Any]:
@@ -104,7 +98,7 @@ def test_portfolio_lists_customers_with_arr_books_and_filters(
 ) -> None:
     data = _book(db, clock)
     page = browser.new_page()
-    _sign_in(page, live_server, "lee@cs.test")
+    sign_in(page, live_server, "lee@cs.test")
     page.click("header >> text=Customers")
     accounts = page.get_by_test_id("accounts").inner_text()
     assert "Acme Health" in accounts and "$90,000" in accounts and "Upper mid-market" in accounts
@@ -127,7 +121,7 @@ def test_account_360_shows_header_timeline_health_and_engagement(
 ) -> None:
     data = _book(db, clock)
     page = browser.new_page()
-    _sign_in(page, live_server, "cleo@cs.test")
+    sign_in(page, live_server, "cleo@cs.test")
     page.goto(f"{live_server.url}/customers/{data['acme'].id}")
     header = page.get_by_test_id("account-header").inner_text()
     assert (
@@ -158,7 +152,7 @@ def test_retention_page_shows_bridge_rates_by_segment_and_cohorts(
 ) -> None:
     _book(db, clock)
     page = browser.new_page()
-    _sign_in(page, live_server, "lee@cs.test")
+    sign_in(page, live_server, "lee@cs.test")
     page.goto(f"{live_server.url}/customers/retention")
     assert page.get_by_test_id("nrr").inner_text() == "115.4%"
     assert page.get_by_test_id("grr").inner_text() == "92.3%"
@@ -179,7 +173,7 @@ def test_people_without_success_read_are_refused(
 ) -> None:
     data = _book(db, clock)
     page = browser.new_page()
-    _sign_in(page, live_server, email)
+    sign_in(page, live_server, email)
     assert page.locator("header >> text=Customers").count() == 0
     for path in ("/customers", f"/customers/{data['acme'].id}", "/customers/retention"):
         response = page.goto(live_server.url + path)
