@@ -54,9 +54,8 @@ def test_commands_name_the_missing_setting(cli_env: pytest.MonkeyPatch) -> None:
     assert code == 2 and "smtp_url" in out
 
 
-def test_send_pending_sends_queued_replies(
-    cli_env: pytest.MonkeyPatch, db: Session, clock: FixedClock
-) -> None:
+def _queue_one_reply(db: Session, clock: FixedClock) -> None:
+    """An email ticket with one public agent reply, which queues one outbound email."""
     requester = make_user(db, clock, Role.REQUESTER, email="dana@acme.example")
     agent = make_user(db, clock, Role.AGENT)
     ticket = actions.create_ticket(
@@ -73,6 +72,12 @@ def test_send_pending_sends_queued_replies(
         body_text="hello back",
     )
     db.commit()
+
+
+def test_send_pending_sends_queued_replies(
+    cli_env: pytest.MonkeyPatch, db: Session, clock: FixedClock
+) -> None:
+    _queue_one_reply(db, clock)
     with smtp_sink() as sink:
         cli_env.setenv("OPSDESK_SMTP_URL", f"smtp://127.0.0.1:{sink.port}")
         get_settings.cache_clear()
@@ -85,22 +90,7 @@ def test_send_pending_sends_queued_replies(
 def test_send_pending_reports_an_unreachable_server(
     cli_env: pytest.MonkeyPatch, db: Session, clock: FixedClock
 ) -> None:
-    requester = make_user(db, clock, Role.REQUESTER, email="dana@acme.example")
-    agent = make_user(db, clock, Role.AGENT)
-    ticket = actions.create_ticket(
-        db, requester=requester, subject="Hi", body_text="hello", channel=Channel.EMAIL, clock=clock
-    )
-    actions.add_message(
-        db,
-        ticket=ticket,
-        author=agent,
-        author_kind=AuthorKind.AGENT,
-        public=True,
-        channel=Channel.WEB,
-        clock=clock,
-        body_text="hello back",
-    )
-    db.commit()
+    _queue_one_reply(db, clock)
     cli_env.setenv("OPSDESK_SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
     get_settings.cache_clear()
     code, out = run("mail", "send-pending")
