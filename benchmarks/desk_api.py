@@ -25,6 +25,7 @@ and drops the scratch database opsdesk_bench.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -34,16 +35,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import psycopg
 
+from _http_load import Recorder, Reply, closed_loop, open_loop
+
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "opsdesk_bench"
 CONCURRENCY = 8
-TICKETS = 600
+TICKETS = 2000
 RAW_TICKETS = 3000
 API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "1"))
 PACED_RATE = 100
@@ -210,93 +213,22 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the API server did not start")
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.latencies: dict[str, list[float]] = {"create": [], "reply": []}
-        self.numbers: list[int] = []
-        self.errors = 0
-        self.lock = threading.Lock()
-
-    def timed(self, kind: str, call: Callable[[], httpx.Response], expect: int) -> httpx.Response:
-        started = time.perf_counter()
-        response = call()
-        elapsed = time.perf_counter() - started
-        with self.lock:
-            if response.status_code != expect:
-                self.errors += 1
-            elif kind == "create":
-                self.numbers.append(response.json()["number"])
-            self.latencies[kind].append(elapsed)
-        return response
-
-
-def saturate(
-    url: str, token: str, kind: str, count: int, request: Callable[[httpx.Client, int], httpx.Response]
-) -> tuple[Recorder, float]:
-    """Closed loop: CONCURRENCY clients send ``count`` requests back to back."""
-    rec = Recorder()
-    jobs: queue.Queue[int] = queue.Queue()
-    for i in range(count):
-        jobs.put(i)
-
-    def worker() -> None:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
-            while True:
-                try:
-                    i = jobs.get_nowait()
-                except queue.Empty:
-                    return
-                rec.timed(kind, lambda n=i: request(client, n), 201)  # type: ignore[misc]
-
-    started = time.perf_counter()
-    pool = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    return rec, time.perf_counter() - started
-
-
 def paced(url: str, token: str, requester_ids: list[int]) -> Recorder:
-    """Open loop: request k is sent at start + k / rate whatever earlier ones are doing; alternating
-    ticket creations and replies to the ticket created just before."""
-    rec = Recorder()
-    total = PACED_RATE * PACED_SECONDS
-    numbers: queue.Queue[int] = queue.Queue()
-    slots: queue.Queue[int | None] = queue.Queue()
-    start = time.perf_counter() + 0.2
+    """Open loop, PACED_RATE requests/second for PACED_SECONDS: ticket creations alternating with replies
+    to the ticket created just before."""
+    numbers: asyncio.Queue[int] = asyncio.Queue()
 
-    def worker() -> None:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
-            while (k := slots.get()) is not None:
-                delay = start + k / PACED_RATE - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                if k % 2 == 0:
-                    body = {"subject": f"Paced {k}", "body_text": BODY, "requester_id": requester_ids[k % 50]}
-                    response = rec.timed("create", lambda b=body: client.post("/api/v1/tickets", json=b), 201)  # type: ignore[misc]
-                    if response.status_code == 201:
-                        numbers.put(response.json()["number"])
-                else:
-                    number = numbers.get()
-                    rec.timed(
-                        "reply",
-                        lambda n=number: client.post(
-                            f"/api/v1/tickets/{n}/messages", json={"body_text": "On it"}
-                        ),  # type: ignore[misc]
-                        201,
-                    )
+    async def request(k: int) -> tuple[str, str, Any]:
+        if k % 2 == 0:
+            body = {"subject": f"Paced {k}", "body_text": BODY, "requester_id": requester_ids[k % 50]}
+            return "create", "/api/v1/tickets", body
+        return "reply", f"/api/v1/tickets/{await numbers.get()}/messages", {"body_text": "On it"}
 
-    pool = [threading.Thread(target=worker) for _ in range(16)]
-    for t in pool:
-        t.start()
-    for k in range(total):
-        slots.put(k)
-    for _ in pool:
-        slots.put(None)
-    for t in pool:
-        t.join()
-    return rec
+    def done(kind: str, reply: Reply) -> None:
+        if kind == "create" and reply.status == 201:
+            numbers.put_nowait(reply.json()["number"])
+
+    return open_loop(url, token, rate=PACED_RATE, seconds=PACED_SECONDS, request=request, done=done)
 
 
 def load() -> str:
@@ -328,27 +260,27 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as data_dir:
             server, url = start_server(data_dir)
 
-            def create(client: httpx.Client, i: int) -> httpx.Response:
+            def create(i: int) -> tuple[str, str, Any]:
                 body = {
                     "subject": f"Export fails #{i}",
                     "body_text": BODY,
                     "requester_id": requesters[i % 50],
                 }
-                return client.post("/api/v1/tickets", json={**body, "tags": ["export"]})
+                return "create", "/api/v1/tickets", {**body, "tags": ["export"]}
 
-            saturate(url, token, "create", 50, create)  # warm-up: imports, pools, caches
+            closed_loop(url, token, clients=CONCURRENCY, count=100, request=create)  # warm-up
             loads["api"] = load()
             cpu_before = cpu_seconds(server.pid)
-            creates, create_s = saturate(url, token, "create", TICKETS, create)
+            creates, create_s = closed_loop(url, token, clients=CONCURRENCY, count=TICKETS, request=create)
             cpu_per_create = (cpu_seconds(server.pid) - cpu_before) / TICKETS
             numbers = creates.numbers
 
-            def reply(client: httpx.Client, i: int) -> httpx.Response:
+            def reply(i: int) -> tuple[str, str, Any]:
                 body = {"body_html": "<p>Thanks, we are <b>looking into it</b>.</p>"}
-                return client.post(f"/api/v1/tickets/{numbers[i]}/messages", json=body)
+                return "reply", f"/api/v1/tickets/{numbers[i]}/messages", body
 
             cpu_before = cpu_seconds(server.pid)
-            replies, reply_s = saturate(url, token, "reply", len(numbers), reply)
+            replies, reply_s = closed_loop(url, token, clients=CONCURRENCY, count=len(numbers), request=reply)
             cpu_per_reply = (cpu_seconds(server.pid) - cpu_before) / max(len(numbers), 1)
             loads["paced"] = load()
             steady = paced(url, token, requesters)
@@ -379,7 +311,7 @@ def main() -> None:
             print(line(kind, values))
         print(f"  target p99 < 50 ms: {'met' if pct(both, 0.99) < 50 else 'NOT met'}")
         errors = creates.errors + replies.errors + steady.errors
-        print(f"errors: {errors}")
+        print(f"errors: {len(errors)}" + "".join(f"\n  {e}" for e in errors[:5]))
         if errors:
             sys.exit(1)
     finally:
