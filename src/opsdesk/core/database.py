@@ -73,7 +73,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # Disconnects are handled optimistically: a pre-ping costs a round trip on every checkout (every
+    # request), while a dead connection is rare and costs one failed request, after which SQLAlchemy
+    # invalidates the whole pool. Recycling keeps connections younger than server-side idle timeouts.
+    kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)

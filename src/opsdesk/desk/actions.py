@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.errors import Conflict, ValidationFailed
-from opsdesk.core.events import append_event
+from opsdesk.core.events import append_event, new_event, write_events
 from opsdesk.core.models import Event, Group, Role, Tier, User
 from opsdesk.desk.access import has_sensitive_access
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment, safe_filename
@@ -35,6 +35,7 @@ from opsdesk.desk.models import (
 from opsdesk.desk.queries import ticket_by_external_id
 from opsdesk.desk.requesters import current_person
 from opsdesk.desk.sanitize import message_bodies
+from opsdesk.desk.sla.tracking import refresh_ticket_sla, set_next_check, start_ticket_sla
 
 MAX_SUBJECT = 500
 MAX_TAG = 80
@@ -70,9 +71,6 @@ def _after_change(
 ) -> None:
     """``events``: the ticket's whole log when this transaction created it, so the SLA tracker need
     not read back what it was just given."""
-    # Imported here: the SLA and channel packages build on this module (inbound mail creates tickets).
-    from opsdesk.desk.sla.tracking import refresh_ticket_sla
-
     # No flush here: the refresh's own statements flush the change, together with the due time it sets.
     refresh_ticket_sla(session, ticket=ticket, clock=clock, events=events)
 
@@ -201,7 +199,6 @@ def create_ticket(
         ticket.assignee = assignee
         ticket.site_id = assignee.site_id
     writer = author or requester
-    # The ticket, its tags and its first message go to the database in one flush.
     message = _build_message(
         ticket=ticket,
         author=writer,
@@ -215,6 +212,11 @@ def create_ticket(
         attachments=attachments,
         email_message_id=email_message_id,
     )
+    log = _opening_events(ticket, message, writer, author, follow_up_of, assignee, tag_list, now)
+    # The SLA clocks start from these events, before any row exists, so the ticket's INSERT already
+    # carries its due time; the ticket, tags and first message then go in one flush, the events in
+    # one statement after it (they name the ids the flush gave).
+    next_check = start_ticket_sla(session, ticket=ticket, clock=clock, events=log)
     if idempotency is None:
         session.add(ticket)
         session.flush()
@@ -236,45 +238,62 @@ def create_ticket(
             if winner is None:
                 raise
             return winner
+    for item in log:
+        item.subject_id = ticket.id
+    log[-1].data["message_id"] = message.id
+    write_events(session, log)
+    set_next_check(session, ticket, next_check)
+    return ticket
+
+
+def _opening_events(
+    ticket: Ticket,
+    message: Message,
+    writer: User,
+    author: User | None,
+    follow_up_of: Ticket | None,
+    assignee: User | None,
+    tag_list: list[str],
+    at: datetime,
+) -> list[Event]:
+    """What a new ticket's log starts with, ending with its first message (whose id, like the
+    ticket's, is filled in once the rows exist)."""
+
+    def held(type: str, **data: Any) -> Event:
+        return new_event(subject_type="ticket", subject_id=None, type=type, at=at, actor=writer, data=data)
+
     log = [
-        _event(
-            session,
-            ticket,
+        held(
             "ticket_created",
-            clock,
-            writer,
-            channel=channel.value,
+            channel=ticket.channel.value,
             status=ticket.status.value,
-            priority=priority.value,
-            requester_id=requester.id,
+            priority=ticket.priority.value,
+            requester_id=ticket.requester.id,
             organisation_id=ticket.organisation_id,
-            group_id=ticket.group_id,
+            group_id=ticket.group.id if ticket.group is not None else None,
             tier=ticket.tier.value,
             tags=tag_list,
             created_by_agent=author is not None and author.is_staff,
-            sensitive=sensitive,
+            sensitive=ticket.sensitive,
         )
     ]
     if follow_up_of is not None:
-        log.append(_event(session, ticket, "follow_up_created", clock, writer, of=follow_up_of.id))
-    if sensitive:
-        log.append(_event(session, ticket, "sensitivity_changed", clock, writer, sensitive=True))
+        log.append(held("follow_up_created", of=follow_up_of.id))
+    if ticket.sensitive:
+        log.append(held("sensitivity_changed", sensitive=True))
     if assignee is not None:
-        log.append(
-            _event(
-                session,
-                ticket,
-                "assigned",
-                clock,
-                writer,
-                from_assignee_id=None,
-                to_assignee_id=assignee.id,
-                group_id=ticket.group_id,
-            )
+        group_id = ticket.group.id if ticket.group is not None else None
+        log.append(held("assigned", from_assignee_id=None, to_assignee_id=assignee.id, group_id=group_id))
+    log.append(
+        held(
+            "message_added",
+            message_id=None,
+            public=message.public,
+            author_kind=message.author_kind.value,
+            channel=message.channel.value,
         )
-    log.append(_message_added(session, message, clock))
-    _after_change(session, ticket, clock, log)
-    return ticket
+    )
+    return log
 
 
 def _build_message(

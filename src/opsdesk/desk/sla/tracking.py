@@ -16,8 +16,8 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Event
 from opsdesk.desk.models import UNSOLVED, Ticket
-from opsdesk.desk.sla.metrics import MetricStatus
-from opsdesk.desk.sla.models import SlaCheck
+from opsdesk.desk.sla.metrics import MetricClock, MetricStatus
+from opsdesk.desk.sla.models import SlaCheck, SlaPolicy
 from opsdesk.desk.sla.queries import ticket_clocks
 
 BREACH_EVENT = "sla_breached"
@@ -32,21 +32,40 @@ def refresh_ticket_sla(
     _refresh(session, ticket, clock, events)
 
 
-def _refresh(session: Session, ticket: Ticket, clock: Clock, known: Sequence[Event] | None = None) -> int:
-    if ticket.id is None:
-        session.flush()
-    now = clock.now()
+def start_ticket_sla(
+    session: Session, *, ticket: Ticket, clock: Clock, events: Sequence[Event]
+) -> datetime | None:
+    """For a ticket not yet written, from its opening ``events``: sets its next due time, so the INSERT
+    carries it, and returns when the periodic check must look at it (for :func:`set_next_check` once
+    the ticket has its id). A new ticket has no breach to record."""
+    _policy, _clocks, _events, next_due, next_check = _due_times(session, ticket, clock.now(), events)
+    ticket.sla_next_due_at = next_due
+    return next_check
+
+
+def _due_times(
+    session: Session, ticket: Ticket, now: datetime, known: Sequence[Event] | None
+) -> tuple[SlaPolicy | None, list[MetricClock], list[Event], datetime | None, datetime | None]:
+    """The policy, the clocks, the events read, the earliest target still owed (overdue ones included,
+    so overdue tickets sort first in the views) and the earliest one not yet breached (when the
+    periodic check must look again)."""
     policy, clocks, events = ticket_clocks(
         session, ticket=ticket, now=now, breaching_soon=timedelta(0), events=known
     )
     running = [c for c in clocks if c.running and c.due_at is not None]
-    # The earliest target still owed, overdue ones included, so overdue tickets sort first in the views.
-    ticket.sla_next_due_at = min((c.due_at for c in running if c.due_at), default=None)
-    _set_next_check(
-        session,
-        ticket,
-        min((c.due_at for c in running if c.due_at and c.status is not MetricStatus.BREACHED), default=None),
+    next_due = min((c.due_at for c in running if c.due_at), default=None)
+    next_check = min(
+        (c.due_at for c in running if c.due_at and c.status is not MetricStatus.BREACHED), default=None
     )
+    return policy, clocks, events, next_due, next_check
+
+
+def _refresh(session: Session, ticket: Ticket, clock: Clock, known: Sequence[Event] | None = None) -> int:
+    if ticket.id is None:
+        session.flush()
+    now = clock.now()
+    policy, clocks, events, ticket.sla_next_due_at, next_check = _due_times(session, ticket, now, known)
+    set_next_check(session, ticket, next_check)
     if policy is None:
         return 0
     recorded = {_breach_key(e.data) for e in events if e.type == BREACH_EVENT}
@@ -88,10 +107,13 @@ def _upsert(insert: Callable[[type[SlaCheck]], Any]) -> Executable:
 _UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
-def _set_next_check(session: Session, ticket: Ticket, due_at: datetime | None) -> None:
-    """An upsert, so two transactions refreshing the same new ticket cannot collide on its row."""
+def set_next_check(session: Session, ticket: Ticket, due_at: datetime | None) -> None:
+    """An upsert, so two transactions refreshing the same new ticket cannot collide on its row. It goes
+    straight to the connection: the row depends on nothing pending but the ticket, which has its id."""
     dialect = session.get_bind().dialect.name
-    session.execute(_UPSERTS.get(dialect, _UPSERTS["sqlite"]), {"ticket_id": ticket.id, "due_at": due_at})
+    session.connection().execute(
+        _UPSERTS.get(dialect, _UPSERTS["sqlite"]), {"ticket_id": ticket.id, "due_at": due_at}
+    )
 
 
 def _breach_key(data: dict[str, Any]) -> tuple[str | None, datetime | None]:
