@@ -7,7 +7,8 @@ client concurrency as the API run, and once sequentially on one connection. (The
 SLA bookkeeping, the ticket's due time and check row, which the anchor leaves out.)
 
 API: the application as `opsdesk serve` builds it (opsdesk.web.server:served_app), served by uvicorn
-(one worker, a separate process, access log off) on a loopback port; an agent
+with as many worker processes as `opsdesk serve` starts on PostgreSQL (one per CPU; BENCH_API_WORKERS
+overrides), access log off, on a loopback port; an agent
 creates tickets (POST /api/v1/tickets) and replies to each (POST /api/v1/tickets/{n}/messages),
 authenticated by an API token. Every request does what production does: token check, sanitising,
 events, SLA refresh under an active policy (first reply, next reply and resolution targets for normal
@@ -48,7 +49,7 @@ DB_NAME = "opsdesk_bench"
 CONCURRENCY = 8
 TICKETS = 2000
 RAW_TICKETS = 3000
-API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "1"))
+API_WORKERS = int(os.environ.get("BENCH_API_WORKERS", "0"))
 PACED_RATE = 100
 PACED_SECONDS = 10
 INSERT_TICKET = """
@@ -188,7 +189,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+def api_workers() -> int:
+    from opsdesk.core.settings import Settings
+    from opsdesk.web.server import default_workers
+
+    return API_WORKERS or default_workers(Settings(database_url=bench_url("psycopg")))
+
+
+def start_server(data_dir: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
@@ -198,7 +206,7 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "opsdesk.web.server:served_app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(API_WORKERS), "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
         env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -258,7 +266,7 @@ def main() -> None:
         raw_seq = raw_inserts(requesters, RAW_TICKETS // 3, threads=1)
         raw_par = raw_inserts(requesters, RAW_TICKETS, threads=CONCURRENCY)
         with tempfile.TemporaryDirectory() as data_dir:
-            server, url = start_server(data_dir)
+            server, url = start_server(data_dir, api_workers())
 
             def create(i: int) -> tuple[str, str, Any]:
                 body = {
@@ -294,7 +302,7 @@ def main() -> None:
         print(line(f"API POST messages, {CONCURRENCY} clients", replies.latencies["reply"], reply_s))
         per_create, per_reply = cpu_per_create * 1000, cpu_per_reply * 1000
         print(
-            f"  API server CPU ({API_WORKERS} worker(s)): {per_create:.1f} ms per creation, "
+            f"  API server CPU ({api_workers()} worker(s)): {per_create:.1f} ms per creation, "
             f"{per_reply:.1f} ms per reply"
         )
         ratio = api_rate / raw_par

@@ -41,12 +41,27 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(None, help="HTTP port (default: OPSDESK_PORT or 8000)."),
     smtp_port: int = typer.Option(None, "--smtp-port", help="Also receive mail by SMTP on this port."),
-    workers: int = typer.Option(1, help="Web worker processes (PostgreSQL only for more than one)."),
+    workers: int = typer.Option(
+        None,
+        min=1,
+        help="Web worker processes. Default: one per CPU on PostgreSQL, one on SQLite (its only choice).",
+    ),
 ) -> None:
     """Serve the web application and API (and, with --smtp-port, the inbound mail listener)."""
-    from opsdesk.web.server import run
+    from opsdesk.web.server import default_workers, run
 
-    run(host=host, port=port or get_settings().port, smtp_port=smtp_port, workers=workers)
+    settings = get_settings()
+    is_sqlite = settings.resolved_database_url().startswith("sqlite")
+    if workers is not None and workers > 1 and is_sqlite:
+        raise typer.BadParameter(
+            "more than one worker needs PostgreSQL (OPSDESK_DATABASE_URL)", param_hint="--workers"
+        )
+    run(
+        host=host,
+        port=port or settings.port,
+        smtp_port=smtp_port,
+        workers=workers or default_workers(settings),
+    )
 
 
 def user_add(

@@ -9,6 +9,7 @@ before the web server and stop after it, in reverse order, so work in hand is fi
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -133,6 +134,15 @@ def _return_after_graceful_shutdown() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def default_workers(settings: Settings) -> int:
+    """One web process per CPU on PostgreSQL: a Python process serves requests on one core (the GIL),
+    so a second process is what lets the API use the second core. SQLite takes one writer at a time,
+    so more processes would only queue on its lock."""
+    if settings.resolved_database_url().startswith("sqlite"):
+        return 1
+    return max(1, os.cpu_count() or 1)
 
 
 def run(*, host: str, port: int, smtp_port: int | None, workers: int) -> None:
