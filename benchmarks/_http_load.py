@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+KEEP_ALIVE_REUSE = 2.0  # seconds a connection may sit idle and still be reused
+
 
 class ProtocolError(Exception):
     """The server answered with something this client does not parse."""
@@ -36,6 +38,7 @@ class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, token: str):
         self.reader, self.writer = reader, writer
         self.head = f"Host: {host}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        self.last_used = time.monotonic()
 
     @classmethod
     async def open(cls, host: str, port: int, token: str) -> Connection:
@@ -57,7 +60,9 @@ class Connection:
                 length = int(value)
             elif name.lower() == b"transfer-encoding":
                 raise ProtocolError("chunked responses are not supported")
-        return Reply(status, await self.reader.readexactly(length))
+        body = await self.reader.readexactly(length)
+        self.last_used = time.monotonic()
+        return Reply(status, body)
 
     def close(self) -> None:
         self.writer.close()
@@ -140,6 +145,8 @@ async def _open_loop(
         started = (
             time.perf_counter() - max(0.0, loop.time() - due) if kind == "create" else time.perf_counter()
         )
+        while idle and time.monotonic() - idle[-1].last_used > KEEP_ALIVE_REUSE:
+            idle.pop().close()  # the server may be closing it (uvicorn drops idle ones after 5 s)
         if idle:
             conn = idle.pop()
         else:
