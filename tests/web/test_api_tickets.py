@@ -64,9 +64,10 @@ def create(client: httpx.Client, **body: object) -> dict:  # type: ignore[type-a
 
 def test_a_requester_creates_and_reads_their_ticket_and_nobody_else_can(desk: Desk) -> None:
     ticket = create(desk.as_("pat"), tags=["Export"], priority="high")
-    assert ticket["status"] == "new" and ticket["channel"] == "api" and ticket["tags"] == ["export"]
+    assert ticket["status"] == "new" and ticket["channel"] == "api" and ticket["priority"] == "high"
     assert ticket["requester"]["id"] == desk.users["pat"].id
     number = ticket["number"]
+    assert desk.as_("agent").get(f"/api/v1/tickets/{number}").json()["tags"] == ["export"]
     assert desk.as_("pat").get(f"/api/v1/tickets/{number}").json()["subject"] == "Cannot export report"
     denied = desk.as_("kim").get(f"/api/v1/tickets/{number}")
     assert denied.status_code == 404
@@ -79,6 +80,28 @@ def test_a_requester_creates_and_reads_their_ticket_and_nobody_else_can(desk: De
     assert desk.as_("kim").get(f"/api/v1/tickets/{number}/messages").status_code == 404
     assert desk.as_("agent").get(f"/api/v1/tickets/{number}").status_code == 200
     assert desk.server.client().get(f"/api/v1/tickets/{number}").status_code == 401
+
+
+def test_requesters_do_not_see_the_teams_own_fields_of_their_ticket(desk: Desk) -> None:
+    """Routing, tags, custom fields, external ids and SLA due times are the support team's; a requester
+    reading their ticket gets it without them, as a help center shows a request."""
+    internal = {
+        "group_id": desk.l2_group.id,
+        "tags": ["vip", "billing"],
+        "custom_fields": {"triage_note": "possible PHI in attachment"},
+        "external_id": "crm-4711",
+    }
+    ticket = create(desk.as_("agent"), requester_id=desk.users["pat"].id, **internal)
+    path = f"/api/v1/tickets/{ticket['number']}"
+    staff = desk.as_("agent").get(path).json()
+    assert staff["group_id"] == desk.l2_group.id and staff["tier"] == "L2"
+    assert staff["tags"] == ["billing", "vip"] and staff["custom_fields"] == internal["custom_fields"]
+    assert staff["external_id"] == "crm-4711"
+    for view in (desk.as_("pat").get(path).json(), desk.as_("pat").get("/api/v1/tickets").json()["items"][0]):
+        assert view["subject"] == "Cannot export report" and view["status"] == staff["status"]
+        assert view["group_id"] is None and view["tier"] is None and view["assignee_id"] is None
+        assert view["tags"] == [] and view["custom_fields"] == {} and view["external_id"] is None
+        assert view["sla_next_due_at"] is None
 
 
 def test_requesters_cannot_create_for_others_or_route_tickets(desk: Desk) -> None:

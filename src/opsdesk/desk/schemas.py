@@ -184,7 +184,13 @@ class PersonRef(BaseModel):
         return cls(id=user.id, name=user.name) if user is not None else None
 
 
+INTERNAL = "null (or empty) for requesters: it is the support team's own"
+
+
 class TicketOut(BaseModel):
+    """A ticket as the API shows it. Requesters see their ticket without the team's own fields
+    (routing, tags, custom fields, external ids, SLA due times), as a help center shows a request."""
+
     number: int
     subject: str
     status: Status
@@ -193,27 +199,27 @@ class TicketOut(BaseModel):
     channel: Channel
     requester: PersonRef
     organisation_id: int | None
-    group_id: int | None
-    tier: Tier
-    assignee_id: int | None
-    site_id: int | None
-    tags: list[str]
-    custom_fields: dict[str, Any]
+    group_id: int | None = Field(description=INTERNAL)
+    tier: Tier | None = Field(description=INTERNAL)
+    assignee_id: int | None = Field(description=INTERNAL)
+    site_id: int | None = Field(description=INTERNAL)
+    tags: list[str] = Field(description=INTERNAL)
+    custom_fields: dict[str, Any] = Field(description=INTERNAL)
     sensitive: bool
-    external_id: str | None
+    external_id: str | None = Field(description=INTERNAL)
     follow_up_of: int | None
     merged_into: int | None
     created_at: datetime
     updated_at: datetime
     solved_at: datetime | None
     closed_at: datetime | None
-    sla_next_due_at: datetime | None
+    sla_next_due_at: datetime | None = Field(description=INTERNAL)
 
     @classmethod
-    def of(cls, ticket: Ticket) -> TicketOut:
+    def of(cls, ticket: Ticket, viewer: User) -> TicketOut:
         requester = PersonRef.of(ticket.requester)
         assert requester is not None
-        return cls(
+        out = cls(
             number=ticket.id,
             subject=ticket.subject,
             status=ticket.status,
@@ -237,6 +243,20 @@ class TicketOut(BaseModel):
             solved_at=ticket.solved_at,
             closed_at=ticket.closed_at,
             sla_next_due_at=ticket.sla_next_due_at,
+        )
+        if viewer.is_staff:
+            return out
+        return out.model_copy(
+            update={
+                "group_id": None,
+                "tier": None,
+                "assignee_id": None,
+                "site_id": None,
+                "tags": [],
+                "custom_fields": {},
+                "external_id": None,
+                "sla_next_due_at": None,
+            }
         )
 
 

@@ -160,14 +160,14 @@ def create_ticket(
         earlier = actions.replayed_ticket(session, scope=scope, key=idempotency_key, fingerprint=fingerprint)
         if earlier is not None:
             access.require(user, TicketOp.READ, earlier)
-            return _json(TicketOut.of(earlier), 200)
+            return _json(TicketOut.of(earlier, user), 200)
         idempotency = (scope, idempotency_key, fingerprint)
     requester = _requester_for(session, body, user, clock)
     if body.external_id:
         known = queries.ticket_by_external_id(session, external_id=body.external_id, channel=body.channel)
         if known is not None:  # an integration re-sending what it already created
             access.require(user, TicketOp.READ, known)
-            return _json(TicketOut.of(known), 200)
+            return _json(TicketOut.of(known, user), 200)
     ticket = actions.create_ticket(
         session,
         requester=requester,
@@ -191,7 +191,7 @@ def create_ticket(
         idempotency=idempotency,
     )
     session.commit()
-    return _json(TicketOut.of(ticket), 201)
+    return _json(TicketOut.of(ticket, user), 201)
 
 
 @router.get("/tickets", response_model=TicketPageOut)
@@ -236,13 +236,13 @@ def list_tickets(
         cursor=cursor,
         limit=limit,
     )
-    return TicketPageOut(items=[TicketOut.of(t) for t in page.items], next_cursor=page.next_cursor)
+    return TicketPageOut(items=[TicketOut.of(t, user) for t in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/tickets/{number}", response_model=TicketOut)
 def get_ticket(number: Number, user: CurrentUser, session: SessionDep, clock: ClockDep) -> TicketOut:
     ticket = access.ticket_for(session, number, user, clock)
-    out = TicketOut.of(ticket)
+    out = TicketOut.of(ticket, user)
     session.commit()  # the audit row of a sensitive read
     return out
 
@@ -274,7 +274,7 @@ def update_ticket(
         changes["assignee"] = _staff(session, body.assignee_id, "assignee_id")
     actions.update_ticket(session, ticket=ticket, actor=user, clock=clock, **changes)
     session.commit()
-    return TicketOut.of(ticket)
+    return TicketOut.of(ticket, user)
 
 
 @router.post("/tickets/{number}/messages", status_code=201, response_model=MessageOut)
@@ -377,7 +377,7 @@ def escalate(
         group=_group(session, body.group_id),
     )
     session.commit()
-    return TicketOut.of(ticket)
+    return TicketOut.of(ticket, user)
 
 
 @router.post("/tickets/{number}/merge", response_model=TicketOut)
@@ -393,7 +393,7 @@ def merge(
     access.require(user, TicketOp.MERGE, target)
     actions.merge_tickets(session, source=source, target=target, actor=user, clock=clock)
     session.commit()
-    return TicketOut.of(target)
+    return TicketOut.of(target, user)
 
 
 @router.get("/search", response_model=SearchOut)
@@ -406,5 +406,8 @@ def search_tickets(
     access.require(user, TicketOp.LIST)
     hits = search.search_tickets(session, user=user, q=q, limit=limit)
     return SearchOut(
-        items=[SearchHitOut(ticket=TicketOut.of(h.ticket), matched_messages=h.matched_messages) for h in hits]
+        items=[
+            SearchHitOut(ticket=TicketOut.of(h.ticket, user), matched_messages=h.matched_messages)
+            for h in hits
+        ]
     )
