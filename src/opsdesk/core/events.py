@@ -22,13 +22,8 @@ def append_event(
     data: dict[str, Any] | None = None,
 ) -> Event:
     """Add one event to the caller's transaction; it commits or rolls back with the change it records."""
-    row = Event(
-        at=at,
-        actor_id=actor.id if actor is not None else None,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        type=type,
-        data=data or {},
+    row = new_event(
+        subject_type=subject_type, subject_id=subject_id, type=type, at=at, actor=actor, data=data
     )
     session.add(row)
     return row
