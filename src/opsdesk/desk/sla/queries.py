@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,38 +14,18 @@ from opsdesk.core.models import Event
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.desk.models import Ticket
-from opsdesk.desk.sla.business_hours import TWENTY_FOUR_SEVEN, BusinessHours
+from opsdesk.desk.sla.calendars import calendar_at_for
 from opsdesk.desk.sla.metrics import (
     FIRST_REPLY,
     NEXT_REPLY,
     RESOLUTION,
-    CalendarAt,
     MetricClock,
     MetricStatus,
     TicketEvent,
     compute_clocks,
 )
-from opsdesk.desk.sla.models import BusinessSchedule, BusinessScheduleVersion, SlaPolicy
+from opsdesk.desk.sla.models import BusinessSchedule, SlaPolicy
 from opsdesk.desk.sla.policies import TicketFacts, normalise_tag, select_policy, targets_for
-
-
-def hours_of(version: BusinessScheduleVersion) -> BusinessHours:
-    return BusinessHours.from_spec(
-        timezone=version.timezone,
-        intervals=version.intervals,
-        holidays=version.holidays,
-        always_open=version.always_open,
-    )
-
-
-def calendar_at_for(schedule: BusinessSchedule | None) -> CalendarAt:
-    """The schedule's hours in force at an instant; before its first version, the first version's."""
-    if schedule is None or not schedule.versions:
-        return lambda _at: TWENTY_FOUR_SEVEN
-    versions = sorted(schedule.versions, key=lambda v: v.effective_from)
-    starts = [v.effective_from for v in versions]
-    hours = [hours_of(v) for v in versions]
-    return lambda at: hours[max(bisect_right(starts, at) - 1, 0)]
 
 
 def ticket_facts(ticket: Ticket) -> TicketFacts:
