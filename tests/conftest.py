@@ -44,7 +44,10 @@ def _engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def _empty_all_tables(engine: Engine) -> None:
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    """Empties every table but the configuration versions, which it bumps instead: deleting the rows
+    changes the configuration, and a version must never repeat, or this process's caches would trust
+    the previous test's configuration for the next test's at the same version."""
+    tables = [t.name for t in reversed(metadata.sorted_tables) if t.name != "config_versions"]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -53,6 +56,7 @@ def _empty_all_tables(engine: Engine) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))
             if conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
                 conn.execute(text("DELETE FROM sqlite_sequence"))
+        conn.execute(text("UPDATE config_versions SET version = version + 1"))
 
 
 @pytest.fixture

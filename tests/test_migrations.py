@@ -49,8 +49,10 @@ def test_upgrade_to_head_matches_the_models(fresh_url: str) -> None:
         )
         diff = compare_metadata(context, metadata)
         tables = set(inspect(conn).get_table_names())
+        versions = conn.execute(text("SELECT name, version FROM config_versions")).all()
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
+    assert [tuple(row) for row in versions] == [("sla", 0)]
     assert {"tickets", "messages", "events", "audit_log"} <= tables
     if fresh_url.startswith("sqlite"):
         assert {"ticket_subject_fts", "message_text_fts"} <= tables

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 # Importing a models module registers its tables on Base.metadata.
+import opsdesk.core.config_versions
 import opsdesk.core.jobs.models
 import opsdesk.core.models
 import opsdesk.desk.channels.email.models

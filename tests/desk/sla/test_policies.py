@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.desk.sla import actions, queries
+from opsdesk.desk.sla.calendars import calendar_at_for
 from opsdesk.desk.sla.models import SlaPolicy
 from opsdesk.desk.sla.policies import TicketFacts, matches, select_policy, targets_for
 
@@ -151,7 +152,7 @@ def test_schedule_versions_keep_past_hours(db: Session, clock: FixedClock) -> No
         {"weekday": 0, "start": "09:00", "end": "17:00"},
         {"weekday": 1, "start": "09:00", "end": "17:00"},
     ]
-    calendar_at = queries.calendar_at_for(schedule)
+    calendar_at = calendar_at_for(schedule)
     # Monday 2 March (clock) to Tuesday 3 March, both 09:00-17:00 GMT on the first version: 16 h.
     week_start = clock.now() - timedelta(hours=9)
     assert calendar_at(clock.now()).business_time(week_start, week_start + timedelta(days=2)) == timedelta(

@@ -2,6 +2,8 @@
 
 Policy and schedule changes reach a ticket's SLA the next time the ticket changes or falls due (as in
 Zendesk); they never rewrite history, because a schedule change is a new version from a given instant.
+Every write here bumps the "sla" configuration version, which is how each process's policy cache learns
+of it: a write that skipped the bump would go unseen by processes that cached the policies before it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core import audit
 from opsdesk.core.clock import Clock
+from opsdesk.core.config_versions import bump_version
 from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.core.jobs import enqueue
 from opsdesk.core.models import User
@@ -23,6 +26,7 @@ from opsdesk.desk.sla.business_hours import BusinessHours, format_wall_time
 from opsdesk.desk.sla.jobs import REFRESH_NAME
 from opsdesk.desk.sla.models import BusinessSchedule, BusinessScheduleVersion, SlaPolicy
 from opsdesk.desk.sla.policies import METRICS, normalise_tag
+from opsdesk.desk.sla.policy_cache import SLA_CONFIG
 
 PAUSABLE_STATUSES = (Status.PENDING.value, Status.ON_HOLD.value)
 MAX_TARGET_MINUTES = 366 * 24 * 60
@@ -84,6 +88,7 @@ def create_business_schedule(
     _version(schedule, hours, now, now)
     session.add(schedule)
     session.flush()
+    bump_version(session, SLA_CONFIG)
     audit.record(
         session,
         actor=actor,
@@ -120,6 +125,7 @@ def change_business_hours(
         raise Conflict("the schedule already changes at that instant", field="effective_from")
     _version(schedule, _hours(timezone, intervals, holidays, always_open), effective_from, now)
     session.flush()
+    bump_version(session, SLA_CONFIG)
     audit.record(
         session,
         actor=actor,
@@ -235,6 +241,7 @@ def create_sla_policy(
     _place(session, policy, position)
     session.add(policy)
     session.flush()
+    bump_version(session, SLA_CONFIG)
     audit.record(
         session,
         actor=actor,
@@ -301,6 +308,7 @@ def update_sla_policy(
     now = clock.now()
     policy.updated_at = now
     session.flush()
+    bump_version(session, SLA_CONFIG)
     audit.record(
         session,
         actor=actor,
@@ -322,6 +330,7 @@ def delete_sla_policy(session: Session, *, policy: SlaPolicy, actor: User | None
         session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id))
     ):
         item.position = index
+    bump_version(session, SLA_CONFIG)
     audit.record(
         session,
         actor=actor,
@@ -344,6 +353,7 @@ def delete_business_schedule(
         )
     session.delete(schedule)
     session.flush()
+    bump_version(session, SLA_CONFIG)
     audit.record(
         session,
         actor=actor,

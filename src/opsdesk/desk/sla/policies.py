@@ -4,14 +4,32 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
-
-from opsdesk.desk.sla.models import SlaPolicy
+from typing import Any, Protocol, TypeVar
 
 METRICS = ("first_reply", "next_reply", "resolution")
+
+
+class Conditions(Protocol):
+    """What decides whether a policy applies: a stored policy row, or the per-process cached copy."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def priorities(self) -> Collection[str]: ...
+    @property
+    def channels(self) -> Collection[str]: ...
+    @property
+    def customer_tags(self) -> Collection[str]: ...
+
+
+PolicyT = TypeVar("PolicyT", bound=Conditions)
 
 
 def normalise_tag(tag: str) -> str:
@@ -30,7 +48,7 @@ class TicketFacts:
     customer_tags: frozenset[str]
 
 
-def matches(policy: SlaPolicy, facts: TicketFacts) -> bool:
+def matches(policy: Conditions, facts: TicketFacts) -> bool:
     """Every non-empty condition must hold; within one condition any listed value is enough."""
     if policy.priorities and facts.priority not in policy.priorities:
         return False
@@ -40,7 +58,7 @@ def matches(policy: SlaPolicy, facts: TicketFacts) -> bool:
     return not wanted or bool(facts.customer_tags & wanted)
 
 
-def select_policy(policies: Iterable[SlaPolicy], facts: TicketFacts) -> SlaPolicy | None:
+def select_policy(policies: Iterable[PolicyT], facts: TicketFacts) -> PolicyT | None:
     ordered = sorted((p for p in policies if p.active), key=lambda p: (p.position, p.id))
     return next((p for p in ordered if matches(p, facts)), None)
 

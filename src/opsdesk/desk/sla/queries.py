@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
@@ -15,38 +15,18 @@ from opsdesk.core.models import Event
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.desk.models import Ticket
-from opsdesk.desk.sla.business_hours import TWENTY_FOUR_SEVEN, BusinessHours
 from opsdesk.desk.sla.metrics import (
     FIRST_REPLY,
     NEXT_REPLY,
     RESOLUTION,
-    CalendarAt,
     MetricClock,
     MetricStatus,
     TicketEvent,
     compute_clocks,
 )
-from opsdesk.desk.sla.models import BusinessSchedule, BusinessScheduleVersion, SlaPolicy
-from opsdesk.desk.sla.policies import TicketFacts, normalise_tag, select_policy, targets_for
-
-
-def hours_of(version: BusinessScheduleVersion) -> BusinessHours:
-    return BusinessHours.from_spec(
-        timezone=version.timezone,
-        intervals=version.intervals,
-        holidays=version.holidays,
-        always_open=version.always_open,
-    )
-
-
-def calendar_at_for(schedule: BusinessSchedule | None) -> CalendarAt:
-    """The schedule's hours in force at an instant; before its first version, the first version's."""
-    if schedule is None or not schedule.versions:
-        return lambda _at: TWENTY_FOUR_SEVEN
-    versions = sorted(schedule.versions, key=lambda v: v.effective_from)
-    starts = [v.effective_from for v in versions]
-    hours = [hours_of(v) for v in versions]
-    return lambda at: hours[max(bisect_right(starts, at) - 1, 0)]
+from opsdesk.desk.sla.models import BusinessSchedule, SlaPolicy
+from opsdesk.desk.sla.policies import TicketFacts, normalise_tag, select_policy
+from opsdesk.desk.sla.policy_cache import CachedPolicy, policy_snapshot
 
 
 def ticket_facts(ticket: Ticket) -> TicketFacts:
@@ -66,18 +46,20 @@ _TICKET_EVENTS = (
 
 
 def policies(session: Session) -> list[SlaPolicy]:
+    """The stored rows, in list order, for pages and API calls that show or edit them."""
     return list(session.scalars(_POLICIES))
 
 
-def applicable_policy(session: Session, ticket: Ticket) -> SlaPolicy | None:
-    candidates = policies(session)
-    if not candidates:
+def applicable_policy(session: Session, ticket: Ticket) -> CachedPolicy | None:
+    """From the process's policy snapshot: one version SELECT when the policies have not changed."""
+    snapshot = policy_snapshot(session)
+    if not snapshot.policies:
         return None
-    if not any(p.customer_tags for p in candidates):
+    if not snapshot.uses_tags:
         # No condition looks at tags: spare loading the ticket's organisation and tag rows.
         untagged = TicketFacts(ticket.priority.value, ticket.channel.value, frozenset())
-        return select_policy(candidates, untagged)
-    return select_policy(candidates, ticket_facts(ticket))
+        return select_policy(snapshot.policies, untagged)
+    return select_policy(snapshot.policies, ticket_facts(ticket))
 
 
 def ticket_events(session: Session, ticket: Ticket) -> list[Event]:
@@ -95,6 +77,9 @@ def ticket_events(session: Session, ticket: Ticket) -> list[Event]:
     return stored + pending
 
 
+_NO_TARGETS: Mapping[str, timedelta] = MappingProxyType({})
+
+
 def ticket_clocks(
     session: Session,
     *,
@@ -102,7 +87,7 @@ def ticket_clocks(
     now: datetime,
     breaching_soon: timedelta,
     events: Sequence[Event] | None = None,
-) -> tuple[SlaPolicy | None, list[MetricClock], list[Event]]:
+) -> tuple[CachedPolicy | None, list[MetricClock], list[Event]]:
     """The policy that applies now, every target instance of the ticket under it, and the events read
     (none when no policy applies: nothing is measured then). ``events`` is the ticket's whole log, in
     order, when the caller already holds it (a ticket created in this transaction), saving the read."""
@@ -113,8 +98,8 @@ def ticket_clocks(
     events = list(events) if events is not None else ticket_events(session, ticket)
     clocks = compute_clocks(
         [TicketEvent(e.at, e.type, e.data) for e in events],
-        targets=targets_for(policy.targets, ticket.priority.value),
-        calendar_at=calendar_at_for(policy.schedule),
+        targets=policy.targets.get(ticket.priority.value, _NO_TARGETS),
+        calendar_at=policy.calendar_at,
         pausing_statuses=policy.pausing_statuses,
         now=now,
         breaching_soon=breaching_soon,
@@ -167,7 +152,7 @@ def sla_state(
         ticket_id=ticket.id,
         policy_id=policy.id if policy is not None else None,
         policy_name=policy.name if policy is not None else None,
-        calendar=policy.schedule.name if policy is not None and policy.schedule is not None else "24x7",
+        calendar=policy.schedule_name if policy is not None and policy.schedule_name is not None else "24x7",
         metrics=[
             MetricSla(
                 metric=c.metric,
