@@ -17,7 +17,8 @@ from opsdesk.core.events import append_event
 from opsdesk.core.models import Event
 from opsdesk.desk.models import UNSOLVED, Ticket
 from opsdesk.desk.sla.metrics import MetricClock, MetricStatus
-from opsdesk.desk.sla.models import SlaCheck, SlaPolicy
+from opsdesk.desk.sla.models import SlaCheck
+from opsdesk.desk.sla.policy_cache import CachedPolicy
 from opsdesk.desk.sla.queries import ticket_clocks
 
 BREACH_EVENT = "sla_breached"
@@ -45,7 +46,7 @@ def start_ticket_sla(
 
 def _due_times(
     session: Session, ticket: Ticket, now: datetime, known: Sequence[Event] | None
-) -> tuple[SlaPolicy | None, list[MetricClock], list[Event], datetime | None, datetime | None]:
+) -> tuple[CachedPolicy | None, list[MetricClock], list[Event], datetime | None, datetime | None]:
     """The policy, the clocks, the events read, the earliest target still owed (overdue ones included,
     so overdue tickets sort first in the views) and the earliest one not yet breached (when the
     periodic check must look again)."""
