@@ -24,6 +24,10 @@ from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings
 from opsdesk.schema import metadata
 
+# Rich wraps CLI messages to the terminal's width, and tests match whole messages (file paths
+# included, whose length depends on where pytest puts its temporary files): give them a wide one.
+os.environ["COLUMNS"] = "250"
+
 PG_URL = os.environ.get("OPSDESK_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -121,7 +121,6 @@ def test_bad_input_is_named_with_exit_code_2(
 @pytest.fixture
 def cli_db(engine: Engine, db: Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
     monkeypatch.setenv("OPSDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("COLUMNS", "250")
     get_settings.cache_clear()
     yield db
     get_settings.cache_clear()

@@ -25,7 +25,6 @@ def cli_db(
     engine: Engine, db: Session, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Session]:
     monkeypatch.setenv("OPSDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("COLUMNS", "250")
     monkeypatch.setattr("opsdesk.cli.plan.clock", clock)
     get_settings.cache_clear()
     yield db

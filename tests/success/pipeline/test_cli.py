@@ -28,7 +28,6 @@ NOW = FixedClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
 @pytest.fixture
 def cli_db(engine: Engine, db: Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
     monkeypatch.setenv("OPSDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("COLUMNS", "250")
     monkeypatch.setattr("opsdesk.cli.pipeline.clock", NOW)
     get_settings.cache_clear()
     yield db

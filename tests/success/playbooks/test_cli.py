@@ -26,7 +26,6 @@ def cli_db(
     engine: Engine, db: Session, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Session]:
     monkeypatch.setenv("OPSDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setattr("opsdesk.cli.playbooks.clock", clock)
     get_settings.cache_clear()
     yield db
