@@ -20,6 +20,7 @@ from opsdesk.core.models import IdentityKind, Role, User
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment
+from opsdesk.desk.channels.delivery import MAX_REFERENCES
 from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
 from opsdesk.desk.channels.email.outbound import (
     BACKOFF,
@@ -129,6 +130,42 @@ def test_notes_and_requesters_without_an_address_get_no_mail(db: Session, clock:
         body_text="internal",
     )
     assert db.scalars(select(OutboundEmail)).all() == []
+
+
+def test_a_long_thread_keeps_the_first_and_latest_references(db: Session, clock: FixedClock) -> None:
+    agent = make_user(db, clock, Role.AGENT)
+    requester = make_user(db, clock, Role.REQUESTER, email="dana@acme.example")
+    ticket = open_ticket(db, clock, requester)
+    for n in range(2, 26):
+        actions.add_message(
+            db,
+            ticket=ticket,
+            author=requester,
+            author_kind=AuthorKind.REQUESTER,
+            public=True,
+            channel=Channel.EMAIL,
+            clock=clock,
+            body_text=f"more {n}",
+            email_message_id=f"customer-{n}@acme.example",
+        )
+    agent_reply(db, clock, ticket, agent, "sent earlier", email_message_id="agent-1@opsdesk.test")
+    agent_reply(db, clock, ticket, agent, "the answer")
+    latest = db.scalars(select(OutboundEmail).order_by(OutboundEmail.id.desc())).first()
+    assert latest is not None
+    chain = [f"customer-{n}@acme.example" for n in range(1, 26)] + ["agent-1@opsdesk.test"]
+    assert len(chain) > MAX_REFERENCES
+    kept = chain[:1] + chain[-(MAX_REFERENCES - 1) :]
+    assert latest.references == " ".join(f"<{mid}>" for mid in kept)
+    assert latest.in_reply_to == "customer-25@acme.example"  # the customer's latest, not our own mail
+    assert latest.subject == f"Re: Login fails [#{ticket.id}]"
+    assert (latest.to, latest.cc, latest.status, latest.attempts) == (
+        "dana@acme.example",
+        [],
+        OutboundStatus.PENDING,
+        0,
+    )
+    assert latest.next_attempt_at == latest.created_at == clock.now()
+    assert latest.rfc_message_id is None and latest.last_error is None and latest.sent_at is None
 
 
 def test_replies_chain_their_references(

@@ -8,10 +8,11 @@ PostgreSQL) and hold them under a lease; :meth:`DatabaseQueue.maintain` re-queue
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, Executable, Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,17 +29,41 @@ def notify_local_workers() -> None:
     _enqueued.set()
 
 
-def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING; True when the row was written."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        raise RuntimeError(f"job queue not supported on {dialect}")
+def _ignoring_duplicates(insert: Callable[[Table], Any], table: Table, columns: Sequence[str]) -> Executable:
+    """INSERT ... ON CONFLICT DO NOTHING, its values bound by column name."""
     # RETURNING rather than rowcount: psycopg counts the implicit RETURNING of the primary key unreliably.
-    return session.execute(stmt.returning(*table.primary_key.columns)).first() is not None
+    return cast(
+        Executable,
+        insert(table)
+        .values({name: bindparam(name) for name in columns})
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns),
+    )
+
+
+def _per_dialect(table: Table, columns: Sequence[str]) -> dict[str, Executable]:
+    return {
+        "postgresql": _ignoring_duplicates(postgresql.insert, table, columns),
+        "sqlite": _ignoring_duplicates(sqlite.insert, table, columns),
+    }
+
+
+# Built once: constructing the statement (coercing each value, generating its cache key) cost more Python
+# than running it (add_job went from about 0.29 to 0.12 ms of CPU on PostgreSQL).
+_JOB_COLUMNS = ("name", "payload", "dedupe_key", "state", "attempts", "run_at", "created_at")
+_ADD_JOB = _per_dialect(cast(Table, JobRow.__table__), _JOB_COLUMNS)
+_CLAIM_EFFECT = _per_dialect(cast(Table, JobEffect.__table__), ("key", "created_at"))
+
+
+def _insert_ignoring_duplicates(
+    session: Session, statements: dict[str, Executable], values: dict[str, Any]
+) -> bool:
+    """Runs one of the statements above on the session's connection: no flush, since the job and effect
+    rows depend on nothing pending. True when the row was written."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in statements:
+        raise RuntimeError(f"job queue not supported on {dialect}")
+    return session.connection().execute(statements[dialect], values).first() is not None
 
 
 def _rowcount(session: Session, stmt: Any) -> int:
@@ -57,7 +82,7 @@ def add_job(
     """Queue a job in ``session``'s transaction; False when a job with ``key`` is already recorded."""
     return _insert_ignoring_duplicates(
         session,
-        JobRow.__table__,
+        _ADD_JOB,
         {
             "name": name,
             "payload": normalise_payload(payload),
@@ -76,7 +101,7 @@ def claim_effect(session: Session, key: str, *, clock: Clock) -> bool:
     Call it in the transaction that makes the effect: if that transaction rolls back, so does the claim,
     and a redelivered job makes the effect then. Concurrent claimants serialise on the primary key.
     """
-    return _insert_ignoring_duplicates(session, JobEffect.__table__, {"key": key, "created_at": clock.now()})
+    return _insert_ignoring_duplicates(session, _CLAIM_EFFECT, {"key": key, "created_at": clock.now()})
 
 
 class DatabaseQueue:

@@ -6,7 +6,9 @@ same transaction as the message, so a rolled-back reply is never sent and a comm
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import cast
+
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
@@ -19,46 +21,94 @@ from opsdesk.desk.models import AuthorKind, Message
 # RFC 5322 suggests keeping the first and the latest ids when References grows long.
 MAX_REFERENCES = 20
 
+# Built once, run on the session's connection: building them, and an ORM flush of the outbound row,
+# cost more CPU than the statements themselves.
+_EARLIER_IDS = (
+    select(Message.email_message_id, Message.author_kind)
+    .where(
+        Message.ticket_id == bindparam("ticket_id"),
+        Message.email_message_id.is_not(None),
+        Message.id != bindparam("message_id"),
+    )
+    .order_by(Message.id)
+)
+_OUTBOUND_COLUMNS = (
+    "message_id",
+    "to",
+    "cc",
+    "subject",
+    "in_reply_to",
+    "references",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+_QUEUE_OUTBOUND = (
+    insert(cast(Table, OutboundEmail.__table__))
+    .values({name: bindparam(name) for name in _OUTBOUND_COLUMNS})
+    .returning(OutboundEmail.__table__.c.id)
+)
 
-def deliver_public_reply(session: Session, *, message: Message, clock: Clock) -> None:
-    """Queue ``message`` for the requester; tickets whose requester has no address get nothing."""
-    if not message.public:
-        return
-    if message.id is None:
-        session.flush()
+
+def _messages_pending(session: Session) -> bool:
+    """Whether a message is added, changed or deleted but not yet flushed: the thread read needs it."""
+    return any(
+        isinstance(obj, Message)
+        for pending in (session.new, session.dirty, session.deleted)
+        for obj in pending
+    )
+
+
+def _queue_email(session: Session, message: Message, clock: Clock) -> int | None:
+    """The outbound row's id; None when the requester has no address."""
     ticket = message.ticket
     to = ticket.requester.email
     if not to:
-        return
+        return None
     earlier = list(
-        session.execute(
-            select(Message.email_message_id, Message.author_kind)
-            .where(
-                Message.ticket_id == ticket.id,
-                Message.email_message_id.is_not(None),
-                Message.id != message.id,
-            )
-            .order_by(Message.id)
-        )
+        session.connection().execute(_EARLIER_IDS, {"ticket_id": ticket.id, "message_id": message.id})
     )
     chain = [str(mid) for mid, _kind in earlier]
     from_requester = [str(mid) for mid, kind in earlier if kind is AuthorKind.REQUESTER]
     in_reply_to = from_requester[-1] if from_requester else (chain[-1] if chain else None)
     if len(chain) > MAX_REFERENCES:
         chain = chain[:1] + chain[-(MAX_REFERENCES - 1) :]
-    row = OutboundEmail(
-        message_id=message.id,
-        to=to,
-        cc=[],
-        subject=reply_subject(ticket),
-        in_reply_to=in_reply_to,
-        references=" ".join(f"<{mid}>" for mid in chain),
-        status=OutboundStatus.PENDING,
-        attempts=0,
-        next_attempt_at=clock.now(),
-        created_at=clock.now(),
+    now = clock.now()
+    return int(
+        session.connection()
+        .execute(
+            _QUEUE_OUTBOUND,
+            {
+                "message_id": message.id,
+                "to": to,
+                "cc": [],
+                "subject": reply_subject(ticket),
+                "in_reply_to": in_reply_to,
+                "references": " ".join(f"<{mid}>" for mid in chain),
+                "status": OutboundStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        )
+        .scalar_one()
     )
-    session.add(row)
-    session.flush()
+
+
+def deliver_public_reply(session: Session, *, message: Message, clock: Clock) -> None:
+    """Queue ``message`` for the requester; tickets whose requester has no address get nothing.
+
+    The outbound row is written straight to the connection, so it is not in the session afterwards
+    (read it back with a query), and the caller's other pending changes are left to its next flush:
+    only the messages the thread is read from must be flushed first."""
+    if not message.public:
+        return
+    if message.id is None or _messages_pending(session):
+        session.flush()
+    with session.no_autoflush:  # lazy loads of the ticket or its requester need nothing pending
+        row_id = _queue_email(session, message, clock)
+    if row_id is None:
+        return
     # The job commits with this transaction; its periodic run picks up any retries later.
-    enqueue(session, SEND_MAIL, clock=clock, key=f"{SEND_MAIL}:{row.id}")
+    enqueue(session, SEND_MAIL, clock=clock, key=f"{SEND_MAIL}:{row_id}")
