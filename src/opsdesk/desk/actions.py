@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.core.events import append_event, new_event, write_events
+from opsdesk.core.inserted_rows import attach_inserted, column_values
 from opsdesk.core.models import Event, Group, Role, Tier, User
 from opsdesk.desk.access import has_sensitive_access
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment, safe_filename
@@ -180,23 +181,32 @@ def create_ticket(
         priority=priority,
         type=type,
         channel=channel,
+        # Every column is given, foreign keys beside their relationships: the row is written by Core
+        # (_insert_opening) and the object attached as inserted, with nothing left to load.
         requester=requester,
+        requester_id=requester.id,
         organisation_id=requester.organisation_id,
         group=group,
+        group_id=group.id if group is not None else None,
+        assignee_id=None,
+        site_id=None,
         tier=group.tier if group is not None and group.tier is not None else Tier.L1,
         sensitive=sensitive,
         custom_fields=dict(custom_fields or {}),
         external_id=external_id,
         follow_up_of_id=follow_up_of.id if follow_up_of is not None else None,
+        merged_into_id=None,
         created_at=now,
         updated_at=now,
-        # Known now, so the SLA refresh that sets it does not cost an UPDATE when it stays empty.
+        solved_at=None,
+        closed_at=None,
         sla_next_due_at=None,
         tag_rows=[TicketTag(tag=t) for t in tag_list],
     )
     if assignee is not None:
         _check_assignee(ticket, assignee)
         ticket.assignee = assignee
+        ticket.assignee_id = assignee.id
         ticket.site_id = assignee.site_id
     writer = author or requester
     message = _build_message(
@@ -218,32 +228,58 @@ def create_ticket(
     # one statement after it (they name the ids the flush gave).
     next_check = start_ticket_sla(session, ticket=ticket, clock=clock, events=log)
     if idempotency is None:
-        session.add(ticket)
-        session.flush()
+        _insert_opening(session, ticket, message)
     else:
         # Two deliveries of one key can both pass the check above; the unique key decides, and the
         # loser returns the winner's ticket (or Conflict when its body differed).
         try:
             with session.begin_nested():
-                session.add(ticket)
-                session.flush()
-                session.add(
-                    IdempotencyKey(
-                        scope=scope, key=key, request_hash=fingerprint, ticket_id=ticket.id, created_at=now
-                    )
+                _insert_opening(session, ticket, message)
+                session.connection().execute(
+                    insert(IdempotencyKey),
+                    {
+                        "scope": scope,
+                        "key": key,
+                        "request_hash": fingerprint,
+                        "ticket_id": ticket.id,
+                        "created_at": now,
+                    },
                 )
-                session.flush()
         except IntegrityError:
             winner = replayed_ticket(session, scope=scope, key=key, fingerprint=fingerprint)
             if winner is None:
                 raise
             return winner
+    attach_inserted(session, [*ticket.tag_rows, *message.attachments, message, ticket])
     for item in log:
         item.subject_id = ticket.id
     log[-1].data["message_id"] = message.id
     write_events(session, log)
     set_next_check(session, ticket, next_check)
     return ticket
+
+
+_INSERT_TICKET = insert(Ticket).returning(Ticket.id)
+_INSERT_MESSAGE = insert(Message).returning(Message.id)
+_INSERT_ATTACHMENT = insert(Attachment).returning(Attachment.id)
+_INSERT_TAGS = insert(TicketTag)
+
+
+def _insert_opening(session: Session, ticket: Ticket, message: Message) -> None:
+    """The new ticket's row, its tags, its first message and that message's attachments, as Core
+    INSERTs (about half the CPU of a unit-of-work flush of the same rows); their ids are set on the
+    objects, which the caller then attaches (``attach_inserted``)."""
+    connection = session.connection()
+    ticket.id = connection.execute(_INSERT_TICKET, column_values(ticket)).scalar_one()
+    for tag in ticket.tag_rows:
+        tag.ticket_id = ticket.id
+    if ticket.tag_rows:
+        connection.execute(_INSERT_TAGS, [column_values(tag) for tag in ticket.tag_rows])
+    message.ticket_id = ticket.id
+    message.id = connection.execute(_INSERT_MESSAGE, column_values(message)).scalar_one()
+    for attachment in message.attachments:
+        attachment.message_id = message.id
+        attachment.id = connection.execute(_INSERT_ATTACHMENT, column_values(attachment)).scalar_one()
 
 
 def _opening_events(
@@ -326,6 +362,7 @@ def _build_message(
         assert store is not None
         rows.append(
             Attachment(
+                message_id=None,
                 filename=safe_filename(item.filename),
                 content_type=(item.content_type or "application/octet-stream")[:200],
                 size=len(item.data),
@@ -335,7 +372,9 @@ def _build_message(
         )
     return Message(
         ticket=ticket,
+        ticket_id=ticket.id,
         author=author,
+        author_id=author.id if author is not None else None,
         author_kind=author_kind,
         public=public,
         channel=channel,
