@@ -87,31 +87,47 @@ class Recorder:
 Request = Callable[[int], tuple[str, str, Any]]  # i -> (kind, path, json body)
 
 
+POOL_PER_CLIENT = 4  # keep-alive connections in the pool per concurrent request
+
+
 async def _closed_loop(
     host: str, port: int, token: str, clients: int, count: int, request: Request
 ) -> Recorder:
+    """``clients`` requests in flight at all times, each on the connection idle longest in a shared
+    keep-alive pool, as a reverse proxy sends to an upstream. With several server worker processes this
+    matters: each worker keeps the connections it accepted, and a client pinned to one connection
+    would leave the load split however the accepts fell; a pool moves requests to the connections
+    that answer sooner."""
     rec = Recorder()
     jobs = iter(range(count))
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    pool = [await Connection.open(host, port, token) for _ in range(clients * POOL_PER_CLIENT)]
+    for conn in pool:
+        idle.put_nowait(conn)
 
     async def client() -> None:
-        conn = await Connection.open(host, port, token)
-        try:
-            for i in jobs:
-                kind, path, payload = request(i)
-                started = time.perf_counter()
+        for i in jobs:
+            kind, path, payload = request(i)
+            conn = await idle.get()
+            started = time.perf_counter()
+            try:
                 reply = await conn.post(path, payload)
-                rec.record(kind, reply, 201, started)
-        finally:
-            conn.close()
+            finally:
+                idle.put_nowait(conn)
+            rec.record(kind, reply, 201, started)
 
-    await asyncio.gather(*(client() for _ in range(clients)))
+    try:
+        await asyncio.gather(*(client() for _ in range(clients)))
+    finally:
+        for conn in pool:
+            conn.close()
     return rec
 
 
 def closed_loop(
     url: str, token: str, *, clients: int, count: int, request: Request
 ) -> tuple[Recorder, float]:
-    """``clients`` connections send ``count`` requests back to back; returns the recorder and seconds."""
+    """``count`` requests, ``clients`` at a time back to back; returns the recorder and seconds."""
     host, port = _host_port(url)
     started = time.perf_counter()
     rec = asyncio.run(_closed_loop(host, port, token, clients, count, request))

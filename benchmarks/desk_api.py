@@ -7,7 +7,7 @@ client concurrency as the API run, and once sequentially on one connection. (The
 SLA bookkeeping, the ticket's due time and check row, which the anchor leaves out.)
 
 API: the application as `opsdesk serve` builds it (opsdesk.web.server:served_app), served by uvicorn
-with as many worker processes as `opsdesk serve` starts on PostgreSQL (one per CPU; BENCH_API_WORKERS
+with as many worker processes as `opsdesk serve` starts on PostgreSQL (2 x CPUs + 1; BENCH_API_WORKERS
 overrides), access log off, on a loopback port; an agent
 creates tickets (POST /api/v1/tickets) and replies to each (POST /api/v1/tickets/{n}/messages),
 authenticated by an API token. Every request does what production does: token check, sanitising,

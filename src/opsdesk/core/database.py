@@ -77,8 +77,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # request), while a dead connection is rare and costs one failed request, after which SQLAlchemy
     # invalidates the whole pool. Recycling keeps connections younger than server-side idle timeouts.
     kwargs.setdefault("pool_recycle", 1800)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 20)
+    # Per process: `opsdesk serve` runs 2 x CPUs + 1 web processes on PostgreSQL, and all of them
+    # together must stay under the server's max_connections (100 by default).
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 5)
     return create_engine(url, **kwargs)
 
 
