@@ -77,9 +77,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # request), while a dead connection is rare and costs one failed request, after which SQLAlchemy
     # invalidates the whole pool. Recycling keeps connections younger than server-side idle timeouts.
     kwargs.setdefault("pool_recycle", 1800)
-    # Per process: `opsdesk serve` runs 2 x CPUs + 1 web processes on PostgreSQL, and all of them
-    # together must stay under the server's max_connections (100 by default).
-    kwargs.setdefault("pool_size", 5)
+    # Per process. The pool keeps as many connections as a busy process has requests in flight: when
+    # it kept 5, connections beyond them were opened and closed per request, and starting a backend
+    # tripled PostgreSQL's CPU per ticket. `opsdesk serve` runs 2 x CPUs + 1 such processes; on a
+    # large machine raise max_connections or put PgBouncer in front.
+    kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 5)
     return create_engine(url, **kwargs)
 
