@@ -14,10 +14,10 @@ authenticated by an API token. Every request does what production does: token ch
 events, SLA refresh under an active policy (first reply, next reply and resolution targets for normal
 priority, so each change computes real clocks), the outbound-email queue row for the reply, one commit.
 
-Runs: ROUNDS interleaved rounds, each the raw anchors then the API saturated (closed loop, CONCURRENCY
-requests in flight) on the same database, so that a drift of the machine's speed falls on both sides
-and the target is judged on the median round; then a paced run (open loop, 100 requests/second for
-PACED_SECONDS) for latency at that rate.
+Runs: ROUNDS (3; BENCH_ROUNDS overrides) interleaved rounds, each the raw anchors then the API
+saturated (closed loop, CONCURRENCY requests in flight) on the same database, so that a drift of the
+machine's speed falls on both sides and the target is judged on the median round; then a paced run
+(open loop, 100 requests/second for PACED_SECONDS) for latency at that rate.
 Targets (issue 2): API ticket creations/second >= 1/3 of the rate of plain psycopg inserts of the same
 rows, one transaction per ticket: a plain insert loop on one connection; paced p99 < 50 ms. The raw
 rate at CONCURRENCY connections is printed beside it, with the CPU that each side spends per ticket:
