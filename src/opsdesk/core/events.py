@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from opsdesk.core.inserted_rows import column_values
 from opsdesk.core.models import Event, User
 
 
@@ -59,17 +60,4 @@ def write_events(session: Session, events: list[Event]) -> None:
     pending row (their subject is referenced by id), so nothing needs flushing first."""
     if not events:
         return
-    session.connection().execute(
-        _INSERT_EVENTS,
-        [
-            {
-                "at": e.at,
-                "actor_id": e.actor_id,
-                "subject_type": e.subject_type,
-                "subject_id": e.subject_id,
-                "type": e.type,
-                "data": e.data,
-            }
-            for e in events
-        ],
-    )
+    session.connection().execute(_INSERT_EVENTS, [column_values(e) for e in events])

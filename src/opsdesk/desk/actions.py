@@ -67,13 +67,9 @@ def _event(
     )
 
 
-def _after_change(
-    session: Session, ticket: Ticket, clock: Clock, events: Sequence[Event] | None = None
-) -> None:
-    """``events``: the ticket's whole log when this transaction created it, so the SLA tracker need
-    not read back what it was just given."""
-    # No flush here: the refresh's own statements flush the change, together with the due time it sets.
-    refresh_ticket_sla(session, ticket=ticket, clock=clock, events=events)
+def _after_change(session: Session, ticket: Ticket, clock: Clock) -> None:
+    # No flush here: the change and the due time the refresh sets are written together at the next one.
+    refresh_ticket_sla(session, ticket=ticket, clock=clock)
 
 
 def normalise_tags(tags: Sequence[str]) -> list[str]:
@@ -224,8 +220,7 @@ def create_ticket(
     )
     log = _opening_events(ticket, message, writer, author, follow_up_of, assignee, tag_list, now)
     # The SLA clocks start from these events, before any row exists, so the ticket's INSERT already
-    # carries its due time; the ticket, tags and first message then go in one flush, the events in
-    # one statement after it (they name the ids the flush gave).
+    # carries its due time; the events follow the rows in one statement (they name the rows' ids).
     next_check = start_ticket_sla(session, ticket=ticket, clock=clock, events=log)
     if idempotency is None:
         _insert_opening(session, ticket, message)

@@ -25,12 +25,9 @@ BREACH_EVENT = "sla_breached"
 _BATCH = 200
 
 
-def refresh_ticket_sla(
-    session: Session, *, ticket: Ticket, clock: Clock, events: Sequence[Event] | None = None
-) -> None:
-    """Called at the end of every ticket change and by the periodic SLA check. ``events``: the ticket's
-    whole event log, in order, when the caller holds it (a ticket created in this transaction)."""
-    _refresh(session, ticket, clock, events)
+def refresh_ticket_sla(session: Session, *, ticket: Ticket, clock: Clock) -> None:
+    """Called at the end of every ticket change (a new ticket starts with :func:`start_ticket_sla`)."""
+    _refresh(session, ticket, clock)
 
 
 def start_ticket_sla(
@@ -61,11 +58,11 @@ def _due_times(
     return policy, clocks, events, next_due, next_check
 
 
-def _refresh(session: Session, ticket: Ticket, clock: Clock, known: Sequence[Event] | None = None) -> int:
+def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
     if ticket.id is None:
         session.flush()
     now = clock.now()
-    policy, clocks, events, ticket.sla_next_due_at, next_check = _due_times(session, ticket, now, known)
+    policy, clocks, events, ticket.sla_next_due_at, next_check = _due_times(session, ticket, now, None)
     set_next_check(session, ticket, next_check)
     if policy is None:
         return 0
