@@ -82,6 +82,30 @@ def test_a_requester_creates_and_reads_their_ticket_and_nobody_else_can(desk: De
     assert desk.server.client().get(f"/api/v1/tickets/{number}").status_code == 401
 
 
+def test_ticket_routes_refuse_missing_or_bad_credentials_before_anything_else(desk: Desk) -> None:
+    """The single-ticket routes authenticate inside their work (web.deps.run_as_user); a client still
+    gets 401, not the validation of a body it had no right to send, and a forged token reads
+    and writes nothing."""
+    number = create(desk.as_("agent"), requester_id=desk.users["pat"].id)["number"]
+    anonymous, forged = desk.server.client(), desk.server.client("od_not-a-token")
+    calls = [
+        ("POST", "/api/v1/tickets", {"subject": 5}),
+        ("POST", "/api/v1/tickets", {"subject": "Hi", "body_text": "Hello"}),
+        ("GET", f"/api/v1/tickets/{number}", None),
+        ("PATCH", f"/api/v1/tickets/{number}", {"status": "solved"}),
+        ("POST", f"/api/v1/tickets/{number}/messages", {"body_text": "Hello"}),
+    ]
+    for method, path, body in calls:
+        assert anonymous.request(method, path, json=body).status_code == 401, (method, path)
+    for method, path, body in calls[1:]:
+        refused = forged.request(method, path, json=body)
+        assert refused.status_code == 401, (method, path)
+        assert refused.json()["error"]["code"] == "unauthenticated"
+    ticket = desk.as_("agent").get(f"/api/v1/tickets/{number}").json()
+    assert ticket["status"] == "new"
+    assert len(desk.as_("agent").get(f"/api/v1/tickets/{number}/messages").json()) == 1
+
+
 def test_requesters_do_not_see_the_teams_own_fields_of_their_ticket(desk: Desk) -> None:
     """Routing, tags, custom fields, external ids and SLA due times are the support team's; a requester
     reading their ticket gets it without them, as a help center shows a request."""

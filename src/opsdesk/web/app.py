@@ -43,6 +43,8 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.clock = clock or SystemClock()
+    # Short request work runs on the event loop on PostgreSQL (see web.deps.run_as_user).
+    app.state.inline_short_work = engine.dialect.name == "postgresql"
     install_error_handlers(app)
 
     @app.exception_handler(Unauthenticated)

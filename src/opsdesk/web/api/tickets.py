@@ -33,7 +33,7 @@ from opsdesk.desk.schemas import (
     TicketPageOut,
     TicketUpdate,
 )
-from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
+from opsdesk.web.deps import Authenticates, ClockDep, CurrentUser, SessionDep, SettingsDep, run_as_user
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -141,14 +141,28 @@ def _requester_for(session: Session, body: TicketCreate, user: User, clock: Cloc
     raise ValidationFailed("give requester_id or requester_email", field="requester_id")
 
 
-@router.post("/tickets", status_code=201, response_model=TicketOut)
-def create_ticket(
+@router.post("/tickets", status_code=201, response_model=TicketOut, dependencies=[Authenticates])
+async def create_ticket(
     body: TicketCreate,
-    user: CurrentUser,
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    def create(user: User) -> Response:
+        return _create_ticket(body, user, session, clock, settings, idempotency_key)
+
+    return await run_as_user(request, session, clock, create, inline=not body.attachments)
+
+
+def _create_ticket(
+    body: TicketCreate,
+    user: User,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    idempotency_key: str | None,
 ) -> Response:
     access.require_create(user, sensitive=body.sensitive)
     idempotency = None
@@ -239,18 +253,28 @@ def list_tickets(
     return TicketPageOut(items=[TicketOut.of(t, user) for t in page.items], next_cursor=page.next_cursor)
 
 
-@router.get("/tickets/{number}", response_model=TicketOut)
-def get_ticket(number: Number, user: CurrentUser, session: SessionDep, clock: ClockDep) -> TicketOut:
-    ticket = access.ticket_for(session, number, user, clock)
-    out = TicketOut.of(ticket, user)
-    session.commit()  # the audit row of a sensitive read
-    return out
+@router.get("/tickets/{number}", response_model=TicketOut, dependencies=[Authenticates])
+async def get_ticket(number: Number, request: Request, session: SessionDep, clock: ClockDep) -> Response:
+    def read(user: User) -> Response:
+        ticket = access.ticket_for(session, number, user, clock)
+        out = TicketOut.of(ticket, user)
+        session.commit()  # the audit row of a sensitive read
+        return _json(out, 200)
+
+    return await run_as_user(request, session, clock, read, inline=True)
 
 
-@router.patch("/tickets/{number}", response_model=TicketOut)
-def update_ticket(
-    number: Number, body: TicketUpdate, user: CurrentUser, session: SessionDep, clock: ClockDep
-) -> TicketOut:
+@router.patch("/tickets/{number}", response_model=TicketOut, dependencies=[Authenticates])
+async def update_ticket(
+    number: Number, body: TicketUpdate, request: Request, session: SessionDep, clock: ClockDep
+) -> Response:
+    def update(user: User) -> Response:
+        return _update_ticket(number, body, user, session, clock)
+
+    return await run_as_user(request, session, clock, update, inline=False)  # waits on the row lock
+
+
+def _update_ticket(number: int, body: TicketUpdate, user: User, session: Session, clock: Clock) -> Response:
     ticket = access.ticket_for(session, number, user, clock)
     sent = body.model_fields_set
     if "status" in sent:
@@ -274,17 +298,28 @@ def update_ticket(
         changes["assignee"] = _staff(session, body.assignee_id, "assignee_id")
     actions.update_ticket(session, ticket=ticket, actor=user, clock=clock, **changes)
     session.commit()
-    return TicketOut.of(ticket, user)
+    return _json(TicketOut.of(ticket, user), 200)
 
 
-@router.post("/tickets/{number}/messages", status_code=201, response_model=MessageOut)
-def post_message(
+@router.post(
+    "/tickets/{number}/messages", status_code=201, response_model=MessageOut, dependencies=[Authenticates]
+)
+async def post_message(
     number: Number,
     body: MessageCreate,
-    user: CurrentUser,
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
+) -> Response:
+    def post(user: User) -> Response:
+        return _post_message(number, body, user, session, clock, settings)
+
+    return await run_as_user(request, session, clock, post, inline=False)  # waits on the row lock
+
+
+def _post_message(
+    number: int, body: MessageCreate, user: User, session: Session, clock: Clock, settings: Settings
 ) -> Response:
     # The ticket with its requester in one query (a public reply is mailed to them); the access check
     # then finds it in the session. Held here: the session keeps loaded objects only by weak reference.
