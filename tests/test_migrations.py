@@ -91,3 +91,53 @@ def test_search_works_on_a_migrated_database(fresh_url: str) -> None:
         hits = search_tickets(session, user=admin, q="reconciliation")
         assert [h.ticket.subject for h in hits] == ["Invoice shows wrong lives"]
     engine.dispose()
+
+
+def test_sla_check_times_move_onto_tickets_and_back(fresh_url: str) -> None:
+    """0004 moves each ticket's next SLA check from sla_checks onto the ticket row; downgrading puts
+    the rows back, and leaves the tickets' messages where they were."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", fresh_url)
+    command.upgrade(config, "0003")
+    engine = make_engine(fresh_url)
+    at = "2026-03-02 09:00:00+00:00" if fresh_url.startswith("postgresql") else "2026-03-02 09:00:00"
+    due = "2026-03-02 17:00:00+00:00" if fresh_url.startswith("postgresql") else "2026-03-02 17:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, name, role, active, languages, skills, created_at) "
+                "VALUES (1, 'Rita', 'requester', true, '[]', '[]', :at)"
+            ),
+            {"at": at},
+        )
+        for ticket_id in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO tickets (id, subject, status, priority, channel, requester_id, tier, "
+                    "sensitive, custom_fields, created_at, updated_at) "
+                    "VALUES (:id, 'Export', 'open', 'normal', 'email', 1, 'L1', false, '{}', :at, :at)"
+                ),
+                {"id": ticket_id, "at": at},
+            )
+        conn.execute(text("INSERT INTO sla_checks (ticket_id, due_at) VALUES (1, :due)"), {"due": due})
+        conn.execute(
+            text(
+                "INSERT INTO messages (ticket_id, author_kind, public, channel, body_html, body_text, "
+                "created_at) VALUES (1, 'requester', true, 'email', '<p>Hi</p>', 'Hi', :at)"
+            ),
+            {"at": at},
+        )
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        moved = conn.execute(text("SELECT id, sla_check_at FROM tickets ORDER BY id")).all()
+        assert "sla_checks" not in inspect(conn).get_table_names()
+    assert [(row[0], row[1] is not None) for row in moved] == [(1, True), (2, False)]
+    assert str(moved[0][1]).startswith("2026-03-02 17:00:00")
+    command.downgrade(config, "0003")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT ticket_id, due_at FROM sla_checks")).all()
+        messages = conn.execute(text("SELECT count(*) FROM messages")).scalar_one()
+    engine.dispose()
+    assert [(row[0], str(row[1])[:19]) for row in back] == [(1, "2026-03-02 17:00:00")]
+    assert messages == 1  # the tickets table was altered in place, not rebuilt

@@ -307,6 +307,7 @@ def _one_ticket(
         "solved_at": None,
         "closed_at": None,
         "sla_next_due_at": None,
+        "sla_check_at": None,
     }
     writer.tickets.append(ticket)
     writer.tags.extend({"ticket_id": tid, "tag": t} for t in tags)

@@ -36,7 +36,7 @@ from opsdesk.desk.models import (
 from opsdesk.desk.queries import ticket_by_external_id
 from opsdesk.desk.requesters import current_person
 from opsdesk.desk.sanitize import message_bodies
-from opsdesk.desk.sla.tracking import refresh_ticket_sla, set_next_check, start_ticket_sla
+from opsdesk.desk.sla.tracking import refresh_ticket_sla, start_ticket_sla
 
 MAX_SUBJECT = 500
 MAX_TAG = 80
@@ -197,6 +197,7 @@ def create_ticket(
         solved_at=None,
         closed_at=None,
         sla_next_due_at=None,
+        sla_check_at=None,
         tag_rows=[TicketTag(tag=t) for t in tag_list],
     )
     if assignee is not None:
@@ -220,8 +221,8 @@ def create_ticket(
     )
     log = _opening_events(ticket, message, writer, author, follow_up_of, assignee, tag_list, now)
     # The SLA clocks start from these events, before any row exists, so the ticket's INSERT already
-    # carries its due time; the events follow the rows in one statement (they name the rows' ids).
-    next_check = start_ticket_sla(session, ticket=ticket, clock=clock, events=log)
+    # carries its due and check times; the events follow the rows in one statement (they name the ids).
+    start_ticket_sla(session, ticket=ticket, clock=clock, events=log)
     if idempotency is None:
         _insert_opening(session, ticket, message)
     else:
@@ -250,7 +251,6 @@ def create_ticket(
         item.subject_id = ticket.id
     log[-1].data["message_id"] = message.id
     write_events(session, log)
-    set_next_check(session, ticket, next_check)
     return ticket
 
 

@@ -62,6 +62,7 @@ class Ticket(Base):
         Index("ix_tickets_status_group", "status", "group_id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_sla_due", "sla_next_due_at"),
+        Index("ix_tickets_sla_check", "sla_check_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +88,11 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None]
     # Earliest pending SLA target, kept current by the SLA tracker so "breaching soon" is one index scan.
     sla_next_due_at: Mapped[datetime | None]
+    # When the periodic SLA check must look again: the earliest running target not yet breached.
+    # ``sla_next_due_at`` stays on an overdue target (the overdue views sort by it), so the check keeps
+    # its own column and index and never rereads tickets whose breaches are all recorded. On the row
+    # itself, so each change writes it in the UPDATE it makes anyway (and a creation in its INSERT).
+    sla_check_at: Mapped[datetime | None]
 
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

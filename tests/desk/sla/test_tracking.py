@@ -16,7 +16,7 @@ from opsdesk.desk import actions as desk
 from opsdesk.desk.models import AuthorKind, Channel, Priority, Status, Ticket
 from opsdesk.desk.sla import actions, queries, tracking
 from opsdesk.desk.sla.metrics import MetricStatus
-from opsdesk.desk.sla.models import SlaCheck, SlaPolicy
+from opsdesk.desk.sla.models import SlaPolicy
 from tests.factories import make_user
 
 # The clock fixture starts on Monday 2 March 2026 at 09:00 UTC.
@@ -136,7 +136,7 @@ def test_a_breach_is_recorded_once_across_restarts(
     # The overdue reply keeps leading the ticket's due time (overdue views sort by it), but the periodic
     # check next looks at the ticket when its resolution falls due.
     assert late.sla_next_due_at == MONDAY_9 + timedelta(hours=1)
-    assert db.get_one(SlaCheck, late.id, populate_existing=True).due_at == MONDAY_9 + timedelta(hours=8)
+    assert db.get_one(Ticket, late.id, populate_existing=True).sla_check_at == MONDAY_9 + timedelta(hours=8)
 
     # A new process (fresh session) checking again, and a later change to the ticket, add nothing.
     clock.advance(timedelta(minutes=5))
@@ -161,7 +161,7 @@ def test_check_breaches_skips_tickets_not_yet_due(db: Session, clock: FixedClock
     assert tracking.check_breaches(db, clock=clock) == 2
     assert {b["metric"] for b in breaches(db, ticket)} == {"first_reply", "resolution"}
     assert ticket.sla_next_due_at == MONDAY_9 + timedelta(minutes=15)  # overdue since 09:15
-    assert db.get_one(SlaCheck, ticket.id, populate_existing=True).due_at is None  # nothing left to check
+    assert db.get_one(Ticket, ticket.id, populate_existing=True).sla_check_at is None  # nothing left to check
     assert tracking.check_breaches(db, clock=clock) == 0
     agent = make_user(db, clock, Role.AGENT, email="agent@example.com")
     reply(db, clock, ticket, agent, AuthorKind.AGENT)

@@ -71,14 +71,3 @@ class SlaPolicy(Base):
     updated_at: Mapped[datetime]
 
     schedule: Mapped[BusinessSchedule | None] = relationship()
-
-
-class SlaCheck(Base):
-    """When the periodic SLA check must next look at a ticket: the earliest due time of a running target
-    not yet breached. A ticket's ``sla_next_due_at`` stays on an overdue target (the overdue views sort by
-    it), so the check keeps its own index and never rereads tickets whose breaches are all recorded."""
-
-    __tablename__ = "sla_checks"
-
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
-    due_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -4,12 +4,11 @@ so a restart or a repeated run never records a breach twice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Executable, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
@@ -17,7 +16,6 @@ from opsdesk.core.events import append_event
 from opsdesk.core.models import Event
 from opsdesk.desk.models import UNSOLVED, Ticket
 from opsdesk.desk.sla.metrics import MetricClock, MetricStatus
-from opsdesk.desk.sla.models import SlaCheck
 from opsdesk.desk.sla.policy_cache import CachedPolicy
 from opsdesk.desk.sla.queries import ticket_clocks
 
@@ -30,15 +28,12 @@ def refresh_ticket_sla(session: Session, *, ticket: Ticket, clock: Clock) -> Non
     _refresh(session, ticket, clock)
 
 
-def start_ticket_sla(
-    session: Session, *, ticket: Ticket, clock: Clock, events: Sequence[Event]
-) -> datetime | None:
-    """For a ticket not yet written, from its opening ``events``: sets its next due time, so the INSERT
-    carries it, and returns when the periodic check must look at it (for :func:`set_next_check` once
-    the ticket has its id). A new ticket has no breach to record."""
-    _policy, _clocks, _events, next_due, next_check = _due_times(session, ticket, clock.now(), events)
-    ticket.sla_next_due_at = next_due
-    return next_check
+def start_ticket_sla(session: Session, *, ticket: Ticket, clock: Clock, events: Sequence[Event]) -> None:
+    """For a ticket not yet written, from its opening ``events``: sets its next due time and when the
+    periodic check must look at it, so its INSERT carries both. A new ticket has no breach to record."""
+    _policy, _clocks, _events, ticket.sla_next_due_at, ticket.sla_check_at = _due_times(
+        session, ticket, clock.now(), events
+    )
 
 
 def _due_times(
@@ -62,8 +57,8 @@ def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
     if ticket.id is None:
         session.flush()
     now = clock.now()
-    policy, clocks, events, ticket.sla_next_due_at, next_check = _due_times(session, ticket, now, None)
-    set_next_check(session, ticket, next_check)
+    policy, clocks, events, next_due, next_check = _due_times(session, ticket, now, None)
+    ticket.sla_next_due_at, ticket.sla_check_at = next_due, next_check
     if policy is None:
         return 0
     recorded = {_breach_key(e.data) for e in events if e.type == BREACH_EVENT}
@@ -91,29 +86,6 @@ def _refresh(session: Session, ticket: Ticket, clock: Clock) -> int:
     return added
 
 
-def _upsert(insert: Callable[[type[SlaCheck]], Any]) -> Executable:
-    statement = insert(SlaCheck).values(ticket_id=bindparam("ticket_id"), due_at=bindparam("due_at"))
-    return cast(
-        Executable,
-        statement.on_conflict_do_update(
-            index_elements=[SlaCheck.ticket_id], set_={"due_at": statement.excluded.due_at}
-        ),
-    )
-
-
-# Built once: constructing the upsert (its ``excluded`` alias above all) cost more than running it.
-_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
-
-
-def set_next_check(session: Session, ticket: Ticket, due_at: datetime | None) -> None:
-    """An upsert, so two transactions refreshing the same new ticket cannot collide on its row. It goes
-    straight to the connection: the row depends on nothing pending but the ticket, which has its id."""
-    dialect = session.get_bind().dialect.name
-    session.connection().execute(
-        _UPSERTS.get(dialect, _UPSERTS["sqlite"]), {"ticket_id": ticket.id, "due_at": due_at}
-    )
-
-
 def _breach_key(data: dict[str, Any]) -> tuple[str | None, datetime | None]:
     """Which target a recorded breach was for: its metric and the instant its clock started (compared as
     instants, so the spelling of the time zone in stored JSON does not matter)."""
@@ -134,9 +106,8 @@ def check_breaches(session: Session, *, clock: Clock) -> int:
     while True:
         query = (
             select(Ticket)
-            .join(SlaCheck, SlaCheck.ticket_id == Ticket.id)
-            .where(SlaCheck.due_at.is_not(None), SlaCheck.due_at <= now)
-            .order_by(SlaCheck.due_at, Ticket.id)
+            .where(Ticket.sla_check_at.is_not(None), Ticket.sla_check_at <= now)
+            .order_by(Ticket.sla_check_at, Ticket.id)
             .limit(_BATCH)
             .with_for_update(skip_locked=True)
         )
