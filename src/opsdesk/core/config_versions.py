@@ -8,10 +8,10 @@ configuration, so the rows are never deleted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Executable, String, bindparam, select
+from sqlalchemy import BigInteger, ColumnElement, Executable, String, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
@@ -40,6 +40,8 @@ def _upsert(insert: Callable[[type[ConfigVersion]], Any]) -> Executable:
 _BUMPS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 _READ = select(ConfigVersion.version).where(ConfigVersion.name == bindparam("name"))
 _BUMPED = "opsdesk.config_versions.bumped"
+_SEEN = "opsdesk.config_versions.seen"
+_riding: tuple[str, ...] = ()
 
 
 def bump_version(session: Session, name: str) -> None:
@@ -48,10 +50,46 @@ def bump_version(session: Session, name: str) -> None:
     session.execute(_BUMPS.get(dialect, _BUMPS["sqlite"]), {"name": name})
     bumped: dict[str, SessionTransaction | None] = session.info.setdefault(_BUMPED, {})
     bumped[name] = session.get_transaction()
+    remembered = session.info.get(_SEEN)
+    if remembered is not None:
+        remembered[1].pop(name, None)  # read again from now on: this transaction sees its own bump
+
+
+def ride_on_authentication(name: str) -> None:
+    """Has ``name``'s version read by the query that authenticates each request (the token or session
+    check), so that the request's cache lookups cost no statement of their own. For configuration that
+    requests consult, called once where its cache is defined."""
+    global _riding
+    if name not in _riding:
+        _riding = (*_riding, name)
+
+
+def riding_names() -> tuple[str, ...]:
+    return _riding
+
+
+def riding_columns(names: tuple[str, ...]) -> list[ColumnElement[Any]]:
+    """One scalar subquery per name, for the authentication query to select beside its row."""
+    return [
+        select(ConfigVersion.version).where(ConfigVersion.name == name).scalar_subquery().label(f"v_{name}")
+        for name in names
+    ]
+
+
+def remember_versions(session: Session, names: tuple[str, ...], versions: Sequence[int | None]) -> None:
+    """Keeps versions read by the authentication query for the rest of this transaction."""
+    seen = {name: version or 0 for name, version in zip(names, versions, strict=True)}
+    session.info[_SEEN] = (session.get_transaction(), seen)
 
 
 def read_version(session: Session, name: str) -> int:
-    """The committed version as this transaction sees it; 0 before the first bump."""
+    """The committed version as this transaction sees it; 0 before the first bump. Taken from what the
+    request's authentication read in this same transaction when it read it (it ran moments before, and
+    a change committed in between only costs a reload next time, as it does between any version read
+    and the rows read after it), else read now."""
+    remembered = session.info.get(_SEEN)
+    if remembered is not None and remembered[0] is session.get_transaction() and name in remembered[1]:
+        return int(remembered[1][name])
     return session.connection().execute(_READ, {"name": name}).scalar_one_or_none() or 0
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from functools import cache
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, contains_eager
 
 from opsdesk.core.clock import Clock
+from opsdesk.core.config_versions import remember_versions, riding_columns, riding_names
 from opsdesk.core.errors import NotFound
 from opsdesk.core.models import ApiToken, BrowserSession, Identity, IdentityKind, User
 from opsdesk.core.normalise import normalise_identity
@@ -34,26 +36,47 @@ def person_by_identity(session: Session, kind: IdentityKind, value: str) -> User
     return user
 
 
-# The token and its user in one round trip: this runs before every API request, so the statement is
-# also built once (building it, loader options and cache key included, cost more than running it).
-_TOKEN_WITH_USER = (
-    select(ApiToken)
-    .join(ApiToken.user)
-    .options(contains_eager(ApiToken.user))
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-)
+# These run before every request: each reads the token (or browser session) with its user, and the
+# configuration versions the request's caches check (config_versions.ride_on_authentication), in one
+# round trip. The statements are built once per set of versions (building one, loader options and
+# cache key included, costs more than running it).
+@cache
+def _token_with_user(names: tuple[str, ...]) -> Select[Any]:
+    return (
+        select(ApiToken, *riding_columns(names))
+        .join(ApiToken.user)
+        .options(contains_eager(ApiToken.user))
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+    )
+
+
+@cache
+def _browser_session(names: tuple[str, ...]) -> Select[Any]:
+    return select(BrowserSession, *riding_columns(names)).where(
+        BrowserSession.id_hash == bindparam("id_hash")
+    )
 
 
 def user_for_token(session: Session, token: str, clock: Clock) -> User | None:
-    row = session.scalar(_TOKEN_WITH_USER, {"token_hash": hash_token(token)})
-    if row is None or row.revoked_at is not None or not row.user.active:
+    names = riding_names()
+    found = session.execute(_token_with_user(names), {"token_hash": hash_token(token)}).one_or_none()
+    if found is None:
+        return None
+    row: ApiToken = found[0]
+    remember_versions(session, names, found[1:])
+    if row.revoked_at is not None or not row.user.active:
         return None
     return row.user
 
 
 def browser_session(session: Session, cookie: str, clock: Clock) -> BrowserSession | None:
-    row = session.get(BrowserSession, hash_token(cookie))
-    if row is None or row.expires_at <= clock.now() or not row.user.active:
+    names = riding_names()
+    found = session.execute(_browser_session(names), {"id_hash": hash_token(cookie)}).one_or_none()
+    if found is None:
+        return None
+    row: BrowserSession = found[0]
+    remember_versions(session, names, found[1:])
+    if row.expires_at <= clock.now() or not row.user.active:
         return None
     return row
 

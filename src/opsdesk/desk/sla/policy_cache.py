@@ -19,13 +19,14 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
-from opsdesk.core.config_versions import bumped_in_transaction, read_version
+from opsdesk.core.config_versions import bumped_in_transaction, read_version, ride_on_authentication
 from opsdesk.desk.sla.calendars import calendar_at_for
 from opsdesk.desk.sla.metrics import CalendarAt
 from opsdesk.desk.sla.models import BusinessSchedule, SlaPolicy
 from opsdesk.desk.sla.policies import normalise_tag, targets_for
 
 SLA_CONFIG = "sla"
+ride_on_authentication(SLA_CONFIG)  # ticket changes consult the policies: their version comes along
 """The configuration version that every write to policies, schedules and their hours bumps."""
 
 
