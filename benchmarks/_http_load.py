@@ -91,7 +91,13 @@ POOL_PER_CLIENT = 4  # keep-alive connections in the pool per concurrent request
 
 
 async def _closed_loop(
-    host: str, port: int, token: str, clients: int, count: int, request: Request
+    host: str,
+    port: int,
+    token: str,
+    clients: int,
+    count: int,
+    request: Request,
+    on_open: Callable[[], None] | None = None,
 ) -> Recorder:
     """``clients`` requests in flight at all times, each on the connection idle longest in a shared
     keep-alive pool, as a reverse proxy sends to an upstream. With several server worker processes this
@@ -104,6 +110,9 @@ async def _closed_loop(
     pool = [await Connection.open(host, port, token) for _ in range(clients * POOL_PER_CLIENT)]
     for conn in pool:
         idle.put_nowait(conn)
+    if on_open is not None:
+        await asyncio.sleep(0.05)  # let the server's workers take the connections from the backlog
+        on_open()
 
     async def client() -> None:
         for i in jobs:
@@ -125,12 +134,19 @@ async def _closed_loop(
 
 
 def closed_loop(
-    url: str, token: str, *, clients: int, count: int, request: Request
+    url: str,
+    token: str,
+    *,
+    clients: int,
+    count: int,
+    request: Request,
+    on_open: Callable[[], None] | None = None,
 ) -> tuple[Recorder, float]:
-    """``count`` requests, ``clients`` at a time back to back; returns the recorder and seconds."""
+    """``count`` requests, ``clients`` at a time back to back; returns the recorder and seconds.
+    ``on_open`` is called once the connections are open, before the first request."""
     host, port = _host_port(url)
     started = time.perf_counter()
-    rec = asyncio.run(_closed_loop(host, port, token, clients, count, request))
+    rec = asyncio.run(_closed_loop(host, port, token, clients, count, request, on_open))
     return rec, time.perf_counter() - started
 
 

@@ -23,6 +23,8 @@ rows, one transaction per ticket: a plain insert loop on one connection; paced p
 rate at CONCURRENCY connections is printed beside it, with the CPU that each side spends per ticket:
 PostgreSQL, server and client share the machine's cores, so that ratio is bounded by CPU per ticket.
 The machine's load average is printed beside each run: on a shared machine the numbers move with it.
+So is how many of the client's keep-alive connections each server worker holds: a worker keeps what it
+accepted, and one worker taking most of a burst of connections caps the run at what it can serve.
 
 Needs PostgreSQL at BENCH_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres); creates
 and drops the scratch database opsdesk_bench.
@@ -228,6 +230,34 @@ def postgres_cpu() -> float:
     return total
 
 
+def connections_per_worker(server_pid: int, port: int) -> list[int]:
+    """How many established connections to ``port`` each worker process of the server holds, from
+    /proc: a worker keeps every connection it accepted, so this is how the load can split at most."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as fh:
+            for row in fh.readlines()[1:]:
+                fields = row.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+                    inodes.add(fields[9])
+    counts = []
+    with open(f"/proc/{server_pid}/task/{server_pid}/children") as fh:
+        workers = [int(p) for p in fh.read().split()]
+    for worker in workers:
+        held = 0
+        for fd in os.listdir(f"/proc/{worker}/fd"):
+            try:
+                target = os.readlink(f"/proc/{worker}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                held += 1
+        counts.append(held)
+    return sorted(counts, reverse=True)
+
+
 class CpuMeter:
     """CPU spent per item during a run, by the server, by PostgreSQL and by this process (the client)."""
 
@@ -336,6 +366,7 @@ class Round:
     reply_s: float
     reply_cpu: CpuMeter
     load: str
+    spread: list[int]
 
     @property
     def api_rate(self) -> float:
@@ -348,6 +379,7 @@ class Round:
         print(
             line(f"API POST tickets, {CONCURRENCY} clients", self.creates.latencies["create"], self.create_s)
         )
+        print(f"    its keep-alive connections held per worker process: {self.spread}")
         print(
             line(f"API POST messages, {CONCURRENCY} clients", self.replies.latencies["reply"], self.reply_s)
         )
@@ -376,8 +408,15 @@ def one_round(url: str, token: str, requesters: list[int], server_pid: int) -> R
         body = {"subject": f"Export fails #{i}", "body_text": BODY, "tags": ["export"]}
         return "create", "/api/v1/tickets", {**body, "requester_id": requesters[i % 50]}
 
+    spread: list[int] = []
+
+    def see_spread() -> None:
+        spread.extend(connections_per_worker(server_pid, int(url.rsplit(":", 1)[1])))
+
     with CpuMeter(server_pid) as create_cpu:
-        creates, create_s = closed_loop(url, token, clients=CONCURRENCY, count=TICKETS, request=create)
+        creates, create_s = closed_loop(
+            url, token, clients=CONCURRENCY, count=TICKETS, request=create, on_open=see_spread
+        )
     numbers = creates.numbers
 
     def reply(i: int) -> tuple[str, str, Any]:
@@ -387,7 +426,17 @@ def one_round(url: str, token: str, requesters: list[int], server_pid: int) -> R
     with CpuMeter(server_pid) as reply_cpu:
         replies, reply_s = closed_loop(url, token, clients=CONCURRENCY, count=len(numbers), request=reply)
     return Round(
-        raw_seq, raw_par, raw_cpu, creates, create_s, create_cpu, replies, reply_s, reply_cpu, load_before
+        raw_seq,
+        raw_par,
+        raw_cpu,
+        creates,
+        create_s,
+        create_cpu,
+        replies,
+        reply_s,
+        reply_cpu,
+        load_before,
+        spread,
     )
 
 
