@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -57,26 +58,28 @@ def _browser_session(names: tuple[str, ...]) -> Select[Any]:
     )
 
 
-def user_for_token(session: Session, token: str, clock: Clock) -> User | None:
+def _authenticating(
+    session: Session, statement: Callable[[tuple[str, ...]], Select[Any]], params: dict[str, str]
+) -> Any:
+    """The row an authentication query finds (or None), keeping the versions that ride on it."""
     names = riding_names()
-    found = session.execute(_token_with_user(names), {"token_hash": hash_token(token)}).one_or_none()
+    found = session.execute(statement(names), params).one_or_none()
     if found is None:
         return None
-    row: ApiToken = found[0]
     remember_versions(session, names, found[1:])
-    if row.revoked_at is not None or not row.user.active:
+    return found[0]
+
+
+def user_for_token(session: Session, token: str, clock: Clock) -> User | None:
+    row: ApiToken | None = _authenticating(session, _token_with_user, {"token_hash": hash_token(token)})
+    if row is None or row.revoked_at is not None or not row.user.active:
         return None
     return row.user
 
 
 def browser_session(session: Session, cookie: str, clock: Clock) -> BrowserSession | None:
-    names = riding_names()
-    found = session.execute(_browser_session(names), {"id_hash": hash_token(cookie)}).one_or_none()
-    if found is None:
-        return None
-    row: BrowserSession = found[0]
-    remember_versions(session, names, found[1:])
-    if row.expires_at <= clock.now() or not row.user.active:
+    row: BrowserSession | None = _authenticating(session, _browser_session, {"id_hash": hash_token(cookie)})
+    if row is None or row.expires_at <= clock.now() or not row.user.active:
         return None
     return row
 
