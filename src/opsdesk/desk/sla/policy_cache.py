@@ -26,8 +26,8 @@ from opsdesk.desk.sla.models import BusinessSchedule, SlaPolicy
 from opsdesk.desk.sla.policies import normalise_tag, targets_for
 
 SLA_CONFIG = "sla"
-ride_on_authentication(SLA_CONFIG)  # ticket changes consult the policies: their version comes along
 """The configuration version that every write to policies, schedules and their hours bumps."""
+ride_on_authentication(SLA_CONFIG)  # ticket changes consult the policies: their version comes along
 
 
 @dataclass(frozen=True)
