@@ -230,6 +230,14 @@ def postgres_cpu() -> float:
     return total
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
 def connections_per_worker(server_pid: int, port: int) -> list[int]:
     """How many established connections to ``port`` each worker process of the server holds, from
     /proc: a worker keeps every connection it accepted, so this is how the load can split at most."""
@@ -244,7 +252,8 @@ def connections_per_worker(server_pid: int, port: int) -> list[int]:
                     inodes.add(fields[9])
     counts = []
     with open(f"/proc/{server_pid}/task/{server_pid}/children") as fh:
-        workers = [int(p) for p in fh.read().split()]
+        children = [int(p) for p in fh.read().split()]
+    workers = [pid for pid in children if b"spawn_main" in _cmdline(pid)]  # not multiprocessing's helpers
     for worker in workers:
         held = 0
         for fd in os.listdir(f"/proc/{worker}/fd"):
