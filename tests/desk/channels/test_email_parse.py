@@ -169,3 +169,16 @@ def test_non_ascii_attachment_names_in_both_encodings() -> None:
         ("图片.png", b"\x89PNG"),
     ]
     assert out.attachments[1].content_id == "img1@x"
+
+
+def test_raw_8bit_headers_in_a_legacy_charset_fall_back_to_windows_1252() -> None:
+    mail_ = parsed("From: Zoë <zoe@acme.example>\r\nSubject: Café\r\n\r\nHi\r\n".encode("cp1252"))
+    assert (mail_.subject, mail_.from_name) == ("Café", "Zoë")
+
+
+def test_encoded_nul_characters_are_dropped_from_headers_and_bodies() -> None:
+    raw = (
+        b"From: a@acme.example\r\nSubject: =?utf-8?q?a=00b?=\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nYQBi\r\n"  # "a\0b"
+    )
+    assert (parsed(raw).subject, parsed(raw).body_text) == ("ab", "ab")

@@ -218,3 +218,41 @@ def test_serve_smtp_runs_the_listener_on_the_configured_database(
     finally:
         stop()
     assert db.scalars(select(Message.email_message_id)).all() == ["served@acme.example"]
+
+
+def test_mail_with_a_nul_byte_is_filed_not_deferred(listener: int, db: Session) -> None:
+    """A NUL used to reach the database (PostgreSQL refuses it) and answer 451 on every retry."""
+    raw = mail(subject="Nul\x00 inside", text="before\x00after")
+    send(listener, raw)
+    ticket = db.scalars(select(Ticket)).one()
+    assert ticket.subject == "Nul inside"
+    assert db.scalars(select(Message.body_text)).one().strip() == "beforeafter"
+
+
+def test_raw_utf8_headers_are_stored_as_written(listener: int, db: Session) -> None:
+    """RFC 6532: a client talking SMTPUTF8 sends headers as raw UTF-8, not encoded words."""
+    raw = (
+        "From: Zoë Müller <zoe@acme.example>\r\nTo: support@opsdesk.test\r\n"
+        "Subject: Café crème € 日本語\r\nMessage-ID: <utf8-1@acme.example>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nBonjour\r\n"
+    ).encode()
+    with smtplib.SMTP("127.0.0.1", listener, timeout=30) as client:
+        client.ehlo()
+        assert client.has_extn("smtputf8")
+        client.sendmail("zoe@acme.example", ["support@opsdesk.test"], raw, mail_options=["SMTPUTF8"])
+    ticket = db.scalars(select(Ticket)).one()
+    assert ticket.subject == "Café crème € 日本語"
+    assert ticket.requester.name == "Zoë Müller"
+
+
+def test_lines_longer_than_rfc_5321s_limit_are_accepted(listener: int, db: Session) -> None:
+    """Real MTAs accept lines over 1,000 octets (one-line HTML bodies); we used to answer 500."""
+    long_line = "word " * 4000  # 20,000 characters, no line break, sent as 8bit (not wrapped)
+    raw = (
+        "From: dana@acme.example\r\nTo: support@opsdesk.test\r\nSubject: Long line\r\n"
+        "Message-ID: <long-1@acme.example>\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"Content-Transfer-Encoding: 8bit\r\n\r\n<p>{long_line}</p>\r\n"
+    ).encode()
+    send(listener, raw)
+    body = db.scalars(select(Message.body_text)).one()
+    assert body.count("word") == 4000

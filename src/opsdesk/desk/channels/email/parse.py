@@ -68,10 +68,23 @@ def message_ids(value: str | None) -> list[str]:
     return [mid[:500] for mid in found]
 
 
+def _unescape_8bit(value: str) -> str:
+    """Raw 8-bit bytes in a header (RFC 6532 allows UTF-8 there) reach us as surrogate escapes: turn
+    them back into the text they spell, as UTF-8 or else Windows-1252."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    data = value.encode("ascii", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
 def decode_header_value(raw: str | None) -> str:
     """RFC 2047 encoded words decoded, unknown charsets replaced rather than raised."""
     if raw is None:
         return ""
+    raw = _unescape_8bit(str(raw))
     try:
         parts = email.header.decode_header(str(raw))
     except (ValueError, IndexError, LookupError):
@@ -82,16 +95,17 @@ def decode_header_value(raw: str | None) -> str:
             out.append(_decode_bytes(chunk, charset))
         else:
             out.append(chunk)
-    return re.sub(r"\s+", " ", "".join(out)).strip()
+    return re.sub(r"\s+", " ", "".join(out).replace("\x00", "")).strip()
 
 
 def _decode_bytes(data: bytes, charset: str | None) -> str:
     name = (charset or "us-ascii").strip().strip('"').lower()
     name = _CHARSET_SUPERSETS.get(name, name)
     try:
-        return data.decode(name, errors="replace")
+        text = data.decode(name, errors="replace")
     except LookupError:  # an unknown or misspelt charset: UTF-8 is the likeliest truth
-        return data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="replace")
+    return text.replace("\x00", "")  # encoded NULs too: no database text column takes them
 
 
 def _part_text(part: MimeMessage) -> str:
@@ -185,16 +199,38 @@ def _date(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _header_block(raw: bytes) -> MimeMessage | None:
+    """The top-level headers parsed from text when they hold raw 8-bit bytes (RFC 6532: UTF-8, or a
+    legacy charset from older clients), since the byte parser leaves them as undecodable escapes.
+    None when the headers are plain ASCII and the byte parser's reading is already right."""
+    end = min((i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0), default=len(raw))
+    head = raw[:end]
+    if head.isascii():
+        return None
+    lines = []
+    for line in head.splitlines():
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(line.decode("cp1252", errors="replace"))
+    return email.message_from_string("\r\n".join(lines) + "\r\n\r\n", policy=compat32)
+
+
 def parse_email(raw: bytes) -> ParsedEmail | ParseFailure:
     if not raw or not raw.strip():
         return ParseFailure("the message is empty")
+    # RFC 5321 forbids NUL in mail data, yet some senders emit it; a database text column refuses it.
+    # Dropping it files the mail instead of failing it forever (the sender would retry for days).
+    stripped_nul = b"\x00" in raw
+    raw = raw.replace(b"\x00", b"")
     try:
         msg = email.message_from_bytes(raw, policy=compat32)
+        head = _header_block(raw) or msg
     except Exception as exc:  # the stdlib parser is lenient; anything it still raises means unreadable
         return ParseFailure(f"the message could not be parsed: {exc}")
     if not msg.keys():
         return ParseFailure("the message has no headers")
-    senders = email.utils.getaddresses([decode_header_value(v) for v in msg.get_all("From", [])])
+    senders = email.utils.getaddresses([decode_header_value(v) for v in head.get_all("From", [])])
     sender = next(((n, a) for n, a in senders if "@" in a), None)
     if sender is None:
         return ParseFailure("the message has no sender address (From header missing or unreadable)")
@@ -207,6 +243,8 @@ def parse_email(raw: bytes) -> ParsedEmail | ParseFailure:
     except Exception as exc:
         return ParseFailure(f"the message body could not be decoded: {exc}")
     defects = sorted({type(d).__name__ for part in msg.walk() for d in part.defects})
+    if stripped_nul:
+        defects.append("NulBytesRemoved")
 
     html_parts = [h for h in bodies["text/html"] if h.strip()]
     text_parts = [t for t in bodies["text/plain"] if t.strip()]
@@ -216,21 +254,21 @@ def parse_email(raw: bytes) -> ParsedEmail | ParseFailure:
     else:
         body_text = html_to_text(body_html) if body_html else ""
 
-    declared = message_ids(msg.get("Message-ID"))
+    declared = message_ids(head.get("Message-ID"))
     message_id = declared[0] if declared else f"sha256-{hashlib.sha256(raw).hexdigest()[:40]}@opsdesk.invalid"
     headers: dict[str, str] = {}
-    for name, value in msg.items():
+    for name, value in head.items():
         headers.setdefault(name.lower(), decode_header_value(value))
     return ParsedEmail(
         message_id=message_id,
-        in_reply_to=message_ids(msg.get("In-Reply-To")),
-        references=message_ids(msg.get("References")),
-        subject=decode_header_value(msg.get("Subject")),
+        in_reply_to=message_ids(head.get("In-Reply-To")),
+        references=message_ids(head.get("References")),
+        subject=decode_header_value(head.get("Subject")),
         from_address=from_address.strip().lower(),
         from_name=from_name.strip(),
-        to=_addresses(msg, "To"),
-        cc=_addresses(msg, "Cc"),
-        date=_date(msg.get("Date")),
+        to=_addresses(head, "To"),
+        cc=_addresses(head, "Cc"),
+        date=_date(head.get("Date")),
         body_text=body_text,
         body_html=body_html,
         attachments=attachments,

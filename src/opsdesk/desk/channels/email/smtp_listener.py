@@ -33,6 +33,16 @@ from opsdesk.desk.channels.email.outbound import support_domain
 log = logging.getLogger(__name__)
 
 
+class DeskSMTP(SMTP):
+    """aiosmtpd's SMTP with RFC 5321's 1,000-octet line limit lifted to the message size limit: real
+    servers (Postfix, Exchange) accept longer lines, and senders that emit them (HTML on one line) would
+    otherwise get "500 Line too long" on every retry. Memory stays bounded by the SIZE limit."""
+
+    def __init__(self, handler: object, *, data_size_limit: int, **kwargs: object) -> None:
+        self.line_length_limit = max(data_size_limit, SMTP.line_length_limit)
+        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)  # type: ignore[arg-type]
+
+
 class DeskHandler:
     """aiosmtpd handler: recipients on our domain only, each DATA in its own transaction."""
 
@@ -85,6 +95,11 @@ class DeskHandler:
         )
 
 
+class _DeskController(Controller):
+    def factory(self) -> SMTP:
+        return DeskSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def start_smtp_listener(
     session_factory: sessionmaker[Session],
     *,
@@ -100,11 +115,12 @@ def start_smtp_listener(
     it is twice the attachment limit.
     """
     handler = DeskHandler(session_factory, clock=clock, settings=settings, store=store)
-    controller = Controller(
+    controller = _DeskController(
         handler,
         hostname=host,
         port=port,
         data_size_limit=listener_size_limit(settings),
+        enable_SMTPUTF8=True,  # RFC 6531/6532: UTF-8 addresses and raw UTF-8 headers
         server_hostname=handler.domain,
         ident="OpsDesk",
     )
