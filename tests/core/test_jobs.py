@@ -4,6 +4,7 @@ backoff, dead letters, redelivery after a worker dies, idempotent handlers, peri
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -18,7 +19,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.events import append_event
 from opsdesk.core.jobs import DatabaseQueue, JobContext, JobQueue, Registry, Scheduler, Worker, claim_effect
 from opsdesk.core.jobs.models import JobRow, JobState
-from opsdesk.core.jobs.queue import VISIBILITY_TIMEOUT
+from opsdesk.core.jobs.queue import VISIBILITY_TIMEOUT, WORKER_TTL, silent_worker_error
 from opsdesk.core.models import Event
 from opsdesk.core.settings import Settings
 
@@ -418,3 +419,129 @@ def test_backoff_doubles_up_to_its_cap(registry: Registry) -> None:
         "t.e", lambda ctx, p: None, backoff=timedelta(seconds=30), max_backoff=timedelta(minutes=3)
     )
     assert [spec.delay_after(n).total_seconds() for n in range(1, 6)] == [30, 60, 120, 180, 180]
+
+
+def test_a_killed_workers_job_comes_back_when_its_heartbeat_stops_not_after_the_lease(
+    make_queue: QueueMaker, registry: Registry, worker_for: Callable[..., Worker], clock: FixedClock
+) -> None:
+    """kill -9 leaves no ack: the job must return once the worker misses its heartbeat (WORKER_TTL), not
+    after the 10-minute lease; the lost attempt is recorded."""
+    registry.register("t.work", lambda ctx, payload: None)
+    first, second = make_queue(), make_queue()
+    first.enqueue("t.work", {"x": 1})
+    first.heartbeat("killed")
+    held = first.reserve("killed", wait=0)
+    assert held is not None
+    first.heartbeat("killed")
+    clock.advance(WORKER_TTL / 2)
+    assert second.maintain() == 0  # still beating recently: left alone
+
+    clock.advance(WORKER_TTL)  # a minute and a half of silence, far inside the lease
+    _forget_worker(second, "killed")
+    assert second.maintain() == 1
+    again = worker_for(second, "w2").run_once()
+    assert again is not None and again.attempt == 2
+
+
+def test_a_long_job_keeps_beating_and_is_not_handed_to_another_worker(
+    make_queue: QueueMaker,
+    registry: Registry,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    clock: FixedClock,
+) -> None:
+    queue, other = make_queue(), make_queue()
+    reaped: list[int] = []
+
+    def long_job(ctx: JobContext, payload: dict[str, Any]) -> None:
+        # Minutes pass while the handler works; the worker's side thread keeps beating meanwhile.
+        for _ in range(3):
+            clock.advance(WORKER_TTL / 2)
+            before = _beats(queue)
+            deadline = time.monotonic() + 10
+            while _beats(queue) == before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            reaped.append(other.maintain())
+
+    registry.register("t.long", long_job)
+    queue.enqueue("t.long", {})
+    worker = Worker(
+        _counting(queue),
+        session_factory=session_factory,
+        clock=clock,
+        settings=settings,
+        jobs=registry,
+        worker_id="busy",
+        heartbeat_interval=0.01,
+    )
+    assert worker.run_once() is not None
+    assert reaped == [0, 0, 0]
+    assert worker.run_once() is None
+
+
+def test_every_failed_attempt_keeps_its_error(
+    make_queue: QueueMaker, registry: Registry, worker_for: Callable[..., Worker], clock: FixedClock
+) -> None:
+    calls: list[int] = []
+
+    def flaky(ctx: JobContext, payload: dict[str, Any]) -> None:
+        calls.append(ctx.attempt)
+        raise RuntimeError(f"failure {ctx.attempt}")
+
+    registry.register("t.flaky", flaky, max_attempts=4, backoff=timedelta(seconds=1))
+    queue = make_queue()
+    queue.enqueue("t.flaky", {})
+    worker = worker_for(queue)
+    assert worker.run_once() is not None  # attempt 1 fails
+    clock.advance(timedelta(seconds=5))
+    queue.maintain()
+    queue.heartbeat("gone")
+    assert queue.reserve("gone", wait=0) is not None  # attempt 2: its worker is killed
+    clock.advance(WORKER_TTL * 2)
+    _forget_worker(queue, "gone")
+    queue.maintain()
+    for _ in range(2):  # attempts 3 and 4 fail; 4 is the last
+        assert worker.run_once() is not None
+        clock.advance(timedelta(minutes=1))
+        queue.maintain()
+
+    [letter] = queue.dead_letters()
+    assert [e.attempt for e in letter.errors] == [1, 2, 3, 4]
+    assert [e.error for e in letter.errors] == [
+        "RuntimeError: failure 1",
+        silent_worker_error("gone"),
+        "RuntimeError: failure 3",
+        "RuntimeError: failure 4",
+    ]
+    assert letter.error == "RuntimeError: failure 4"
+
+
+def _forget_worker(queue: JobQueue, worker_id: str) -> None:
+    """What WORKER_TTL of silence does on Redis, whose key expiry runs on Redis's own clock."""
+    from opsdesk.core.jobs.redis_queue import RedisQueue
+
+    if isinstance(queue, RedisQueue):
+        queue.redis.delete(queue._k("alive", worker_id))
+
+
+class _CountingQueue:
+    def __init__(self, inner: JobQueue) -> None:
+        self.inner = inner
+        self.beats = 0
+
+    def heartbeat(self, worker_id: str) -> None:
+        self.inner.heartbeat(worker_id)
+        self.beats += 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _counting(queue: JobQueue) -> JobQueue:
+    counting = _CountingQueue(queue)
+    queue.__dict__["_counter"] = counting
+    return counting  # type: ignore[return-value]
+
+
+def _beats(queue: JobQueue) -> int:
+    return int(queue.__dict__["_counter"].beats)

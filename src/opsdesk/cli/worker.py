@@ -81,6 +81,12 @@ def dead(limit: int = typer.Option(50, min=1, help="How many to show, newest fir
             markup=False,
             highlight=False,
         )
+        for failure in letter.errors[:-1]:  # the last one is the error above
+            console.print(
+                f"    attempt {failure.attempt} at {failure.at:%Y-%m-%d %H:%M:%S}: {failure.error}",
+                markup=False,
+                highlight=False,
+            )
 
 
 def retry(job_id: str = typer.Argument(..., help="The id `opsdesk jobs dead` shows.")) -> None:

@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsdesk.core.clock import Clock
 from opsdesk.core.database import transaction
 from opsdesk.core.jobs.models import JobEffect, JobRow, JobState
-from opsdesk.core.jobs.queue import DEDUPE_WINDOW, VISIBILITY_TIMEOUT, DeadLetter, Delivery, normalise_payload
+from opsdesk.core.jobs.queue import (
+    DEDUPE_WINDOW,
+    VISIBILITY_TIMEOUT,
+    WORKER_TTL,
+    AttemptError,
+    DeadLetter,
+    Delivery,
+    normalise_payload,
+    silent_worker_error,
+)
 
 # Set when a job is committed in this process, so an idle local worker need not wait out its poll.
 _enqueued = threading.Event()
@@ -117,6 +126,18 @@ class DatabaseQueue:
         self.clock = clock
         self.visibility_timeout = visibility_timeout
         self.dedupe_window = dedupe_window
+        # Workers of this process holding a job: only their heartbeats need a write (idle polling must
+        # never take SQLite's write lock).
+        self._holding: dict[str, int] = {}
+        self._holding_lock = threading.Lock()
+
+    def _hold(self, worker_id: str, change: int) -> None:
+        with self._holding_lock:
+            count = self._holding.get(worker_id, 0) + change
+            if count > 0:
+                self._holding[worker_id] = count
+            else:
+                self._holding.pop(worker_id, None)
 
     def enqueue(
         self, name: str, payload: dict[str, Any], *, key: str | None = None, run_at: datetime | None = None
@@ -169,49 +190,82 @@ class DatabaseQueue:
                     state=JobState.RUNNING,
                     attempts=row.attempts + 1,
                     lease_until=now + self.visibility_timeout,
+                    heartbeat_at=now,
                     worker_id=worker_id,
                 ),
             )
             if not claimed:  # another worker won the race on SQLite; the caller polls again
                 return None
+        self._hold(worker_id, +1)
         job_id = str(row.id)
         attempt = row.attempts + 1
         return Delivery(job_id, row.name, dict(row.payload), row.dedupe_key, attempt, worker_id, job_id)
 
-    def _finish(self, delivery: Delivery, **values: Any) -> None:
-        """Settle only the current delivery: once reaped and redelivered, the new delivery owns the job."""
+    def _finish(self, delivery: Delivery, *, error: str | None = None, **values: Any) -> None:
+        """Settle only the current delivery: once reaped and redelivered, the new delivery owns the job.
+        A failure's ``error`` is added to the job's history of failed attempts."""
+        self._hold(delivery.worker_id, -1)
+        current = (
+            JobRow.id == int(delivery.handle),
+            JobRow.state == JobState.RUNNING,
+            JobRow.worker_id == delivery.worker_id,
+            JobRow.attempts == delivery.attempt,
+        )
         with transaction(self.session_factory) as session:
+            if error is not None:
+                history = session.execute(select(JobRow.errors).where(*current).with_for_update()).first()
+                if history is None:
+                    return
+                entry = AttemptError(delivery.attempt, self.clock.now(), error).as_json()
+                values.update(last_error=error, errors=[*(history.errors or []), entry])
             session.execute(
                 update(JobRow)
-                .where(
-                    JobRow.id == int(delivery.handle),
-                    JobRow.state == JobState.RUNNING,
-                    JobRow.worker_id == delivery.worker_id,
-                    JobRow.attempts == delivery.attempt,
-                )
-                .values(lease_until=None, worker_id=None, **values)
+                .where(*current)
+                .values(lease_until=None, heartbeat_at=None, worker_id=None, **values)
             )
 
     def ack(self, delivery: Delivery) -> None:
         self._finish(delivery, state=JobState.DONE, finished_at=self.clock.now())
 
     def retry(self, delivery: Delivery, *, at: datetime, error: str) -> None:
-        self._finish(delivery, state=JobState.QUEUED, run_at=at, last_error=error)
+        self._finish(delivery, error=error, state=JobState.QUEUED, run_at=at)
         notify_local_workers()
 
     def bury(self, delivery: Delivery, *, error: str) -> None:
-        self._finish(delivery, state=JobState.DEAD, last_error=error, finished_at=self.clock.now())
+        self._finish(delivery, error=error, state=JobState.DEAD, finished_at=self.clock.now())
+
+    def _requeue_silent(self, session: Session, now: datetime) -> int:
+        """Running jobs whose lease ran out or whose worker stopped beating go back to the queue, each
+        with the lost attempt in its error history."""
+        rows = session.execute(
+            select(JobRow.id, JobRow.attempts, JobRow.worker_id, JobRow.errors)
+            .where(
+                JobRow.state == JobState.RUNNING,
+                (JobRow.lease_until < now) | (JobRow.heartbeat_at < now - WORKER_TTL),
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            entry = AttemptError(row.attempts, now, silent_worker_error(row.worker_id)).as_json()
+            session.execute(
+                update(JobRow)
+                .where(JobRow.id == row.id, JobRow.state == JobState.RUNNING)
+                .values(
+                    state=JobState.QUEUED,
+                    lease_until=None,
+                    heartbeat_at=None,
+                    worker_id=None,
+                    last_error=entry["error"],
+                    errors=[*(row.errors or []), entry],
+                )
+            )
+        return len(rows)
 
     def maintain(self) -> int:
         now = self.clock.now()
         expired = now - self.dedupe_window
         with transaction(self.session_factory) as session:
-            requeued = _rowcount(
-                session,
-                update(JobRow)
-                .where(JobRow.state == JobState.RUNNING, JobRow.lease_until < now)
-                .values(state=JobState.QUEUED, lease_until=None, worker_id=None),
-            )
+            requeued = self._requeue_silent(session, now)
             # Finished jobs keep their key for the dedupe window, then make way for a new job with it.
             session.execute(delete(JobRow).where(JobRow.state == JobState.DONE, JobRow.finished_at < expired))
             session.execute(
@@ -240,6 +294,7 @@ class DatabaseQueue:
                     attempts=r.attempts,
                     error=r.last_error or "",
                     at=r.finished_at or r.created_at,
+                    errors=tuple(AttemptError.from_json(e) for e in r.errors or []),
                 )
                 for r in rows
             ]
@@ -259,7 +314,17 @@ class DatabaseQueue:
         return bool(revived)
 
     def heartbeat(self, worker_id: str) -> None:
-        """Leases alone detect dead workers here."""
+        """Stamps the jobs this worker holds; a worker holding none writes nothing."""
+        with self._holding_lock:
+            holding = worker_id in self._holding
+        if not holding:
+            return
+        with transaction(self.session_factory) as session:
+            session.execute(
+                update(JobRow)
+                .where(JobRow.state == JobState.RUNNING, JobRow.worker_id == worker_id)
+                .values(heartbeat_at=self.clock.now())
+            )
 
     def close(self) -> None:
         """The session factory belongs to the caller."""

@@ -21,7 +21,8 @@ class JobState(enum.StrEnum):
 
 
 class JobRow(Base):
-    """One enqueued job. A running row's lease bounds how long a silent worker keeps it from others."""
+    """One enqueued job. A running row goes back to the queue when its lease runs out or its worker's
+    heartbeat (``heartbeat_at``) is older than WORKER_TTL, whichever comes first."""
 
     __tablename__ = "background_jobs"
     __table_args__ = (Index("ix_background_jobs_state_run_at", "state", "run_at"),)
@@ -35,8 +36,11 @@ class JobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
     worker_id: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Every failed delivery: {"attempt", "at", "error"}, oldest first (see AttemptError).
+    errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -11,6 +11,11 @@ from typing import Any, Protocol
 DEDUPE_WINDOW = timedelta(days=1)
 # How long a reserved job stays invisible to other workers; a job not acked by then is delivered again.
 VISIBILITY_TIMEOUT = timedelta(minutes=10)
+# A worker that has not called heartbeat() for this long is taken for dead (kill -9, a lost machine) and
+# the jobs it holds are delivered again, without waiting for their lease.
+WORKER_TTL = timedelta(seconds=60)
+# How often a worker busy with a job says it is alive: several beats fit in one WORKER_TTL.
+HEARTBEAT_INTERVAL = WORKER_TTL / 4
 
 
 def normalise_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
@@ -38,6 +43,26 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class AttemptError:
+    """Why one delivery of a job did not finish: its handler raised, or its worker went silent."""
+
+    attempt: int
+    at: datetime
+    error: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"attempt": self.attempt, "at": self.at.isoformat(), "error": self.error}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AttemptError:
+        return cls(int(data["attempt"]), datetime.fromisoformat(data["at"]), str(data["error"]))
+
+
+def silent_worker_error(worker_id: str | None) -> str:
+    return f"worker {worker_id or '?'} stopped before finishing (no heartbeat, or its lease ran out)"
+
+
+@dataclass(frozen=True)
 class DeadLetter:
     job_id: str
     name: str
@@ -46,6 +71,7 @@ class DeadLetter:
     attempts: int
     error: str
     at: datetime
+    errors: tuple[AttemptError, ...] = field(default=())  # every failed attempt, oldest first
 
 
 class JobQueue(Protocol):
@@ -67,7 +93,8 @@ class JobQueue(Protocol):
         """The job failed for the last time; keep it as a dead letter."""
 
     def maintain(self) -> int:
-        """Re-queue jobs whose lease expired and release due delayed jobs; returns how many moved."""
+        """Re-queue jobs whose lease expired or whose worker missed its heartbeat, and release due
+        delayed jobs; returns how many moved."""
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
 
@@ -75,6 +102,6 @@ class JobQueue(Protocol):
         """Queue a dead letter again with a fresh attempt count; False when there is no such dead job."""
 
     def heartbeat(self, worker_id: str) -> None:
-        """Tell the queue this worker is alive (backends that track workers use it)."""
+        """Tell the queue this worker is alive; a worker silent for WORKER_TTL loses the jobs it holds."""
 
     def close(self) -> None: ...

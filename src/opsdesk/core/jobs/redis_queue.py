@@ -7,6 +7,7 @@ Keys under ``prefix``:
   alive:<worker>      expires when the worker stops calling heartbeat()
   leases              hash job id -> lease deadline (epoch seconds, by the injected clock)
   deliveries          hash job id -> delivery count
+  errors              hash job id -> JSON list of its failed attempts (AttemptError), until it is acked
   delayed             sorted set of messages by due time (retries with backoff, delayed enqueues)
   dedupe:<key>        SET NX EX: the first enqueue with a key wins for the dedupe window
   dead                list of dead letters (JSON, newest first, the latest MAX_DEAD_LETTERS kept)
@@ -23,11 +24,18 @@ from typing import Any
 import redis
 
 from opsdesk.core.clock import Clock
-from opsdesk.core.jobs.queue import DEDUPE_WINDOW, VISIBILITY_TIMEOUT, DeadLetter, Delivery, normalise_payload
+from opsdesk.core.jobs.queue import (
+    DEDUPE_WINDOW,
+    VISIBILITY_TIMEOUT,
+    WORKER_TTL,
+    AttemptError,
+    DeadLetter,
+    Delivery,
+    normalise_payload,
+    silent_worker_error,
+)
 
 MAX_DEAD_LETTERS = 10_000
-# Seconds a worker may go without a heartbeat before the messages it holds without a lease are re-queued.
-WORKER_TTL = 60
 
 _ENQUEUE = """
 if ARGV[1] == '1' and not redis.call('SET', KEYS[1], ARGV[6], 'NX', 'EX', ARGV[2]) then
@@ -50,17 +58,22 @@ end
 return #due
 """
 
-# A held message goes back when its lease expired, or when it has no lease yet and its worker is gone.
+# A held message goes back when its lease expired or its worker stopped beating (kill -9), with the lost
+# attempt added to its error history.
 _REAP = """
 local alive = redis.call('EXISTS', KEYS[4])
 local moved = 0
 for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   local id = cjson.decode(raw)['id']
   local lease = redis.call('HGET', KEYS[3], id)
-  if (lease and tonumber(lease) < tonumber(ARGV[1])) or ((not lease) and alive == 0) then
+  if (lease and tonumber(lease) < tonumber(ARGV[1])) or alive == 0 then
     redis.call('LREM', KEYS[1], 1, raw)
     redis.call('HDEL', KEYS[3], id)
     redis.call('RPUSH', KEYS[2], raw)
+    local history = cjson.decode(redis.call('HGET', KEYS[7], id) or '[]')
+    local attempt = tonumber(redis.call('HGET', KEYS[6], id) or '0')
+    history[#history + 1] = {attempt = attempt, at = ARGV[3], error = ARGV[4]}
+    redis.call('HSET', KEYS[7], id, cjson.encode(history))
     moved = moved + 1
   end
 end
@@ -72,12 +85,17 @@ return moved
 
 
 # Ack, retry and bury act only if this worker still holds the message: once the reaper has handed it to
-# another worker, that delivery owns it.
+# another worker, that delivery owns it. A failure (ARGV[6], an AttemptError as JSON) joins the history.
 _SETTLE = """
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
   return 0
 end
 redis.call('HDEL', KEYS[2], ARGV[2])
+if ARGV[6] ~= '' then
+  local history = cjson.decode(redis.call('HGET', KEYS[5], ARGV[2]) or '[]')
+  history[#history + 1] = cjson.decode(ARGV[6])
+  redis.call('HSET', KEYS[5], ARGV[2], cjson.encode(history))
+end
 if ARGV[3] == 'retry' then
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
   return 1
@@ -87,6 +105,7 @@ if ARGV[3] == 'bury' then
   redis.call('LPUSH', KEYS[4], ARGV[4])
   redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)
 end
+redis.call('HDEL', KEYS[5], ARGV[2])
 return 1
 """
 
@@ -158,27 +177,39 @@ class RedisQueue:
         pipe = self.redis.pipeline()
         pipe.hset(self._k("leases"), message["id"], repr(lease))
         pipe.hincrby(self._k("deliveries"), message["id"], 1)
-        _, attempt = pipe.execute()
+        pipe.set(self._k("alive", worker_id), "1", ex=int(WORKER_TTL.total_seconds()))  # taking is a beat
+        _, attempt, _ = pipe.execute()
         return Delivery(
             message["id"], message["name"], message["payload"], message["key"], int(attempt), worker_id, raw
         )
 
-    def _settle_delivery(self, delivery: Delivery, mode: str, target: str, value: str) -> None:
+    def _settle_delivery(
+        self, delivery: Delivery, mode: str, target: str, value: str, error: str | None = None
+    ) -> None:
+        failure = AttemptError(delivery.attempt, self.clock.now(), error) if error is not None else None
         self._settle(
             keys=[
                 self._k("processing", delivery.worker_id),
                 self._k("leases"),
                 self._k("deliveries"),
                 self._k(target),
+                self._k("errors"),
             ],
-            args=[delivery.handle, delivery.job_id, mode, value, MAX_DEAD_LETTERS],
+            args=[
+                delivery.handle,
+                delivery.job_id,
+                mode,
+                value,
+                MAX_DEAD_LETTERS,
+                json.dumps(failure.as_json()) if failure else "",
+            ],
         )
 
     def ack(self, delivery: Delivery) -> None:
         self._settle_delivery(delivery, "ack", "ready", "")
 
     def retry(self, delivery: Delivery, *, at: datetime, error: str) -> None:
-        self._settle_delivery(delivery, "retry", "delayed", repr(at.timestamp()))
+        self._settle_delivery(delivery, "retry", "delayed", repr(at.timestamp()), error)
 
     def bury(self, delivery: Delivery, *, error: str) -> None:
         letter = {
@@ -190,10 +221,16 @@ class RedisQueue:
             "error": error,
             "at": self._now(),
             "message": delivery.handle,
+            # The history so far plus this failure (the script appends the same to its own copy).
+            "errors": [
+                *json.loads(self.redis.hget(self._k("errors"), delivery.job_id) or "[]"),
+                AttemptError(delivery.attempt, self.clock.now(), error).as_json(),
+            ],
         }
-        self._settle_delivery(delivery, "bury", "dead", json.dumps(letter))
+        self._settle_delivery(delivery, "bury", "dead", json.dumps(letter), error)
 
     def maintain(self) -> int:
+        at = self.clock.now().isoformat()
         now = repr(self._now())
         moved = int(self._promote(keys=[self._k("delayed"), self._k("ready")], args=[now]))
         for worker in map(str, self.redis.smembers(self._k("workers"))):
@@ -205,8 +242,10 @@ class RedisQueue:
                         self._k("leases"),
                         self._k("alive", worker),
                         self._k("workers"),
+                        self._k("deliveries"),
+                        self._k("errors"),
                     ],
-                    args=[now, worker],
+                    args=[now, worker, at, silent_worker_error(worker)],
                 )
             )
         return moved
@@ -222,6 +261,7 @@ class RedisQueue:
                 attempts=d["attempts"],
                 error=d["error"],
                 at=datetime.fromtimestamp(d["at"], UTC),
+                errors=tuple(AttemptError.from_json(e) for e in d.get("errors") or []),
             )
             for d in letters
         ]
@@ -238,7 +278,7 @@ class RedisQueue:
     def heartbeat(self, worker_id: str) -> None:
         pipe = self.redis.pipeline()
         pipe.sadd(self._k("workers"), worker_id)
-        pipe.set(self._k("alive", worker_id), "1", ex=WORKER_TTL)
+        pipe.set(self._k("alive", worker_id), "1", ex=int(WORKER_TTL.total_seconds()))
         pipe.execute()
 
     def close(self) -> None:

@@ -7,11 +7,13 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock
-from opsdesk.core.jobs.queue import Delivery, JobQueue
+from opsdesk.core.jobs.queue import HEARTBEAT_INTERVAL, Delivery, JobQueue
 from opsdesk.core.jobs.registry import JobContext, Registry, registry
 from opsdesk.core.jobs.scheduler import superseded
 from opsdesk.core.settings import Settings
@@ -34,6 +36,7 @@ class Worker:
         settings: Settings,
         jobs: Registry = registry,
         worker_id: str | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL.total_seconds(),
     ) -> None:
         self.queue = queue
         self.session_factory = session_factory
@@ -41,14 +44,39 @@ class Worker:
         self.settings = settings
         self.jobs = jobs
         self.worker_id = worker_id or new_worker_id()
+        self.heartbeat_interval = heartbeat_interval
 
     def run_once(self, *, wait: float = 0) -> Delivery | None:
         """Reserve and run one job, waiting up to ``wait`` seconds for one; the delivery, or None."""
         self.queue.heartbeat(self.worker_id)
         delivery = self.queue.reserve(self.worker_id, wait=wait)
         if delivery is not None:
-            self.process(delivery)
+            with self._beating():
+                self.process(delivery)
         return delivery
+
+    @contextmanager
+    def _beating(self) -> Iterator[None]:
+        """Heartbeats from a side thread while a job runs, so a long job is not taken for a dead worker's
+        and handed to another; a killed process stops beating and its job comes back within WORKER_TTL."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(self.heartbeat_interval):
+                try:
+                    self.queue.heartbeat(self.worker_id)
+                except Exception:  # a queue outage: the job's own settle will report it
+                    log.warning("job worker %s could not send its heartbeat", self.worker_id)
+
+        thread = threading.Thread(
+            target=beat, name=f"{threading.current_thread().name}-heartbeat", daemon=True
+        )
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def drain(self) -> int:
         """Run every job that is due now; how many ran."""
