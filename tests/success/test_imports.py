@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.database import transaction
-from opsdesk.core.models import Role
+from opsdesk.core.models import Event, Role
 from opsdesk.success import queries
 from opsdesk.success.imports import ImportFailed, import_csv
 from opsdesk.success.models import Account, ArrMovement, Contact, Stage, Subscription, Utilisation
@@ -57,13 +57,111 @@ def test_example_files_import_and_reimport_updates_in_place(
         northwind = queries.account_by_external_id(s, "0015e00001NWH01")
         assert northwind is not None
         assert queries.arr_on(s, northwind.id, date(2025, 3, 1)) == 94_717_152
+    events = _count(session_factory, Event)
     for kind in ORDER:
         with transaction(session_factory) as s:
             report = import_csv(s, kind, (EXAMPLES / f"{kind}.csv").read_text(), clock=clock)
-        assert (report.created, report.updated) == (0, report.rows), kind
+        assert (report.created, report.updated) == (0, 0), kind  # identical: nothing to update
     assert [
         _count(session_factory, m) for m in (Account, Contact, Subscription, Utilisation, ArrMovement)
     ] == counts
+    assert _count(session_factory, Event) == events  # and nothing written
+
+
+def test_a_reimport_without_some_optional_columns_leaves_those_fields_alone(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    _csms(session_factory, clock)
+    for kind in ("accounts", "contacts", "contracts"):
+        with transaction(session_factory) as s:
+            import_csv(s, kind, (EXAMPLES / f"{kind}.csv").read_text(), clock=clock)
+    with session_factory() as s:
+        before = {
+            a.external_id: (a.industry, a.region, a.owner_id, a.parent_id, a.segment_override_id)
+            for a in s.scalars(select(Account))
+        }
+        contacts_before = {c.external_id: (c.email, c.title) for c in s.scalars(select(Contact))}
+        escalators = {c.external_id: c.escalator_pct for c in s.scalars(select(Subscription))}
+    assert any(v[0] for v in before.values()) and any(v[2] for v in before.values())
+
+    # A report with the required columns and only Industry (changed for one account, blank for another).
+    rows = ["Account ID,Account Name,Covered Lives,Industry"]
+    with session_factory() as s:
+        accounts = list(s.scalars(select(Account).order_by(Account.id)))
+        for n, a in enumerate(accounts):
+            industry = "Changed" if n == 0 else ("" if n == 1 else a.industry or "")
+            rows.append(f"{a.external_id},{a.name},{a.covered_lives},{industry}")
+    with session_factory() as s:
+        last_event = s.scalar(select(func.max(Event.id)))
+    with transaction(session_factory) as s:
+        report = import_csv(s, "accounts", "\n".join(rows) + "\n", clock=clock)
+    assert report.updated == (2 if before[accounts[1].external_id][0] else 1)
+    with session_factory() as s:
+        after = {
+            a.external_id: (a.industry, a.region, a.owner_id, a.parent_id, a.segment_override_id)
+            for a in s.scalars(select(Account))
+        }
+        changed_events = [
+            e.data
+            for e in s.scalars(select(Event).where(Event.type == "account_updated", Event.id > last_event))
+        ]
+    first, second = accounts[0].external_id, accounts[1].external_id
+    assert after[first] == ("Changed", *before[first][1:])
+    assert after[second] == (None, *before[second][1:])
+    for key in before.keys() - {first, second}:
+        assert after[key] == before[key]
+    assert all(set(data) <= {"industry"} for data in changed_events)
+
+    # Contacts without Email/Title and contracts without the escalator keep theirs.
+    contact_rows = ["Contact ID,Account ID,Contact Role,First Name,Last Name"]
+    contract_rows = [
+        "Contract ID,Account ID,Contract Start Date,Contract End Date,Pricing Model,PEPM Price,"
+        "Covered Lives,Annual Contract Value"
+    ]
+    with session_factory() as s:
+        for c in s.scalars(select(Contact)):
+            first_name, _, last_name = c.name.partition(" ")
+            contact_rows.append(
+                f"{c.external_id},{c.account.external_id},{c.role.value},{first_name},{last_name}"
+            )
+        for sub in s.scalars(select(Subscription)):
+            price = f"{sub.pepm_cents / 100:.2f}" if sub.pepm_cents is not None else ""
+            flat = f"{sub.flat_annual_cents / 100:.2f}" if sub.flat_annual_cents is not None else ""
+            model = "PEPM" if sub.pepm_cents is not None else "Flat Annual"
+            contract_rows.append(
+                f"{sub.external_id},{sub.account.external_id},{sub.start_date},{sub.end_date},{model},"
+                f"{price},{sub.covered_lives or ''},{flat}"
+            )
+    with transaction(session_factory) as s:
+        assert import_csv(s, "contacts", "\n".join(contact_rows) + "\n", clock=clock).updated == 0
+        assert import_csv(s, "contracts", "\n".join(contract_rows) + "\n", clock=clock).updated == 0
+    with session_factory() as s:
+        assert {c.external_id: (c.email, c.title) for c in s.scalars(select(Contact))} == contacts_before
+        assert {c.external_id: c.escalator_pct for c in s.scalars(select(Subscription))} == escalators
+
+
+def test_every_error_of_a_row_is_reported_not_only_the_first(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    _csms(session_factory, clock)
+    text = (
+        "Account ID,Account Name,Covered Lives,Account Owner Email,Stage,Segment,Stage Date\n"
+        "A1,,-3,nobody@example.com,onboarding,Platinum,2999-01-01\n"
+    )
+    with pytest.raises(ImportFailed) as exc, transaction(session_factory) as s:
+        import_csv(s, "accounts", text, clock=clock)
+    assert sorted(column or "" for _line, column in _rejections(exc)) == sorted(
+        ["Account Name", "Covered Lives", "Account Owner Email", "Stage", "Segment", "Stage Date"]
+    )
+    contracts = (
+        "Contract ID,Account ID,Contract Start Date,Contract End Date,Pricing Model,PEPM Price,"
+        "Covered Lives\nC1,NOPE,2025-02-01,2025-01-01,PEPM,-1,x\n"
+    )
+    with pytest.raises(ImportFailed) as exc, transaction(session_factory) as s:
+        import_csv(s, "contracts", contracts, clock=clock)
+    assert sorted(column or "" for _line, column in _rejections(exc)) == sorted(
+        ["Account ID", "Contract End Date", "PEPM Price", "Covered Lives"]
+    )
 
 
 ACCOUNT_HEADER = "Account ID,Account Name,Parent Account ID,Covered Lives,Industry,Billing Region,"
@@ -201,7 +299,7 @@ def test_reimporting_a_changed_contract_rebuilds_the_customers_arr(
     changed = (EXAMPLES / "contracts.csv").read_text().replace('"$102,000.00"', '"$110,000.00"')
     with transaction(session_factory) as s:
         report = import_csv(s, "contracts", changed, clock=clock)
-    assert (report.created, report.updated) == (0, 8)
+    assert (report.created, report.updated) == (0, 1)  # only the changed contract
     with session_factory() as s:
         contoso = queries.account_by_external_id(s, "0015e00001CTL01")
         assert contoso is not None

@@ -3,7 +3,9 @@
 Every row is checked before anything is written, and every rejected row is reported with its line and
 column. By default one rejected row means nothing is imported (the caller's transaction is rolled
 back); with ``skip_invalid`` the valid rows are imported and the rejected ones reported. Re-importing a
-file updates the records it created, matched by external id (utilisation: by account and month).
+file updates the records it created, matched by external id (utilisation: by account and month); a row
+that would change nothing writes nothing and is not counted as updated, and a column the file does not
+have leaves the stored value alone (an empty cell in a present column clears it).
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ def import_csv(
     planned, errors = module.validate(session, rows, clock=clock)
     report.rows = len(rows) + len(read_errors)
     report.rejected = sorted(read_errors + errors, key=lambda e: e.line)
-    report.updated = sum(bool(p.existing) for p in planned)
-    report.created = len(planned) - report.updated
+    report.created = sum(not p.existing for p in planned)
+    report.updated = sum(bool(p.existing) and not p.unchanged for p in planned)
     if dry_run:
         return report
     if report.rejected and not skip_invalid:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import Clock
 from opsdesk.core.models import Role, User
 from opsdesk.success import actions
-from opsdesk.success.imports.base import CellError, Row, RowError, check_rows
+from opsdesk.success.imports.base import CellError, Checks, Row, RowError, check_rows
 from opsdesk.success.models import Account, Segment, Stage
 from opsdesk.success.segments import DEFAULT_BANDS
 
@@ -42,6 +43,8 @@ class PlannedAccount:
     stage_date: date | None
     segment: str | None
     existing: Account | None
+    present: frozenset[str]  # the optional columns the file has; the others leave stored values alone
+    unchanged: bool = False  # an existing account the row would not change
 
 
 def parse_stage(column: str, value: str | None) -> Stage | None:
@@ -60,7 +63,8 @@ def validate(
     existing = {
         a.external_id: a for a in session.scalars(select(Account).where(Account.external_id.is_not(None)))
     }
-    segment_names = set(session.scalars(select(Segment.name))) or {b.name for b in DEFAULT_BANDS}
+    segment_ids = {name: id_ for name, id_ in session.execute(select(Segment.name, Segment.id))}
+    segment_names = set(segment_ids) or {b.name for b in DEFAULT_BANDS}
     users: dict[str, User | None] = {}
     first_line: dict[str, int] = {}
 
@@ -78,39 +82,46 @@ def validate(
         return user
 
     def check(row: Row) -> PlannedAccount:
-        external_id = row.required("Account ID")
-        if external_id in first_line:
-            raise CellError(
+        checks = Checks()
+        external_id = checks(lambda: row.required("Account ID"))
+        if external_id is not None and external_id in first_line:
+            checks.fail(
                 "Account ID", f"duplicate Account ID {external_id} (first on line {first_line[external_id]})"
             )
-        first_line[external_id] = row.line
+        elif external_id is not None:
+            first_line[external_id] = row.line
+        name = checks(lambda: row.required("Account Name"))
+        lives = checks(lambda: row.whole("Covered Lives", required=True))
+        parent = row.text("Parent Account ID")
+        if parent is not None and parent == external_id:
+            checks.fail("Parent Account ID", "an account cannot be its own parent")
         segment = row.text("Segment")
         if segment is not None and segment not in segment_names:
-            raise CellError(
-                "Segment", f"unknown segment {segment!r} (known: {', '.join(sorted(segment_names))})"
-            )
-        parent = row.text("Parent Account ID")
-        if parent == external_id:
-            raise CellError("Parent Account ID", "an account cannot be its own parent")
-        lives = row.whole("Covered Lives", required=True)
-        assert lives is not None
-        stage_date = row.day("Stage Date")
+            checks.fail("Segment", f"unknown segment {segment!r} (known: {', '.join(sorted(segment_names))})")
+        stage_date = checks(lambda: row.day("Stage Date"))
         if stage_date is not None and stage_date > clock.now().date():
-            raise CellError("Stage Date", f"{stage_date} is in the future")
-        return PlannedAccount(
+            checks.fail("Stage Date", f"{stage_date} is in the future")
+        owner = checks(lambda: owner_for(row.text("Account Owner Email")))
+        stage = checks(lambda: parse_stage("Stage", row.text("Stage")))
+        checks.settle()
+        assert external_id is not None and name is not None and lives is not None
+        plan = PlannedAccount(
             line=row.line,
             external_id=external_id,
-            name=row.required("Account Name"),
+            name=name,
             parent_external_id=parent,
             covered_lives=lives,
             industry=row.text("Industry"),
             region=row.text("Billing Region"),
-            owner=owner_for(row.text("Account Owner Email")),
-            stage=parse_stage("Stage", row.text("Stage")),
+            owner=owner,
+            stage=stage,
             stage_date=stage_date,
             segment=segment,
             existing=existing.get(external_id),
+            present=frozenset(c for c in OPTIONAL if row.present(c)),
         )
+        plan.unchanged = plan.existing is not None and not account_changes(plan, plan.existing, segment_ids)
+        return plan
 
     planned, errors = check_rows(rows, check)
     # Parents may be in the database or anywhere in the file; a rejected parent rejects its children,
@@ -134,6 +145,28 @@ def validate(
             return planned, errors
         errors.extend(bad.values())
         planned = [p for p in planned if p.line not in bad]
+
+
+def account_changes(plan: PlannedAccount, account: Account, segment_ids: dict[str, int]) -> dict[str, object]:
+    """The stored fields the row would change: required columns always count, optional ones only when
+    the file has the column."""
+    wanted: dict[str, object] = {"name": plan.name, "covered_lives": plan.covered_lives}
+    stored: dict[str, object] = {"name": account.name, "covered_lives": account.covered_lives}
+    if "Industry" in plan.present:
+        wanted["industry"], stored["industry"] = plan.industry, account.industry
+    if "Billing Region" in plan.present:
+        wanted["region"], stored["region"] = plan.region, account.region
+    if "Account Owner Email" in plan.present:
+        wanted["owner"], stored["owner"] = plan.owner.id if plan.owner else None, account.owner_id
+    if "Segment" in plan.present:
+        wanted["segment"] = segment_ids.get(plan.segment, -1) if plan.segment else None
+        stored["segment"] = account.segment_override_id
+    if "Stage" in plan.present and plan.stage is not None:
+        wanted["stage"], stored["stage"] = plan.stage, account.stage
+    if "Parent Account ID" in plan.present:
+        wanted["parent"] = plan.parent_external_id
+        stored["parent"] = account.parent.external_id if account.parent is not None else None
+    return {k: v for k, v in wanted.items() if stored[k] != v}
 
 
 def _loops(
@@ -178,18 +211,23 @@ def apply(
                 clock=clock,
             )
             created += 1
+        elif plan.unchanged:
+            account = plan.existing
         else:
             account = plan.existing
+            optional: dict[str, tuple[str, Any]] = {
+                "industry": ("Industry", plan.industry),
+                "region": ("Billing Region", plan.region),
+                "owner": ("Account Owner Email", plan.owner),
+                "segment_override": ("Segment", override),
+            }
             actions.update_account(
                 session,
                 account=account,
                 name=plan.name,
                 covered_lives=plan.covered_lives,
-                industry=plan.industry,
-                region=plan.region,
-                owner=plan.owner,
-                segment_override=override,
                 clock=clock,
+                **{field: value for field, (column, value) in optional.items() if column in plan.present},
             )
             if plan.stage is not None:
                 actions.change_stage(
@@ -203,6 +241,8 @@ def apply(
         by_external[plan.external_id] = account
         progress(1)
     for plan in planned:
+        if plan.existing is not None and "Parent Account ID" not in plan.present:
+            continue
         account = by_external[plan.external_id]
         ref = plan.parent_external_id
         parent = None

@@ -58,10 +58,45 @@ class CellError(Exception):
         self.message = message
 
 
+class RowProblems(Exception):
+    """Every problem found in one row, so the user fixes a row in one pass, not one error per run."""
+
+    def __init__(self, problems: list[CellError]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class Checks:
+    """Runs a row's checks and keeps every failure; ``settle`` raises them together. Checks whose result
+    later checks depend on come first, then ``settle``, then the checks that use them."""
+
+    def __init__(self) -> None:
+        self.problems: list[CellError] = []
+
+    def __call__(self, check: Callable[[], T]) -> T | None:
+        try:
+            return check()
+        except CellError as exc:
+            self.problems.append(exc)
+            return None
+
+    def fail(self, column: str, message: str) -> None:
+        self.problems.append(CellError(column, message))
+
+    def settle(self) -> None:
+        if self.problems:
+            raise RowProblems(self.problems)
+
+
 @dataclass(frozen=True)
 class Row:
     line: int
     cells: dict[str, str]
+
+    def present(self, column: str) -> bool:
+        """Whether the file has this column at all: an absent column leaves the stored value alone,
+        while an empty cell in a present column clears it."""
+        return column in self.cells
 
     def text(self, column: str, *, required: bool = False) -> str | None:
         value = (self.cells.get(column) or "").strip()
@@ -177,6 +212,8 @@ def check_rows(rows: list[Row], check: Callable[[Row], T]) -> tuple[list[T], lis
     for row in rows:
         try:
             good.append(check(row))
+        except RowProblems as exc:
+            errors.extend(RowError(row.line, p.column, p.message) for p in exc.problems)
         except CellError as exc:
             errors.append(RowError(row.line, exc.column, exc.message))
         except ValidationFailed as exc:

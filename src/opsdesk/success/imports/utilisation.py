@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
 from opsdesk.success import actions
-from opsdesk.success.imports.base import CellError, Row, RowError, check_rows, parse_date
+from opsdesk.success.imports.base import Checks, Row, RowError, check_rows, parse_date
 from opsdesk.success.models import Account, Utilisation
 
 REQUIRED = ["Account ID", "Month", "Engaged Members", "Sessions", "Programme Uptake %"]
@@ -28,6 +28,7 @@ class PlannedMonth:
     sessions: int
     programme_uptake_pct: Decimal
     existing: bool
+    unchanged: bool = False
 
 
 def parse_month(value: str) -> date:
@@ -42,25 +43,37 @@ def validate(session: Session, rows: list[Row], *, clock: Clock) -> tuple[list[P
     accounts = {
         a.external_id: a for a in session.scalars(select(Account).where(Account.external_id.is_not(None)))
     }
-    known = {(row[0], row[1]) for row in session.execute(select(Utilisation.account_id, Utilisation.month))}
+    known = {
+        (u.account_id, u.month): (u.engaged_members, u.sessions, u.programme_uptake_pct)
+        for u in session.scalars(select(Utilisation))
+    }
     first_line: dict[tuple[str, date], int] = {}
 
     def check(row: Row) -> PlannedMonth:
-        account_ref = row.required("Account ID")
-        if account_ref not in accounts:
-            raise CellError("Account ID", f"unknown account {account_ref} (import accounts first)")
-        month = parse_month(row.required("Month"))
-        key = (account_ref, month)
-        if key in first_line:
-            raise CellError(
-                "Month", f"{account_ref} {month:%Y-%m} appears twice (first on line {first_line[key]})"
-            )
-        first_line[key] = row.line
-        engaged, sessions = row.whole("Engaged Members", required=True), row.whole("Sessions", required=True)
-        uptake = row.percent("Programme Uptake %", required=True)
+        checks = Checks()
+        account_ref = checks(lambda: row.required("Account ID"))
+        if account_ref is not None and account_ref not in accounts:
+            checks.fail("Account ID", f"unknown account {account_ref} (import accounts first)")
+        month = checks(lambda: parse_month(row.required("Month")))
+        if account_ref is not None and month is not None:
+            key = (account_ref, month)
+            if key in first_line:
+                checks.fail(
+                    "Month", f"{account_ref} {month:%Y-%m} appears twice (first on line {first_line[key]})"
+                )
+            else:
+                first_line[key] = row.line
+        engaged = checks(lambda: row.whole("Engaged Members", required=True))
+        sessions = checks(lambda: row.whole("Sessions", required=True))
+        uptake = checks(lambda: row.percent("Programme Uptake %", required=True))
+        checks.settle()
+        assert account_ref is not None and month is not None
         assert engaged is not None and sessions is not None and uptake is not None
         account = accounts[account_ref]
-        return PlannedMonth(row.line, account, month, engaged, sessions, uptake, (account.id, month) in known)
+        stored = known.get((account.id, month))
+        plan = PlannedMonth(row.line, account, month, engaged, sessions, uptake, stored is not None)
+        plan.unchanged = stored == (engaged, sessions, uptake)
+        return plan
 
     planned, errors = check_rows(rows, check)
     return planned, errors
@@ -70,6 +83,9 @@ def apply(
     session: Session, planned: list[PlannedMonth], *, clock: Clock, progress: Callable[[int], None]
 ) -> tuple[int, int]:
     for plan in planned:
+        if plan.unchanged:
+            progress(1)
+            continue
         actions.record_utilisation(
             session,
             account=plan.account,
@@ -79,5 +95,5 @@ def apply(
             programme_uptake_pct=plan.programme_uptake_pct,
         )
         progress(1)
-    updated = sum(p.existing for p in planned)
-    return len(planned) - updated, updated
+    updated = sum(p.existing and not p.unchanged for p in planned)
+    return sum(not p.existing for p in planned), updated
