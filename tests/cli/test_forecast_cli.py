@@ -189,3 +189,13 @@ def test_customers_option_scales_the_forecast(tmp_path: Path) -> None:
     assert code == 0, output
     ratio = sum(float(r["forecast"]) for r in rows(scaled)) / sum(float(r["forecast"]) for r in rows(plain))
     assert ratio == pytest.approx(2.0, rel=0.05)
+
+
+def test_the_readmes_example_history_forecasts(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "history.csv"
+    out = tmp_path / "forecast.csv"
+    code, output = run("forecast", str(example), "--interval", "30min", "--horizon", "14d", "-o", str(out))
+    assert code == 0, output
+    forecast = rows(out)
+    assert len(forecast) == 14 * 48 and list(forecast[0]) == HEADER
+    assert float(forecast[0]["forecast"]) >= 0

@@ -206,3 +206,14 @@ def test_a_failure_in_the_success_step_leaves_nothing_behind(
     assert db.scalar(select(func.count()).select_from(Ticket)) == 0
     assert [a.name for a in db.scalars(select(Account))] == ["Existing Co"]
     assert db.scalar(select(func.count()).select_from(Subscription)) == 0
+
+
+def test_the_demo_has_a_customer_who_can_sign_in_to_the_portal(loaded: dict[str, int], db: Session) -> None:
+    from opsdesk.core.models import Identity
+    from opsdesk.core.secrets import verify_password
+    from opsdesk.demo.people import DEMO_PASSWORD, DEMO_REQUESTER
+
+    customer = db.scalars(select(User).where(User.email == DEMO_REQUESTER)).one()
+    assert customer.role is Role.REQUESTER and customer.organisation_id is not None
+    assert customer.password_hash and verify_password(customer.password_hash, DEMO_PASSWORD)
+    assert db.scalars(select(Identity.value).where(Identity.user_id == customer.id)).first() == DEMO_REQUESTER

@@ -29,12 +29,33 @@ def migrate() -> None:
     """Create or upgrade the database schema to the latest version."""
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
+    from opsdesk.core.database import make_engine
+
+    url = get_settings().resolved_database_url()
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    config.set_main_option("sqlalchemy.url", get_settings().resolved_database_url())
+    config.set_main_option("sqlalchemy.url", url)
+
+    def current() -> str | None:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        finally:
+            engine.dispose()
+
+    head = ScriptDirectory.from_config(config).get_current_head()
+    before = current()
     command.upgrade(config, "head")
-    console.print("database is up to date")
+    if before is None:
+        console.print(f"created the database schema (version {head})")
+    elif before != head:
+        console.print(f"upgraded the database schema from version {before} to {head}")
+    else:
+        console.print(f"the database schema is already up to date (version {head})")
 
 
 def serve(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,8 +15,20 @@ from opsdesk.core.database import make_engine, make_session_factory, transaction
 from opsdesk.core.errors import OpsDeskError
 from opsdesk.core.settings import get_settings
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped into a file or another tool, Rich would assume 80 columns and cut tables; there is no screen to
+# fit then, so lines are as long as their content (COLUMNS still wins when set).
+PIPE_WIDTH = 1000
+
+
+def _console(*, stderr: bool = False) -> Console:
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH
+    return console
+
+
+console = _console()
+err_console = _console(stderr=True)
 clock = SystemClock()
 
 

@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from opsdesk.cli.common import clock, console
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import get_settings
 from opsdesk.demo.loader import database_is_empty, load_demo
-from opsdesk.demo.people import DEMO_DOMAIN, DEMO_PASSWORD
+from opsdesk.demo.people import DEMO_DOMAIN, DEMO_PASSWORD, DEMO_REQUESTER
+
+
+class LineProgress(Progress):
+    """Progress for a log or a pipe, where a live bar would print nothing until the end: one line as each
+    stage starts and at each tenth of it."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console=console, disable=True)
+        self._tenths: dict[TaskID, int] = {}
+
+    def add_task(self, description: str, *args: Any, **kwargs: Any) -> TaskID:
+        task_id = super().add_task(description, *args, **kwargs)
+        self._tenths[task_id] = 0
+        self.console.print(f"{description}: started", highlight=False)
+        return task_id
+
+    def update(self, task_id: TaskID, *args: Any, **kwargs: Any) -> None:
+        super().update(task_id, *args, **kwargs)
+        self._report(task_id)
+
+    def advance(self, task_id: TaskID, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._report(task_id)
+
+    def _report(self, task_id: TaskID) -> None:
+        task = self._tasks[task_id]
+        tenth = int(task.percentage // 10)
+        if tenth > self._tenths[task_id]:
+            self._tenths[task_id] = tenth
+            done = f"{task.completed:,.0f}/{task.total:,.0f}" if task.total else f"{task.completed:,.0f}"
+            self.console.print(f"{task.description}: {done} ({task.percentage:.0f}%)", highlight=False)
 
 
 def demo(
@@ -37,7 +71,8 @@ def demo(
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
     ]
-    with Progress(*columns, console=console) as progress:
+    live = console.is_terminal
+    with Progress(*columns, console=console) if live else LineProgress(console) as progress:
         counts = load_demo(
             factory,
             clock=clock,
@@ -47,7 +82,8 @@ def demo(
         )
     console.print(", ".join(f"{v:,} {k}" for k, v in counts.items()))
     console.print(
-        f"sign in as admin@{DEMO_DOMAIN}, lead@{DEMO_DOMAIN} or agent accounts; password {DEMO_PASSWORD}"
+        f"sign in at http://127.0.0.1:{get_settings().port} as admin@{DEMO_DOMAIN}, lead@{DEMO_DOMAIN} or any"
+        f" account listed in the README (customers: {DEMO_REQUESTER} at /portal); password {DEMO_PASSWORD}"
     )
 
 

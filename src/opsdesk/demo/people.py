@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from opsdesk.core import actions as core_actions
@@ -17,6 +18,8 @@ from opsdesk.demo.names import company_names, person_name, slug
 
 DEMO_PASSWORD = "opsdesk-demo"
 DEMO_DOMAIN = "opsdesk.demo"
+# A customer who can sign in to the portal: the first generated requester, renamed so it can be typed.
+DEMO_REQUESTER = f"customer@{DEMO_DOMAIN}"
 
 # (name, zone, L1 agents, L2 engineers, languages) — follow-the-sun: Manila, Dublin, then the Americas.
 SITES = [
@@ -133,6 +136,16 @@ def create_people(
 
     org_ids, org_tags = _bulk_organisations(session, rng=rng, count=organisations, at=start)
     requester_ids, requester_org = _bulk_requesters(session, rng=rng, org_ids=org_ids, at=start)
+    if len(requester_ids):
+        portal_user = int(requester_ids[0])
+        session.execute(
+            update(User).where(User.id == portal_user).values(email=DEMO_REQUESTER, password_hash=shared_hash)
+        )
+        session.execute(
+            update(Identity)
+            .where(Identity.user_id == portal_user, Identity.kind == IdentityKind.EMAIL)
+            .values(value=DEMO_REQUESTER)
+        )
     return DemoPeople(
         sites=sites,
         l1_groups=l1_groups,
