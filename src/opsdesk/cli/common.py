@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import SystemClock
-from opsdesk.core.database import make_engine, make_session_factory, transaction
-from opsdesk.core.errors import OpsDeskError
-from opsdesk.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,6 +27,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """A committed transaction on the configured database; domain errors become clean CLI errors."""
+    from opsdesk.core.database import make_engine, make_session_factory, transaction
+    from opsdesk.core.errors import OpsDeskError
+    from opsdesk.core.settings import get_settings
+
     factory = make_session_factory(make_engine(get_settings().resolved_database_url()))
     try:
         with transaction(factory) as session:
