@@ -20,9 +20,9 @@ HEAVY = ("pandas", "scipy", "statsforecast", "ortools", "duckdb", "numpy")
 SOURCES = str(Path(opsdesk.__file__).resolve().parents[1])
 
 
-def heavy_modules_after(code: str, tmp_path: Path) -> list[str]:
-    """Run ``code`` in a new interpreter on this checkout; the heavy libraries it left in sys.modules."""
-    report = f"\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+def heavy_modules_after(code: str, tmp_path: Path, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """Run ``code`` in a new interpreter on this checkout; the ``heavy`` modules it left in sys.modules."""
+    report = f"\nimport json, sys\nprint(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
     env = {
         **os.environ,
         "PYTHONPATH": SOURCES,
@@ -52,6 +52,19 @@ def test_opsdesk_help_loads_no_heavy_library(tmp_path: Path) -> None:
         "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
     )
     assert heavy_modules_after(code, tmp_path) == []
+
+
+def test_opsdesk_help_loads_neither_the_database_layer_nor_pydantic(tmp_path: Path) -> None:
+    """Listing the commands needs none of them to run: option choices (roles, tiers, channels) come from
+    light modules."""
+    code = (
+        "import sys\nfrom opsdesk.cli import main\nsys.argv = ['opsdesk', '--help']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+    )
+    assert (
+        heavy_modules_after(code, tmp_path, ("sqlalchemy", "pydantic", "fastapi", "opsdesk.core.models"))
+        == []
+    )
 
 
 @pytest.mark.parametrize("command", [["serve"], ["staff"], ["retention"], ["import", "accounts"]])

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from opsdesk.cli.common import clock, console, fail, unit_of_work
-from opsdesk.core.models import Role, Tier
+from opsdesk.core.roles import Role, Tier
 
 ROLE_NAMES = ", ".join(role.value for role in Role)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import imaplib
-import smtplib
 import threading
 from collections import Counter
 
@@ -18,6 +16,8 @@ mail_app = typer.Typer(
 
 def poll(limit: int = typer.Option(200, min=1, help="Most messages to file in one run.")) -> None:
     """File unseen mail from the IMAP mailbox in OPSDESK_IMAP_URL as tickets and replies."""
+    import imaplib
+
     from opsdesk.core.database import make_engine, make_session_factory
     from opsdesk.core.errors import OpsDeskError
     from opsdesk.core.settings import get_settings
@@ -49,6 +49,8 @@ def poll(limit: int = typer.Option(200, min=1, help="Most messages to file in on
 
 def send_pending_command() -> None:
     """Send the replies waiting in the outbound queue through OPSDESK_SMTP_URL (retries included)."""
+    import smtplib
+
     from opsdesk.core.database import make_engine, make_session_factory
     from opsdesk.core.errors import OpsDeskError
     from opsdesk.core.settings import get_settings

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from opsdesk.cli.common import clock, console, fail, unit_of_work
-from opsdesk.success.pipeline import renewals
+from opsdesk.success.pipeline.lead_time import DEFAULT_LEAD_DAYS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,12 +85,14 @@ def _render(frame: pd.DataFrame, fmt: str, *, title: str) -> None:
 @renewals_app.command("generate")
 def generate(
     lead_days: int = typer.Option(
-        renewals.DEFAULT_LEAD_DAYS,
+        DEFAULT_LEAD_DAYS,
         "--lead-days",
         help="Open renewals for terms ending within this many days.",
     ),
 ) -> None:
     """Open one renewal opportunity per subscription term ending soon; reruns add nothing twice."""
+    from opsdesk.success.pipeline import renewals
+
     with unit_of_work() as session:
         run = renewals.generate_renewals(session, today=clock.now().date(), lead_days=lead_days, clock=clock)
         created = [(o.name, o.amount_cents, o.close_date) for o in run.created]

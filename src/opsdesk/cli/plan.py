@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import yaml
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
@@ -71,6 +70,8 @@ def build(config: Path = typer.Option(None, "--config", help=CONFIG_HELP)) -> No
 @app.command("default-config")
 def default_config() -> None:
     """Print the demo organisation's plan configuration as YAML, to copy and edit."""
+    import yaml
+
     from opsdesk.workforce.default_plan import default_plan
 
     typer.echo(yaml.safe_dump(default_plan(clock.now()), sort_keys=False), nl=False)  # unwrapped, valid YAML
