@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import Engine
 
 import opsdesk
+from opsdesk.web.workers import listening_sockets
 from tests.conftest import PG_URL, free_port
 
 SOURCES = str(Path(opsdesk.__file__).resolve().parents[1])
@@ -159,3 +161,20 @@ def _state(pid: int) -> str:
             return fh.read().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "gone"
+
+
+def test_a_port_already_served_is_refused_not_shared() -> None:
+    """The workers' sockets allow sharing the port with each other; a second server must not join in."""
+    port = free_port()
+    first = listening_sockets("127.0.0.1", port, 2)
+    try:
+        with pytest.raises(OSError):
+            listening_sockets("127.0.0.1", port, 2)
+    finally:
+        for sock in first:
+            sock.close()
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", port))
+        other.listen()
+        with pytest.raises(OSError):
+            listening_sockets("127.0.0.1", port, 1)

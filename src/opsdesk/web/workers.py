@@ -35,10 +35,30 @@ QUICK_DEATH = 10.0  # a worker that lived less than this many seconds is restart
 SHUTDOWN_TIMEOUT = 30.0  # seconds a worker has to finish its requests once asked to stop
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
+    """One socket per worker. A plain bind comes first: sockets that allow sharing would otherwise
+    silently share the port with another server already on it (another `opsdesk serve`, say)."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sockets.append(listening_socket(host, port))
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """One worker's socket; every worker's is bound to the same address, which SO_REUSEPORT allows."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -87,7 +107,8 @@ class Supervisor:
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        slots = [_Slot(n, listening_socket(self.config.host, self.config.port)) for n in range(self.workers)]
+        sockets = listening_sockets(self.config.host, self.config.port, self.workers)
+        slots = [_Slot(n, sock) for n, sock in enumerate(sockets)]
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             for slot in slots:
