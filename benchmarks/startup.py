@@ -89,6 +89,13 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far (load stretches wall time, not this)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def heavy_loaded(pid: int) -> list[str]:
     """Heavy libraries mapped into the process (their compiled extensions show in /proc/pid/maps)."""
     with open(f"/proc/{pid}/maps") as fh:
@@ -126,11 +133,12 @@ def serve(label: str, environ: dict[str, str], workers: int) -> None:
                 return
             time.sleep(0.05)
         ready = time.perf_counter() - start
+        pids = workers_of(process.pid) if workers > 1 else [process.pid]
+        cpu = ", ".join(f"{cpu_seconds(pid):.2f}" for pid in pids)
         for _ in range(4 * workers):  # each worker answers some requests before it is weighed
             for path in PAGES:
                 get(port, path)
-        pids = workers_of(process.pid) if workers > 1 else [process.pid]
-        print(f"{label}: ready in {ready:.2f} s (target < 5 s)")
+        print(f"{label}: ready in {ready:.2f} s (target < 5 s); CPU seconds by then per web process: {cpu}")
         for pid in pids:
             what = "web worker" if workers > 1 else "the one process (web and jobs)"
             heavy = ", ".join(heavy_loaded(pid)) or "none"
