@@ -8,10 +8,7 @@ from pathlib import Path
 import typer
 
 from opsdesk.cli.common import clock, console, fail, unit_of_work
-from opsdesk.core import actions as core_actions
-from opsdesk.core import queries as core_queries
-from opsdesk.core.models import Role, Tier
-from opsdesk.core.settings import get_settings
+from opsdesk.core.roles import Role, Tier
 
 ROLE_NAMES = ", ".join(role.value for role in Role)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -33,6 +30,7 @@ def migrate() -> None:
     from alembic.script import ScriptDirectory
 
     from opsdesk.core.database import make_engine
+    from opsdesk.core.settings import get_settings
 
     url = get_settings().resolved_database_url()
     config = Config()
@@ -69,6 +67,7 @@ def serve(
     ),
 ) -> None:
     """Serve the web application and API (and, with --smtp-port, the inbound mail listener)."""
+    from opsdesk.core.settings import get_settings
     from opsdesk.web.server import default_workers, run
 
     settings = get_settings()
@@ -95,6 +94,8 @@ def user_add(
     ),
 ) -> None:
     """Add a user."""
+    from opsdesk.core import actions as core_actions
+
     password = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -113,6 +114,9 @@ def token_create(
     name: str = typer.Option("cli", help="A label for the token."),
 ) -> None:
     """Create an API token and print it once; only its hash is kept."""
+    from opsdesk.core import actions as core_actions
+    from opsdesk.core import queries as core_queries
+
     with unit_of_work() as session:
         user = core_queries.user_by_email(session, email)
         _row, clear = core_actions.create_api_token(session, user=user, name=name, clock=clock)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import SystemClock
-from opsdesk.core.database import make_engine, make_session_factory, transaction
-from opsdesk.core.errors import OpsDeskError
-from opsdesk.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # Piped into a file or another tool, Rich would assume 80 columns and cut tables; there is no screen to
 # fit then, so lines are as long as their content (COLUMNS still wins when set).
@@ -40,6 +40,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     """A committed transaction on the configured database; domain errors become clean CLI errors."""
+    from opsdesk.core.database import make_engine, make_session_factory, transaction
+    from opsdesk.core.errors import OpsDeskError
+    from opsdesk.core.settings import get_settings
+
     factory = make_session_factory(make_engine(get_settings().resolved_database_url()))
     try:
         with transaction(factory) as session:

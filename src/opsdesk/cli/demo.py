@@ -9,10 +9,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from opsdesk.cli.common import clock, console
-from opsdesk.core.database import make_engine, make_session_factory
-from opsdesk.core.settings import get_settings
-from opsdesk.demo.loader import database_is_empty, load_demo
-from opsdesk.demo.people import DEMO_DOMAIN, DEMO_PASSWORD, DEMO_REQUESTER
 
 
 class LineProgress(Progress):
@@ -54,6 +50,11 @@ def demo(
     tickets_per_day: int = typer.Option(800, help="Average tickets per day over the six months."),
 ) -> None:
     """Load a realistic demo organisation with six months of history."""
+    from opsdesk.core.database import make_engine, make_session_factory
+    from opsdesk.core.settings import get_settings
+    from opsdesk.demo.loader import database_is_empty, load_demo
+    from opsdesk.demo.people import DEMO_DOMAIN, DEMO_PASSWORD, DEMO_REQUESTER
+
     factory = make_session_factory(make_engine(get_settings().resolved_database_url()))
     with factory() as session:
         empty = database_is_empty(session)

@@ -5,27 +5,21 @@ from __future__ import annotations
 import csv
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import pandas as pd
 import typer
 from rich.progress import Progress
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
 from opsdesk.core.errors import ValidationFailed
-from opsdesk.workforce import queries
-from opsdesk.workforce.forecasting.drivers import forecast_with_customers, read_customers_csv
-from opsdesk.workforce.forecasting.forecaster import VolumeForecast, forecast_volume
-from opsdesk.workforce.forecasting.history import (
-    VolumeHistory,
-    history_from_frame,
-    parse_horizon,
-    parse_interval,
-    read_history_csv,
-    resolve_zone,
-)
-from opsdesk.workforce.forecasting.holidays import DayKind, parse_special_days
-from opsdesk.workforce.forecasting.selection import FOLDS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from opsdesk.workforce.forecasting.forecaster import VolumeForecast
+    from opsdesk.workforce.forecasting.history import VolumeHistory
+    from opsdesk.workforce.forecasting.holidays import DayKind
 
 HELP = """Forecast contact volume per interval with 80% and 95% prediction intervals.
 
@@ -69,6 +63,10 @@ def forecast(
     from_desk: bool = typer.Option(False, "--from-desk", help="Read the desk's own ticket history."),
     channel: str = typer.Option(None, "--channel", help="With --from-desk: the channel (e.g. phone)."),
 ) -> None:
+    from opsdesk.workforce.forecasting.drivers import read_customers_csv
+    from opsdesk.workforce.forecasting.history import parse_horizon, parse_interval, resolve_zone
+    from opsdesk.workforce.forecasting.holidays import parse_special_days
+
     try:
         step_minutes = parse_interval(interval)
         span = parse_horizon(horizon)
@@ -96,6 +94,9 @@ def forecast(
 def _histories(
     path: Path | None, zone: ZoneInfo | None, from_desk: bool, channel: str | None, step_minutes: int
 ) -> dict[str | None, VolumeHistory]:
+    from opsdesk.workforce import queries
+    from opsdesk.workforce.forecasting.history import history_from_frame, read_history_csv
+
     if from_desk:
         if path is not None:
             raise ValidationFailed("give either HISTORY or --from-desk, not both", field="--from-desk")
@@ -124,6 +125,10 @@ def _run(
     customer_counts: pd.Series | None,
     thorough: bool,
 ) -> dict[str | None, VolumeForecast]:
+    from opsdesk.workforce.forecasting.drivers import forecast_with_customers
+    from opsdesk.workforce.forecasting.forecaster import forecast_volume
+    from opsdesk.workforce.forecasting.selection import FOLDS
+
     results: dict[str | None, VolumeForecast] = {}
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task("forecasting", total=len(histories) * FOLDS)

@@ -5,18 +5,16 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import func, select
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
-from opsdesk.success.health import actions, queries
-from opsdesk.success.health.measures import DEFAULT_WEIGHTS, MEASURES
-from opsdesk.success.health.signals_import import import_signals
-from opsdesk.success.imports.base import ImportFailed, ImportReport
-from opsdesk.success.models import Account
+
+if TYPE_CHECKING:
+    from opsdesk.success.imports.base import ImportReport
 
 health_app = typer.Typer(help="Customer health scores: score accounts, check the scores against churn.")
 HORIZON = re.compile(r"^\s*(\d+)\s*([dwm]?)\s*$")
@@ -39,6 +37,11 @@ def score(
     as_of: str = typer.Option(None, "--as-of", help="Score as known at the end of this day (YYYY-MM-DD)."),
 ) -> None:
     """Compute and store every account's health for a date (today by default); reruns replace it."""
+    from sqlalchemy import func, select
+
+    from opsdesk.success.health import actions
+    from opsdesk.success.models import Account
+
     if as_of is None:
         day = clock.now().date()
     else:
@@ -75,6 +78,9 @@ def backtest(
 ) -> None:
     """How well past health predicted churn or contraction: AUC, lift in the riskiest tenth, per-measure
     AUC and, on request, weights fitted to the history."""
+    from opsdesk.success.health import actions, queries
+    from opsdesk.success.health.measures import DEFAULT_WEIGHTS, MEASURES
+
     days = parse_horizon(horizon)
     with unit_of_work() as session:
         result = queries.run_backtest(
@@ -119,6 +125,9 @@ def signals(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report; write nothing."),
 ) -> None:
     """Import health inputs kept elsewhere: nps, exec_engagement, payment_days_overdue, csat."""
+    from opsdesk.success.health.signals_import import import_signals
+    from opsdesk.success.imports.base import ImportFailed
+
     try:
         text = file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import imaplib
-import smtplib
 import threading
 from collections import Counter
 
 import typer
 
 from opsdesk.cli.common import clock, console, fail
-from opsdesk.core.database import make_engine, make_session_factory
-from opsdesk.core.errors import OpsDeskError
-from opsdesk.core.settings import get_settings
-from opsdesk.desk.attachments import AttachmentStore
 
 mail_app = typer.Typer(
     help="Email channel: poll the mailbox, send queued replies, listen for SMTP.", no_args_is_help=True
@@ -22,6 +16,12 @@ mail_app = typer.Typer(
 
 def poll(limit: int = typer.Option(200, min=1, help="Most messages to file in one run.")) -> None:
     """File unseen mail from the IMAP mailbox in OPSDESK_IMAP_URL as tickets and replies."""
+    import imaplib
+
+    from opsdesk.core.database import make_engine, make_session_factory
+    from opsdesk.core.errors import OpsDeskError
+    from opsdesk.core.settings import get_settings
+    from opsdesk.desk.attachments import AttachmentStore
     from opsdesk.desk.channels.email.imap_poll import poll_imap
 
     settings = get_settings()
@@ -49,6 +49,11 @@ def poll(limit: int = typer.Option(200, min=1, help="Most messages to file in on
 
 def send_pending_command() -> None:
     """Send the replies waiting in the outbound queue through OPSDESK_SMTP_URL (retries included)."""
+    import smtplib
+
+    from opsdesk.core.database import make_engine, make_session_factory
+    from opsdesk.core.errors import OpsDeskError
+    from opsdesk.core.settings import get_settings
     from opsdesk.desk.channels.email.outbound import send_pending
 
     settings = get_settings()
@@ -73,6 +78,7 @@ def listen(
     port: int = typer.Option(2525, help="SMTP port."),
 ) -> None:
     """Receive mail by SMTP until interrupted (the same listener `opsdesk serve --smtp-port` runs)."""
+    from opsdesk.core.settings import get_settings
     from opsdesk.desk.channels.email.smtp_listener import serve_smtp
 
     try:

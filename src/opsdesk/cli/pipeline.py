@@ -7,15 +7,18 @@ import json
 import math
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from opsdesk.cli.common import clock, console, fail, unit_of_work
-from opsdesk.success import portfolio as book
-from opsdesk.success.pipeline import queries, renewals
+from opsdesk.success.pipeline.lead_time import DEFAULT_LEAD_DAYS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from opsdesk.success import portfolio as book
 
 FORMATS = ("table", "csv", "json")
 RATIOS = {"load", "account_load", "arr_load", "tasks_on_time", "renewal_rate", "nrr", "pct_error"}
@@ -42,6 +45,8 @@ def _format(fmt: str) -> str:
 
 
 def _plain(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, pd.Timestamp | date):
         return value.isoformat()[:10]
     if isinstance(value, float) and math.isnan(value):
@@ -80,12 +85,14 @@ def _render(frame: pd.DataFrame, fmt: str, *, title: str) -> None:
 @renewals_app.command("generate")
 def generate(
     lead_days: int = typer.Option(
-        renewals.DEFAULT_LEAD_DAYS,
+        DEFAULT_LEAD_DAYS,
         "--lead-days",
         help="Open renewals for terms ending within this many days.",
     ),
 ) -> None:
     """Open one renewal opportunity per subscription term ending soon; reruns add nothing twice."""
+    from opsdesk.success.pipeline import renewals
+
     with unit_of_work() as session:
         run = renewals.generate_renewals(session, today=clock.now().date(), lead_days=lead_days, clock=clock)
         created = [(o.name, o.amount_cents, o.close_date) for o in run.created]
@@ -106,6 +113,10 @@ def forecast(
 ) -> None:
     """Closed won, commit, best case, open pipeline, the weighted forecast and its P10-P90 per month
     (amounts in cents in csv/json)."""
+    import pandas as pd
+
+    from opsdesk.success.pipeline import queries
+
     today = clock.now().date()
     first = _day("--from", start, today.replace(day=1))
     last = _day("--to", end, (pd.Timestamp(first) + pd.DateOffset(months=3)).date() - timedelta(days=1))
@@ -125,6 +136,10 @@ def accuracy(
     fmt: str = typer.Option("table", "--format", help="Output: " + ", ".join(FORMATS)),
 ) -> None:
     """The forecast made at each month's start against what closed won; MAPE, WAPE and bias."""
+    import pandas as pd
+
+    from opsdesk.success.pipeline import queries
+
     today = clock.now().date()
     last = _day("--to", end, today.replace(day=1) - timedelta(days=1))
     first = _day("--from", start, (pd.Timestamp(last.replace(day=1)) - pd.DateOffset(months=5)).date())
@@ -139,6 +154,8 @@ def accuracy(
 def _capacity(path: Path | None) -> dict[str, book.Capacity]:
     """``{"Segment name": {"accounts": 20, "arr_cents": 300000000}, ...}``; unnamed segments keep the
     defaults."""
+    from opsdesk.success import portfolio as book
+
     if path is None:
         return dict(book.DEFAULT_CAPACITY)
     try:
@@ -167,6 +184,10 @@ def portfolio(
     fmt: str = typer.Option("table", "--format", help="Output: " + ", ".join(FORMATS)),
 ) -> None:
     """Each CSM's book (accounts, ARR, lives, health mix, load) and KPIs; optionally rebalancing moves."""
+    import pandas as pd
+
+    from opsdesk.success import portfolio as book
+
     capacity = _capacity(capacity_file)
     last = _day("--to", end, clock.now().date())
     first = _day("--from", start, last - timedelta(days=364))

@@ -5,15 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import yaml
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
 from opsdesk.core.errors import ValidationFailed
-from opsdesk.workforce import actions
-from opsdesk.workforce.default_plan import default_plan
-from opsdesk.workforce.planning import parse_config, plan_steps
-from opsdesk.workforce.sites import read_yaml
 
 app = typer.Typer(help="Workforce plans: forecast, staffing, site schedule and hiring in one run.")
 
@@ -28,6 +23,10 @@ CONFIG_HELP = (
 @app.command("build")
 def build(config: Path = typer.Option(None, "--config", help=CONFIG_HELP)) -> None:
     """Build and store a plan from the desk's ticket history up to now."""
+    from opsdesk.workforce import actions
+    from opsdesk.workforce.planning import parse_config, plan_steps
+    from opsdesk.workforce.sites import read_yaml
+
     data = None
     if config is not None:
         try:
@@ -71,6 +70,10 @@ def build(config: Path = typer.Option(None, "--config", help=CONFIG_HELP)) -> No
 @app.command("default-config")
 def default_config() -> None:
     """Print the demo organisation's plan configuration as YAML, to copy and edit."""
+    import yaml
+
+    from opsdesk.workforce.default_plan import default_plan
+
     typer.echo(yaml.safe_dump(default_plan(clock.now()), sort_keys=False), nl=False)  # unwrapped, valid YAML
 
 

@@ -9,12 +9,8 @@ from datetime import date, datetime
 import typer
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import func, select
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
-from opsdesk.success.models import Account
-from opsdesk.success.playbooks import engine
-from opsdesk.success.voice import queries as voice_queries
 
 playbooks_app = typer.Typer(help="CSM playbooks: fire the tasks of every condition episode under way.")
 feedback_app = typer.Typer(help="Voice of the customer: product feedback ranked by who asks.")
@@ -39,6 +35,11 @@ def run(
     now: str = typer.Option(None, "--now", help="Evaluate as of this moment (ISO, with zone); default now."),
 ) -> None:
     """Run every active playbook over every account; an episode that already fired is left alone."""
+    from sqlalchemy import func, select
+
+    from opsdesk.success.models import Account
+    from opsdesk.success.playbooks import engine
+
     at = parse_now(now)
     with unit_of_work() as session:
         total = int(session.scalar(select(func.count()).select_from(Account)) or 0)
@@ -69,6 +70,8 @@ def ranking(
     limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many requests."),
 ) -> None:
     """Product areas and requests ranked by the ARR, then covered lives, of the accounts asking."""
+    from opsdesk.success.voice import queries as voice_queries
+
     try:
         day = date.fromisoformat(on) if on else clock.now().date()
     except ValueError:

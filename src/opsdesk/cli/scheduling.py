@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from opsdesk.cli.common import console, err_console, fail
 from opsdesk.core.errors import ValidationFailed
-from opsdesk.workforce.hiring import load_plan, plan_hiring
-from opsdesk.workforce.scheduling import (
-    SiteSchedule,
-    Weights,
-    coverage_table,
-    read_requirement,
-    schedule_sites,
-    shifts_table,
-    split_by_site,
-)
-from opsdesk.workforce.sites import load_sites
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from opsdesk.workforce.scheduling import SiteSchedule
 
 
 def _named(path: Path, exc: ValidationFailed) -> typer.Exit:
@@ -51,6 +45,16 @@ def schedule(
     workers: int = typer.Option(2, "--workers", min=1, help="CP-SAT search workers."),
 ) -> None:
     """Assign shifts to each site's schedule lines to cover the requirement (CP-SAT, a week at a time)."""
+    from opsdesk.workforce.scheduling import (
+        Weights,
+        coverage_table,
+        read_requirement,
+        schedule_sites,
+        shifts_table,
+        split_by_site,
+    )
+    from opsdesk.workforce.sites import load_sites
+
     try:
         config = load_sites(sites)
     except ValidationFailed as exc:
@@ -105,6 +109,8 @@ def hire(
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the monthly plan (CSV)."),
 ) -> None:
     """Monthly hiring plan by site and skill: required and productive FTE, headcount, hires, requisitions."""
+    from opsdesk.workforce.hiring import load_plan, plan_hiring
+
     try:
         table = plan_hiring(load_plan(plan))
     except ValidationFailed as exc:

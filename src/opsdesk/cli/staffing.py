@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from opsdesk.cli.common import console, fail
 from opsdesk.core.errors import ValidationFailed
-from opsdesk.workforce.intervals import parse_interval, read_interval_volumes
-from opsdesk.workforce.staffing import Channel, StaffingTargets, staff_intervals
+from opsdesk.workforce.channels import Channel
 
 OPTION_OF_FIELD = {
     "channel": "--channel",
@@ -49,6 +47,11 @@ def staff(
     interval: str = typer.Option(None, help="Interval length (15min, 1h, 900) when the file cannot show it."),
 ) -> None:
     """Agents needed per interval (before and after shrinkage) to meet the service targets."""
+    import numpy as np
+
+    from opsdesk.workforce.intervals import parse_interval, read_interval_volumes
+    from opsdesk.workforce.staffing import StaffingTargets, staff_intervals
+
     try:
         interval_seconds = None if interval is None else parse_interval(interval)
     except ValidationFailed as exc:

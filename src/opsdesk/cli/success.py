@@ -6,20 +6,24 @@ import json
 import math
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
-from opsdesk.success import queries
-from opsdesk.success.imports import IMPORTERS, ImportFailed, ImportReport, import_csv
-from opsdesk.success.retention import BY_CHOICES
+from opsdesk.success.groupings import BY_CHOICES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from opsdesk.success.imports import ImportReport
 
 FORMATS = ("table", "csv", "json")
 VIEWS = ("bridge", "renewals", "cohorts")
+# The keys of opsdesk.success.imports.IMPORTERS, named here so that listing the commands loads no importer.
+IMPORT_KINDS = ("accounts", "contacts", "contracts", "utilisation")
 MONEY_COLUMNS = {
     "start_arr", "new", "reactivation", "expansion", "escalator", "contraction", "churn", "end_arr",
     "renewal_base", "renewed_gross", "renewed_net", "base_arr", "arr",
@@ -54,6 +58,8 @@ def retention(
     ),
 ) -> None:
     """GRR, NRR, logo churn and the ARR bridge for a period (amounts in cents in csv/json)."""
+    from opsdesk.success import queries
+
     first, last = _day("--from", start), _day("--to", end)
     if last < first:
         raise fail("--to is before --from")
@@ -74,6 +80,8 @@ def retention(
 
 
 def _plain(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
     if isinstance(value, float) and math.isnan(value):
@@ -123,6 +131,8 @@ def _cell(column: str, value: Any) -> str:
 
 
 def _run_import(kind: str, path: Path, dry_run: bool, skip_invalid: bool) -> None:
+    from opsdesk.success.imports import ImportFailed, import_csv
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -186,6 +196,6 @@ def register(app: typer.Typer) -> None:
     import_app = typer.Typer(
         help="Import CRM exports (CSV); see examples/import/README.md.", no_args_is_help=True
     )
-    for kind in IMPORTERS:
+    for kind in IMPORT_KINDS:
         import_app.command(kind)(_import_command(kind))
     app.add_typer(import_app, name="import")

@@ -8,11 +8,7 @@ from types import FrameType
 
 import typer
 
-from opsdesk.background import load_job_modules
 from opsdesk.cli.common import clock, console, fail
-from opsdesk.core.database import make_engine, make_session_factory
-from opsdesk.core.jobs import BackgroundRunner, Worker, queue_from_settings
-from opsdesk.core.settings import get_settings
 
 jobs_app = typer.Typer(help="Inspect background jobs.", no_args_is_help=True)
 
@@ -25,6 +21,11 @@ def worker(
     ),
 ) -> None:
     """Run background jobs until stopped (SIGINT or SIGTERM); jobs in hand are finished first."""
+    from opsdesk.background import load_job_modules
+    from opsdesk.core.database import make_engine, make_session_factory
+    from opsdesk.core.jobs import BackgroundRunner, Worker, queue_from_settings
+    from opsdesk.core.settings import get_settings
+
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url())
     session_factory = make_session_factory(engine)
@@ -64,6 +65,10 @@ def worker(
 
 def dead(limit: int = typer.Option(50, min=1, help="How many to show, newest first.")) -> None:
     """List jobs that failed for the last time, with their error."""
+    from opsdesk.core.database import make_engine, make_session_factory
+    from opsdesk.core.jobs import queue_from_settings
+    from opsdesk.core.settings import get_settings
+
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url())
     queue = queue_from_settings(settings, make_session_factory(engine), clock)
@@ -91,6 +96,10 @@ def dead(limit: int = typer.Option(50, min=1, help="How many to show, newest fir
 
 def retry(job_id: str = typer.Argument(..., help="The id `opsdesk jobs dead` shows.")) -> None:
     """Queue a dead job again, with a fresh attempt count."""
+    from opsdesk.core.database import make_engine, make_session_factory
+    from opsdesk.core.jobs import queue_from_settings
+    from opsdesk.core.settings import get_settings
+
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url())
     queue = queue_from_settings(settings, make_session_factory(engine), clock)

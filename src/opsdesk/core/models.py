@@ -22,24 +22,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from opsdesk.core.database import Base, JSONType
+from opsdesk.core.roles import Role, Tier
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    SUPPORT_LEAD = "support_lead"
-    AGENT = "agent"
-    QA_REVIEWER = "qa_reviewer"
-    CSM = "csm"
-    CS_LEAD = "cs_lead"
-    ANALYST = "analyst"
-    REQUESTER = "requester"
-
-
-class Tier(enum.StrEnum):
-    L1 = "L1"
-    L2 = "L2"
 
 
 class IdentityKind(enum.StrEnum):

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -31,7 +30,6 @@ from opsdesk.success.models import (
     Subscription,
     Utilisation,
 )
-from opsdesk.success.movements import classify
 from opsdesk.success.segments import DEFAULT_BANDS, SegmentRules, matching_segment, validate_rules
 
 ACCOUNT_FIELDS = ("name", "covered_lives", "industry", "region", "owner", "parent", "organisation")
@@ -462,6 +460,10 @@ def amend_subscription(
 
 def rebuild_movements(session: Session, customer_ids: Iterable[int]) -> int:
     """Recompute the ARR movements of these top-level customers from their accounts' subscriptions."""
+    import pandas as pd
+
+    from opsdesk.success.movements import classify
+
     customers = set(customer_ids)
     if not customers:
         return 0

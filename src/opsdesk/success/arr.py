@@ -7,10 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from opsdesk.core.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STEP_COLUMNS = ["account_id", "subscription_id", "effective", "delta_cents", "cause"]
 
@@ -83,6 +85,8 @@ def term_steps(term: Term) -> list[tuple[int, int, date, int, str]]:
 
 def arr_steps(terms: Iterable[Term]) -> pd.DataFrame:
     """Every ARR change of every term, one row each; ``effective`` is the first day the new ARR applies."""
+    import pandas as pd
+
     rows = [step for term in terms for step in term_steps(term)]
     frame = pd.DataFrame(rows, columns=STEP_COLUMNS)
     frame["effective"] = pd.to_datetime(frame["effective"])
@@ -92,6 +96,8 @@ def arr_steps(terms: Iterable[Term]) -> pd.DataFrame:
 
 def arr_on(steps: pd.DataFrame, day: date) -> dict[int, int]:
     """ARR in cents of each account on ``day`` (accounts with none are left out)."""
+    import pandas as pd
+
     live = steps[steps["effective"] <= pd.Timestamp(day)]
     totals = live.groupby("account_id")["delta_cents"].sum()
     return {int(k): int(v) for k, v in totals.items() if v}
@@ -99,6 +105,8 @@ def arr_on(steps: pd.DataFrame, day: date) -> dict[int, int]:
 
 def daily_arr(steps: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
     """ARR per account per day from ``first`` to ``last``: a frame indexed by day, one column per account."""
+    import pandas as pd
+
     days = pd.date_range(first, last, freq="D")
     per_day = steps.pivot_table(
         index="effective", columns="account_id", values="delta_cents", aggfunc="sum", fill_value=0

@@ -23,17 +23,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC as _UTC
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.database import Base
 from opsdesk.core.models import Role, User
 from opsdesk.success import queries as success_queries
-from opsdesk.success import retention
 from opsdesk.success.arr import arr_on, arr_steps
 from opsdesk.success.models import Account, Segment
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNSEGMENTED = "(none)"
 HEALTH_BANDS = ("green", "amber", "red", "unknown")
@@ -75,6 +77,8 @@ def _capacity_of(segment: str, capacity: Mapping[str, Capacity]) -> Capacity:
 
 def account_weights(accounts: pd.DataFrame, capacity: Mapping[str, Capacity]) -> pd.DataFrame:
     """Each account's share of a CSM's account and ARR capacity."""
+    import pandas as pd
+
     caps = [_capacity_of(s, capacity) for s in accounts["segment"]]
     return pd.DataFrame(
         {
@@ -88,6 +92,8 @@ def account_weights(accounts: pd.DataFrame, capacity: Mapping[str, Capacity]) ->
 def books(accounts: pd.DataFrame, csms: pd.DataFrame, capacity: Mapping[str, Capacity]) -> pd.DataFrame:
     """One row per CSM (every CSM in ``csms``, with or without accounts). ``accounts``: account_id,
     csm_id, segment, region, stage, arr_cents, covered_lives, health_band (None = unknown)."""
+    import pandas as pd
+
     owned = accounts[accounts["csm_id"].notna()].copy()
     owned = owned.join(account_weights(owned, capacity))
     owned["band"] = owned["health_band"].fillna("unknown")
@@ -178,6 +184,8 @@ def rebalance(
 
 
 def csms_frame(session: Session) -> pd.DataFrame:
+    import pandas as pd
+
     rows = session.execute(
         select(User.id, User.email).where(User.role == Role.CSM, User.active.is_(True)).order_by(User.email)
     ).all()
@@ -210,6 +218,8 @@ def latest_health_bands(session: Session, day: date) -> dict[int, str]:
 def accounts_frame(session: Session, day: date) -> pd.DataFrame:
     """Every account with its CSM, segment, region, stage, ARR on ``day`` (its own subscriptions),
     covered lives and latest health band."""
+    import pandas as pd
+
     chosen = Segment.__table__.alias("chosen")
     rows = session.execute(
         select(
@@ -295,6 +305,10 @@ def _task_kpis(
 def productivity(session: Session, start: date, end: date) -> pd.DataFrame:
     """Per CSM over [start, end]: touches (done tasks) per account, tasks done on time, renewal rate
     (renewals due in the period that were kept, by logo) and the NRR of the customers they own."""
+    import pandas as pd
+
+    from opsdesk.success import retention
+
     if end < start:
         raise ValueError("the period ends before it starts")
     csms = csms_frame(session)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from opsdesk.core.models import User
 from opsdesk.core.queries import get_or_not_found
-from opsdesk.success import retention
 from opsdesk.success.arr import Term, annual_value_cents, arr_steps, daily_arr
 from opsdesk.success.arr import arr_on as arr_on_day
 from opsdesk.success.models import Account, ArrMovement, Segment, Subscription
-from opsdesk.success.movements import MOVEMENT_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def account(session: Session, account_id: int) -> Account:
@@ -95,6 +96,8 @@ def arr_on(session: Session, account_id: int, day: date) -> int:
 
 def arr_per_day(session: Session, account_ids: list[int], first: date, last: date) -> pd.DataFrame:
     """ARR per day (rows) and account (columns) in cents."""
+    import pandas as pd
+
     terms = subscription_terms(session, account_ids)
     if not terms:
         return pd.DataFrame(index=pd.date_range(first, last, freq="D"))
@@ -102,6 +105,10 @@ def arr_per_day(session: Session, account_ids: list[int], first: date, last: dat
 
 
 def movements_frame(session: Session) -> pd.DataFrame:
+    import pandas as pd
+
+    from opsdesk.success.movements import MOVEMENT_COLUMNS
+
     rows = session.execute(
         select(
             ArrMovement.customer_id,
@@ -121,6 +128,8 @@ def movements_frame(session: Session) -> pd.DataFrame:
 
 def customers_frame(session: Session) -> pd.DataFrame:
     """One row per customer (top-level account) with the attributes retention is grouped by."""
+    import pandas as pd
+
     chosen = aliased(Segment)
     rows = session.execute(
         select(Account.id, Account.name, Account.region, User.email, chosen.name)
@@ -134,6 +143,10 @@ def customers_frame(session: Session) -> pd.DataFrame:
 def retention_report(session: Session, start: date, end: date, by: str) -> pd.DataFrame:
     """The bridge for one period by group, with an all-customers row when grouped, and the trailing
     twelve-month NRR at the period end."""
+    import pandas as pd
+
+    from opsdesk.success import retention
+
     movements, customers = movements_frame(session), customers_frame(session)
     period = [(start, end)]
     grouped = retention.bridge(movements, customers, period, by)
@@ -149,11 +162,15 @@ def retention_report(session: Session, start: date, end: date, by: str) -> pd.Da
 
 
 def renewal_report(session: Session, start: date, end: date, by: str) -> pd.DataFrame:
+    from opsdesk.success import retention
+
     movements, customers = movements_frame(session), customers_frame(session)
     return retention.renewal_retention(movements, customers, start, end, by)
 
 
 def cohort_report(session: Session, as_of: date) -> pd.DataFrame:
+    from opsdesk.success import retention
+
     return retention.cohort_table(movements_frame(session), as_of)
 
 

@@ -30,7 +30,6 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-BY_CHOICES = ("segment", "csm", "cohort", "region", "none")
 UNASSIGNED = "(none)"
 AMOUNT_LINES = [
     "start_arr",

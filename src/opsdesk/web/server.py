@@ -4,6 +4,9 @@ A service is a callable that starts something and returns the function that stop
 lists them: the background jobs (the scheduler always; a worker too unless a Redis queue is configured,
 where `opsdesk worker` processes consume) and, with ``--smtp-port``, the inbound mail listener. They start
 before the web server and stop after it, in reverse order, so work in hand is finished on shutdown.
+With several workers the web server is :class:`opsdesk.web.workers.Supervisor`'s processes, and the
+services still run once, here. What only a service needs is imported when it starts, so that a worker
+process, which imports this module for :func:`served_app`, loads only what web requests need.
 """
 
 from __future__ import annotations
@@ -22,14 +25,11 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from opsdesk.background import load_job_modules
 from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
-from opsdesk.core.jobs import BackgroundRunner, queue_from_settings
 from opsdesk.core.settings import Settings, get_settings
-from opsdesk.desk.attachments import AttachmentStore
-from opsdesk.desk.channels.email.smtp_listener import start_smtp_listener
 from opsdesk.web.app import create_app
+from opsdesk.web.workers import Supervisor
 
 Stop = Callable[[], None]
 
@@ -49,6 +49,9 @@ Service = Callable[[ServiceContext], Stop]
 
 def smtp_listener(context: ServiceContext, port: int) -> Stop:
     """The inbound mail listener, on this process's engine and clock."""
+    from opsdesk.desk.attachments import AttachmentStore
+    from opsdesk.desk.channels.email.smtp_listener import start_smtp_listener
+
     return start_smtp_listener(
         context.session_factory,
         host=context.host,
@@ -60,6 +63,9 @@ def smtp_listener(context: ServiceContext, port: int) -> Stop:
 
 
 def background_jobs(context: ServiceContext, *, run_worker: bool) -> Stop:
+    from opsdesk.background import load_job_modules
+    from opsdesk.core.jobs import BackgroundRunner, queue_from_settings
+
     load_job_modules()
     queue = queue_from_settings(context.settings, context.session_factory, context.clock)
     runner = BackgroundRunner(
@@ -154,15 +160,7 @@ def run(*, host: str, port: int, smtp_port: int | None, workers: int) -> None:
         with _return_after_graceful_shutdown():
             if workers > 1:
                 # Worker processes build their own application; the services stay in this one.
-                uvicorn.run(
-                    "opsdesk.web.server:served_app",
-                    factory=True,
-                    host=host,
-                    port=port,
-                    workers=workers,
-                    log_level="info",
-                    proxy_headers=True,
-                )
+                Supervisor(host=host, port=port, workers=workers).run()
             else:
                 uvicorn.run(served_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
     finally:

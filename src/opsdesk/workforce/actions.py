@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -10,8 +10,10 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.models import User
 from opsdesk.workforce.default_plan import default_plan
 from opsdesk.workforce.models import PlanRun
-from opsdesk.workforce.planning import Progress, build_plan
 from opsdesk.workforce.queries import latest_plan
+
+if TYPE_CHECKING:
+    from opsdesk.workforce.planning import Progress
 
 
 def plan_config_for_rebuild(session: Session, *, clock: Clock) -> dict[str, Any]:
@@ -30,5 +32,7 @@ def build_plan_run(
     progress: Progress | None = None,
 ) -> PlanRun:
     """Build a plan from `config` (or the one a rebuild uses) and store it; flushes, never commits."""
+    from opsdesk.workforce.planning import build_plan
+
     chosen = config if config is not None else plan_config_for_rebuild(session, clock=clock)
     return build_plan(session, config=chosen, clock=clock, created_by=created_by, progress=progress)

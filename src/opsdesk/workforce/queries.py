@@ -4,15 +4,17 @@ desk), and stored plan runs."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.models import Event
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.workforce.models import PlanRun
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def contact_volume_history(
@@ -24,6 +26,9 @@ def contact_volume_history(
     `before` (usually now) drops the interval it falls in and everything after: that interval is
     still filling up and would look like a drop in volume.
     """
+    import numpy as np
+    import pandas as pd
+
     query = select(Event.at).where(
         Event.type == "ticket_created", Event.data["channel"].as_string() == channel
     )

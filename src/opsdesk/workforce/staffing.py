@@ -30,7 +30,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -40,20 +39,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.workforce import erlang
+from opsdesk.workforce.channels import Channel
 
 Number = int | float | Decimal | Fraction
-
-
-class Channel(StrEnum):
-    PHONE = "phone"
-    CHAT = "chat"
-    EMAIL = "email"
-    SOCIAL = "social"
-
-    @property
-    def deferred(self) -> bool:
-        """Worked from a backlog against a response time, not answered live from a queue."""
-        return self in (Channel.EMAIL, Channel.SOCIAL)
 
 
 def exact(value: Number) -> Fraction:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from opsdesk.core.errors import ValidationFailed
 
 Points = list[list[float]]
@@ -99,6 +97,8 @@ def default_points(key: str) -> Points:
 
 def validate_points(key: str, points: Sequence[Sequence[float]]) -> Points:
     """At least two ``[raw, score]`` pairs, raw strictly increasing, scores within 0..100."""
+    import numpy as np
+
     where = f"measures.{key}.points"
     if len(points) < 2:
         raise ValidationFailed(f"{where}: a scoring rule needs at least two [raw, score] points", field=where)
@@ -117,6 +117,8 @@ def validate_points(key: str, points: Sequence[Sequence[float]]) -> Points:
 
 def normalise(points: Sequence[Sequence[float]], raw: float | None) -> float | None:
     """The 0-100 value of a raw signal under a scoring rule; None when the signal is unknown."""
+    import numpy as np
+
     if raw is None or not np.isfinite(raw):
         return None
     xs = [p[0] for p in points]

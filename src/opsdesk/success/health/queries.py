@@ -6,17 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.insights.account_signals import organisation_signals
 from opsdesk.success import queries as success_queries
-from opsdesk.success.health.backtest import BacktestResult, backtest
 from opsdesk.success.health.measures import MEASURES, RawSignals, measure_values
 from opsdesk.success.health.models import (
     AccountSignal,
@@ -35,15 +32,12 @@ from opsdesk.success.health.scorecard import (
     weighted_score,
 )
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Subscription, Utilisation
-from opsdesk.success.utilisation import (
-    FRAME_COLUMNS,
-    account_trends,
-    completed_months,
-    latest_rates,
-    segment_trend,
-    with_rates,
-)
 from opsdesk.success.voice.models import Escalation, NpsResponse
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from opsdesk.success.health.backtest import BacktestResult
 
 SUPPORT_WINDOW = timedelta(days=90)
 NPS_WINDOW = timedelta(days=365)
@@ -91,6 +85,10 @@ def scorecard_for(cards: Sequence[HealthScorecard], account: Account) -> HealthS
 def utilisation_frame(session: Session, account_ids: Sequence[int] | None = None) -> pd.DataFrame:
     """Monthly utilisation rows with the account's covered lives (the only covered-lives figure stored
     per account, so a past month's rate uses today's lives)."""
+    import pandas as pd
+
+    from opsdesk.success.utilisation import FRAME_COLUMNS
+
     query = select(
         Utilisation.account_id,
         Utilisation.month,
@@ -169,6 +167,8 @@ def _renewal_ends(session: Session, account_ids: Sequence[int], day: date) -> di
 
 def raw_signals(session: Session, accounts: Sequence[Account], as_of: date) -> dict[int, RawSignals]:
     """What each account's measures read, as known at the end of ``as_of`` (nothing later)."""
+    from opsdesk.success.utilisation import latest_rates
+
     if not accounts:
         return {}
     ids = [a.id for a in accounts]
@@ -354,6 +354,9 @@ def backtest_frame(session: Session, *, horizon_days: int, today: date) -> pd.Da
 
     Only each account's first snapshot of a calendar month is used: daily snapshots of one account are
     nearly copies of each other, and counting them all would weigh long-lived accounts by the day."""
+    import numpy as np
+    import pandas as pd
+
     last = today - timedelta(days=horizon_days)
     first_of_month: dict[tuple[int, int, int], tuple[date, int]] = {}
     dated = select(HealthScore.id, HealthScore.account_id, HealthScore.scored_on)
@@ -465,6 +468,8 @@ def account_health(session: Session, account: Account, *, now: datetime) -> Heal
 
 def run_backtest(session: Session, *, horizon_days: int, today: date, suggest: bool) -> BacktestResult:
     """How well stored health predicted churn or contraction within ``horizon_days``."""
+    from opsdesk.success.health.backtest import backtest
+
     frame = backtest_frame(session, horizon_days=horizon_days, today=today)
     keys = list(MEASURES)
     return backtest(
@@ -481,6 +486,8 @@ def account_utilisation(
     session: Session, account: Account, *, as_of: date, months: int = 12, trend_months: int = 6
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The account's completed months with their rates, and its trend over the last ``trend_months``."""
+    from opsdesk.success.utilisation import account_trends, completed_months, with_rates
+
     frame = utilisation_frame(session, [account.id])
     shown = with_rates(completed_months(frame, as_of, months)).sort_values("month").reset_index(drop=True)
     return shown, account_trends(frame, as_of=as_of, months=trend_months)
@@ -488,6 +495,8 @@ def account_utilisation(
 
 def segment_utilisation(session: Session, *, as_of: date, months: int = 12) -> pd.DataFrame:
     """Lives-weighted engagement per segment and completed month."""
+    from opsdesk.success.utilisation import completed_months, segment_trend
+
     segments = {s.id: s.name for s in success_queries.segments(session)}
     rows = session.execute(select(Account.id, Account.segment_id, Account.segment_override_id))
     segment_of: dict[int, str | None] = {}
@@ -500,6 +509,8 @@ def segment_utilisation(session: Session, *, as_of: date, months: int = 12) -> p
 def health_trend(session: Session, *, start: date, end: date) -> pd.DataFrame:
     """Per scoring date and segment: accounts scored, mean effective score and the band mix, so a
     leader sees whether a segment's health is moving (accounts without a score are left out)."""
+    import pandas as pd
+
     columns = ["scored_on", "segment", "accounts", "mean_score", "red", "amber", "green"]
     segments = {s.id: s.name for s in success_queries.segments(session)}
     rows = session.execute(

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from opsdesk.success.health.backtest import BacktestResult
 from opsdesk.success.health.measures import MEASURES
 from opsdesk.success.health.models import HealthScore, HealthScorecard
-from opsdesk.success.health.queries import HealthView
 from opsdesk.success.health.scorecard import Band
 from opsdesk.success.models import Stage
+
+if TYPE_CHECKING:
+    from opsdesk.success.health.backtest import BacktestResult
+    from opsdesk.success.health.queries import HealthView
 
 
 class MeasureOut(BaseModel):

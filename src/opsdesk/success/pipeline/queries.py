@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.queries import get_or_not_found
-from opsdesk.success.pipeline import forecast as forecast_maths
 from opsdesk.success.pipeline.models import (
     Opportunity,
     OpportunityHistory,
     OpportunityKind,
     OpportunityStage,
 )
-from opsdesk.success.pipeline.probabilities import ProbabilityTable, calibrate, reached_stages
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from opsdesk.success.pipeline.probabilities import ProbabilityTable
 
 MAX_FORECAST_MONTHS = 36
 
@@ -51,6 +54,10 @@ def opportunities(
 
 
 def opportunities_frame(session: Session) -> pd.DataFrame:
+    import pandas as pd
+
+    from opsdesk.success.pipeline import forecast as forecast_maths
+
     rows = session.execute(
         select(
             Opportunity.id,
@@ -74,6 +81,8 @@ def opportunities_frame(session: Session) -> pd.DataFrame:
 
 
 def history_frame(session: Session) -> pd.DataFrame:
+    import pandas as pd
+
     rows = session.execute(
         select(
             OpportunityHistory.opportunity_id,
@@ -110,6 +119,8 @@ def history_frame(session: Session) -> pd.DataFrame:
 
 def probability_table(session: Session) -> ProbabilityTable:
     """Stage probabilities from every opportunity closed so far."""
+    from opsdesk.success.pipeline.probabilities import calibrate, reached_stages
+
     return calibrate(reached_stages(history_frame(session)))
 
 
@@ -128,6 +139,8 @@ class Forecast:
 
 
 def forecast(session: Session, first: date, last: date) -> Forecast:
+    from opsdesk.success.pipeline import forecast as forecast_maths
+
     _check_range(first, last)
     table = probability_table(session)
     return Forecast(forecast_maths.monthly_forecast(opportunities_frame(session), table, first, last), table)
@@ -141,6 +154,8 @@ class Accuracy:
 
 def accuracy(session: Session, first: date, last: date, today: date) -> Accuracy:
     """Forecast made at each month's start against what closed won in it; only whole past months."""
+    from opsdesk.success.pipeline import forecast as forecast_maths
+
     _check_range(first, last)
     if last >= today.replace(day=1):
         raise ValidationFailed("accuracy covers past months only: 'to' must be before this month", field="to")

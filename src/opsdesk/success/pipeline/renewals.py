@@ -24,10 +24,8 @@ from opsdesk.success import queries as success_queries
 from opsdesk.success.arr import term_steps
 from opsdesk.success.models import Account, Subscription
 from opsdesk.success.pipeline import actions
+from opsdesk.success.pipeline.lead_time import DEFAULT_LEAD_DAYS, MAX_LEAD_DAYS
 from opsdesk.success.pipeline.models import Opportunity, OpportunityKind
-
-DEFAULT_LEAD_DAYS = 120
-MAX_LEAD_DAYS = 730
 
 
 @dataclass

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,9 @@ from opsdesk.success.voice.models import (
     RequestStatus,
     Severity,
 )
-from opsdesk.success.voice.ranking import ASK_COLUMNS, rank_areas, rank_requests
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def escalation(session: Session, escalation_id: int) -> Escalation:
@@ -95,6 +97,10 @@ def product_areas(session: Session) -> list[ProductArea]:
 
 def asks_frame(session: Session, *, on: date, include_closed: bool = False) -> pd.DataFrame:
     """One row per ask with the asking account's own ARR on ``on`` and its covered lives."""
+    import pandas as pd
+
+    from opsdesk.success.voice.ranking import ASK_COLUMNS
+
     query = (
         select(
             FeedbackRequest.id,
@@ -122,5 +128,7 @@ def asks_frame(session: Session, *, on: date, include_closed: bool = False) -> p
 
 def ranking(session: Session, *, on: date, include_closed: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(product areas, requests), each ranked by the ARR and covered lives asking."""
+    from opsdesk.success.voice.ranking import rank_areas, rank_requests
+
     asks = asks_frame(session, on=on, include_closed=include_closed)
     return rank_areas(asks), rank_requests(asks)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import APIRouter, Path, Query
 
 from opsdesk.core import permissions
@@ -212,6 +211,8 @@ def backtest(body: BacktestIn, user: CurrentUser, session: SessionDep, clock: Cl
 
 
 def _clean(value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(value, float) and pd.isna(value):
         return None
     if isinstance(value, pd.Timestamp):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import APIRouter, Path, Query, Response
 
 from opsdesk.core import permissions
@@ -40,6 +39,8 @@ To = Annotated[date | None, Query(alias="to")]
 
 
 def _none_if_nan(value: Any) -> Any:
+    import pandas as pd
+
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
 
 
@@ -172,6 +173,8 @@ def generate_renewals(
 
 
 def _range(start: date | None, end: date | None, today: date, *, months_ahead: int) -> tuple[date, date]:
+    import pandas as pd
+
     first = start or today.replace(day=1)
     last = end or (pd.Timestamp(first) + pd.DateOffset(months=months_ahead)).date() - timedelta(days=1)
     return first, last
@@ -196,6 +199,8 @@ def pipeline_accuracy(
     user: CurrentUser, session: SessionDep, clock: ClockDep, start: From = None, end: To = None
 ) -> AccuracyOut:
     """Past months from ``from`` to ``to`` (default: the last six whole months)."""
+    import pandas as pd
+
     permissions.require(user, permissions.SUCCESS_READ)
     today = clock.now().date()
     last = end or today.replace(day=1) - timedelta(days=1)

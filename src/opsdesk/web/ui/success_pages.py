@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core import permissions
 from opsdesk.core.models import Event, Role, User
 from opsdesk.insights.account_timeline import organisation_timeline
-from opsdesk.success import queries, retention
+from opsdesk.success import queries
 from opsdesk.success.arr import anniversary
 from opsdesk.success.health import queries as health_queries
 from opsdesk.success.health.measures import MEASURES
@@ -27,6 +26,9 @@ from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.charts import heat_colour, line_chart, waterfall
 from opsdesk.web.ui.render import page, templates
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 router = APIRouter(include_in_schema=False)
 templates.env.globals["has_permission"] = permissions.has
@@ -266,6 +268,8 @@ def _timeline(session: Session, account: Account, reader: User, now: datetime) -
 
 @router.get("/customers/retention")
 def retention_page(request: Request, user: PageUser, session: SessionDep, clock: ClockDep) -> Response:
+    from opsdesk.success import retention
+
     permissions.require(user, permissions.SUCCESS_READ)
     today = clock.now().date()
     year_start = anniversary(today, -1) + timedelta(days=1)
@@ -310,6 +314,10 @@ def _trailing_trend(
 ) -> tuple[dict[str, list[float]], list[str]]:
     """GRR, NRR and logo churn over the twelve months to today and to every third month before it,
     three years back."""
+    import pandas as pd
+
+    from opsdesk.success import retention
+
     ends = [pd.Timestamp(today) - pd.DateOffset(months=3 * k) for k in range(11, -1, -1)]
     series: dict[str, list[float]] = {"GRR": [], "NRR": [], "Logo churn": []}
     labels: list[str] = []
@@ -348,6 +356,8 @@ def _cohort_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
 def account_page(
     account_id: int, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
 ) -> Response:
+    import pandas as pd
+
     permissions.require(user, permissions.SUCCESS_READ)
     account = queries.account(session, account_id)
     now = clock.now()

@@ -1,0 +1,96 @@
+"""What starting OpsDesk imports: the command line, a web worker and the job registry load no heavy
+numeric library; only the commands, requests and jobs that compute with one load it, when they run.
+
+Each case runs in a fresh interpreter, since this test process has long imported everything."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import opsdesk
+from opsdesk.cli.success import IMPORT_KINDS
+
+HEAVY = ("pandas", "scipy", "statsforecast", "ortools", "duckdb", "numpy")
+SOURCES = str(Path(opsdesk.__file__).resolve().parents[1])
+
+
+def heavy_modules_after(code: str, tmp_path: Path, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    """Run ``code`` in a new interpreter on this checkout; the ``heavy`` modules it left in sys.modules."""
+    report = f"\nimport json, sys\nprint(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)))\n"
+    env = {
+        **os.environ,
+        "PYTHONPATH": SOURCES,
+        "OPSDESK_DATABASE_URL": f"sqlite:///{tmp_path / 'startup.db'}",
+        "OPSDESK_DATA_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code + report],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_importing_the_command_line_loads_no_heavy_library(tmp_path: Path) -> None:
+    assert heavy_modules_after("import opsdesk.cli", tmp_path) == []
+
+
+def test_opsdesk_help_loads_no_heavy_library(tmp_path: Path) -> None:
+    code = (
+        "import sys\nfrom opsdesk.cli import main\nsys.argv = ['opsdesk', '--help']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+    )
+    assert heavy_modules_after(code, tmp_path) == []
+
+
+def test_opsdesk_help_loads_neither_the_database_layer_nor_pydantic(tmp_path: Path) -> None:
+    """Listing the commands needs none of them to run: option choices (roles, tiers, channels) come from
+    light modules."""
+    code = (
+        "import sys\nfrom opsdesk.cli import main\nsys.argv = ['opsdesk', '--help']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+    )
+    assert (
+        heavy_modules_after(code, tmp_path, ("sqlalchemy", "pydantic", "fastapi", "opsdesk.core.models"))
+        == []
+    )
+
+
+@pytest.mark.parametrize("command", [["serve"], ["staff"], ["retention"], ["import", "accounts"]])
+def test_a_command_s_help_loads_no_heavy_library(tmp_path: Path, command: list[str]) -> None:
+    code = (
+        f"import sys\nfrom opsdesk.cli import main\nsys.argv = ['opsdesk', *{command!r}, '--help']\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    assert exit.code == 0, exit.code\n"
+    )
+    assert heavy_modules_after(code, tmp_path) == []
+
+
+def test_a_web_worker_builds_its_application_without_a_heavy_library(tmp_path: Path) -> None:
+    code = "from opsdesk.web.server import served_app\nserved_app()\n"
+    assert heavy_modules_after(code, tmp_path) == []
+
+
+def test_the_job_registry_loads_every_job_without_a_heavy_library(tmp_path: Path) -> None:
+    code = (
+        "from opsdesk.background import load_job_modules\n"
+        "assert 'success.health.score' in load_job_modules().jobs\n"
+    )
+    assert heavy_modules_after(code, tmp_path) == []
+
+
+def test_the_command_line_offers_every_importer() -> None:
+    """The import commands are named without loading the importers; the names must stay their keys."""
+    from opsdesk.success.imports import IMPORTERS
+
+    assert tuple(IMPORTERS) == IMPORT_KINDS
