@@ -27,6 +27,7 @@ class ProtocolError(Exception):
 class Reply:
     status: int
     body: bytes
+    retry_after: str | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -46,23 +47,30 @@ class Connection:
         return cls(reader, writer, f"{host}:{port}", token)
 
     async def post(self, path: str, payload: Any) -> Reply:
-        body = json.dumps(payload).encode()
-        request = f"POST {path} HTTP/1.1\r\n{self.head}Content-Length: {len(body)}\r\n\r\n".encode() + body
-        self.writer.write(request)
+        return await self.send("POST", path, payload)
+
+    async def send(self, method: str, path: str, payload: Any = None) -> Reply:
+        """One request and its answer; ``payload`` is sent as a JSON body unless it is None."""
+        body = b"" if payload is None else json.dumps(payload).encode()
+        length = f"Content-Length: {len(body)}\r\n" if payload is not None else ""
+        self.writer.write(f"{method} {path} HTTP/1.1\r\n{self.head}{length}\r\n".encode() + body)
         status_line = await self.reader.readline()
         if not status_line:
             raise ProtocolError("the server closed the connection")
         status = int(status_line.split(b" ", 2)[1])
-        length = 0
+        length_in = 0
+        retry_after = None
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
             if name.lower() == b"content-length":
-                length = int(value)
+                length_in = int(value)
+            elif name.lower() == b"retry-after":
+                retry_after = value.strip().decode()
             elif name.lower() == b"transfer-encoding":
                 raise ProtocolError("chunked responses are not supported")
-        body = await self.reader.readexactly(length)
+        data = await self.reader.readexactly(length_in)
         self.last_used = time.monotonic()
-        return Reply(status, body)
+        return Reply(status, data, retry_after)
 
     def close(self) -> None:
         self.writer.close()

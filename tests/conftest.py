@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,12 +110,9 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=10)
 
 
-@pytest.fixture
-def live_server(engine: Engine, clock: FixedClock, settings: Settings) -> Iterator[LiveServer]:
-    """The real application on a real loopback port, sharing the test database and clock."""
-    from opsdesk.web.app import create_app
-
-    app = create_app(settings, engine=engine, clock=clock)
+@contextmanager
+def serving(app: FastAPI) -> Iterator[LiveServer]:
+    """``app`` on a real loopback port, served by uvicorn in a thread until the block ends."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -124,6 +122,17 @@ def live_server(engine: Engine, clock: FixedClock, settings: Settings) -> Iterat
         if time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.01)
-    yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(engine: Engine, clock: FixedClock, settings: Settings) -> Iterator[LiveServer]:
+    """The real application on a real loopback port, sharing the test database and clock."""
+    from opsdesk.web.app import create_app
+
+    with serving(create_app(settings, engine=engine, clock=clock)) as server:
+        yield server

@@ -17,6 +17,12 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", description="Signs CSRF tokens; generated into var/ when empty")
     https: bool = Field(default=False, description="Mark cookies Secure (set behind TLS)")
     port: int = 8000
+    db_wait_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How long a web request waits for a free database connection before a 503",
+    )
 
     redis_url: str = Field(default="", description="When set, background jobs run on a Redis queue")
 

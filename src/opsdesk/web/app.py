@@ -11,6 +11,7 @@ from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.web.api import sla, success_health, success_pipeline, success_work, tickets, users, workforce
+from opsdesk.web.connection_gate import RETRY_AFTER_SECONDS, ConnectionGate, DatabaseBusy
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
 from opsdesk.web.ui import pages
@@ -45,11 +46,20 @@ def create_app(
     app.state.clock = clock or SystemClock()
     # Short request work runs on the event loop on PostgreSQL (see web.deps.run_as_user).
     app.state.inline_short_work = engine.dialect.name == "postgresql"
+    app.state.connection_gate = ConnectionGate.for_engine(engine, settings.db_wait_seconds)
     install_error_handlers(app)
 
     @app.exception_handler(Unauthenticated)
     async def _unauthenticated(request: Request, exc: Unauthenticated) -> JSONResponse:
         return JSONResponse(error_body("unauthenticated", exc.message), status_code=401)
+
+    @app.exception_handler(DatabaseBusy)
+    async def _busy(request: Request, exc: DatabaseBusy) -> JSONResponse:
+        return JSONResponse(
+            error_body("unavailable", exc.message),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")

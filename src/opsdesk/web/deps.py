@@ -15,6 +15,7 @@ from opsdesk.core.database import declare_write
 from opsdesk.core.errors import OpsDeskError
 from opsdesk.core.models import User
 from opsdesk.core.settings import Settings
+from opsdesk.web.connection_gate import ConnectionGate
 
 SESSION_COOKIE = "opsdesk_session"
 CSRF_HEADER = "x-csrf-token"
@@ -29,17 +30,29 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """Runs on the event loop, sparing two thread-pool hops per request: opening a session does no I/O
     (it connects on first use), and after a commit closing it does none either. The thread pool takes
     what does: the write intent on SQLite (the only engine it changes anything on, by taking the write
-    lock up front), and the rollback of a session an error left in a transaction."""
-    session: Session = request.app.state.session_factory()
+    lock up front), and the rollback of a session an error left in a transaction.
+
+    The request first takes a slot of the connection gate (see web.connection_gate), so its statements
+    never wait for the pool, and gives it back once its connection is. Declared with the function
+    scope, the session closes as soon as the response is rendered, before it is sent: a slow reader or
+    a keep-alive client never holds a connection, "idle in transaction", after its answer."""
+    gate: ConnectionGate | None = request.app.state.connection_gate
+    if gate is not None:
+        await gate.enter()
     try:
-        if request.method not in SAFE_METHODS and session.get_bind().dialect.name == "sqlite":
-            await run_in_threadpool(declare_write, session)
-        yield session
+        session: Session = request.app.state.session_factory()
+        try:
+            if request.method not in SAFE_METHODS and session.get_bind().dialect.name == "sqlite":
+                await run_in_threadpool(declare_write, session)
+            yield session
+        finally:
+            if session.in_transaction():
+                await run_in_threadpool(_discard, session)
+            else:
+                session.close()
     finally:
-        if session.in_transaction():
-            await run_in_threadpool(_discard, session)
-        else:
-            session.close()
+        if gate is not None:
+            gate.leave()
 
 
 def _discard(session: Session) -> None:
@@ -61,7 +74,7 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -123,7 +136,8 @@ async def run_as_user(
     sixth over one hop, and one hop alone did little over two. Work that updates an existing ticket
     waits for its row lock, which a batch job may hold for a while, so it keeps the hop: on the event
     loop that wait would stall every request on the worker. So does everything on SQLite, whose writers
-    may wait seconds for the write lock."""
+    may wait seconds for the write lock. Inline work never waits for a connection: the request holds
+    a slot of the connection gate (see :func:`get_session`), so the pool has one ready for it."""
 
     def authenticated() -> T:
         user = optional_user(request, session, clock)
