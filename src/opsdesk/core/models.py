@@ -34,6 +34,7 @@ class Role(enum.StrEnum):
     CSM = "csm"
     CS_LEAD = "cs_lead"
     ANALYST = "analyst"
+    COMPLIANCE = "compliance"
     REQUESTER = "requester"
 
 
