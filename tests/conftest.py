@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from opsdesk.core.append_only import APPEND_ONLY_TABLES, append_only_ddl, sqlite_trigger_names
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings
@@ -51,14 +52,25 @@ def _engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def _empty_all_tables(engine: Engine) -> None:
     """Empties every table but the configuration versions, which it bumps instead: deleting the rows
     changes the configuration, and a version must never repeat, or this process's caches would trust
-    the previous test's configuration for the next test's at the same version."""
+    the previous test's configuration for the next test's at the same version.
+
+    The event and audit logs refuse DELETE and TRUNCATE (database triggers); only this cleanup gets past
+    them: PostgreSQL skips ordinary triggers for a replica session, SQLite's are dropped and recreated
+    inside the same transaction."""
     tables = [t.name for t in reversed(metadata.sorted_tables) if t.name != "config_versions"]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
+            for log in APPEND_ONLY_TABLES:
+                for trigger in sqlite_trigger_names(log):
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+            for log in APPEND_ONLY_TABLES:
+                for statement in append_only_ddl("sqlite", log):
+                    conn.execute(text(statement))
             if conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
                 conn.execute(text("DELETE FROM sqlite_sequence"))
         conn.execute(text("UPDATE config_versions SET version = version + 1"))

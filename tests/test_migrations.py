@@ -141,3 +141,45 @@ def test_sla_check_times_move_onto_tickets_and_back(fresh_url: str) -> None:
     engine.dispose()
     assert [(row[0], str(row[1])[:19]) for row in back] == [(1, "2026-03-02 17:00:00")]
     assert messages == 1  # the tickets table was altered in place, not rebuilt
+
+
+def test_a_migrated_database_refuses_rewriting_the_logs(fresh_url: str) -> None:
+    """0005's triggers refuse UPDATE and DELETE on the event and audit logs (and TRUNCATE on
+    PostgreSQL); downgrading to 0004 removes them again."""
+    from tests.core.test_append_only import refused
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", fresh_url)
+    command.upgrade(config, "head")
+    engine = make_engine(fresh_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, name, role, active, languages, skills, created_at) "
+                "VALUES (1, 'Ada', 'admin', true, '[]', '[]', '2026-03-02 09:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO events (at, actor_id, subject_type, subject_id, type, data) "
+                "VALUES ('2026-03-02 09:00:00', 1, 'user', 1, 'user_created', '{}')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, actor_id, action, subject_type, subject_id, detail) "
+                "VALUES ('2026-03-02 09:00:00', 1, 'signed_in', 'user', 1, '{}')"
+            )
+        )
+    statements = ["UPDATE events SET type = 'x'", "DELETE FROM events", "UPDATE audit_log SET action = 'x'"]
+    statements += ["DELETE FROM audit_log WHERE id = 1"]
+    if fresh_url.startswith("postgresql"):
+        statements += ["TRUNCATE events", "TRUNCATE audit_log"]
+    for statement in statements:
+        assert "append-only" in refused(engine, statement), statement
+    command.downgrade(config, "0004")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE events SET type = 'x'"))
+        conn.execute(text("DELETE FROM audit_log"))
+    engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 # Importing a models module registers its tables on Base.metadata.
+import opsdesk.core.append_only  # the triggers that keep the event and audit logs append-only
 import opsdesk.core.config_versions
 import opsdesk.core.jobs.models
 import opsdesk.core.models

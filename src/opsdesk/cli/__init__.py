@@ -6,6 +6,7 @@ import typer
 
 from opsdesk.cli import (
     admin,
+    audit,
     demo,
     forecast,
     health,
@@ -25,6 +26,7 @@ app = typer.Typer(
 admin.register(app)
 
 for module in (
+    audit,
     demo,
     mail,
     worker,

@@ -14,6 +14,7 @@ class Role(enum.StrEnum):
     CSM = "csm"
     CS_LEAD = "cs_lead"
     ANALYST = "analyst"
+    COMPLIANCE = "compliance"
     REQUESTER = "requester"
 
 

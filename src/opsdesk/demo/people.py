@@ -103,6 +103,7 @@ def create_people(
     people["lead"] = staff(f"lead@{DEMO_DOMAIN}", "Sam Lead", Role.SUPPORT_LEAD, site=sites[0])
     people["qa"] = staff(f"qa@{DEMO_DOMAIN}", "Quinn Reviewer", Role.QA_REVIEWER, site=sites[4])
     people["analyst"] = staff(f"analyst@{DEMO_DOMAIN}", "Ari Analyst", Role.ANALYST)
+    people["compliance"] = staff(f"compliance@{DEMO_DOMAIN}", "Morgan Compliance", Role.COMPLIANCE)
     people["cslead"] = staff(f"cslead@{DEMO_DOMAIN}", "Casey CS Lead", Role.CS_LEAD)
     for i in range(12):
         people[f"csm{i + 1}"] = staff(f"csm{i + 1}@{DEMO_DOMAIN}", person_name(rng), Role.CSM)

@@ -11,6 +11,7 @@ from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.web.api import sla, success_health, success_pipeline, success_work, tickets, users, workforce
+from opsdesk.web.api.audit import router as audit_router
 from opsdesk.web.connection_gate import RETRY_AFTER_SECONDS, ConnectionGate, DatabaseBusy
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
@@ -25,6 +26,7 @@ API_ROUTERS = [
     success_health.router,
     success_work.router,
     success_pipeline.router,
+    audit_router,
 ]
 
 

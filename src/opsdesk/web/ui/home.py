@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from opsdesk.core import permissions
 from opsdesk.insights.desk_overview import desk_overview
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.auth import PageUser
@@ -20,6 +21,8 @@ def home(
 ) -> Response:
     if not user.is_staff:
         return RedirectResponse("/portal", status_code=303)
+    if not permissions.has(user, permissions.TICKET_READ) and permissions.has(user, permissions.AUDIT_READ):
+        return RedirectResponse("/audit", status_code=303)  # a compliance officer's desk is the log
     overview = desk_overview(session, user=user, clock=clock, soon_minutes=settings.breaching_soon_minutes)
     labels = [d.strftime("%d %b") for d in overview.days]
     created_chart = stacked_bars(
