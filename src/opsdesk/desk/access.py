@@ -11,6 +11,8 @@ A ticket the reader may not see is reported as not found, so its existence does 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlalchemy.orm import Session
@@ -113,23 +115,66 @@ def _describe(user: User) -> str:
 
 def ticket_for(session: Session, number: int, user: User, clock: Clock) -> Ticket:
     """The ticket if ``user`` may read it, else NotFound; reads of sensitive tickets are audited,
-    refused ones too, for the access review."""
+    refused ones too, for the access review. A refusal's row is written apart (see
+    ``audit.record_apart``): the NotFound rolls the request back, and would take the row with it."""
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise NotFound(f"no ticket #{number}", field="number")
     allowed = can_see(user, ticket)
     if ticket.sensitive:
-        audit.record(
-            session,
-            actor=user,
-            action="ticket_read" if allowed else "ticket_read_denied",
-            subject_type="ticket",
-            subject_id=ticket.id,
-            at=clock.now(),
-        )
+        read: dict[str, Any] = {
+            "actor": user,
+            "subject_type": "ticket",
+            "subject_id": ticket.id,
+            "at": clock.now(),
+        }
+        if allowed:
+            audit.record(session, action="ticket_read", **read)
+        else:
+            audit.record_apart(session, [audit.entry(action="ticket_read_denied", **read)])
     if not allowed:
         raise NotFound(f"no ticket #{number}", field="number")
     return ticket
+
+
+def audit_shown(session: Session, user: User, tickets: Iterable[Ticket], clock: Clock, *, via: str) -> None:
+    """A sensitive ticket's subject in a list or search result is a read: one audit row per such
+    ticket, all in one INSERT, written apart so that what the reader saw stays recorded."""
+    at = clock.now()
+    shown = [
+        audit.entry(
+            actor=user,
+            action="ticket_listed",
+            subject_type="ticket",
+            subject_id=t.id,
+            at=at,
+            detail={"via": via},
+        )
+        for t in tickets
+        if t.sensitive
+    ]
+    audit.record_apart(session, shown)
+
+
+def audit_attachment(
+    session: Session, user: User, ticket: Ticket, attachment_id: int, clock: Clock, *, allowed: bool
+) -> None:
+    """A download of a sensitive ticket's attachment, or its refusal (an internal note's file asked
+    for by a requester), in the audit log; the refusal written apart, as ``ticket_for`` writes its own."""
+    if not ticket.sensitive:
+        return
+    fields: dict[str, Any] = {
+        "actor": user,
+        "action": "attachment_downloaded" if allowed else "attachment_download_denied",
+        "subject_type": "ticket",
+        "subject_id": ticket.id,
+        "at": clock.now(),
+        "detail": {"attachment_id": attachment_id},
+    }
+    if allowed:
+        audit.record(session, **fields)
+    else:
+        audit.record_apart(session, [audit.entry(**fields)])
 
 
 def visible_to(user: User) -> ColumnElement[bool]:

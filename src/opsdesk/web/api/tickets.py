@@ -250,6 +250,8 @@ def list_tickets(
         cursor=cursor,
         limit=limit,
     )
+    access.audit_shown(session, user, page.items, clock, via="api_list")
+    session.commit()  # writes the audit rows of the sensitive tickets listed
     return TicketPageOut(items=[TicketOut.of(t, user) for t in page.items], next_cursor=page.next_cursor)
 
 
@@ -383,9 +385,14 @@ def download_attachment(
     settings: SettingsDep,
 ) -> Response:
     ticket = access.ticket_for(session, number, user, clock)
-    row = queries.attachment_for(session, ticket=ticket, attachment_id=attachment_id, user=user)
+    try:
+        row = queries.attachment_for(session, ticket=ticket, attachment_id=attachment_id, user=user)
+    except NotFound:
+        access.audit_attachment(session, user, ticket, attachment_id, clock, allowed=False)
+        raise
+    access.audit_attachment(session, user, ticket, attachment_id, clock, allowed=True)
     data = AttachmentStore.from_settings(settings).open(row.storage_key)
-    session.commit()  # the audit row of a sensitive read
+    session.commit()  # the audit rows of a sensitive read
     media_type = row.content_type if row.content_type in _INERT_TYPES else "application/octet-stream"
     return Response(
         content=data,
@@ -435,11 +442,14 @@ def merge(
 def search_tickets(
     user: CurrentUser,
     session: SessionDep,
+    clock: ClockDep,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
 ) -> SearchOut:
     access.require(user, TicketOp.LIST)
     hits = search.search_tickets(session, user=user, q=q, limit=limit)
+    access.audit_shown(session, user, (h.ticket for h in hits), clock, via="api_search")
+    session.commit()  # writes the audit rows of the sensitive tickets found
     return SearchOut(
         items=[
             SearchHitOut(ticket=TicketOut.of(h.ticket, user), matched_messages=h.matched_messages)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from opsdesk.core.models import Group, Role, User
 from opsdesk.desk import actions, queries
-from opsdesk.desk.access import TicketOp, can, require, ticket_for
+from opsdesk.desk.access import TicketOp, audit_shown, can, require, ticket_for
 from opsdesk.desk.models import AuthorKind, Channel, Status
 from opsdesk.desk.search import search_tickets
 from opsdesk.desk.sla.queries import sla_state
@@ -52,6 +52,8 @@ def ticket_list(
         limit=50,
         breaching_soon_minutes=settings.breaching_soon_minutes,
     )
+    audit_shown(session, user, result.items, clock, via="page_list")
+    session.commit()  # writes the audit rows of the sensitive tickets listed
     return page(
         request,
         "tickets/list.html",
@@ -176,7 +178,11 @@ def post_escalate(
 
 
 @router.get("/search")
-def search_page(request: Request, user: PageUser, session: SessionDep, q: str = "") -> Response:
+def search_page(
+    request: Request, user: PageUser, session: SessionDep, clock: ClockDep, q: str = ""
+) -> Response:
     require(user, TicketOp.LIST)
     hits = search_tickets(session, user=user, q=q) if q.strip() else []
+    audit_shown(session, user, (h.ticket for h in hits), clock, via="page_search")
+    session.commit()  # writes the audit rows of the sensitive tickets found
     return page(request, "tickets/search.html", user, q=q, hits=hits)
