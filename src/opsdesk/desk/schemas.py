@@ -166,10 +166,16 @@ class UserCreate(Request):
 class IdentityIn(Request):
     kind: IdentityKind
     value: Annotated[Text, Field(min_length=1, max_length=320)]
+    confirm_cross_organisation: bool = Field(
+        False, description="Required to add an address of another organisation's domain (or of none)"
+    )
 
 
 class UserMergeIn(Request):
     into: Id
+    confirm_cross_organisation: bool = Field(
+        False, description="Required to merge people of different organisations (or of none)"
+    )
 
 
 # ---- responses ----
