@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from opsdesk.core import audit, permissions
 from opsdesk.core.clock import Clock
-from opsdesk.core.errors import NotFound, PermissionDenied
-from opsdesk.core.models import Role, User
+from opsdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
+from opsdesk.core.models import AuditEntry, Role, User
 from opsdesk.desk.models import Message, Ticket
+
+BREAK_GLASS = "break_glass"
+# Long enough to read a ticket and act on it; short enough that each use is a deliberate request.
+BREAK_GLASS_LASTS = timedelta(minutes=15)
+BREAK_GLASS_REASON_MIN = 10
 
 
 class TicketOp(enum.StrEnum):
@@ -116,7 +122,9 @@ def _describe(user: User) -> str:
 def ticket_for(session: Session, number: int, user: User, clock: Clock) -> Ticket:
     """The ticket if ``user`` may read it, else NotFound; reads of sensitive tickets are audited,
     refused ones too, for the access review. A refusal's row is written apart (see
-    ``audit.record_apart``): the NotFound rolls the request back, and would take the row with it."""
+    ``audit.record_apart``): the NotFound rolls the request back, and would take the row with it.
+    A support lead or admin with a running break-glass grant on the ticket may read it, and only read:
+    every other operation checks ``require``, which knows nothing of grants."""
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise NotFound(f"no ticket #{number}", field="number")
@@ -128,13 +136,83 @@ def ticket_for(session: Session, number: int, user: User, clock: Clock) -> Ticke
             "subject_id": ticket.id,
             "at": clock.now(),
         }
-        if allowed:
-            audit.record(session, action="ticket_read", **read)
-        else:
-            audit.record_apart(session, [audit.entry(action="ticket_read_denied", **read)])
+        grant = None if allowed else active_break_glass(session, user, ticket, clock)
+        if allowed or grant is not None:
+            detail = {"break_glass": grant.id} if grant is not None else None
+            audit.record(session, action="ticket_read", detail=detail, **read)
+            return ticket
+        audit.record_apart(session, [audit.entry(action="ticket_read_denied", **read)])
     if not allowed:
         raise NotFound(f"no ticket #{number}", field="number")
     return ticket
+
+
+def active_break_glass(session: Session, user: User, ticket: Ticket, clock: Clock) -> AuditEntry | None:
+    """The user's running break-glass grant on the ticket, if any. Grants live in the audit log, which
+    is append-only: a grant cannot be edited or extended, only asked for again, with a reason."""
+    if not permissions.has(user, permissions.TICKET_BREAK_GLASS):
+        return None
+    now = clock.now()
+    return session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.subject_type == "ticket",
+            AuditEntry.subject_id == ticket.id,
+            AuditEntry.action == BREAK_GLASS,
+            AuditEntry.actor_id == user.id,
+            AuditEntry.at > now - BREAK_GLASS_LASTS,
+            AuditEntry.at <= now,
+        )
+        .order_by(AuditEntry.at.desc())
+        .limit(1)
+    ).first()
+
+
+def break_glass(session: Session, number: int, user: User, reason: str, clock: Clock) -> AuditEntry:
+    """Grant ``user`` (a support lead or admin) a read of a sensitive ticket outside their need-to-know
+    for BREAK_GLASS_LASTS. The grant is the audit row: who, when, why, until when. The caller commits."""
+    if not permissions.has(user, permissions.TICKET_BREAK_GLASS):
+        raise PermissionDenied(f"{_describe(user)} may not break the glass")
+    ticket = session.get(Ticket, number)
+    if ticket is None:
+        raise NotFound(f"no ticket #{number}", field="number")
+    if can_see(user, ticket):
+        raise ValidationFailed(f"you may read ticket #{number} without breaking the glass", field="number")
+    reason = " ".join(reason.split())
+    if len(reason) < BREAK_GLASS_REASON_MIN:
+        raise ValidationFailed(
+            f"say why in at least {BREAK_GLASS_REASON_MIN} characters: the reason shows on the ticket",
+            field="reason",
+        )
+    now = clock.now()
+    grant = audit.record(
+        session,
+        actor=user,
+        action=BREAK_GLASS,
+        subject_type="ticket",
+        subject_id=ticket.id,
+        at=now,
+        detail={"reason": reason, "expires_at": (now + BREAK_GLASS_LASTS).isoformat()},
+    )
+    session.flush()
+    return grant
+
+
+def break_glass_grants(session: Session, ticket: Ticket) -> list[tuple[AuditEntry, User]]:
+    """Every break-glass grant on the ticket with who asked, newest first, for those who may see it."""
+    if not ticket.sensitive:
+        return []
+    rows = session.execute(
+        select(AuditEntry, User)
+        .join(User, User.id == AuditEntry.actor_id)
+        .where(
+            AuditEntry.subject_type == "ticket",
+            AuditEntry.subject_id == ticket.id,
+            AuditEntry.action == BREAK_GLASS,
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    )
+    return [(grant, actor) for grant, actor in rows]
 
 
 def audit_shown(session: Session, user: User, tickets: Iterable[Ticket], clock: Clock, *, via: str) -> None:

@@ -22,6 +22,8 @@ from opsdesk.desk.attachments import AttachmentStore, NewAttachment
 from opsdesk.desk.models import AuthorKind, Channel, Priority, Status, Ticket
 from opsdesk.desk.schemas import (
     MAX_ID,
+    BreakGlassIn,
+    BreakGlassOut,
     EscalateIn,
     MergeIn,
     MessageCreate,
@@ -402,6 +404,28 @@ def download_attachment(
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+@router.post("/tickets/{number}/break-glass", status_code=201, response_model=BreakGlassOut)
+def break_glass(
+    number: Number, body: BreakGlassIn, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> BreakGlassOut:
+    """Support leads and admins: read a sensitive ticket outside your need-to-know for 15 minutes.
+    The reason, you and the time show on the ticket and in the audit log."""
+    grant = access.break_glass(session, number, user, body.reason, clock)
+    session.commit()
+    return BreakGlassOut.of(grant, user)
+
+
+@router.get("/tickets/{number}/break-glass", response_model=list[BreakGlassOut])
+def list_break_glass(
+    number: Number, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> list[BreakGlassOut]:
+    """The break-glass reads of a ticket, newest first, for everyone who may read the ticket."""
+    ticket = access.ticket_for(session, number, user, clock)
+    out = [BreakGlassOut.of(grant, actor) for grant, actor in access.break_glass_grants(session, ticket)]
+    session.commit()  # the audit row of a sensitive read
+    return out
 
 
 @router.post("/tickets/{number}/escalate", response_model=TicketOut)
