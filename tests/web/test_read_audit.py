@@ -5,9 +5,10 @@ as a downloaded attachment is a read too. Every check reads back in a session of
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core import actions as core_actions
@@ -158,3 +159,32 @@ def test_sensitive_tickets_shown_in_lists_searches_and_downloads_are_audited(
     )
     # Non-sensitive tickets in the same lists are not audited.
     assert _rows(session_factory, world.normal.id) == []
+
+
+def test_hot_paths_write_no_audit_and_a_list_writes_one_insert(
+    db: Session, clock: FixedClock, live_server: LiveServer, engine: Engine
+) -> None:
+    """Creating a ticket and reading a non-sensitive one (what benchmarks/desk_api.py measures) touch no
+    audit table; a list that shows two sensitive tickets records both in a single INSERT."""
+    world = build_world(db, clock)
+    reader = make_token(db, clock, world.people["agent_l2"])
+    db.commit()
+    api = live_server.client(reader)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        created = api.post(
+            "/api/v1/tickets",
+            json={"requester_id": world.people["requester_own"].id, "subject": "Hi", "body_text": "Hello"},
+        )
+        assert created.status_code == 201, created.text
+        assert api.get(f"/api/v1/tickets/{world.normal.id}").status_code == 200
+        assert not [s for s in statements if "audit_log" in s]
+        assert len(api.get("/api/v1/tickets", params={"limit": 200}).json()["items"]) == 5
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert [s.split("(")[0].strip() for s in statements if "audit_log" in s] == ["INSERT INTO audit_log"]
