@@ -121,6 +121,16 @@ def test_the_page_asks_for_a_reason_and_the_ticket_shows_the_break_glass_read(
     page.fill("textarea[name=reason]", "too short")
     page.click("main button[type=submit]")  # the browser holds back a reason under 10 characters
     assert page.get_by_test_id("break-glass").is_visible() and world.sensitive.subject not in page.content()
+    # What a form can send that the API's schema refuses: a NUL, a number out of range.
+    cookies = {str(c["name"]): str(c["value"]) for c in page.context.cookies()}
+    with httpx.Client(base_url=live_server.url, cookies=cookies) as raw:
+        csrf = page.get_by_test_id("break-glass").locator("input[name=csrf_token]").get_attribute("value")
+        nul = raw.post(
+            f"/tickets/{world.sensitive.id}/break-glass", data={"reason": "\x00" * 20, "csrf_token": csrf}
+        )
+        assert nul.status_code == 422 and "at least 10 characters" in nul.text
+        huge = raw.post("/tickets/2147483648/break-glass", data={"reason": REASON, "csrf_token": csrf})
+        assert huge.status_code == 422
     page.fill("textarea[name=reason]", REASON)
     page.click("main button[type=submit]")
     page.wait_for_url(f"**/tickets/{world.sensitive.id}")

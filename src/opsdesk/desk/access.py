@@ -178,7 +178,7 @@ def break_glass(session: Session, number: int, user: User, reason: str, clock: C
         raise NotFound(f"no ticket #{number}", field="number")
     if can_see(user, ticket):
         raise ValidationFailed(f"you may read ticket #{number} without breaking the glass", field="number")
-    reason = " ".join(reason.split())
+    reason = " ".join(reason.replace("\x00", " ").split())
     if len(reason) < BREAK_GLASS_REASON_MIN:
         raise ValidationFailed(
             f"say why in at least {BREAK_GLASS_REASON_MIN} characters: the reason shows on the ticket",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from opsdesk.core.models import Group, Role, User
 from opsdesk.desk import access, actions, queries
 from opsdesk.desk.access import TicketOp, audit_shown, can, require, ticket_for
 from opsdesk.desk.models import AuthorKind, Channel, Status
-from opsdesk.desk.schemas import BreakGlassOut
+from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import search_tickets
 from opsdesk.desk.sla.queries import sla_state
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
@@ -117,7 +117,7 @@ def _back(number: int) -> RedirectResponse:
 
 @router.post("/tickets/{number}/break-glass")
 def post_break_glass(
-    number: int,
+    number: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     user: FormUser,
     session: SessionDep,
