@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core import actions as core_actions
 from opsdesk.core.clock import FixedClock
@@ -229,18 +229,22 @@ def test_access_matrix_on_a_sensitive_ticket(db: Session, clock: FixedClock) -> 
     assert _diff(SENSITIVE, _actual(db, clock, world, sensitive=True)) == []
 
 
-def test_every_read_of_a_sensitive_ticket_is_audited_and_refusals_too(db: Session, clock: FixedClock) -> None:
+def test_every_read_of_a_sensitive_ticket_is_audited_and_refusals_survive_the_rollback(
+    db: Session, clock: FixedClock, session_factory: sessionmaker[Session]
+) -> None:
     world = build_world(db, clock)
     reader, outsider = world.people["agent_l2"], world.people["admin"]
     access.ticket_for(db, world.sensitive.id, reader, clock)
     access.ticket_for(db, world.sensitive.id, world.people["requester_own"], clock)
+    access.ticket_for(db, world.normal.id, reader, clock)  # not sensitive: not audited
+    db.commit()
     with pytest.raises(NotFound):
         access.ticket_for(db, world.sensitive.id, outsider, clock)
-    access.ticket_for(db, world.normal.id, reader, clock)  # not sensitive: not audited
-    db.flush()
-    rows = db.scalars(
-        select(AuditEntry).where(AuditEntry.subject_type == "ticket").order_by(AuditEntry.id)
-    ).all()
+    db.rollback()  # as the refused request's session does
+    with session_factory() as fresh:
+        rows = fresh.scalars(
+            select(AuditEntry).where(AuditEntry.subject_type == "ticket").order_by(AuditEntry.id)
+        ).all()
     assert [(r.actor_id, r.action, r.subject_id) for r in rows] == [
         (reader.id, "ticket_read", world.sensitive.id),
         (world.people["requester_own"].id, "ticket_read", world.sensitive.id),

@@ -40,25 +40,31 @@ def test_a_new_email_requester_joins_the_organisation_of_their_domain(db: Sessio
 
 def test_channel_identities_lead_to_the_same_person(db: Session, clock: FixedClock) -> None:
     person = requester(db, clock, IdentityKind.EMAIL, "sam@example.com")
-    requesters.link_identity(db, user=person, kind=IdentityKind.CHAT, value="visitor-42", clock=clock)
-    requesters.link_identity(db, user=person, kind=IdentityKind.PHONE, value="+1 (415) 555-0101", clock=clock)
-    requesters.link_identity(db, user=person, kind=IdentityKind.SOCIAL, value="@SamTweets", clock=clock)
+    requesters.link_identity(
+        db, user=person, kind=IdentityKind.CHAT, value="visitor-42", actor=None, clock=clock
+    )
+    requesters.link_identity(
+        db, user=person, kind=IdentityKind.PHONE, value="+1 (415) 555-0101", actor=None, clock=clock
+    )
+    requesters.link_identity(
+        db, user=person, kind=IdentityKind.SOCIAL, value="@SamTweets", actor=None, clock=clock
+    )
     assert requester(db, clock, IdentityKind.CHAT, "visitor-42").id == person.id
     assert requester(db, clock, IdentityKind.PHONE, "+14155550101").id == person.id
     assert requester(db, clock, IdentityKind.SOCIAL, "samtweets").id == person.id
     stranger = requester(db, clock, IdentityKind.CHAT, "visitor-43")
     with pytest.raises(Conflict):
         requesters.link_identity(
-            db, user=stranger, kind=IdentityKind.PHONE, value="+14155550101", clock=clock
+            db, user=stranger, kind=IdentityKind.PHONE, value="+14155550101", actor=None, clock=clock
         )
 
 
 def test_merge_moves_identities_and_tickets_and_keeps_history(db: Session, clock: FixedClock) -> None:
-    agent = make_user(db, clock, Role.AGENT, email="agent@desk.test", password=None)
+    lead = make_user(db, clock, Role.SUPPORT_LEAD, email="lead@desk.test", password=None)
     keep = requester(db, clock, IdentityKind.EMAIL, "sam@example.com")
     merge = requester(db, clock, IdentityKind.PHONE, "+1 415 555 0102")
     requesters.link_identity(
-        db, user=merge, kind=IdentityKind.EMAIL, value="sam.work@example.com", clock=clock
+        db, user=merge, kind=IdentityKind.EMAIL, value="sam.work@example.com", actor=None, clock=clock
     )
     mail_ticket = actions.create_ticket(
         db, requester=keep, subject="Email", body_text="hi", channel=Channel.EMAIL, clock=clock
@@ -66,7 +72,9 @@ def test_merge_moves_identities_and_tickets_and_keeps_history(db: Session, clock
     phone_ticket = actions.create_ticket(
         db, requester=merge, subject="Call", body_text="called", channel=Channel.PHONE, clock=clock
     )
-    kept = requesters.merge_requesters(db, keep=keep, merge=merge, actor=agent, clock=clock)
+    kept = requesters.merge_requesters(
+        db, keep=keep, merge=merge, actor=lead, clock=clock, confirm_cross_organisation=True
+    )
     db.commit()
     assert kept.id == keep.id
     assert merge.merged_into_id == keep.id and not merge.active and merge.email is None
@@ -88,7 +96,14 @@ def test_merge_moves_identities_and_tickets_and_keeps_history(db: Session, clock
     assert ("requester_merged", merge.id) in types and ("requester_merged_from", keep.id) in types
     assert ("requester_changed", phone_ticket.id) in types
     audit = db.scalars(select(AuditEntry).where(AuditEntry.action == "requester_merged")).one()
-    assert (audit.actor_id, audit.subject_id, audit.detail) == (agent.id, keep.id, {"merged": merge.id})
+    assert (audit.actor_id, audit.subject_id) == (lead.id, keep.id)
+    assert audit.detail == {
+        "merged": merge.id,
+        "ticket_ids": [phone_ticket.id],
+        "cross_organisation": True,
+        "from_organisation": None,
+        "into_organisation": None,
+    }
 
 
 def test_merging_into_a_merged_person_lands_on_the_survivor(db: Session, clock: FixedClock) -> None:

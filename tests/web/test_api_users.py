@@ -81,32 +81,43 @@ def test_only_an_admin_creates_users(live_server: LiveServer, people: dict[str, 
     assert no_tier.status_code == 422 and no_tier.json()["error"]["field"] == "tier"
 
 
-def test_agents_link_identities_and_merge_requesters(
+def test_admins_link_identities_and_merge_requesters(
     live_server: LiveServer, people: dict[str, tuple[User, str]]
 ) -> None:
-    agent = live_server.client(people["agent"][1])
+    admin = live_server.client(people["admin"][1])
     pat, kim = people["pat"][0], people["kim"][0]
-    linked = agent.post(
-        f"/api/v1/users/{kim.id}/identities", json={"kind": "phone", "value": "+1 415 555 0199"}
+    phone = {"kind": "phone", "value": "+1 415 555 0199"}
+    assert (
+        live_server.client(people["agent"][1])
+        .post(f"/api/v1/users/{kim.id}/identities", json=phone)
+        .status_code
+        == 403
     )
+    linked = admin.post(f"/api/v1/users/{kim.id}/identities", json=phone)
     assert linked.status_code == 201
     assert {"kind": "phone", "value": "+14155550199"} in linked.json()["identities"]
-    taken = agent.post(f"/api/v1/users/{pat.id}/identities", json={"kind": "phone", "value": "+14155550199"})
+    taken = admin.post(f"/api/v1/users/{pat.id}/identities", json={"kind": "phone", "value": "+14155550199"})
     assert taken.status_code == 409
     assert (
         live_server.client(people["pat"][1])
         .post(f"/api/v1/users/{kim.id}/merge", json={"into": pat.id})
         .status_code
+        == 404
+    )
+    assert (
+        live_server.client(people["agent"][1])
+        .post(f"/api/v1/users/{kim.id}/merge", json={"into": pat.id})
+        .status_code
         == 403
     )
-    merged = agent.post(f"/api/v1/users/{kim.id}/merge", json={"into": pat.id})
+    merged = admin.post(f"/api/v1/users/{kim.id}/merge", json={"into": pat.id})
     assert merged.status_code == 200, merged.text
     assert merged.json()["id"] == pat.id
     values = {i["value"] for i in merged.json()["identities"]}
     assert {"pat@acme.test", "kim@acme.test", "+14155550199"} <= values
-    gone = agent.get(f"/api/v1/users/{kim.id}").json()
+    gone = admin.get(f"/api/v1/users/{kim.id}").json()
     assert (gone["merged_into_id"], gone["active"]) == (pat.id, False)
     # A merged person's token no longer signs in.
     assert live_server.client(people["kim"][1]).get("/api/v1/users/me").status_code == 401
-    staff = agent.post(f"/api/v1/users/{people['analyst'][0].id}/merge", json={"into": pat.id})
+    staff = admin.post(f"/api/v1/users/{people['analyst'][0].id}/merge", json={"into": pat.id})
     assert staff.status_code == 422

@@ -11,15 +11,23 @@ A ticket the reader may not see is reported as not found, so its existence does 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from opsdesk.core import audit, permissions
 from opsdesk.core.clock import Clock
-from opsdesk.core.errors import NotFound, PermissionDenied
-from opsdesk.core.models import Role, User
+from opsdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
+from opsdesk.core.models import AuditEntry, Role, User
 from opsdesk.desk.models import Message, Ticket
+
+BREAK_GLASS = "break_glass"
+# Long enough to read a ticket and act on it; short enough that each use is a deliberate request.
+BREAK_GLASS_LASTS = timedelta(minutes=15)
+BREAK_GLASS_REASON_MIN = 10
 
 
 class TicketOp(enum.StrEnum):
@@ -113,23 +121,138 @@ def _describe(user: User) -> str:
 
 def ticket_for(session: Session, number: int, user: User, clock: Clock) -> Ticket:
     """The ticket if ``user`` may read it, else NotFound; reads of sensitive tickets are audited,
-    refused ones too, for the access review."""
+    refused ones too, for the access review. A refusal's row is written apart (see
+    ``audit.record_apart``): the NotFound rolls the request back, and would take the row with it.
+    A support lead or admin with a running break-glass grant on the ticket may read it, and only read:
+    every other operation checks ``require``, which knows nothing of grants."""
     ticket = session.get(Ticket, number)
     if ticket is None:
         raise NotFound(f"no ticket #{number}", field="number")
     allowed = can_see(user, ticket)
     if ticket.sensitive:
-        audit.record(
-            session,
-            actor=user,
-            action="ticket_read" if allowed else "ticket_read_denied",
-            subject_type="ticket",
-            subject_id=ticket.id,
-            at=clock.now(),
-        )
+        read: dict[str, Any] = {
+            "actor": user,
+            "subject_type": "ticket",
+            "subject_id": ticket.id,
+            "at": clock.now(),
+        }
+        grant = None if allowed else active_break_glass(session, user, ticket, clock)
+        if allowed or grant is not None:
+            detail = {"break_glass": grant.id} if grant is not None else None
+            audit.record(session, action="ticket_read", detail=detail, **read)
+            return ticket
+        audit.record_apart(session, [audit.entry(action="ticket_read_denied", **read)])
     if not allowed:
         raise NotFound(f"no ticket #{number}", field="number")
     return ticket
+
+
+def active_break_glass(session: Session, user: User, ticket: Ticket, clock: Clock) -> AuditEntry | None:
+    """The user's running break-glass grant on the ticket, if any. Grants live in the audit log, which
+    is append-only: a grant cannot be edited or extended, only asked for again, with a reason."""
+    if not permissions.has(user, permissions.TICKET_BREAK_GLASS):
+        return None
+    now = clock.now()
+    return session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.subject_type == "ticket",
+            AuditEntry.subject_id == ticket.id,
+            AuditEntry.action == BREAK_GLASS,
+            AuditEntry.actor_id == user.id,
+            AuditEntry.at > now - BREAK_GLASS_LASTS,
+            AuditEntry.at <= now,
+        )
+        .order_by(AuditEntry.at.desc())
+        .limit(1)
+    ).first()
+
+
+def break_glass(session: Session, number: int, user: User, reason: str, clock: Clock) -> AuditEntry:
+    """Grant ``user`` (a support lead or admin) a read of a sensitive ticket outside their need-to-know
+    for BREAK_GLASS_LASTS. The grant is the audit row: who, when, why, until when. The caller commits."""
+    if not permissions.has(user, permissions.TICKET_BREAK_GLASS):
+        raise PermissionDenied(f"{_describe(user)} may not break the glass")
+    ticket = session.get(Ticket, number)
+    if ticket is None:
+        raise NotFound(f"no ticket #{number}", field="number")
+    if can_see(user, ticket):
+        raise ValidationFailed(f"you may read ticket #{number} without breaking the glass", field="number")
+    reason = " ".join(reason.replace("\x00", " ").split())
+    if len(reason) < BREAK_GLASS_REASON_MIN:
+        raise ValidationFailed(
+            f"say why in at least {BREAK_GLASS_REASON_MIN} characters: the reason shows on the ticket",
+            field="reason",
+        )
+    now = clock.now()
+    grant = audit.record(
+        session,
+        actor=user,
+        action=BREAK_GLASS,
+        subject_type="ticket",
+        subject_id=ticket.id,
+        at=now,
+        detail={"reason": reason, "expires_at": (now + BREAK_GLASS_LASTS).isoformat()},
+    )
+    session.flush()
+    return grant
+
+
+def break_glass_grants(session: Session, ticket: Ticket) -> list[tuple[AuditEntry, User]]:
+    """Every break-glass grant on the ticket with who asked, newest first, for those who may see it."""
+    if not ticket.sensitive:
+        return []
+    rows = session.execute(
+        select(AuditEntry, User)
+        .join(User, User.id == AuditEntry.actor_id)
+        .where(
+            AuditEntry.subject_type == "ticket",
+            AuditEntry.subject_id == ticket.id,
+            AuditEntry.action == BREAK_GLASS,
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    )
+    return [(grant, actor) for grant, actor in rows]
+
+
+def audit_shown(session: Session, user: User, tickets: Iterable[Ticket], clock: Clock, *, via: str) -> None:
+    """A sensitive ticket's subject in a list or search result is a read: one audit row per such
+    ticket, all in one INSERT, written apart so that what the reader saw stays recorded."""
+    at = clock.now()
+    shown = [
+        audit.entry(
+            actor=user,
+            action="ticket_listed",
+            subject_type="ticket",
+            subject_id=t.id,
+            at=at,
+            detail={"via": via},
+        )
+        for t in tickets
+        if t.sensitive
+    ]
+    audit.record_apart(session, shown)
+
+
+def audit_attachment(
+    session: Session, user: User, ticket: Ticket, attachment_id: int, clock: Clock, *, allowed: bool
+) -> None:
+    """A download of a sensitive ticket's attachment, or its refusal (an internal note's file asked
+    for by a requester), in the audit log; the refusal written apart, as ``ticket_for`` writes its own."""
+    if not ticket.sensitive:
+        return
+    fields: dict[str, Any] = {
+        "actor": user,
+        "action": "attachment_downloaded" if allowed else "attachment_download_denied",
+        "subject_type": "ticket",
+        "subject_id": ticket.id,
+        "at": clock.now(),
+        "detail": {"attachment_id": attachment_id},
+    }
+    if allowed:
+        audit.record(session, **fields)
+    else:
+        audit.record_apart(session, [audit.entry(**fields)])
 
 
 def visible_to(user: User) -> ColumnElement[bool]:

@@ -7,14 +7,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from opsdesk.core import audit
+from opsdesk.core import audit, permissions
 from opsdesk.core.actions import add_identity
 from opsdesk.core.clock import Clock
-from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.errors import OpsDeskError, PermissionDenied, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Identity, IdentityKind, Organisation, Role, User
 from opsdesk.core.normalise import normalise_identity
 from opsdesk.core.queries import person_by_identity
+from opsdesk.desk.access import can_see
 from opsdesk.desk.models import Ticket
 
 
@@ -85,7 +86,65 @@ def find_or_create_requester(
     return user
 
 
-def merge_requesters(session: Session, *, keep: User, merge: User, actor: User | None, clock: Clock) -> User:
+def _authorise(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    people: list[User],
+    crosses: bool,
+    confirmed: bool,
+    clock: Clock,
+) -> None:
+    """Merging people or adding an identity hands one person's tickets (and the mail that threads onto
+    them) to another: only support leads and admins may, and across organisations only when they
+    confirm it and may themselves read every ticket involved, sensitive ones included. ``actor`` None is
+    OpsDesk itself (mail intake). A refusal is audited apart: the request rolls back after it."""
+    if actor is None:
+        return
+    reason: OpsDeskError | None = None
+    if not permissions.has(actor, permissions.USER_MERGE):
+        reason = PermissionDenied(f"{actor.role.value} may not merge people or add identities")
+    elif crosses and not confirmed:
+        reason = ValidationFailed(
+            "these belong to different organisations (or to none); send confirm_cross_organisation: true",
+            field="confirm_cross_organisation",
+        )
+    elif crosses:
+        tickets = session.scalars(select(Ticket).where(Ticket.requester_id.in_([p.id for p in people])))
+        if not all(can_see(actor, t) for t in tickets):
+            reason = PermissionDenied(
+                "only someone who may read every ticket of these people may join them across organisations",
+                field="confirm_cross_organisation",
+            )
+    if reason is None:
+        return
+    denied = audit.entry(
+        actor=actor,
+        action=f"{action}_denied",
+        subject_type="user",
+        subject_id=people[0].id,
+        at=clock.now(),
+        detail={"people": [p.id for p in people], "reason": reason.message},
+    )
+    audit.record_apart(session, [denied])
+    raise reason
+
+
+def _crosses(a: int | None, b: int | None) -> bool:
+    """People without an organisation are not known to be one organisation's."""
+    return a is None or a != b
+
+
+def merge_requesters(
+    session: Session,
+    *,
+    keep: User,
+    merge: User,
+    actor: User | None,
+    clock: Clock,
+    confirm_cross_organisation: bool = False,
+) -> User:
     """Move ``merge``'s identities and tickets onto ``keep``; ``merge`` stays as a pointer to ``keep``.
 
     Messages keep their original author id (who wrote them is history); readers follow merged_into_id.
@@ -99,6 +158,17 @@ def merge_requesters(session: Session, *, keep: User, merge: User, actor: User |
             raise ValidationFailed(
                 f"only requesters can be merged; {person.name} is {person.role}", field=field
             )
+    crosses = _crosses(keep.organisation_id, merge.organisation_id)
+    _authorise(
+        session,
+        actor=actor,
+        action="requester_merge",
+        people=[merge, keep],
+        crosses=crosses,
+        confirmed=confirm_cross_organisation,
+        clock=clock,
+    )
+    organisations = {"from_organisation": merge.organisation_id, "into_organisation": keep.organisation_id}
     identities = list(merge.identities)
     tickets = list(session.scalars(select(Ticket).where(Ticket.requester_id == merge.id).order_by(Ticket.id)))
     for identity in identities:
@@ -153,12 +223,48 @@ def merge_requesters(session: Session, *, keep: User, merge: User, actor: User |
         subject_type="user",
         subject_id=keep.id,
         at=now,
-        detail={"merged": merge.id},
+        detail={"merged": merge.id, "ticket_ids": ticket_ids, "cross_organisation": crosses, **organisations},
     )
     return keep
 
 
-def link_identity(session: Session, *, user: User, kind: IdentityKind, value: str, clock: Clock) -> Identity:
+def link_identity(
+    session: Session,
+    *,
+    user: User,
+    kind: IdentityKind,
+    value: str,
+    actor: User | None,
+    clock: Clock,
+    confirm_cross_organisation: bool = False,
+) -> Identity:
     """Attach another channel identity to a person; one that belongs to someone else raises Conflict
-    (the two records must be merged instead)."""
-    return add_identity(session, user=current_person(session, user), kind=kind, value=value, clock=clock)
+    (the two records must be merged instead). Mail from an added address threads onto the person's
+    tickets as theirs, so an address of another organisation's domain (or of none, for a person of
+    one) crosses organisations as a merge does."""
+    person = current_person(session, user)
+    crosses = False
+    if kind is IdentityKind.EMAIL:
+        owner = _organisation_for_email(session, normalise_identity(kind, value))
+        crosses = (owner.id if owner else None) != person.organisation_id
+    _authorise(
+        session,
+        actor=actor,
+        action="identity_add",
+        people=[person],
+        crosses=crosses,
+        confirmed=confirm_cross_organisation,
+        clock=clock,
+    )
+    identity = add_identity(session, user=person, kind=kind, value=value, clock=clock)
+    if actor is not None:
+        audit.record(
+            session,
+            actor=actor,
+            action="identity_added",
+            subject_type="user",
+            subject_id=person.id,
+            at=clock.now(),
+            detail={"kind": kind.value, "value": identity.value, "cross_organisation": crosses},
+        )
+    return identity

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from opsdesk.core.models import IdentityKind, Role, Tier, User
+from opsdesk.core.models import AuditEntry, IdentityKind, Role, Tier, User
 from opsdesk.desk.models import Attachment, AuthorKind, Channel, Message, Priority, Status, Ticket, TicketType
 
 MAX_ID = 2_147_483_647
@@ -166,10 +166,16 @@ class UserCreate(Request):
 class IdentityIn(Request):
     kind: IdentityKind
     value: Annotated[Text, Field(min_length=1, max_length=320)]
+    confirm_cross_organisation: bool = Field(
+        False, description="Required to add an address of another organisation's domain (or of none)"
+    )
 
 
 class UserMergeIn(Request):
     into: Id
+    confirm_cross_organisation: bool = Field(
+        False, description="Required to merge people of different organisations (or of none)"
+    )
 
 
 # ---- responses ----
@@ -356,3 +362,32 @@ class UserOut(BaseModel):
 class UserPageOut(BaseModel):
     items: list[UserOut]
     next_cursor: str | None
+
+
+class BreakGlassIn(Request):
+    reason: Annotated[
+        Text, Field(min_length=1, max_length=500, description="Why you need this ticket; shown on it")
+    ]
+
+
+class BreakGlassOut(BaseModel):
+    """A break-glass read of a sensitive ticket: who, when, why, and until when it lets them read."""
+
+    id: int
+    ticket_number: int
+    actor: PersonRef
+    at: datetime
+    expires_at: datetime
+    reason: str
+
+    @classmethod
+    def of(cls, grant: AuditEntry, actor: User) -> BreakGlassOut:
+        assert grant.subject_id is not None
+        return cls(
+            id=grant.id,
+            ticket_number=grant.subject_id,
+            actor=PersonRef(id=actor.id, name=actor.name),
+            at=grant.at,
+            expires_at=datetime.fromisoformat(grant.detail["expires_at"]),
+            reason=grant.detail["reason"],
+        )

@@ -22,6 +22,8 @@ from opsdesk.desk.attachments import AttachmentStore, NewAttachment
 from opsdesk.desk.models import AuthorKind, Channel, Priority, Status, Ticket
 from opsdesk.desk.schemas import (
     MAX_ID,
+    BreakGlassIn,
+    BreakGlassOut,
     EscalateIn,
     MergeIn,
     MessageCreate,
@@ -250,6 +252,8 @@ def list_tickets(
         cursor=cursor,
         limit=limit,
     )
+    access.audit_shown(session, user, page.items, clock, via="api_list")
+    session.commit()  # writes the audit rows of the sensitive tickets listed
     return TicketPageOut(items=[TicketOut.of(t, user) for t in page.items], next_cursor=page.next_cursor)
 
 
@@ -383,9 +387,14 @@ def download_attachment(
     settings: SettingsDep,
 ) -> Response:
     ticket = access.ticket_for(session, number, user, clock)
-    row = queries.attachment_for(session, ticket=ticket, attachment_id=attachment_id, user=user)
+    try:
+        row = queries.attachment_for(session, ticket=ticket, attachment_id=attachment_id, user=user)
+    except NotFound:
+        access.audit_attachment(session, user, ticket, attachment_id, clock, allowed=False)
+        raise
+    access.audit_attachment(session, user, ticket, attachment_id, clock, allowed=True)
     data = AttachmentStore.from_settings(settings).open(row.storage_key)
-    session.commit()  # the audit row of a sensitive read
+    session.commit()  # the audit rows of a sensitive read
     media_type = row.content_type if row.content_type in _INERT_TYPES else "application/octet-stream"
     return Response(
         content=data,
@@ -395,6 +404,28 @@ def download_attachment(
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+@router.post("/tickets/{number}/break-glass", status_code=201, response_model=BreakGlassOut)
+def break_glass(
+    number: Number, body: BreakGlassIn, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> BreakGlassOut:
+    """Support leads and admins: read a sensitive ticket outside your need-to-know for 15 minutes.
+    The reason, you and the time show on the ticket and in the audit log."""
+    grant = access.break_glass(session, number, user, body.reason, clock)
+    session.commit()
+    return BreakGlassOut.of(grant, user)
+
+
+@router.get("/tickets/{number}/break-glass", response_model=list[BreakGlassOut])
+def list_break_glass(
+    number: Number, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> list[BreakGlassOut]:
+    """The break-glass reads of a ticket, newest first, for everyone who may read the ticket."""
+    ticket = access.ticket_for(session, number, user, clock)
+    out = [BreakGlassOut.of(grant, actor) for grant, actor in access.break_glass_grants(session, ticket)]
+    session.commit()  # the audit row of a sensitive read
+    return out
 
 
 @router.post("/tickets/{number}/escalate", response_model=TicketOut)
@@ -435,11 +466,14 @@ def merge(
 def search_tickets(
     user: CurrentUser,
     session: SessionDep,
+    clock: ClockDep,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
 ) -> SearchOut:
     access.require(user, TicketOp.LIST)
     hits = search.search_tickets(session, user=user, q=q, limit=limit)
+    access.audit_shown(session, user, (h.ticket for h in hits), clock, via="api_search")
+    session.commit()  # writes the audit rows of the sensitive tickets found
     return SearchOut(
         items=[
             SearchHitOut(ticket=TicketOut.of(h.ticket, user), matched_messages=h.matched_messages)

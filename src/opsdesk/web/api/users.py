@@ -75,10 +75,17 @@ def get_user(user_id: UserId, user: CurrentUser, session: SessionDep) -> UserOut
 def add_identity(
     user_id: UserId, body: IdentityIn, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> UserOut:
-    """Record that this person is also reachable on another channel."""
-    permissions.require(user, permissions.TICKET_UPDATE)
+    """Record that this person is also reachable on another channel (support leads and admins)."""
     person = queries.user_for(session, user_id=user_id, viewer=user)
-    requesters.link_identity(session, user=person, kind=body.kind, value=body.value, clock=clock)
+    requesters.link_identity(
+        session,
+        user=person,
+        kind=body.kind,
+        value=body.value,
+        actor=user,
+        clock=clock,
+        confirm_cross_organisation=body.confirm_cross_organisation,
+    )
     session.commit()
     session.refresh(person)
     return UserOut.of(requesters.current_person(session, person))
@@ -88,14 +95,21 @@ def add_identity(
 def merge_user(
     user_id: UserId, body: UserMergeIn, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> UserOut:
-    """Merge requester ``user_id`` into requester ``into``; the result is the kept person."""
-    permissions.require(user, permissions.TICKET_UPDATE)
+    """Merge requester ``user_id`` into requester ``into`` (support leads and admins); the result is
+    the kept person."""
     merge = queries.user_for(session, user_id=user_id, viewer=user)
     try:
         keep = queries.user_for(session, user_id=body.into, viewer=user)
     except NotFound as exc:
         raise NotFound(exc.message, field="into") from exc
-    kept = requesters.merge_requesters(session, keep=keep, merge=merge, actor=user, clock=clock)
+    kept = requesters.merge_requesters(
+        session,
+        keep=keep,
+        merge=merge,
+        actor=user,
+        clock=clock,
+        confirm_cross_organisation=body.confirm_cross_organisation,
+    )
     session.commit()
     session.refresh(kept)
     return UserOut.of(kept)

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from opsdesk.desk import actions, queries
-from opsdesk.desk.access import TicketOp, require, ticket_for, visible_to
+from opsdesk.desk.access import TicketOp, audit_shown, require, ticket_for, visible_to
 from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import FormUser, PageUser
@@ -19,10 +19,12 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/portal")
-def my_requests(request: Request, user: PageUser, session: SessionDep) -> Response:
+def my_requests(request: Request, user: PageUser, session: SessionDep, clock: ClockDep) -> Response:
     tickets = session.scalars(
         select(Ticket).where(visible_to(user)).order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(200)
     ).all()
+    audit_shown(session, user, tickets, clock, via="portal_list")
+    session.commit()  # writes the audit rows of the sensitive tickets listed
     return page(request, "portal/list.html", user, tickets=tickets)
 
 

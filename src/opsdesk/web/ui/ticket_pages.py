@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from opsdesk.core import permissions
+from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.models import Group, Role, User
-from opsdesk.desk import actions, queries
-from opsdesk.desk.access import TicketOp, can, require, ticket_for
+from opsdesk.desk import access, actions, queries
+from opsdesk.desk.access import TicketOp, audit_shown, can, require, ticket_for
 from opsdesk.desk.models import AuthorKind, Channel, Status
+from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import search_tickets
 from opsdesk.desk.sla.queries import sla_state
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
@@ -52,6 +55,8 @@ def ticket_list(
         limit=50,
         breaching_soon_minutes=settings.breaching_soon_minutes,
     )
+    audit_shown(session, user, result.items, clock, via="page_list")
+    session.commit()  # writes the audit rows of the sensitive tickets listed
     return page(
         request,
         "tickets/list.html",
@@ -69,8 +74,15 @@ def ticket_list(
 def ticket_page(
     number: int, request: Request, user: PageUser, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
-    ticket = ticket_for(session, number, user, clock)
+    try:
+        ticket = ticket_for(session, number, user, clock)
+    except NotFound:
+        if not permissions.has(user, permissions.TICKET_BREAK_GLASS):
+            raise
+        # The same answer whether the number exists or not; a lead or admin may ask for a break-glass read.
+        return page(request, "tickets/break_glass.html", user, status_code=404, number=number, error=None)
     messages = queries.ticket_messages(session, ticket=ticket, user=user)
+    grants = [BreakGlassOut.of(grant, actor) for grant, actor in access.break_glass_grants(session, ticket)]
     agents = session.scalars(
         select(User)
         .where(User.role.in_([Role.AGENT, Role.SUPPORT_LEAD]), User.active.is_(True))
@@ -88,6 +100,8 @@ def ticket_page(
         agents=agents,
         groups=groups,
         sla=sla,
+        grants=grants,
+        breaking_glass=not access.can_see(user, ticket),
         statuses=[s for s in Status if s is not Status.CLOSED],
         can_reply=can(user, TicketOp.REPLY, ticket),
         can_note=can(user, TicketOp.NOTE, ticket),
@@ -99,6 +113,27 @@ def ticket_page(
 
 def _back(number: int) -> RedirectResponse:
     return RedirectResponse(f"/tickets/{number}", status_code=303)
+
+
+@router.post("/tickets/{number}/break-glass")
+def post_break_glass(
+    number: Annotated[int, Path(ge=1, le=MAX_ID)],
+    request: Request,
+    user: FormUser,
+    session: SessionDep,
+    clock: ClockDep,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    try:
+        access.break_glass(session, number, user, reason, clock)
+    except ValidationFailed as exc:
+        if exc.field != "reason":
+            raise
+        return page(
+            request, "tickets/break_glass.html", user, status_code=422, number=number, error=exc.message
+        )
+    session.commit()
+    return _back(number)
 
 
 @router.post("/tickets/{number}/messages")
@@ -176,7 +211,11 @@ def post_escalate(
 
 
 @router.get("/search")
-def search_page(request: Request, user: PageUser, session: SessionDep, q: str = "") -> Response:
+def search_page(
+    request: Request, user: PageUser, session: SessionDep, clock: ClockDep, q: str = ""
+) -> Response:
     require(user, TicketOp.LIST)
     hits = search_tickets(session, user=user, q=q) if q.strip() else []
+    audit_shown(session, user, (h.ticket for h in hits), clock, via="page_search")
+    session.commit()  # writes the audit rows of the sensitive tickets found
     return page(request, "tickets/search.html", user, q=q, hits=hits)
