@@ -13,6 +13,7 @@ from opsdesk.core.settings import Settings, get_settings
 from opsdesk.web.api import sla, success_health, success_pipeline, success_work, tickets, users, workforce
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
+from opsdesk.web.security_headers import SecurityHeaders
 from opsdesk.web.ui import pages
 
 # Every URL's home: one router module per domain under /api/v1, and the pages.
@@ -45,6 +46,7 @@ def create_app(
     app.state.clock = clock or SystemClock()
     # Short request work runs on the event loop on PostgreSQL (see web.deps.run_as_user).
     app.state.inline_short_work = engine.dialect.name == "postgresql"
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 
     @app.exception_handler(Unauthenticated)
