@@ -17,8 +17,12 @@ from opsdesk.core.normalise import normalise_identity
 from opsdesk.core.secrets import hash_token
 
 
+def user_by_email_or_none(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
 def user_by_email(session: Session, email: str) -> User:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = user_by_email_or_none(session, email)
     if user is None:
         raise NotFound(f"no user with email {email}", field="email")
     return user

@@ -29,6 +29,7 @@ def html_error(request: Request, exc: OpsDeskError, status_code: int) -> Respons
         409: "Not possible now",
         413: "Too large",
         422: "Check your input",
+        429: "Too many attempts",
     }
     return page(
         request,
