@@ -10,7 +10,16 @@ from opsdesk import __version__
 from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
-from opsdesk.web.api import sla, success_health, success_pipeline, success_work, tickets, users, workforce
+from opsdesk.web.api import (
+    access,
+    sla,
+    success_health,
+    success_pipeline,
+    success_work,
+    tickets,
+    users,
+    workforce,
+)
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
 from opsdesk.web.security_headers import SecurityHeaders
@@ -21,6 +30,7 @@ API_ROUTERS = [
     tickets.router,
     sla.router,
     users.router,
+    access.router,
     workforce.router,
     success_health.router,
     success_work.router,
