@@ -73,6 +73,7 @@ def test_main_pages_send_the_headers_and_run_under_the_csp(
         f"/customers/{data['acme'].id}",
         "/customers/retention",
         "/planner",
+        "/admin/access",
     ):
         answer = page.goto(live_server.url + path)
         assert answer.status == 200, path
@@ -91,7 +92,7 @@ def test_main_pages_send_the_headers_and_run_under_the_csp(
     sign_in(requester, live_server, "rita@acme.test")
     requester.goto(live_server.url + "/portal/new")
     requester.goto(f"{live_server.url}/portal/tickets/{ticket.id}")
-    assert checked + _assert_all_secured(responses) >= 14
+    assert checked + _assert_all_secured(responses) >= 15
     requester.close()
     assert violations == []
 

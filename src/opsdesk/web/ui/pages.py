@@ -7,13 +7,13 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from opsdesk.core.errors import OpsDeskError
-from opsdesk.web.ui import auth, home, planner, portal, success_pages, ticket_pages
+from opsdesk.web.ui import admin_pages, auth, home, planner, portal, success_pages, ticket_pages
 from opsdesk.web.ui.render import HERE, page
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (auth, home, ticket_pages, portal, planner, success_pages):
+    for module in (auth, home, ticket_pages, portal, planner, success_pages, admin_pages):
         app.include_router(module.router)
     app.state.html_error = html_error
 
