@@ -101,7 +101,8 @@ def signin(
     if not (expected and hmac.compare_digest(signin_csrf, expected)):
         return _signin_again(request, 401, _NO_MATCH, email, next)
     address = request.client.host if request.client else ""
-    wait = sign_in.count_attempt(session, email=email, address=address, clock=clock)
+    counter = sign_in.counter_for(session, settings.redis_url)
+    wait = sign_in.count_attempt(counter, email=email, address=address, clock=clock)
     session.commit()
     try:
         if wait is not None:
@@ -113,7 +114,7 @@ def signin(
         return response
     if user is None:
         return _signin_again(request, 401, _NO_MATCH, email, next)
-    sign_in.clear_attempts(session, email=email, address=address)
+    sign_in.clear_attempts(counter, email=email, address=address)
     _row, cookie = core_actions.start_browser_session(session, user=user, clock=clock)
     session.commit()
     target = _safe_next(next) if user.is_staff else "/portal"
