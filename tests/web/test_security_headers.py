@@ -107,7 +107,9 @@ def test_no_page_can_be_framed(browser: Any, live_server: LiveServer) -> None:
 
 
 def test_api_answers_and_errors_send_the_headers(live_server: LiveServer) -> None:
-    with httpx.Client(base_url=live_server.url) as client:
+    with httpx.Client(
+        base_url=live_server.url, timeout=60
+    ) as client:  # the OpenAPI document is built on first use
         for path in ("/api/v1/users/me", "/api/v1/tickets/2147483648", "/healthz", "/api/v1/openapi.json"):
             answer = client.get(path)
             _assert_secured(answer.headers, path)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from opsdesk.core.actions import DEFAULT_TOKEN_LIFETIME
 from opsdesk.core.models import ApiToken
 
 MAX_ID = 2_147_483_647
@@ -24,7 +25,7 @@ class TokenCreate(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_no_nul)]
     expires_in_days: Annotated[int, Field(ge=1, le=MAX_TOKEN_DAYS)] = Field(
-        default=90, description="Ignored when never_expires is true."
+        default=DEFAULT_TOKEN_LIFETIME.days, description="Ignored when never_expires is true."
     )
     never_expires: bool = False
     user_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = Field(

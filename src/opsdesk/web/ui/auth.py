@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from opsdesk.core import actions as core_actions
 from opsdesk.core import queries as core_queries
 from opsdesk.core import sign_in
+from opsdesk.core.database import declare_write
 from opsdesk.core.errors import OpsDeskError, Throttled
 from opsdesk.core.models import User
 from opsdesk.web.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
@@ -114,6 +115,10 @@ def signin(
         return response
     if user is None:
         return _signin_again(request, 401, _NO_MATCH, email, next)
+    # The check only read: end that transaction, so the writes take SQLite's write lock up front
+    # (a read transaction upgraded to a write fails at once if another writer committed meanwhile).
+    session.commit()
+    declare_write(session)
     sign_in.clear_attempts(counter, email=email, address=address)
     _row, cookie = core_actions.start_browser_session(session, user=user, clock=clock)
     session.commit()
