@@ -4,9 +4,9 @@ appends its event or audit row there."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from opsdesk.core import audit
@@ -26,9 +26,12 @@ from opsdesk.core.models import (
     User,
 )
 from opsdesk.core.normalise import normalise_identity
+from opsdesk.core.queries import TOKEN_USE_RESOLUTION
 from opsdesk.core.secrets import hash_password, hash_token, new_token
 
 SESSION_LIFETIME = timedelta(hours=12)
+# A token ends after this unless its creator chooses otherwise (``expires_in=None`` for never).
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
 
 
 def create_user(
@@ -126,11 +129,30 @@ def add_identity(session: Session, *, user: User, kind: IdentityKind, value: str
 
 
 def create_api_token(
-    session: Session, *, user: User, name: str, clock: Clock, actor: User | None = None
+    session: Session,
+    *,
+    user: User,
+    name: str,
+    clock: Clock,
+    actor: User | None = None,
+    expires_in: timedelta | None = DEFAULT_TOKEN_LIFETIME,
 ) -> tuple[ApiToken, str]:
     """Returns the row and the clear token, which is never stored and cannot be shown again."""
+    if not user.active:
+        raise Conflict(f"{user.email or user.name} is deactivated", field="user")
+    if not name.strip() or len(name) > 100 or "\x00" in name:
+        raise ValidationFailed("a token's name has 1 to 100 characters, without NUL", field="name")
+    if expires_in is not None and expires_in <= timedelta(0):
+        raise ValidationFailed("a token's lifetime must be positive", field="expires_in")
     clear = new_token()
-    token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(clear), created_at=clock.now())
+    now = clock.now()
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=hash_token(clear),
+        created_at=now,
+        expires_at=now + expires_in if expires_in is not None else None,
+    )
     session.add(token)
     session.flush()
     audit.record(
@@ -139,10 +161,86 @@ def create_api_token(
         action="api_token_created",
         subject_type="user",
         subject_id=user.id,
-        at=clock.now(),
-        detail={"token_id": token.id, "name": name},
+        at=now,
+        detail={"token_id": token.id, "name": name, "expires_at": _iso(token.expires_at)},
     )
     return token, clear
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def revoke_api_token(session: Session, *, token: ApiToken, clock: Clock, actor: User | None) -> ApiToken:
+    """Ends the token at once; revoking one already revoked changes nothing."""
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        audit.record(
+            session,
+            actor=actor,
+            action="api_token_revoked",
+            subject_type="user",
+            subject_id=token.user_id,
+            at=token.revoked_at,
+            detail={"token_id": token.id, "name": token.name},
+        )
+    return token
+
+
+def record_token_use(session: Session, *, token_id: int, at: datetime) -> None:
+    """Writes a token's last use unless a request (on any worker) wrote a recent one already."""
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= at - TOKEN_USE_RESOLUTION),
+        )
+        .values(last_used_at=at)
+    )
+
+
+def deactivate_user(session: Session, *, user: User, clock: Clock, actor: User | None) -> User:
+    """The person can no longer sign in; their browser sessions end and their tokens are revoked, now."""
+    if actor is not None and actor.id == user.id:
+        raise Conflict("you cannot deactivate yourself", field="user")
+    now = clock.now()
+    user.active = False
+    ended = session.scalars(
+        delete(BrowserSession).where(BrowserSession.user_id == user.id).returning(BrowserSession.id_hash)
+    ).all()
+    revoked = session.scalars(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(ApiToken.id)
+    ).all()
+    audit.record(
+        session,
+        actor=actor,
+        action="user_deactivated",
+        subject_type="user",
+        subject_id=user.id,
+        at=now,
+        detail={"sessions_ended": len(ended), "tokens_revoked": sorted(revoked)},
+    )
+    append_event(
+        session, subject_type="user", subject_id=user.id, type="user_deactivated", at=now, actor=actor
+    )
+    return user
+
+
+def reactivate_user(session: Session, *, user: User, clock: Clock, actor: User | None) -> User:
+    """The person may sign in again; revoked tokens stay revoked (create new ones)."""
+    if not user.active:
+        user.active = True
+        now = clock.now()
+        audit.record(
+            session, actor=actor, action="user_reactivated", subject_type="user", subject_id=user.id, at=now
+        )
+        append_event(
+            session, subject_type="user", subject_id=user.id, type="user_reactivated", at=now, actor=actor
+        )
+    return user
 
 
 def start_browser_session(session: Session, *, user: User, clock: Clock) -> tuple[BrowserSession, str]:

@@ -28,3 +28,11 @@ class Conflict(OpsDeskError):
 
 class TooLarge(OpsDeskError):
     """Input over a configured size limit."""
+
+
+class Throttled(OpsDeskError):
+    """Too many attempts, or too much costly work at once: try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = max(1, retry_after)

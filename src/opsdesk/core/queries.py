@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.config_versions import remember_versions, riding_columns, riding_names
 from opsdesk.core.errors import NotFound
-from opsdesk.core.models import ApiToken, BrowserSession, Identity, IdentityKind, User
+from opsdesk.core.models import ApiToken, AuditEntry, BrowserSession, Identity, IdentityKind, Role, User
 from opsdesk.core.normalise import normalise_identity
 from opsdesk.core.secrets import hash_token
 
 
+def user_by_email_or_none(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
 def user_by_email(session: Session, email: str) -> User:
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = user_by_email_or_none(session, email)
     if user is None:
         raise NotFound(f"no user with email {email}", field="email")
     return user
@@ -70,11 +75,59 @@ def _authenticating(
     return found[0]
 
 
+# last_used_at is written at most this often per token, so a busy integration's requests add no write.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+# Where user_for_token leaves (token id, time) when the token's last use is due to be written; the
+# caller writes it (core.actions.record_token_use) in a transaction of its own, so a read-only request,
+# whose transaction is rolled back, keeps no write and the authentication query stays one statement.
+TOKEN_USE_DUE = "opsdesk_token_use_due"
+
+
 def user_for_token(session: Session, token: str, clock: Clock) -> User | None:
     row: ApiToken | None = _authenticating(session, _token_with_user, {"token_hash": hash_token(token)})
+    now = clock.now()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if row.last_used_at is None or row.last_used_at <= now - TOKEN_USE_RESOLUTION:
+        session.info[TOKEN_USE_DUE] = (row.id, now)
     return row.user
+
+
+def token_status(token: ApiToken, now: datetime) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    if not token.user.active:
+        return "user deactivated"
+    return "active"
+
+
+def tokens(session: Session, *, user: User | None = None) -> list[ApiToken]:
+    """API tokens with their users, newest first; one person's when ``user`` is given."""
+    statement = select(ApiToken).options(joinedload(ApiToken.user)).order_by(ApiToken.id.desc())
+    if user is not None:
+        statement = statement.where(ApiToken.user_id == user.id)
+    return list(session.scalars(statement))
+
+
+def staff_with_last_sign_in(session: Session) -> list[tuple[User, datetime | None]]:
+    """Every person who is not a requester, with the time of their last sign-in (from the audit log)."""
+    last = (
+        select(AuditEntry.actor_id, func.max(AuditEntry.at).label("at"))
+        .where(AuditEntry.action == "signed_in")
+        .group_by(AuditEntry.actor_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(User, last.c.at)
+        .outerjoin(last, last.c.actor_id == User.id)
+        .where(User.role != Role.REQUESTER)
+        .order_by(User.name, User.id)
+    ).all()
+    return [(user, at) for user, at in rows]
 
 
 def browser_session(session: Session, cookie: str, clock: Clock) -> BrowserSession | None:

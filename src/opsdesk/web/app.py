@@ -10,11 +10,21 @@ from opsdesk import __version__
 from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
-from opsdesk.web.api import sla, success_health, success_pipeline, success_work, tickets, users, workforce
+from opsdesk.web.api import (
+    access,
+    sla,
+    success_health,
+    success_pipeline,
+    success_work,
+    tickets,
+    users,
+    workforce,
+)
 from opsdesk.web.api.audit import router as audit_router
 from opsdesk.web.connection_gate import RETRY_AFTER_SECONDS, ConnectionGate, DatabaseBusy
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
+from opsdesk.web.security_headers import SecurityHeaders
 from opsdesk.web.ui import pages
 
 # Every URL's home: one router module per domain under /api/v1, and the pages.
@@ -22,6 +32,7 @@ API_ROUTERS = [
     tickets.router,
     sla.router,
     users.router,
+    access.router,
     workforce.router,
     success_health.router,
     success_work.router,
@@ -49,6 +60,7 @@ def create_app(
     # Short request work runs on the event loop on PostgreSQL (see web.deps.run_as_user).
     app.state.inline_short_work = engine.dialect.name == "postgresql"
     app.state.connection_gate = ConnectionGate.for_engine(engine, settings.db_wait_seconds)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 
     @app.exception_handler(Unauthenticated)

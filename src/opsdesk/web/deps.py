@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
+from opsdesk.core import actions as core_actions
 from opsdesk.core import queries as core_queries
 from opsdesk.core.clock import Clock
-from opsdesk.core.database import declare_write
+from opsdesk.core.database import declare_write, transaction
 from opsdesk.core.errors import OpsDeskError
 from opsdesk.core.models import User
 from opsdesk.core.settings import Settings
 from opsdesk.web.connection_gate import ConnectionGate
 
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "opsdesk_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -39,6 +44,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     gate: ConnectionGate | None = request.app.state.connection_gate
     if gate is not None:
         await gate.enter()
+    token_use = None
     try:
         session: Session = request.app.state.session_factory()
         try:
@@ -46,6 +52,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
                 await run_in_threadpool(declare_write, session)
             yield session
         finally:
+            token_use = session.info.pop(core_queries.TOKEN_USE_DUE, None)
             if session.in_transaction():
                 await run_in_threadpool(_discard, session)
             else:
@@ -53,11 +60,25 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     finally:
         if gate is not None:
             gate.leave()
+    if token_use is not None:
+        await run_in_threadpool(_record_token_use, request.app.state.session_factory, token_use)
 
 
 def _discard(session: Session) -> None:
     session.rollback()
     session.close()
+
+
+def _record_token_use(factory: sessionmaker[Session], token_use: tuple[int, datetime]) -> None:
+    """A token's last use, at most once a minute per token (core.queries.user_for_token), in its own
+    transaction after the request's: a read's transaction is rolled back, and a write's must not
+    wait on it. Losing one such write loses nothing a later request will not write again."""
+    token_id, at = token_use
+    try:
+        with transaction(factory) as session:
+            core_actions.record_token_use(session, token_id=token_id, at=at)
+    except SQLAlchemyError:
+        log.warning("could not record the use of API token %s", token_id, exc_info=True)
 
 
 # Dependencies that do no I/O are ``async def``: FastAPI runs those on the event loop instead of handing

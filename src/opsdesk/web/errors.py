@@ -9,7 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from opsdesk.core.errors import Conflict, NotFound, OpsDeskError, PermissionDenied, TooLarge, ValidationFailed
+from opsdesk.core.errors import (
+    Conflict,
+    NotFound,
+    OpsDeskError,
+    PermissionDenied,
+    Throttled,
+    TooLarge,
+    ValidationFailed,
+)
 
 STATUS_BY_ERROR: dict[type[OpsDeskError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
@@ -17,6 +25,7 @@ STATUS_BY_ERROR: dict[type[OpsDeskError], tuple[int, str]] = {
     ValidationFailed: (422, "invalid"),
     Conflict: (409, "conflict"),
     TooLarge: (413, "too_large"),
+    Throttled: (429, "too_many_requests"),
 }
 
 
@@ -49,8 +58,11 @@ def install_error_handlers(app: FastAPI) -> None:
         html_error = getattr(request.app.state, "html_error", None)
         if html_error is not None and not request.url.path.startswith("/api/"):
             response: Response = html_error(request, exc, status)
-            return response
-        return JSONResponse(error_body(code, exc.message, exc.field), status_code=status)
+        else:
+            response = JSONResponse(error_body(code, exc.message, exc.field), status_code=status)
+        if isinstance(exc, Throttled):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

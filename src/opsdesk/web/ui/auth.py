@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opsdesk.core import actions as core_actions
 from opsdesk.core import queries as core_queries
-from opsdesk.core.errors import OpsDeskError
+from opsdesk.core import sign_in
+from opsdesk.core.database import declare_write
+from opsdesk.core.errors import OpsDeskError, Throttled
 from opsdesk.core.models import User
-from opsdesk.core.secrets import verify_password
 from opsdesk.web.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.render import page
 
@@ -64,38 +65,61 @@ def signin_form(request: Request, next: str = "/") -> Response:
     return response
 
 
+NoNul = r"^[^\x00]*$"
+
+
+def _signin_again(request: Request, status_code: int, error: str, email: str, next: str) -> Response:
+    """The sign-in form once more, with a fresh CSRF token and the reason."""
+    token = secrets.token_urlsafe(24)
+    response = page(
+        request,
+        "signin.html",
+        None,
+        status_code=status_code,
+        next=_safe_next(next),
+        signin_csrf=token,
+        error=error,
+        email=email,
+    )
+    response.set_cookie(SIGNIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
 @router.post("/signin", response_class=HTMLResponse)
 def signin(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    email: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    signin_csrf: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",
+    email: Annotated[str, Form(max_length=320, pattern=NoNul)] = "",
+    password: Annotated[str, Form(max_length=1024, pattern=NoNul)] = "",
+    signin_csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000, pattern=NoNul)] = "/",
 ) -> Response:
+    """Throttled before the password is hashed (``core.sign_in``): past a limit, a 429 with
+    Retry-After, the right password included."""
     expected = request.cookies.get(SIGNIN_CSRF_COOKIE, "")
-    user = None
-    if expected and hmac.compare_digest(signin_csrf, expected):
-        try:
-            user = core_queries.user_by_email(session, email)
-        except OpsDeskError:
-            user = None
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        token = secrets.token_urlsafe(24)
-        response = page(
-            request,
-            "signin.html",
-            None,
-            status_code=401,
-            next=_safe_next(next),
-            signin_csrf=token,
-            error="That email and password do not match an active account.",
-            email=email,
-        )
-        response.set_cookie(SIGNIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
+    if not (expected and hmac.compare_digest(signin_csrf, expected)):
+        return _signin_again(request, 401, _NO_MATCH, email, next)
+    address = request.client.host if request.client else ""
+    counter = sign_in.counter_for(session, settings.redis_url)
+    wait = sign_in.count_attempt(counter, email=email, address=address, clock=clock)
+    session.commit()
+    try:
+        if wait is not None:
+            raise sign_in.refuse(wait)
+        user = sign_in.check_password(session, email=email, password=password)
+    except Throttled as exc:
+        response = _signin_again(request, 429, exc.message, email, next)
+        response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    if user is None:
+        return _signin_again(request, 401, _NO_MATCH, email, next)
+    # The check only read: end that transaction, so the writes take SQLite's write lock up front
+    # (a read transaction upgraded to a write fails at once if another writer committed meanwhile).
+    session.commit()
+    declare_write(session)
+    sign_in.clear_attempts(counter, email=email, address=address)
     _row, cookie = core_actions.start_browser_session(session, user=user, clock=clock)
     session.commit()
     target = _safe_next(next) if user.is_staff else "/portal"
@@ -105,6 +129,9 @@ def signin(
     )
     redirect.delete_cookie(SIGNIN_CSRF_COOKIE)
     return redirect
+
+
+_NO_MATCH = "That email and password do not match an active account."
 
 
 @router.post("/signout")

@@ -228,13 +228,17 @@ def _compact(value: float, money: str) -> str:
     return f"{money}{value:,.0f}"
 
 
-def heat_colour(value: float | None, *, low: float, mid: float, high: float) -> str:
-    """A background for a heatmap cell: red below ``mid`` towards ``low``, green above it towards
-    ``high``; no colour without a value."""
+HEAT_STEPS = 5
+
+
+def heat_class(value: float | None, *, low: float, mid: float, high: float) -> str:
+    """A heatmap cell's class (``heat-down-1`` .. ``heat-up-5`` in app.css, since the pages' CSP allows
+    no style attributes): red below ``mid`` towards ``low``, green above it towards ``high``; none
+    without a value."""
     if value is None or value != value:  # NaN
-        return "transparent"
+        return ""
     if value >= mid:
         share = min((value - mid) / max(high - mid, 1e-9), 1.0)
-        return f"rgba(46,125,50,{0.12 + 0.55 * share:.2f})"
+        return f"heat-up-{1 + round(share * (HEAT_STEPS - 1))}"
     share = min((mid - value) / max(mid - low, 1e-9), 1.0)
-    return f"rgba(198,40,40,{0.12 + 0.55 * share:.2f})"
+    return f"heat-down-{1 + round(share * (HEAT_STEPS - 1))}"

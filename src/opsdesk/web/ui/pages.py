@@ -7,13 +7,22 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from opsdesk.core.errors import OpsDeskError
-from opsdesk.web.ui import audit_page, auth, home, planner, portal, success_pages, ticket_pages
+from opsdesk.web.ui import (
+    admin_pages,
+    audit_page,
+    auth,
+    home,
+    planner,
+    portal,
+    success_pages,
+    ticket_pages,
+)
 from opsdesk.web.ui.render import HERE, page
 
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (auth, home, ticket_pages, portal, planner, success_pages, audit_page):
+    for module in (auth, home, ticket_pages, portal, planner, success_pages, audit_page, admin_pages):
         app.include_router(module.router)
     app.state.html_error = html_error
 
@@ -29,6 +38,7 @@ def html_error(request: Request, exc: OpsDeskError, status_code: int) -> Respons
         409: "Not possible now",
         413: "Too large",
         422: "Check your input",
+        429: "Too many attempts",
     }
     return page(
         request,

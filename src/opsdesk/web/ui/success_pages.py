@@ -24,7 +24,7 @@ from opsdesk.success.health.models import HealthScore
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Subscription
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
-from opsdesk.web.ui.charts import heat_colour, line_chart, waterfall
+from opsdesk.web.ui.charts import heat_class, line_chart, waterfall
 from opsdesk.web.ui.render import page, templates
 
 if TYPE_CHECKING:
@@ -305,7 +305,7 @@ def retention_page(request: Request, user: PageUser, session: SessionDep, clock:
         trend_chart=trend_chart,
         cohort_rows=_cohort_rows(cohorts),
         cohort_months=COHORT_MONTHS,
-        heat=heat_colour,
+        heat=heat_class,
     )
 
 
