@@ -158,7 +158,6 @@ def _when(value: datetime | None) -> str:
 
 def token_list(email: str = typer.Argument(None, help="Only this user's tokens.")) -> None:
     """List API tokens (never their values): owner, last use, expiry and status."""
-    from opsdesk.core import actions as core_actions
     from opsdesk.core import queries as core_queries
 
     with unit_of_work() as session:
