@@ -61,6 +61,9 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_group", "status", "group_id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        # "My tickets" lists an agent's tickets newest first: this walks only theirs, in that order.
+        Index("ix_tickets_assignee_newest", "assignee_id", "id"),
+        Index("ix_tickets_solved_at", "solved_at"),
         Index("ix_tickets_sla_due", "sla_next_due_at"),
         Index("ix_tickets_sla_check", "sla_check_at"),
     )

@@ -67,11 +67,6 @@ def _arr_now(session: Session, today: date) -> dict[int, int]:
     return {int(customer): int(after) for customer, after in rows}
 
 
-def _latest_health(session: Session) -> dict[int, HealthScore]:
-    rows = session.scalars(select(HealthScore).order_by(HealthScore.scored_on, HealthScore.id))
-    return {row.account_id: row for row in rows}
-
-
 def _renewal_dates(session: Session, today: date) -> dict[int, date]:
     """The next renewal (the day after the running term's last day) of each account with a running term."""
     rows = session.execute(
@@ -112,7 +107,11 @@ def portfolio(
     for account in accounts:
         if account.parent_id is not None:
             children[account.parent_id] = children.get(account.parent_id, 0) + 1
-    arr, scores, renewals = _arr_now(session, today), _latest_health(session), _renewal_dates(session, today)
+    arr, scores, renewals = (
+        _arr_now(session, today),
+        health_queries.latest_scores(session),
+        _renewal_dates(session, today),
+    )
     rows = [
         PortfolioRow(a, arr.get(a.id, 0), children.get(a.id, 0), renewals.get(a.id), scores.get(a.id))
         for a in accounts

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Group, Role, User
 from opsdesk.desk import actions, queries
 from opsdesk.desk.access import TicketOp, can, require, ticket_for
 from opsdesk.desk.models import AuthorKind, Channel, Status
-from opsdesk.desk.search import search_tickets
+from opsdesk.desk.search import clean_query, search_tickets
 from opsdesk.desk.sla.queries import sla_state
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.auth import FormUser, PageUser
@@ -24,6 +25,7 @@ VIEWS = {
     "unassigned": "Unassigned",
     "my_group": "My groups",
     "breaching_soon": "Breaching soon",
+    "overdue": "Past an SLA target",
     "all": "All tickets",
 }
 
@@ -176,7 +178,15 @@ def post_escalate(
 
 
 @router.get("/search")
-def search_page(request: Request, user: PageUser, session: SessionDep, q: str = "") -> Response:
+def search_page(
+    request: Request, user: PageUser, session: SessionDep, q: str = "", cursor: str = ""
+) -> Response:
+    """Any input gives the search page: what cannot be searched for says why beside the form."""
     require(user, TicketOp.LIST)
-    hits = search_tickets(session, user=user, q=q) if q.strip() else []
-    return page(request, "tickets/search.html", user, q=q, hits=hits)
+    results, problem, q = None, "", clean_query(q)
+    if q:
+        try:
+            results = search_tickets(session, user=user, q=q, cursor=cursor or None)
+        except ValidationFailed as exc:
+            problem = exc.message
+    return page(request, "tickets/search.html", user, q=q, results=results, problem=problem)
