@@ -4,7 +4,6 @@ snapshots), and a 50-ticket list loads its organisations, people and groups in o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -20,19 +19,8 @@ from opsdesk.core.models import Role
 from opsdesk.desk.models import Status
 from opsdesk.success import actions as success_actions
 from tests.conftest import LiveServer
-from tests.factories import PASSWORD
 from tests.history import add_daily_scores, add_tickets, make_cast
-
-
-def sign_in_http(client: httpx.Client, email: str) -> None:
-    """The sign-in form as a browser posts it, so the client holds a page session."""
-    form = client.get("/signin")
-    token = re.search(r'name="signin_csrf" value="([^"]+)"', form.text)
-    assert token is not None
-    answer = client.post(
-        "/signin", data={"email": email, "password": PASSWORD, "signin_csrf": token.group(1)}
-    )
-    assert answer.status_code == 303, answer.text
+from tests.web.signin_http import PASSWORD, sign_in_http
 
 
 @contextmanager

@@ -80,7 +80,9 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     tier: Mapped[Tier] = mapped_column(enum_column(Tier, "tier"), default=Tier.L1)
-    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Not indexed: nearly every ticket has the same value, and SQLite, seeing ``sensitive = 0`` in every
+    # staff list, would pick that index over the selective one (solved_at, assignee) beside it.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     external_id: Mapped[str | None] = mapped_column(String(200), index=True)
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
