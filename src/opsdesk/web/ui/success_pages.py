@@ -12,7 +12,7 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from opsdesk.core import permissions
 from opsdesk.core.models import Event, Role, User
@@ -102,7 +102,8 @@ def portfolio(
 ) -> Response:
     permissions.require(user, permissions.SUCCESS_READ)
     today = clock.now().date()
-    accounts = session.scalars(select(Account).order_by(Account.name)).all()
+    people_and_segments = (selectinload(Account.owner), selectinload(Account.segment))
+    accounts = session.scalars(select(Account).options(*people_and_segments).order_by(Account.name)).all()
     children: dict[int, int] = {}
     for account in accounts:
         if account.parent_id is not None:
