@@ -88,7 +88,7 @@ def test_search_works_on_a_migrated_database(fresh_url: str) -> None:
             clock=clock,
         )
         session.commit()
-        hits = search_tickets(session, user=admin, q="reconciliation")
+        hits = search_tickets(session, user=admin, q="reconciliation").hits
         assert [h.ticket.subject for h in hits] == ["Invoice shows wrong lives"]
     engine.dispose()
 

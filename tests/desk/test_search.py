@@ -28,7 +28,7 @@ def ticket(db: Session, clock: FixedClock, requester: User, subject: str, body: 
 
 
 def numbers(db: Session, user: User, q: str) -> list[int]:
-    return [hit.ticket.id for hit in search.search_tickets(db, user=user, q=q)]
+    return [hit.ticket.id for hit in search.search_tickets(db, user=user, q=q).hits]
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_subjects_and_message_text_match_with_stemming_and_prefixes(
     assert numbers(db, agent, "passw*") == [login.id]
     assert numbers(db, agent, "refund password") == []
     assert numbers(db, agent, "1234") == [refund.id]
-    hits = search.search_tickets(db, user=agent, q="charged")
+    hits = search.search_tickets(db, user=agent, q="charged").hits
     assert hits[0].matched_messages == 1
 
 

@@ -61,6 +61,9 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_group", "status", "group_id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        # "My tickets" lists an agent's tickets newest first: this walks only theirs, in that order.
+        Index("ix_tickets_assignee_newest", "assignee_id", "id"),
+        Index("ix_tickets_solved_at", "solved_at"),
         Index("ix_tickets_sla_due", "sla_next_due_at"),
         Index("ix_tickets_sla_check", "sla_check_at"),
     )
@@ -77,7 +80,9 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     tier: Mapped[Tier] = mapped_column(enum_column(Tier, "tier"), default=Tier.L1)
-    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Not indexed: nearly every ticket has the same value, and SQLite, seeing ``sensitive = 0`` in every
+    # staff list, would pick that index over the selective one (solved_at, assignee) beside it.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     external_id: Mapped[str | None] = mapped_column(String(200), index=True)
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))

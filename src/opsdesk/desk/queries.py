@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from opsdesk.core import permissions
@@ -22,6 +22,15 @@ from opsdesk.desk.models import UNSOLVED, Attachment, Channel, Message, Priority
 
 T = TypeVar("T")
 MAX_PAGE = 200
+MAX_ID = 2**31 - 1
+# What a page of tickets shows beside each row, each loaded in one statement for the whole page.
+LIST_RELATIONS = (
+    selectinload(Ticket.tag_rows),
+    selectinload(Ticket.requester),
+    selectinload(Ticket.assignee),
+    selectinload(Ticket.organisation),
+    selectinload(Ticket.group),
+)
 
 
 @dataclass(frozen=True)
@@ -40,26 +49,42 @@ class TicketFilters:
     requester_id: int | None = None
     organisation_id: int | None = None
     tag: str | None = None
-    view: str | None = None  # mine | unassigned | my_group | breaching_soon
+    view: str | None = None  # one of VIEWS
     updated_since: datetime | None = None
 
 
-VIEWS = ("mine", "unassigned", "my_group", "breaching_soon")
+VIEWS = ("mine", "unassigned", "my_group", "breaching_soon", "overdue")
+# Views of work against the clock list the most urgent first; the others newest first.
+SLA_VIEWS = ("breaching_soon", "overdue")
 
 
-def encode_cursor(last_id: int) -> str:
+def encode_cursor(last_id: int, due: datetime | None = None) -> str:
     """Opaque to clients: they pass back what they were given and never build one."""
-    return base64.urlsafe_b64encode(json.dumps({"v": 1, "before": last_id}).encode()).decode().rstrip("=")
+    data: dict[str, object] = {"v": 1, "before": last_id}
+    if due is not None:
+        data["due"] = due.isoformat()
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> int:
+    return _decode(cursor)[0]
+
+
+def _decode(cursor: str) -> tuple[int, datetime | None]:
+    """The last row's number and, for the SLA-ordered views, its due time."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
         before = data["before"]
-        if data.get("v") != 1 or not isinstance(before, int) or before < 1:
+        if data.get("v") != 1 or not isinstance(before, int) or not 1 <= before <= MAX_ID:
             raise ValueError
-        return before
+        due = data.get("due")
+        if due is None:
+            return before, None
+        when = datetime.fromisoformat(due)
+        if when.tzinfo is None or not 1900 <= when.year <= 2200:
+            raise ValueError
+        return before, when
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise ValidationFailed("the cursor is not one this server gave out", field="cursor") from exc
 
@@ -74,7 +99,8 @@ def list_tickets(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Ticket]:
-    """Newest first by number, which never changes, so paging is stable while tickets are updated."""
+    """Newest first by number, which never changes, so paging is stable while tickets are updated; the
+    SLA views most urgent first, by due time and then number."""
     limit = max(1, min(limit, MAX_PAGE))
     query = select(Ticket).where(visible_to(user))
     if filters.status:
@@ -100,36 +126,42 @@ def list_tickets(
     if filters.updated_since is not None:
         query = query.where(Ticket.updated_at >= filters.updated_since)
     if filters.view is not None:
-        query = query.where(_view(user, filters.view, clock, breaching_soon_minutes))
+        query = query.where(view_condition(user, filters.view, clock.now(), breaching_soon_minutes))
+    by_due = filters.view in SLA_VIEWS
     if cursor:
-        query = query.where(Ticket.id < decode_cursor(cursor))
-    rows = list(
-        session.scalars(
-            query.options(selectinload(Ticket.tag_rows), selectinload(Ticket.requester))
-            .order_by(Ticket.id.desc())
-            .limit(limit + 1)
-        )
-    )
+        before, due = _decode(cursor)
+        if by_due and due is not None:
+            due_column = Ticket.sla_next_due_at
+            query = query.where(or_(due_column > due, and_(due_column == due, Ticket.id > before)))
+        else:
+            query = query.where(Ticket.id < before)
+    order = (Ticket.sla_next_due_at, Ticket.id) if by_due else (Ticket.id.desc(),)
+    rows = list(session.scalars(query.options(*LIST_RELATIONS).order_by(*order).limit(limit + 1)))
     more = len(rows) > limit
     items = rows[:limit]
-    return Page(items=items, next_cursor=encode_cursor(items[-1].id) if more else None)
+    if not more:
+        return Page(items=items, next_cursor=None)
+    last = items[-1]
+    return Page(items=items, next_cursor=encode_cursor(last.id, last.sla_next_due_at if by_due else None))
 
 
-def _view(user: User, view: str, clock: Clock, breaching_soon_minutes: int) -> ColumnElement[bool]:
+def view_condition(user: User, view: str, now: datetime, breaching_soon_minutes: int) -> ColumnElement[bool]:
+    """Which tickets a view holds: the overview counts each tile with this same condition, so a tile's
+    number is the length of the list it opens."""
     if view == "mine":
-        return Ticket.assignee_id == user.id
+        return and_(Ticket.assignee_id == user.id, Ticket.status.in_(UNSOLVED))
     if view == "unassigned":
         return and_(Ticket.assignee_id.is_(None), Ticket.status.in_(UNSOLVED))
     if view == "my_group":
         group_ids = [g.id for g in user.groups]
         return Ticket.group_id.in_(group_ids) if group_ids else false()
     if view == "breaching_soon":
-        horizon = clock.now() + timedelta(minutes=breaching_soon_minutes)
+        horizon = now + timedelta(minutes=breaching_soon_minutes)
         return and_(
-            Ticket.status.in_(UNSOLVED),
-            Ticket.sla_next_due_at.is_not(None),
-            Ticket.sla_next_due_at <= horizon,
+            Ticket.status.in_(UNSOLVED), Ticket.sla_next_due_at > now, Ticket.sla_next_due_at <= horizon
         )
+    if view == "overdue":
+        return and_(Ticket.status.in_(UNSOLVED), Ticket.sla_next_due_at <= now)
     raise ValidationFailed(f"unknown view {view!r}; use one of {', '.join(VIEWS)}", field="view")
 
 

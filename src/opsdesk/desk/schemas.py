@@ -320,6 +320,9 @@ class SearchHitOut(BaseModel):
 
 class SearchOut(BaseModel):
     items: list[SearchHitOut]
+    total: int = Field(description="Tickets that match; a lower bound when ``more`` is true")
+    more: bool = Field(description="At least this many match: narrow the search to see the rest")
+    next_cursor: str | None
 
 
 class IdentityOut(BaseModel):

@@ -13,6 +13,7 @@ from opsdesk.core.database import utc_day
 from opsdesk.core.models import User
 from opsdesk.desk.access import visible_to
 from opsdesk.desk.models import UNSOLVED, Channel, Status, Ticket
+from opsdesk.desk.queries import view_condition
 
 
 @dataclass
@@ -39,11 +40,12 @@ def desk_overview(
         ).all()
     )
 
-    def count(*conditions: ColumnElement[bool]) -> int:
-        return int(
-            session.scalar(select(func.count()).select_from(Ticket).where(visible, unsolved, *conditions))
-            or 0
-        )
+    def count(condition: ColumnElement[bool]) -> int:
+        return int(session.scalar(select(func.count()).select_from(Ticket).where(visible, condition)) or 0)
+
+    def in_view(view: str) -> int:
+        """The length of the list the tile opens: the list's own condition, counted."""
+        return count(view_condition(user, view, now, soon_minutes))
 
     since = (now - timedelta(days=days - 1)).date()
     day_list = [since + timedelta(days=i) for i in range(days)]
@@ -72,12 +74,10 @@ def desk_overview(
             solved[index] += int(n)
     return DeskOverview(
         unsolved_by_status={s.value: int(by_status.get(s, 0)) for s in UNSOLVED},
-        unassigned=count(Ticket.assignee_id.is_(None)),
-        mine=count(Ticket.assignee_id == user.id),
-        breaching_soon=count(
-            Ticket.sla_next_due_at > now, Ticket.sla_next_due_at <= now + timedelta(minutes=soon_minutes)
-        ),
-        overdue=count(Ticket.sla_next_due_at <= now),
+        unassigned=in_view("unassigned"),
+        mine=in_view("mine"),
+        breaching_soon=in_view("breaching_soon"),
+        overdue=in_view("overdue"),
         days=day_list,
         created_by_channel={k: v for k, v in created.items() if any(v)},
         solved_per_day=solved,

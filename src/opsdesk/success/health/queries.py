@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, defer, selectinload
 
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.insights.account_signals import organisation_signals
@@ -318,6 +318,27 @@ def latest_score(
     if on_or_before is not None:
         query = query.where(HealthScore.scored_on <= on_or_before)
     return session.scalar(query.order_by(HealthScore.scored_on.desc()).limit(1))
+
+
+def latest_scores(session: Session) -> dict[int, HealthScore]:
+    """Each scored account's latest snapshot, in one statement whose cost follows the number of
+    accounts, not of snapshots: per account one step down the (account, day) unique index. The
+    measures (the bulk of a row) are left unloaded; a list shows the score and band."""
+    newer = aliased(HealthScore)
+    latest_id = (
+        select(newer.id)
+        .where(newer.account_id == Account.id)
+        .order_by(newer.scored_on.desc())
+        .limit(1)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+    rows = session.scalars(
+        select(HealthScore)
+        .where(HealthScore.id.in_(select(latest_id).select_from(Account)))
+        .options(defer(HealthScore.measures))
+    )
+    return {row.account_id: row for row in rows}
 
 
 def history(

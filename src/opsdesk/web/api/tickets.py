@@ -224,7 +224,7 @@ def list_tickets(
     requester_id: QueryId = None,
     organisation_id: QueryId = None,
     tag: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None,
-    view: Literal["mine", "unassigned", "my_group", "breaching_soon"] | None = None,
+    view: Literal["mine", "unassigned", "my_group", "breaching_soon", "overdue"] | None = None,
     updated_since: datetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
@@ -467,16 +467,27 @@ def search_tickets(
     user: CurrentUser,
     session: SessionDep,
     clock: ClockDep,
-    q: Annotated[str, Query(min_length=1, max_length=500)],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=search.MAX_QUERY_CHARS,
+            description="Words, a ticket number (123 or #123), or a requester's name or email",
+        ),
+    ],
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SearchOut:
     access.require(user, TicketOp.LIST)
-    hits = search.search_tickets(session, user=user, q=q, limit=limit)
-    access.audit_shown(session, user, (h.ticket for h in hits), clock, via="api_search")
+    results = search.search_tickets(session, user=user, q=q, limit=limit, cursor=cursor)
+    access.audit_shown(session, user, (h.ticket for h in results.hits), clock, via="api_search")
     session.commit()  # writes the audit rows of the sensitive tickets found
     return SearchOut(
         items=[
             SearchHitOut(ticket=TicketOut.of(h.ticket, user), matched_messages=h.matched_messages)
-            for h in hits
-        ]
+            for h in results.hits
+        ],
+        total=results.total,
+        more=results.more,
+        next_cursor=results.next_cursor,
     )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from opsdesk.core import permissions
 from opsdesk.core.models import Event, Role, User
@@ -69,11 +69,6 @@ def _arr_now(session: Session, today: date) -> dict[int, int]:
     return {int(customer): int(after) for customer, after in rows}
 
 
-def _latest_health(session: Session) -> dict[int, HealthScore]:
-    rows = session.scalars(select(HealthScore).order_by(HealthScore.scored_on, HealthScore.id))
-    return {row.account_id: row for row in rows}
-
-
 def _renewal_dates(session: Session, today: date) -> dict[int, date]:
     """The next renewal (the day after the running term's last day) of each account with a running term."""
     rows = session.execute(
@@ -109,12 +104,17 @@ def portfolio(
 ) -> Response:
     permissions.require(user, permissions.SUCCESS_READ)
     today = clock.now().date()
-    accounts = session.scalars(select(Account).order_by(Account.name)).all()
+    people_and_segments = (selectinload(Account.owner), selectinload(Account.segment))
+    accounts = session.scalars(select(Account).options(*people_and_segments).order_by(Account.name)).all()
     children: dict[int, int] = {}
     for account in accounts:
         if account.parent_id is not None:
             children[account.parent_id] = children.get(account.parent_id, 0) + 1
-    arr, scores, renewals = _arr_now(session, today), _latest_health(session), _renewal_dates(session, today)
+    arr, scores, renewals = (
+        _arr_now(session, today),
+        health_queries.latest_scores(session),
+        _renewal_dates(session, today),
+    )
     rows = [
         PortfolioRow(a, arr.get(a.id, 0), children.get(a.id, 0), renewals.get(a.id), scores.get(a.id))
         for a in accounts

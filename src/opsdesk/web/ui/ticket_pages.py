@@ -15,7 +15,7 @@ from opsdesk.desk import access, actions, queries
 from opsdesk.desk.access import TicketOp, audit_shown, can, require, ticket_for
 from opsdesk.desk.models import AuthorKind, Channel, Status
 from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
-from opsdesk.desk.search import search_tickets
+from opsdesk.desk.search import clean_query, search_tickets
 from opsdesk.desk.sla.queries import sla_state
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.auth import FormUser, PageUser
@@ -27,6 +27,7 @@ VIEWS = {
     "unassigned": "Unassigned",
     "my_group": "My groups",
     "breaching_soon": "Breaching soon",
+    "overdue": "Past an SLA target",
     "all": "All tickets",
 }
 
@@ -212,10 +213,22 @@ def post_escalate(
 
 @router.get("/search")
 def search_page(
-    request: Request, user: PageUser, session: SessionDep, clock: ClockDep, q: str = ""
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    clock: ClockDep,
+    q: str = "",
+    cursor: str = "",
 ) -> Response:
+    """Any input gives the search page: what cannot be searched for says why beside the form."""
     require(user, TicketOp.LIST)
-    hits = search_tickets(session, user=user, q=q) if q.strip() else []
-    audit_shown(session, user, (h.ticket for h in hits), clock, via="page_search")
-    session.commit()  # writes the audit rows of the sensitive tickets found
-    return page(request, "tickets/search.html", user, q=q, hits=hits)
+    results, problem, q = None, "", clean_query(q)
+    if q:
+        try:
+            results = search_tickets(session, user=user, q=q, cursor=cursor or None)
+        except ValidationFailed as exc:
+            problem = exc.message
+    if results is not None:
+        audit_shown(session, user, (h.ticket for h in results.hits), clock, via="page_search")
+        session.commit()  # writes the audit rows of the sensitive tickets found
+    return page(request, "tickets/search.html", user, q=q, results=results, problem=problem)
