@@ -77,6 +77,10 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     tier: Mapped[Tier] = mapped_column(enum_column(Tier, "tier"), default=Tier.L1)
+    # Why the ticket is at its tier: the latest escalation's reason while with L2, and the reason L2 sent
+    # it back while with L1 again (the event log keeps every one).
+    escalation_reason: Mapped[str | None] = mapped_column(String(2000))
+    return_reason: Mapped[str | None] = mapped_column(String(2000))
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     external_id: Mapped[str | None] = mapped_column(String(200), index=True)
