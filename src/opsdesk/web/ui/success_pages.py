@@ -25,8 +25,8 @@ from opsdesk.success.health.models import HealthScore
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Subscription
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
-from opsdesk.web.ui.charts import heat_colour, line_chart, waterfall
-from opsdesk.web.ui.render import page, templates
+from opsdesk.web.ui.charts import heat_class, line_chart, waterfall
+from opsdesk.web.ui.render import PageId, page, templates
 
 router = APIRouter(include_in_schema=False)
 templates.env.globals["has_permission"] = permissions.has
@@ -301,7 +301,7 @@ def retention_page(request: Request, user: PageUser, session: SessionDep, clock:
         trend_chart=trend_chart,
         cohort_rows=_cohort_rows(cohorts),
         cohort_months=COHORT_MONTHS,
-        heat=heat_colour,
+        heat=heat_class,
     )
 
 
@@ -346,7 +346,7 @@ def _cohort_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 @router.get("/customers/{account_id}")
 def account_page(
-    account_id: int, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
+    account_id: PageId, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     permissions.require(user, permissions.SUCCESS_READ)
     account = queries.account(session, account_id)
