@@ -17,7 +17,7 @@ from tests.factories import PASSWORD
 
 def signed_in(server: LiveServer, email: str) -> httpx.Client:
     """An HTTP client holding a browser session, signed in through the form as a browser does."""
-    client = httpx.Client(base_url=server.url, timeout=10)
+    client = httpx.Client(base_url=server.url, timeout=30)
     form = client.get("/signin")
     token = re.search(r'name="signin_csrf" value="([^"]+)"', form.text)
     assert token is not None
