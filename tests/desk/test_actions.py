@@ -197,7 +197,7 @@ def test_escalation_moves_to_l2_with_reason_and_releases_the_l1_assignee(
     assert (ticket.tier, ticket.group_id, ticket.assignee_id) == (Tier.L2, l2_group.id, None)
     assert events(db, ticket, "escalated") == [
         ("escalated", {"from_tier": "L1", "to_tier": "L2", "reason": "API returns 500 on export",
-                       "group_id": l2_group.id}),
+                       "group_id": l2_group.id, "from_group_id": l1_group.id}),
     ]  # fmt: skip
     assert events(db, ticket, "group_changed")[-1][1] == {"from": l1_group.id, "to": l2_group.id}
     assert events(db, ticket, "assigned")[-1][1]["to_assignee_id"] is None

@@ -103,6 +103,29 @@ def set_password(session: Session, *, user: User, password: str, clock: Clock, a
     )
 
 
+def set_timezone(session: Session, *, user: User, timezone: str | None, clock: Clock) -> None:
+    """The zone the user's pages show times in; None goes back to the default (the site's zone, else
+    the browser's)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationFailed(f"unknown time zone {timezone!r}", field="timezone") from exc
+    if timezone != user.timezone:
+        before, user.timezone = user.timezone, timezone
+        append_event(
+            session,
+            subject_type="user",
+            subject_id=user.id,
+            type="timezone_changed",
+            at=clock.now(),
+            actor=user,
+            data={"from": before, "to": timezone},
+        )
+
+
 def add_identity(session: Session, *, user: User, kind: IdentityKind, value: str, clock: Clock) -> Identity:
     normalised = normalise_identity(kind, value)
     existing = session.scalar(select(Identity).where(Identity.kind == kind, Identity.value == normalised))

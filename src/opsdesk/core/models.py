@@ -97,6 +97,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    # The IANA zone pages show times in; unset means the site's zone, else the browser's (web.ui.zones).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     languages: Mapped[list[str]] = mapped_column(JSONType, default=list)
     skills: Mapped[list[str]] = mapped_column(JSONType, default=list)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -297,6 +297,7 @@ def _one_ticket(
         "assignee_id": None,
         "site_id": site.id,
         "tier": Tier.L1,
+        "escalation_reason": None,
         "sensitive": sensitive,
         "custom_fields": {},
         "external_id": None,
@@ -399,7 +400,13 @@ def _one_ticket(
             t,
             "escalated",
             agent,
-            {"from_tier": "L1", "to_tier": "L2", "reason": reason, "group_id": people.l2_group.id},
+            {
+                "from_tier": "L1",
+                "to_tier": "L2",
+                "reason": reason,
+                "group_id": people.l2_group.id,
+                "from_group_id": state["group"],
+            },
         )
         if not sensitive:
             writer.event(tid, t, "group_changed", agent, {"from": state["group"], "to": people.l2_group.id})
@@ -407,6 +414,7 @@ def _one_ticket(
             ticket["group_id"] = people.l2_group.id
         state["tier"] = Tier.L2
         ticket["tier"] = Tier.L2
+        ticket["escalation_reason"] = reason
         assign(t, engineer)
         agent = engineer
         if rng.random() < 0.3:

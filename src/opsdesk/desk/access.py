@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core import audit, permissions
 from opsdesk.core.clock import Clock
 from opsdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
-from opsdesk.core.models import AuditEntry, Role, User
+from opsdesk.core.models import AuditEntry, Role, Tier, User
 from opsdesk.desk.models import Message, Ticket
 
 BREAK_GLASS = "break_glass"
@@ -40,6 +40,7 @@ class TicketOp(enum.StrEnum):
     UPDATE = "update"
     ASSIGN = "assign"
     ESCALATE = "escalate"
+    RETURN_TO_L1 = "return_to_l1"
     MERGE = "merge"
     SEE_INTERNAL = "see_internal"
     SET_SENSITIVE = "set_sensitive"
@@ -55,6 +56,7 @@ _ROLE_PERMISSION = {
     TicketOp.UPDATE: permissions.TICKET_UPDATE,
     TicketOp.ASSIGN: permissions.TICKET_ASSIGN,
     TicketOp.ESCALATE: permissions.TICKET_ESCALATE,
+    TicketOp.RETURN_TO_L1: permissions.TICKET_ESCALATE,
     TicketOp.MERGE: permissions.TICKET_MERGE,
     TicketOp.SEE_INTERNAL: permissions.TICKET_READ,
     TicketOp.SET_SENSITIVE: permissions.TICKET_UPDATE,
@@ -94,6 +96,9 @@ def can(user: User, op: TicketOp, ticket: Ticket | None = None) -> bool:
         return op is TicketOp.READ or (op is TicketOp.REPLY and ticket.requester_id == user.id)
     if op is TicketOp.SET_SENSITIVE:
         return has_sensitive_access(user)
+    if op is TicketOp.RETURN_TO_L1:
+        # L2 decides that a ticket is not theirs; an L1 agent cannot hand an escalation back alone.
+        return not (user.role is Role.AGENT and user.tier is Tier.L1)
     return True
 
 

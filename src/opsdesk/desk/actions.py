@@ -187,6 +187,8 @@ def create_ticket(
         assignee_id=None,
         site_id=None,
         tier=group.tier if group is not None and group.tier is not None else Tier.L1,
+        escalation_reason=None,
+        return_reason=None,
         sensitive=sensitive,
         custom_fields=dict(custom_fields or {}),
         external_id=external_id,
@@ -540,6 +542,12 @@ def _reassign(
         )
 
 
+def default_l2_group(session: Session) -> Group | None:
+    """Where an escalation without a group goes: the first L2 group created (the lowest id), which
+    `opsdesk demo` and a new desk create as their L2 team; None when the desk has no L2 group."""
+    return session.scalars(select(Group).where(Group.tier == Tier.L2).order_by(Group.id).limit(1)).first()
+
+
 def escalate(
     session: Session,
     *,
@@ -549,7 +557,8 @@ def escalate(
     clock: Clock,
     group: Group | None = None,
 ) -> None:
-    """Move an L1 ticket to L2, with the reason on record; an L1 assignee lets go of it."""
+    """Move an L1 ticket to L2, with the reason on record; an L1 assignee lets go of it. Without a
+    group it goes to :func:`default_l2_group`, so that L2 sees it in its group's views."""
     reason = reason.strip()
     if not reason:
         raise ValidationFailed("an escalation needs a reason", field="reason")
@@ -557,17 +566,18 @@ def escalate(
         raise Conflict(f"ticket #{ticket.id} is closed", field="status")
     if ticket.tier is Tier.L2:
         raise Conflict(f"ticket #{ticket.id} is already with L2", field="tier")
-    if group is not None and group.tier is Tier.L1:
+    if group is not None and group.tier is not Tier.L2:
         raise ValidationFailed(
-            f"group {group.name} is an L1 group; escalate to an L2 group", field="group_id"
+            f"group {group.name} is not an L2 group; escalate to an L2 group", field="group_id"
         )
-    before_group = ticket.group_id
+    if group is None and (ticket.group is None or ticket.group.tier is not Tier.L2):
+        group = default_l2_group(session)
+    from_group_id = ticket.group_id
     ticket.tier = Tier.L2
+    ticket.escalation_reason = reason[:2000]
+    ticket.return_reason = None
     ticket.updated_at = clock.now()
-    if group is not None and group is not ticket.group:
-        ticket.group = group
-        session.flush()
-        _event(session, ticket, "group_changed", clock, actor, **{"from": before_group, "to": group.id})
+    _move_to_tier_group(session, ticket, group, actor, clock)
     if ticket.assignee is not None and ticket.assignee.tier is Tier.L1:
         _reassign(session, ticket, None, UNSET, actor, clock)
     _event(
@@ -580,8 +590,82 @@ def escalate(
         to_tier=Tier.L2.value,
         reason=reason[:2000],
         group_id=ticket.group_id,
+        from_group_id=from_group_id,
     )
     _after_change(session, ticket, clock)
+
+
+def return_to_l1(
+    session: Session,
+    *,
+    ticket: Ticket,
+    reason: str,
+    actor: User | None,
+    clock: Clock,
+    group: Group | None = None,
+) -> None:
+    """Send an L2 ticket back to L1 (L2 found no defect, or L1 has what it needs), with the reason on
+    record. Without a group it goes back to the L1 group it was escalated from, if any; an L2 assignee
+    lets go of it."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed("sending a ticket back to L1 needs a reason", field="reason")
+    if ticket.status is Status.CLOSED:
+        raise Conflict(f"ticket #{ticket.id} is closed", field="status")
+    if ticket.tier is not Tier.L2:
+        raise Conflict(f"ticket #{ticket.id} is not with L2", field="tier")
+    if group is not None and group.tier is not Tier.L1:
+        raise ValidationFailed(
+            f"group {group.name} is not an L1 group; send it to an L1 group", field="group_id"
+        )
+    if group is None:
+        group = _escalated_from(session, ticket)
+    ticket.tier = Tier.L1
+    ticket.return_reason = reason[:2000]
+    ticket.escalation_reason = None
+    ticket.updated_at = clock.now()
+    if group is not None:
+        _move_to_tier_group(session, ticket, group, actor, clock)
+    elif ticket.group is not None and ticket.group.tier is Tier.L2:
+        _move_to_tier_group(session, ticket, None, actor, clock)
+    if ticket.assignee is not None and ticket.assignee.tier is Tier.L2:
+        _reassign(session, ticket, None, UNSET, actor, clock)
+    _event(
+        session,
+        ticket,
+        "returned_to_l1",
+        clock,
+        actor,
+        from_tier=Tier.L2.value,
+        to_tier=Tier.L1.value,
+        reason=reason[:2000],
+        group_id=ticket.group_id,
+    )
+    _after_change(session, ticket, clock)
+
+
+def _move_to_tier_group(
+    session: Session, ticket: Ticket, group: Group | None, actor: User | None, clock: Clock
+) -> None:
+    if group is ticket.group:
+        return
+    before = ticket.group_id
+    ticket.group = group
+    session.flush()
+    _event(session, ticket, "group_changed", clock, actor, **{"from": before, "to": ticket.group_id})
+
+
+def _escalated_from(session: Session, ticket: Ticket) -> Group | None:
+    """The L1 group the ticket left at its latest escalation, as its ``escalated`` event records."""
+    escalation = session.scalars(
+        select(Event)
+        .where(Event.subject_type == "ticket", Event.subject_id == ticket.id, Event.type == "escalated")
+        .order_by(Event.id.desc())
+        .limit(1)
+    ).first()
+    group_id = escalation.data.get("from_group_id") if escalation is not None else None
+    group = session.get(Group, group_id) if isinstance(group_id, int) else None
+    return group if group is not None and group.tier is Tier.L1 else None
 
 
 def update_ticket(

@@ -80,6 +80,10 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     tier: Mapped[Tier] = mapped_column(enum_column(Tier, "tier"), default=Tier.L1)
+    # Why the ticket is at its tier: the latest escalation's reason while with L2, and the reason L2 sent
+    # it back while with L1 again (the event log keeps every one).
+    escalation_reason: Mapped[str | None] = mapped_column(String(2000))
+    return_reason: Mapped[str | None] = mapped_column(String(2000))
     # Not indexed: nearly every ticket has the same value, and SQLite, seeing ``sensitive = 0`` in every
     # staff list, would pick that index over the selective one (solved_at, assignee) beside it.
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -144,7 +144,16 @@ class MessageCreate(_Body):
 
 class EscalateIn(Request):
     reason: Annotated[Text, Field(min_length=1, max_length=2000)]
-    group_id: Id | None = None
+    group_id: Id | None = Field(
+        default=None, description="An L2 group; without one, the first L2 group created (the lowest id)"
+    )
+
+
+class ReturnToL1In(Request):
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+    group_id: Id | None = Field(
+        default=None, description="An L1 group; without one, the L1 group the ticket was escalated from"
+    )
 
 
 class MergeIn(Request):
@@ -207,6 +216,8 @@ class TicketOut(BaseModel):
     organisation_id: int | None
     group_id: int | None = Field(description=INTERNAL)
     tier: Tier | None = Field(description=INTERNAL)
+    escalation_reason: str | None = Field(description=INTERNAL + ". Why it was escalated, while with L2.")
+    return_reason: str | None = Field(description=INTERNAL + ". Why L2 sent it back, while with L1 again.")
     assignee_id: int | None = Field(description=INTERNAL)
     site_id: int | None = Field(description=INTERNAL)
     tags: list[str] = Field(description=INTERNAL)
@@ -236,6 +247,8 @@ class TicketOut(BaseModel):
             organisation_id=ticket.organisation_id,
             group_id=ticket.group_id,
             tier=ticket.tier,
+            escalation_reason=ticket.escalation_reason,
+            return_reason=ticket.return_reason,
             assignee_id=ticket.assignee_id,
             site_id=ticket.site_id,
             tags=ticket.tags,
@@ -256,6 +269,8 @@ class TicketOut(BaseModel):
             update={
                 "group_id": None,
                 "tier": None,
+                "escalation_reason": None,
+                "return_reason": None,
                 "assignee_id": None,
                 "site_id": None,
                 "tags": [],

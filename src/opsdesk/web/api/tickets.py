@@ -28,6 +28,7 @@ from opsdesk.desk.schemas import (
     MergeIn,
     MessageCreate,
     MessageOut,
+    ReturnToL1In,
     SearchHitOut,
     SearchOut,
     TicketCreate,
@@ -435,6 +436,26 @@ def escalate(
     ticket = access.ticket_for(session, number, user, clock)
     access.require(user, TicketOp.ESCALATE, ticket)
     actions.escalate(
+        session,
+        ticket=ticket,
+        reason=body.reason,
+        actor=user,
+        clock=clock,
+        group=_group(session, body.group_id),
+    )
+    session.commit()
+    return TicketOut.of(ticket, user)
+
+
+@router.post("/tickets/{number}/return-to-l1", response_model=TicketOut)
+def return_to_l1(
+    number: Number, body: ReturnToL1In, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> TicketOut:
+    """L2 sends a ticket back to L1, with the reason on record (the ticket's ``return_reason`` and a
+    ``returned_to_l1`` event). L1 agents may not."""
+    ticket = access.ticket_for(session, number, user, clock)
+    access.require(user, TicketOp.RETURN_TO_L1, ticket)
+    actions.return_to_l1(
         session,
         ticket=ticket,
         reason=body.reason,

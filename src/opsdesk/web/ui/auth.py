@@ -49,8 +49,31 @@ async def checked_form(request: Request, user: Annotated[User, Depends(page_user
     return user
 
 
+class PortalOnly(OpsDeskError):
+    """A requester asked for a staff page; the handler sends them to the portal instead."""
+
+
+def _staff(user: User) -> User:
+    if not user.is_staff:
+        raise PortalOnly("requesters use the portal")
+    return user
+
+
+async def staff_page_user(user: Annotated[User, Depends(page_user)]) -> User:
+    """The signed-in staff member: requesters belong in the portal, which shows them their requests
+    without the team's own fields (SLA due times, group, tier, assignee)."""
+    return _staff(user)
+
+
+async def staff_form_user(user: Annotated[User, Depends(checked_form)]) -> User:
+    """As :func:`staff_page_user`, for a form post: a requester's post to a staff form is never acted on."""
+    return _staff(user)
+
+
 PageUser = Annotated[User, Depends(page_user)]
 FormUser = Annotated[User, Depends(checked_form)]
+StaffPageUser = Annotated[User, Depends(staff_page_user)]
+StaffFormUser = Annotated[User, Depends(staff_form_user)]
 
 
 def _safe_next(target: str | None) -> str:

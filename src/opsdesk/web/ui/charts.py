@@ -2,12 +2,52 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from html import escape
+from itertools import pairwise
 
 from markupsafe import Markup
 
 PALETTE = ["#2456c9", "#e08a00", "#2e7d32", "#8e24aa", "#c62828", "#00838f"]
+# Axis text is 11 px (app.css); an average character of it is about 0.6 of that wide. Charts scale as a
+# whole (text too), so widths in viewBox units hold at any screen width.
+CHAR_WIDTH = 6.6
+LABEL_GAP = 8.0
+
+
+def nice_ticks(top: float, *, count: int = 5, integer: bool = False) -> list[float]:
+    """Gridline values from 0 up to at least ``top`` in round steps (1, 2, 2.5 or 5 times a power of
+    ten; 2.5 only when fractions are allowed), about ``count`` of them: 0, 2, 4, 6, 8 for a top of 7,
+    never 0, 1.75, 3.5, 5.25, 7 printed as 0, 2, 4, 5, 7. ``integer`` keeps steps whole (counts)."""
+    if not top > 0 or math.isinf(top):
+        return [0.0, 1.0]
+    raw = top / max(count - 1, 1)
+    magnitude = 10.0 ** math.floor(math.log10(raw))
+    multiples = (1.0, 2.0, 5.0, 10.0) if integer else (1.0, 2.0, 2.5, 5.0, 10.0)
+    step = next(m * magnitude for m in multiples if m * magnitude >= raw * (1 - 1e-9))
+    if integer:
+        step = max(1.0, round(step))
+    intervals = math.ceil(top / step - 1e-9)
+    return [round(i * step, 10) for i in range(intervals + 1)]
+
+
+def tick_label(value: float) -> str:
+    """A gridline value as it reads on the axis: 1,500 and 2.5, never 2.5000000001 or 1.5e+03."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.10g}"
+
+
+def label_stride(positions: Sequence[float], labels: Sequence[str]) -> int:
+    """The smallest k so that every k-th label, centred on its position, clears its neighbours: the
+    labels thinned evenly to fit the axis instead of printed over each other."""
+    if len(positions) < 2:
+        return 1
+    widest = max(len(label) for label in labels) * CHAR_WIDTH + LABEL_GAP
+    for stride in range(1, len(positions)):
+        kept = positions[::stride]
+        if all(b - a >= widest for a, b in pairwise(kept)):
+            return stride
+    return len(positions)
 
 
 def stacked_bars(
@@ -18,16 +58,17 @@ def stacked_bars(
     if count == 0 or not series:
         return Markup('<p class="muted">No data yet.</p>')
     totals = [sum(values[i] for values in series.values()) for i in range(count)]
-    top = max(max(totals), 1.0)
+    integer = all(float(v).is_integer() for values in series.values() for v in values)
+    ticks = nice_ticks(max(totals), integer=integer)
+    top = ticks[-1]
     left, bottom, right, header = 40, 28, 10, 24
     plot_w, plot_h = width - left - right, height - bottom - header
     step = plot_w / count
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
-    for k in range(5):
-        value = top * k / 4
-        y = header + plot_h - plot_h * k / 4
+    for value in ticks:
+        y = header + plot_h - plot_h * value / top
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f4"/>')
-        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{value:,.0f}</text>')
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{tick_label(value)}</text>')
     base = [0.0] * count
     for colour, (name, values) in zip(PALETTE * 3, series.items(), strict=False):
         for i, value in enumerate(values):
@@ -41,9 +82,9 @@ def stacked_bars(
                 f"<title>{escape(labels[i])} {escape(name)}: {value:,.0f}</title></rect>"
             )
             base[i] += value
-    every = max(1, count // 10)
-    for i in range(0, count, every):
-        x = left + i * step + step / 2
+    centres = [left + i * step + step / 2 for i in range(count)]
+    for i in range(0, count, label_stride(centres, labels)):
+        x = centres[i]
         parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle">{escape(labels[i])}</text>')
     x = left
     for colour, name in zip(PALETTE * 3, series, strict=False):
@@ -52,19 +93,6 @@ def stacked_bars(
         x += 16 + 8 * len(name) + 10
     parts.append("</svg>")
     return Markup("".join(parts))
-
-
-def _scale_top(values: list[float]) -> float:
-    """A round axis maximum a little above the data, so gridline labels read as plain numbers."""
-    top = max(values, default=0.0)
-    if top <= 0:
-        return 1.0
-    magnitude = 10 ** max(0, len(str(int(top))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        candidate = step * magnitude
-        if candidate >= top:
-            return float(candidate)
-    return float(10 * magnitude)
 
 
 def _segments(values: Sequence[float | None]) -> list[list[int]]:
@@ -94,14 +122,15 @@ def line_chart(
 ) -> Markup:
     """Lines over a shared x axis (None leaves a gap), with an optional shaded band (e.g. a forecast's
     prediction interval) and labelled vertical markers (e.g. "now"). Only non-empty labels are drawn,
-    thinned to about a dozen."""
+    thinned evenly until they no longer overlap."""
     count = len(labels)
     if count == 0 or not series:
         return Markup('<p class="muted">No data yet.</p>')
     present = [v for values in series.values() for v in values if v is not None]
     if band is not None:
         present += [v for v in band[1] if v is not None]
-    top = _scale_top(present)
+    ticks = nice_ticks(max(present, default=0.0))
+    top = ticks[-1]
     left, bottom, right, header = 44, 28, 12, 26
     plot_w, plot_h = width - left - right, height - bottom - header
     step = plot_w / max(count - 1, 1)
@@ -113,13 +142,14 @@ def line_chart(
         return header + plot_h - plot_h * value / top
 
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
-    for k in range(5):
-        value = top * k / 4
+    for value in ticks:
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
             'stroke="#eef0f4"/>'
         )
-        parts.append(f'<text x="{left - 4}" y="{y(value) + 4:.1f}" text-anchor="end">{value:,.4g}</text>')
+        parts.append(
+            f'<text x="{left - 4}" y="{y(value) + 4:.1f}" text-anchor="end">{tick_label(value)}</text>'
+        )
     legend: list[tuple[str, str, str]] = []  # (kind, colour, name)
     if band is not None:
         low, high = band
@@ -150,11 +180,12 @@ def line_chart(
                 f'<text x="{x(index) + 3:.1f}" y="{header + 10}">{escape(text)}</text>'
             )
     shown = [i for i, label in enumerate(labels) if label]
-    every = max(1, -(-len(shown) // 12))
-    for i in shown[::every]:
-        anchor = "start" if i == 0 else "end" if i == count - 1 else "middle"  # ends stay inside the box
+    stride = label_stride([x(i) for i in shown], [labels[i] for i in shown]) if shown else 1
+    for i in shown[::stride]:
+        half = len(labels[i]) * CHAR_WIDTH / 2
+        centre = min(max(x(i), half), width - half)  # the ends stay inside the box
         parts.append(
-            f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}">{escape(labels[i])}</text>'
+            f'<text x="{centre:.1f}" y="{height - 8}" text-anchor="middle">{escape(labels[i])}</text>'
         )
     cursor = left
     for kind, colour, name in legend:
@@ -189,15 +220,15 @@ def waterfall(
         else:
             bars.append((name, running, running + value, "up" if value >= 0 else "down"))
             running += value
-    top = max(max(max(a, b) for _n, a, b, _k in bars), 1.0)
+    ticks = nice_ticks(max(max(a, b) for _n, a, b, _k in bars))
+    top = ticks[-1]
     left, bottom, right, header = 70, 30, 10, 12
     plot_w, plot_h = width - left - right, height - bottom - header
     step = plot_w / len(bars)
     colours = {"total": "#2456c9", "up": "#2e7d32", "down": "#c62828"}
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
-    for k in range(5):
-        value = top * k / 4
-        y = header + plot_h - plot_h * k / 4
+    for value in ticks:
+        y = header + plot_h - plot_h * value / top
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f4"/>')
         parts.append(
             f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{_compact(value, money)}</text>'
@@ -228,17 +259,14 @@ def _compact(value: float, money: str) -> str:
     return f"{money}{value:,.0f}"
 
 
-HEAT_STEPS = 5
-
-
 def heat_class(value: float | None, *, low: float, mid: float, high: float) -> str:
-    """A heatmap cell's class (``heat-down-1`` .. ``heat-up-5`` in app.css, since the pages' CSP allows
-    no style attributes): red below ``mid`` towards ``low``, green above it towards ``high``; none
-    without a value."""
+    """The class of a heatmap cell (app.css): ``heat-r1``..``heat-r5`` deepening red below ``mid``
+    towards ``low``, ``heat-g1``..``heat-g5`` green above it towards ``high``; none without a value. A
+    class, not a ``style`` attribute: pages run under CSP style-src 'self'."""
     if value is None or value != value:  # NaN
         return ""
     if value >= mid:
         share = min((value - mid) / max(high - mid, 1e-9), 1.0)
-        return f"heat-up-{1 + round(share * (HEAT_STEPS - 1))}"
+        return f"heat-g{1 + round(share * 4)}"
     share = min((mid - value) / max(mid - low, 1e-9), 1.0)
-    return f"heat-down-{1 + round(share * (HEAT_STEPS - 1))}"
+    return f"heat-r{1 + round(share * 4)}"

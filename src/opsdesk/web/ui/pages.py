@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from opsdesk.core.errors import OpsDeskError
 from opsdesk.web.ui import (
     admin_pages,
     audit_page,
@@ -14,6 +13,7 @@ from opsdesk.web.ui import (
     home,
     planner,
     portal,
+    preferences,
     success_pages,
     ticket_pages,
 )
@@ -22,7 +22,17 @@ from opsdesk.web.ui.render import HERE, page
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (auth, home, ticket_pages, portal, planner, success_pages, audit_page, admin_pages):
+    for module in (
+        auth,
+        home,
+        ticket_pages,
+        portal,
+        planner,
+        success_pages,
+        preferences,
+        audit_page,
+        admin_pages,
+    ):
         app.include_router(module.router)
     app.state.html_error = html_error
 
@@ -30,9 +40,16 @@ def install(app: FastAPI) -> None:
     async def _signin(request: Request, _exc: auth.SignInRequired) -> Response:
         return auth.signin_redirect(request)
 
+    @app.exception_handler(auth.PortalOnly)
+    async def _portal(_request: Request, _exc: auth.PortalOnly) -> Response:
+        return RedirectResponse("/portal", status_code=303)
 
-def html_error(request: Request, exc: OpsDeskError, status_code: int) -> Response:
+
+def html_error(request: Request, status_code: int, message: str) -> Response:
+    """The error page a person sees instead of a JSON error body; shown without the signed-in
+    user's menu, since an error may come before (or from) signing in."""
     titles = {
+        400: "Check the address",
         404: "Not found",
         403: "Not allowed",
         409: "Not possible now",
@@ -46,5 +63,5 @@ def html_error(request: Request, exc: OpsDeskError, status_code: int) -> Respons
         None,
         status_code=status_code,
         title=titles.get(status_code, "Error"),
-        message=exc.message,
+        message=message,
     )

@@ -13,7 +13,7 @@ from opsdesk.desk.access import TicketOp, audit_shown, require, ticket_for, visi
 from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import FormUser, PageUser
-from opsdesk.web.ui.render import page
+from opsdesk.web.ui.render import PageId, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,7 +52,7 @@ def new_request(
 
 @router.get("/portal/tickets/{number}")
 def request_page(
-    number: int, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
+    number: PageId, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     messages = queries.ticket_messages(session, ticket=ticket, user=user)
@@ -62,7 +62,7 @@ def request_page(
 
 @router.post("/portal/tickets/{number}/reply")
 def reply(
-    number: int, user: FormUser, session: SessionDep, clock: ClockDep, body: Annotated[str, Form()]
+    number: PageId, user: FormUser, session: SessionDep, clock: ClockDep, body: Annotated[str, Form()]
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.REPLY, ticket)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
 
+from fastapi import Path as PathParam
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from opsdesk.core.models import User
+from opsdesk.desk.schemas import MAX_ID
+from opsdesk.web.ui import zones
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-
-def _when(value: datetime | None, zone: str = "UTC") -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+# A record's id in a page's path: out of range is a page that does not exist (a 404 page), never a 500.
+PageId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
 def _duration(seconds: float | int | None) -> str:
@@ -38,7 +35,7 @@ def _duration(seconds: float | int | None) -> str:
     return f"{sign}{minutes}m"
 
 
-templates.env.filters["when"] = _when
+templates.env.filters["when"] = zones.when
 templates.env.filters["duration"] = _duration
 
 
@@ -46,6 +43,7 @@ def page(
     request: Request, name: str, user: User | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     csrf = getattr(request.state, "csrf_token", "")
+    zone = zones.viewer_zone(user, request.cookies.get(zones.ZONE_COOKIE))
     return templates.TemplateResponse(
-        request, name, {"user": user, "csrf_token": csrf, **context}, status_code=status_code
+        request, name, {"user": user, "csrf_token": csrf, "zone": zone, **context}, status_code=status_code
     )

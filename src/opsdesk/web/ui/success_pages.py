@@ -25,7 +25,7 @@ from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Su
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.charts import heat_class, line_chart, waterfall
-from opsdesk.web.ui.render import page, templates
+from opsdesk.web.ui.render import PageId, page, templates
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -354,7 +354,7 @@ def _cohort_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 @router.get("/customers/{account_id}")
 def account_page(
-    account_id: int, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
+    account_id: PageId, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     import pandas as pd
 

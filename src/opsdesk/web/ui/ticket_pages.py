@@ -4,24 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from opsdesk.core import permissions
-from opsdesk.core.errors import NotFound, ValidationFailed
+from opsdesk.core.clock import Clock
+from opsdesk.core.errors import NotFound, OpsDeskError, ValidationFailed
 from opsdesk.core.models import Group, Role, User
 from opsdesk.desk import access, actions, queries
-from opsdesk.desk.access import TicketOp, audit_shown, can, require, ticket_for
-from opsdesk.desk.models import AuthorKind, Channel, Status
+from opsdesk.desk.access import TicketOp, audit_shown, can, can_see, require, ticket_for
+from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
 from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import clean_query, search_tickets
 from opsdesk.desk.sla.queries import sla_state
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
-from opsdesk.web.ui.auth import FormUser, PageUser
-from opsdesk.web.ui.render import page
+from opsdesk.web.ui.auth import PageUser, StaffFormUser, StaffPageUser
+from opsdesk.web.ui.render import PageId, page
 
 router = APIRouter(include_in_schema=False)
+
+
+class UnknownFilter(OpsDeskError):
+    """A list filter the page does not know: a 400 page naming the choices, rather than a list that
+    looks filtered but is not."""
+
+
 VIEWS = {
     "mine": "My tickets",
     "unassigned": "Unassigned",
@@ -35,22 +44,26 @@ VIEWS = {
 @router.get("/tickets")
 def ticket_list(
     request: Request,
-    user: PageUser,
+    user: StaffPageUser,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    view: str = "mine",
-    status: str | None = None,
-    cursor: str | None = None,
+    view: Annotated[str, Query(max_length=100)] = "mine",
+    status: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     require(user, TicketOp.LIST)
-    view = view if view in VIEWS else "mine"
+    if view not in VIEWS:
+        raise UnknownFilter(f"There is no ticket view {view!r}; the views are {', '.join(VIEWS)}.")
+    if status and status not in set(Status):
+        choices = ", ".join(s.value for s in Status)
+        raise UnknownFilter(f"There is no ticket status {status!r}; the statuses are {choices}.")
     result = queries.list_tickets(
         session,
         user=user,
         clock=clock,
         filters=queries.TicketFilters(
-            view=None if view == "all" else view, status=[Status(status)] if status in set(Status) else ()
+            view=None if view == "all" else view, status=[Status(status)] if status else ()
         ),
         cursor=cursor,
         limit=50,
@@ -73,8 +86,15 @@ def ticket_list(
 
 @router.get("/tickets/{number}")
 def ticket_page(
-    number: int, request: Request, user: PageUser, session: SessionDep, clock: ClockDep, settings: SettingsDep
+    number: PageId,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> Response:
+    if not user.is_staff:
+        return _to_portal(session, number, user, clock)
     try:
         ticket = ticket_for(session, number, user, clock)
     except NotFound:
@@ -109,7 +129,25 @@ def ticket_page(
         can_update=can(user, TicketOp.UPDATE_STATUS, ticket),
         can_assign=can(user, TicketOp.ASSIGN, ticket),
         can_escalate=can(user, TicketOp.ESCALATE, ticket),
+        can_return=can(user, TicketOp.RETURN_TO_L1, ticket),
+        default_l2=actions.default_l2_group(session),
     )
+
+
+def _to_portal(session: Session, number: int, user: User, clock: Clock) -> Response:
+    """A requester opening a staff ticket link goes to the portal's page for it when it is theirs to
+    see; anything else is not found, as on the portal (refused sensitive reads are audited there too)."""
+    ticket = session.get(Ticket, number)
+    if ticket is None or not can_see(user, ticket):
+        ticket_for(session, number, user, clock)
+    return RedirectResponse(f"/portal/tickets/{number}", status_code=303)
+
+
+def _chosen_group(session: Session, group_id: str) -> Group | None:
+    """The group a form's select names; the empty choice (the action's default) or a stale id is None."""
+    if not group_id.isascii() or not group_id.isdigit() or not 1 <= int(group_id) <= MAX_ID:
+        return None
+    return session.get(Group, int(group_id))
 
 
 def _back(number: int) -> RedirectResponse:
@@ -139,8 +177,8 @@ def post_break_glass(
 
 @router.post("/tickets/{number}/messages")
 def post_message(
-    number: int,
-    user: FormUser,
+    number: PageId,
+    user: StaffFormUser,
     session: SessionDep,
     clock: ClockDep,
     body: Annotated[str, Form()],
@@ -169,7 +207,7 @@ def post_message(
 
 @router.post("/tickets/{number}/status")
 def post_status(
-    number: int, user: FormUser, session: SessionDep, clock: ClockDep, status: Annotated[str, Form()]
+    number: PageId, user: StaffFormUser, session: SessionDep, clock: ClockDep, status: Annotated[str, Form()]
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.UPDATE_STATUS, ticket)
@@ -180,8 +218,8 @@ def post_status(
 
 @router.post("/tickets/{number}/assign")
 def post_assign(
-    number: int,
-    user: FormUser,
+    number: PageId,
+    user: StaffFormUser,
     session: SessionDep,
     clock: ClockDep,
     assignee_id: Annotated[str, Form()] = "",
@@ -196,17 +234,34 @@ def post_assign(
 
 @router.post("/tickets/{number}/escalate")
 def post_escalate(
-    number: int,
-    user: FormUser,
+    number: PageId,
+    user: StaffFormUser,
     session: SessionDep,
     clock: ClockDep,
-    reason: Annotated[str, Form()],
-    group_id: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form(max_length=2000)],
+    group_id: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.ESCALATE, ticket)
-    group = session.get(Group, int(group_id)) if group_id.isdigit() else None
+    group = _chosen_group(session, group_id)
     actions.escalate(session, ticket=ticket, reason=reason, actor=user, clock=clock, group=group)
+    session.commit()
+    return _back(number)
+
+
+@router.post("/tickets/{number}/return-to-l1")
+def post_return_to_l1(
+    number: PageId,
+    user: StaffFormUser,
+    session: SessionDep,
+    clock: ClockDep,
+    reason: Annotated[str, Form(max_length=2000)],
+    group_id: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    ticket = ticket_for(session, number, user, clock)
+    require(user, TicketOp.RETURN_TO_L1, ticket)
+    group = _chosen_group(session, group_id)
+    actions.return_to_l1(session, ticket=ticket, reason=reason, actor=user, clock=clock, group=group)
     session.commit()
     return _back(number)
 
@@ -214,7 +269,7 @@ def post_escalate(
 @router.get("/search")
 def search_page(
     request: Request,
-    user: PageUser,
+    user: StaffPageUser,
     session: SessionDep,
     clock: ClockDep,
     q: str = "",
