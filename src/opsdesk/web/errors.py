@@ -53,9 +53,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(code, exc.message, exc.field), status_code=status)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = list(exc.errors())
         first = errors[0] if errors else {}
+        html_error = getattr(request.app.state, "html_error", None)
+        if html_error is not None and not request.url.path.startswith("/api/"):
+            # A page: a bad id in the path names no page (404); a bad filter or form field is a 400.
+            status = 404 if tuple(first.get("loc", ()))[:1] == ("path",) else 400
+            problem = ValidationFailed(
+                f"{_field_of(first.get('loc', ())) or 'input'}: {_validation_message(first)}"
+            )
+            page: Response = html_error(request, problem, status)
+            return page
         body = error_body("invalid", _validation_message(first), _field_of(first.get("loc", ())))
         body["error"]["all"] = [
             {"field": _field_of(e.get("loc", ())), "message": _validation_message(e)} for e in errors

@@ -7,7 +7,7 @@ import secrets
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opsdesk.core import actions as core_actions
@@ -15,6 +15,7 @@ from opsdesk.core import queries as core_queries
 from opsdesk.core.errors import OpsDeskError
 from opsdesk.core.models import User
 from opsdesk.core.secrets import verify_password
+from opsdesk.web.api.params import FormLine, QueryFilter
 from opsdesk.web.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.render import page
 
@@ -57,7 +58,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_form(request: Request, next: str = "/") -> Response:
+def signin_form(request: Request, next: QueryFilter = "/") -> Response:
     token = secrets.token_urlsafe(24)
     response = page(request, "signin.html", None, next=_safe_next(next), signin_csrf=token, error=None)
     response.set_cookie(SIGNIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)
@@ -70,10 +71,10 @@ def signin(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    email: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    signin_csrf: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",
+    email: FormLine = "",
+    password: FormLine = "",
+    signin_csrf: FormLine = "",
+    next: FormLine = "/",
 ) -> Response:
     expected = request.cookies.get(SIGNIN_CSRF_COOKIE, "")
     user = None

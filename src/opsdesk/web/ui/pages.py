@@ -24,6 +24,7 @@ def install(app: FastAPI) -> None:
 
 def html_error(request: Request, exc: OpsDeskError, status_code: int) -> Response:
     titles = {
+        400: "Check your input",
         404: "Not found",
         403: "Not allowed",
         409: "Not possible now",

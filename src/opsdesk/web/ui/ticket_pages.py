@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
@@ -14,6 +12,15 @@ from opsdesk.desk.access import TicketOp, can, require, ticket_for
 from opsdesk.desk.models import AuthorKind, Channel, Status
 from opsdesk.desk.search import search_tickets
 from opsdesk.desk.sla.queries import sla_state
+from opsdesk.web.api.params import (
+    FormBlankOrId,
+    FormLine,
+    FormText,
+    OptionalFilter,
+    PathId,
+    QueryCursor,
+    QueryFilter,
+)
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.auth import FormUser, PageUser
 from opsdesk.web.ui.render import page
@@ -35,9 +42,9 @@ def ticket_list(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    view: str = "mine",
-    status: str | None = None,
-    cursor: str | None = None,
+    view: QueryFilter = "mine",
+    status: OptionalFilter = None,
+    cursor: QueryCursor = None,
 ) -> Response:
     require(user, TicketOp.LIST)
     view = view if view in VIEWS else "mine"
@@ -67,7 +74,12 @@ def ticket_list(
 
 @router.get("/tickets/{number}")
 def ticket_page(
-    number: int, request: Request, user: PageUser, session: SessionDep, clock: ClockDep, settings: SettingsDep
+    number: PathId,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     messages = queries.ticket_messages(session, ticket=ticket, user=user)
@@ -103,13 +115,13 @@ def _back(number: int) -> RedirectResponse:
 
 @router.post("/tickets/{number}/messages")
 def post_message(
-    number: int,
+    number: PathId,
     user: FormUser,
     session: SessionDep,
     clock: ClockDep,
-    body: Annotated[str, Form()],
-    kind: Annotated[str, Form()] = "reply",
-    then_status: Annotated[str, Form()] = "",
+    body: FormText,
+    kind: FormLine = "reply",
+    then_status: FormLine = "",
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     public = kind == "reply"
@@ -133,7 +145,7 @@ def post_message(
 
 @router.post("/tickets/{number}/status")
 def post_status(
-    number: int, user: FormUser, session: SessionDep, clock: ClockDep, status: Annotated[str, Form()]
+    number: PathId, user: FormUser, session: SessionDep, clock: ClockDep, status: FormLine
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.UPDATE_STATUS, ticket)
@@ -144,11 +156,11 @@ def post_status(
 
 @router.post("/tickets/{number}/assign")
 def post_assign(
-    number: int,
+    number: PathId,
     user: FormUser,
     session: SessionDep,
     clock: ClockDep,
-    assignee_id: Annotated[str, Form()] = "",
+    assignee_id: FormBlankOrId = "",
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.ASSIGN, ticket)
@@ -160,12 +172,12 @@ def post_assign(
 
 @router.post("/tickets/{number}/escalate")
 def post_escalate(
-    number: int,
+    number: PathId,
     user: FormUser,
     session: SessionDep,
     clock: ClockDep,
-    reason: Annotated[str, Form()],
-    group_id: Annotated[str, Form()] = "",
+    reason: FormLine,
+    group_id: FormBlankOrId = "",
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.ESCALATE, ticket)
@@ -176,7 +188,7 @@ def post_escalate(
 
 
 @router.get("/search")
-def search_page(request: Request, user: PageUser, session: SessionDep, q: str = "") -> Response:
+def search_page(request: Request, user: PageUser, session: SessionDep, q: QueryFilter = "") -> Response:
     require(user, TicketOp.LIST)
     hits = search_tickets(session, user=user, q=q) if q.strip() else []
     return page(request, "tickets/search.html", user, q=q, hits=hits)
