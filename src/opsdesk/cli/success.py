@@ -14,6 +14,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
+from opsdesk.core.bounds import YEARS, in_years
 from opsdesk.success import queries
 from opsdesk.success.imports import IMPORTERS, ImportFailed, ImportReport, import_csv
 from opsdesk.success.retention import BY_CHOICES
@@ -39,9 +40,9 @@ import_app = typer.Typer(
 
 def _day(option: str, value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return in_years(date.fromisoformat(value))
     except ValueError:
-        raise fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise fail(f"{option}: {value!r} is not a date {YEARS} (YYYY-MM-DD)") from None
 
 
 def retention(

@@ -92,3 +92,16 @@ def test_a_stored_year_40_close_date_does_not_break_the_forecast(
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)[0]["open_pipeline"] == 100_000
+
+
+def test_cli_refuses_a_window_outside_the_years(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPSDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["pipeline", "forecast", "--from", "0040-10-01", "--to", "0040-12-31"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code != 0
+    assert "--from: '0040-10-01' is not a date in the years 1900-2200" in result.output
