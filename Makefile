@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 OPSDESK_PORT ?= 8000
 export OPSDESK_PORT
 
-.PHONY: demo test lint bench install install-test browser serve migrate clean
+.PHONY: demo test fuzz lint bench install install-test browser serve migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ serve: install
 
 test: install-test
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Schemathesis over the whole API with many more examples than `make test` runs (FUZZ_EXAMPLES each).
+FUZZ_EXAMPLES ?= 100
+fuzz: install-test
+	OPSDESK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/web/test_api_fuzz.py $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

@@ -4,7 +4,7 @@ sign_in_throttle counts sign-in attempts per account and per client address, sha
 worker; api_tokens.expires_at ends a token at a time of its own.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-03 10:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import opsdesk.core.database
 
 revision: str = '0006'
-down_revision: str | Sequence[str] | None = '0004'
+down_revision: str | Sequence[str] | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

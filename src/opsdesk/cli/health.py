@@ -12,6 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
+from opsdesk.core.years import YEARS, in_years
 
 if TYPE_CHECKING:
     from opsdesk.success.imports.base import ImportReport
@@ -46,9 +47,9 @@ def score(
         day = clock.now().date()
     else:
         try:
-            day = date.fromisoformat(as_of)
+            day = in_years(date.fromisoformat(as_of))
         except ValueError:
-            raise fail(f"--as-of: {as_of!r} is not a date (YYYY-MM-DD)") from None
+            raise fail(f"--as-of: {as_of!r} is not a date {YEARS} (YYYY-MM-DD)") from None
     with unit_of_work() as session:
         total = int(session.scalar(select(func.count()).select_from(Account)) or 0)
         with Progress(console=err_console, transient=True, disable=not err_console.is_terminal) as progress:

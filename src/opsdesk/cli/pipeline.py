@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from opsdesk.cli.common import clock, console, fail, unit_of_work
+from opsdesk.core.years import YEARS, in_years
 from opsdesk.success.pipeline.lead_time import DEFAULT_LEAD_DAYS
 
 if TYPE_CHECKING:
@@ -33,9 +34,9 @@ def _day(option: str, value: str | None, default: date) -> date:
     if value is None:
         return default
     try:
-        return date.fromisoformat(value)
+        return in_years(date.fromisoformat(value))
     except ValueError:
-        raise fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise fail(f"{option}: {value!r} is not a date {YEARS} (YYYY-MM-DD)") from None
 
 
 def _format(fmt: str) -> str:

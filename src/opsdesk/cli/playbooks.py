@@ -11,6 +11,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
+from opsdesk.core.years import YEARS, in_years, in_years_at
 
 playbooks_app = typer.Typer(help="CSM playbooks: fire the tasks of every condition episode under way.")
 feedback_app = typer.Typer(help="Voice of the customer: product feedback ranked by who asks.")
@@ -20,7 +21,7 @@ def parse_now(value: str | None) -> datetime:
     if value is None:
         return clock.now()
     try:
-        now = datetime.fromisoformat(value)
+        now = in_years_at(datetime.fromisoformat(value))
     except ValueError:
         raise fail(f"--now: {value!r} is not an ISO date-time such as 2026-03-02T09:00:00Z") from None
     if now.tzinfo is None:
@@ -73,9 +74,9 @@ def ranking(
     from opsdesk.success.voice import queries as voice_queries
 
     try:
-        day = date.fromisoformat(on) if on else clock.now().date()
+        day = in_years(date.fromisoformat(on)) if on else clock.now().date()
     except ValueError:
-        raise fail(f"--on: {on!r} is not a date (YYYY-MM-DD)") from None
+        raise fail(f"--on: {on!r} is not a date {YEARS} (YYYY-MM-DD)") from None
     with unit_of_work() as session:
         areas, requests = voice_queries.ranking(session, on=day, include_closed=include_closed)
     if requests.empty:

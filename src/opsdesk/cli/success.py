@@ -13,6 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
+from opsdesk.core.years import YEARS, in_years
 from opsdesk.success.groupings import BY_CHOICES
 
 if TYPE_CHECKING:
@@ -43,9 +44,9 @@ import_app = typer.Typer(
 
 def _day(option: str, value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        return in_years(date.fromisoformat(value))
     except ValueError:
-        raise fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise fail(f"{option}: {value!r} is not a date {YEARS} (YYYY-MM-DD)") from None
 
 
 def retention(

@@ -10,28 +10,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from opsdesk.core.bounds import MAX_ID as MAX_ID  # re-exported: the web layer imports it from here
+from opsdesk.core.bounds import Id, Text
+from opsdesk.core.bounds import no_nul as _no_nul
 from opsdesk.core.models import AuditEntry, IdentityKind, Role, Tier, User
 from opsdesk.desk.models import Attachment, AuthorKind, Channel, Message, Priority, Status, Ticket, TicketType
 
-MAX_ID = 2_147_483_647
 MAX_BODY_CHARS = 1_000_000
 MAX_ATTACHMENTS = 10
-
-
-def _no_nul(value: str) -> str:
-    # Databases cannot store NUL or unpaired surrogates (which JSON escapes can carry) in text;
-    # refuse them here rather than fail in the database.
-    if "\x00" in value:
-        raise ValueError("text may not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("text is not valid Unicode (an unpaired surrogate)") from exc
-    return value
-
-
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 def _check_json_value(value: Any, depth: int = 0) -> None:

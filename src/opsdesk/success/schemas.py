@@ -8,29 +8,30 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from opsdesk.core.bounds import MAX_CENTS, MAX_LIVES, MAX_PEPM_CENTS, Day, Id, NoNulModel
 from opsdesk.success.models import ContactRole, MovementKind, PriceModel, Stage
 
 
-class SegmentIn(BaseModel):
+class SegmentIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    priority: int = 100
-    rules: list[dict[str, Any]] = Field(min_length=1)
+    priority: int = Field(default=100, ge=0, le=1_000_000)
+    rules: list[dict[str, Any]] = Field(min_length=1, max_length=100)
 
 
-class AccountIn(BaseModel):
+class AccountIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     external_id: str | None = Field(default=None, max_length=100)
-    parent_id: int | None = None
-    covered_lives: int = Field(default=0, ge=0)
-    industry: str | None = None
-    region: str | None = None
-    owner_id: int | None = None
+    parent_id: Id | None = None
+    covered_lives: int = Field(default=0, ge=0, le=MAX_LIVES)
+    industry: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    owner_id: Id | None = None
     stage: Stage = Stage.IMPLEMENTATION
-    organisation_id: int | None = None
+    organisation_id: Id | None = None
 
 
 class AccountOut(BaseModel):
@@ -51,34 +52,34 @@ class AccountOut(BaseModel):
     organisation_id: int | None
 
 
-class StageChangeIn(BaseModel):
+class StageChangeIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     to: Stage
-    on: date
+    on: Day
 
 
-class ContactIn(BaseModel):
+class ContactIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     role: ContactRole
-    email: str | None = None
-    title: str | None = None
-    external_id: str | None = None
+    email: str | None = Field(default=None, max_length=320)
+    title: str | None = Field(default=None, max_length=200)
+    external_id: str | None = Field(default=None, max_length=100)
 
 
-class SubscriptionIn(BaseModel):
+class SubscriptionIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     price_model: PriceModel
-    pepm_cents: int | None = Field(default=None, ge=0)
-    covered_lives: int | None = Field(default=None, ge=0)
-    flat_annual_cents: int | None = Field(default=None, ge=0)
-    escalator_pct: Decimal = Field(default=Decimal(0), ge=0, le=100)
-    external_id: str | None = None
+    pepm_cents: int | None = Field(default=None, ge=0, le=MAX_PEPM_CENTS)
+    covered_lives: int | None = Field(default=None, ge=0, le=MAX_LIVES)
+    flat_annual_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
+    escalator_pct: Decimal = Field(default=Decimal(0), ge=0, le=100, decimal_places=4)
+    external_id: str | None = Field(default=None, max_length=100)
 
     @model_validator(mode="after")
     def _consistent(self) -> SubscriptionIn:
@@ -102,11 +103,11 @@ class MovementOut(BaseModel):
     renewal_base_cents: int
 
 
-class RetentionQuery(BaseModel):
+class RetentionQuery(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: date
-    end: date
+    start: Day
+    end: Day
     by: Literal["segment", "csm", "cohort", "region", "none"] = "none"
 
     @model_validator(mode="after")

@@ -21,11 +21,16 @@ from opsdesk.web.api import (
     workforce,
 )
 from opsdesk.web.api.audit import router as audit_router
+from opsdesk.web.api_docs import install_api_docs
 from opsdesk.web.connection_gate import RETRY_AFTER_SECONDS, ConnectionGate, DatabaseBusy
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
+from opsdesk.web.openapi import install_openapi
 from opsdesk.web.security_headers import SecurityHeaders
 from opsdesk.web.ui import pages
+
+OPENAPI_URL = "/api/v1/openapi.json"
+DOCS_URL = "/api/v1/docs"
 
 # Every URL's home: one router module per domain under /api/v1, and the pages.
 API_ROUTERS = [
@@ -49,8 +54,8 @@ def create_app(
     app = FastAPI(
         title="OpsDesk",
         version=__version__,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -77,6 +82,8 @@ def create_app(
 
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
+    install_openapi(app)
+    install_api_docs(app, docs_url=DOCS_URL, openapi_url=OPENAPI_URL)
     pages.install(app)
 
     @app.get("/healthz", include_in_schema=False)

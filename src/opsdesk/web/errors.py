@@ -76,11 +76,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = list(exc.errors())
         first = errors[0] if errors else {}
-        # On a page, a path that names no record (``/customers/abc``) is a page that does not exist.
+        # On a page, a path that names no record (``/customers/abc``) is a page that does not exist; a
+        # bad filter or form field is a 400 naming the field.
         if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
             page = _html_error(request, 404, f"There is no page at {request.url.path}.")
         else:
-            page = _html_error(request, 400, _validation_message(first))
+            field = _field_of(first.get("loc", ())) or "input"
+            page = _html_error(request, 400, f"{field}: {_validation_message(first)}")
         if page is not None:
             return page
         body = error_body("invalid", _validation_message(first), _field_of(first.get("loc", ())))

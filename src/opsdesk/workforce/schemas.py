@@ -7,10 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from opsdesk.core.bounds import NoNulModel
 from opsdesk.workforce.models import PlanRun, PlanStatus
 
 
-class PlanBuildIn(BaseModel):
+class PlanBuildIn(NoNulModel):
     """Build a plan from `config` (see opsdesk.workforce.planning.PlanConfig); without one, from the
     latest run's configuration."""
 

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsdesk.core.bounds import MAX_TARGET_MINUTES, Day, Id, NoNulModel, Tag
 from opsdesk.desk.models import Channel, Priority
 from opsdesk.desk.sla.metrics import MetricStatus
 from opsdesk.desk.sla.models import BusinessSchedule, SlaPolicy
@@ -19,21 +20,23 @@ def _pending_only() -> list[PausingStatus]:
     return ["pending"]
 
 
-class IntervalIn(BaseModel):
+class IntervalIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
-    start: str = Field(description="local wall-clock time, HH:MM", examples=["08:00"])
-    end: str = Field(description="local wall-clock time, HH:MM, up to 24:00", examples=["17:00"])
+    start: str = Field(max_length=5, description="local wall-clock time, HH:MM", examples=["08:00"])
+    end: str = Field(
+        max_length=5, description="local wall-clock time, HH:MM, up to 24:00", examples=["17:00"]
+    )
 
 
-class BusinessHoursIn(BaseModel):
+class BusinessHoursIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    timezone: str = Field(examples=["America/Chicago"])
+    timezone: str = Field(max_length=64, examples=["America/Chicago"])
     always_open: bool = False
     intervals: list[IntervalIn] = Field(default_factory=list, max_length=7 * 48)
-    holidays: list[date] = Field(default_factory=list, max_length=2000)
+    holidays: list[Day] = Field(default_factory=list, max_length=2000)
 
 
 class BusinessScheduleCreate(BusinessHoursIn):
@@ -87,46 +90,46 @@ class BusinessScheduleOut(BaseModel):
         )
 
 
-class TargetsIn(BaseModel):
+class TargetsIn(NoNulModel):
     """Minutes per metric; leave a metric out for no target."""
 
     model_config = ConfigDict(extra="forbid")
 
-    first_reply: int | None = Field(default=None, gt=0)
-    next_reply: int | None = Field(default=None, gt=0)
-    resolution: int | None = Field(default=None, gt=0)
+    first_reply: int | None = Field(default=None, gt=0, le=MAX_TARGET_MINUTES)
+    next_reply: int | None = Field(default=None, gt=0, le=MAX_TARGET_MINUTES)
+    resolution: int | None = Field(default=None, gt=0, le=MAX_TARGET_MINUTES)
 
 
-class SlaPolicyCreate(BaseModel):
+class SlaPolicyCreate(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
     position: int | None = Field(
-        default=None, ge=0, description="0 = first; the end of the list when left out"
+        default=None, ge=0, le=10_000, description="0 = first; the end of the list when left out"
     )
     active: bool = True
-    priorities: list[Priority] = Field(default_factory=list)
-    channels: list[Channel] = Field(default_factory=list)
-    customer_tags: list[str] = Field(default_factory=list, max_length=100)
+    priorities: list[Priority] = Field(default_factory=list, max_length=10)
+    channels: list[Channel] = Field(default_factory=list, max_length=10)
+    customer_tags: list[Tag] = Field(default_factory=list, max_length=100)
     targets: dict[Priority, TargetsIn]
-    schedule_id: int | None = Field(default=None, description="business schedule; 24x7 when left out")
-    pausing_statuses: list[PausingStatus] = Field(default_factory=_pending_only)
+    schedule_id: Id | None = Field(default=None, description="business schedule; 24x7 when left out")
+    pausing_statuses: list[PausingStatus] = Field(default_factory=_pending_only, max_length=10)
 
 
-class SlaPolicyUpdate(BaseModel):
+class SlaPolicyUpdate(NoNulModel):
     """Only the fields sent change; ``schedule_id: null`` switches the policy to 24x7."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    position: int | None = Field(default=None, ge=0)
+    position: int | None = Field(default=None, ge=0, le=10_000)
     active: bool | None = None
-    priorities: list[Priority] | None = None
-    channels: list[Channel] | None = None
-    customer_tags: list[str] | None = Field(default=None, max_length=100)
+    priorities: list[Priority] | None = Field(default=None, max_length=10)
+    channels: list[Channel] | None = Field(default=None, max_length=10)
+    customer_tags: list[Tag] | None = Field(default=None, max_length=100)
     targets: dict[Priority, TargetsIn] | None = None
-    schedule_id: int | None = None
-    pausing_statuses: list[PausingStatus] | None = None
+    schedule_id: Id | None = None
+    pausing_statuses: list[PausingStatus] | None = Field(default=None, max_length=10)
 
 
 class SlaPolicyOut(BaseModel):

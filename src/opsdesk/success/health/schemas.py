@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from opsdesk.core.bounds import Id, NoNulModel, in_years_at
 from opsdesk.success.health.measures import MEASURES
 from opsdesk.success.health.models import HealthScore, HealthScorecard
 from opsdesk.success.health.scorecard import Band
@@ -121,13 +122,13 @@ class HealthHistoryOut(BaseModel):
     change: float | None  # last effective score minus the first in the range
 
 
-class OverrideIn(BaseModel):
+class OverrideIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     score: Decimal | None = Field(default=None, ge=0, le=100)
     band: Band | None = None
     reason: str = Field(min_length=1, max_length=2000)
-    expires_at: AwareDatetime
+    expires_at: Annotated[AwareDatetime, AfterValidator(in_years_at)]
 
     @model_validator(mode="after")
     def _one_of(self) -> OverrideIn:
@@ -136,29 +137,29 @@ class OverrideIn(BaseModel):
         return self
 
 
-class ScorecardMeasureIn(BaseModel):
+class ScorecardMeasureIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     weight: int = Field(ge=0, le=100)
-    points: list[list[float]] | None = None
+    points: list[Annotated[list[float], Field(max_length=2)]] | None = Field(default=None, max_length=50)
 
 
-class ScorecardIn(BaseModel):
+class ScorecardIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    segment_id: int | None = None
+    segment_id: Id | None = None
     stage: Stage | None = None
-    priority: int = 100
+    priority: int = Field(default=100, ge=0, le=1_000_000)
     red_below: int = Field(default=50, ge=0, le=100)
     green_from: int = Field(default=75, ge=0, le=100)
-    measures: dict[str, ScorecardMeasureIn] = Field(min_length=1)
+    measures: dict[str, ScorecardMeasureIn] = Field(min_length=1, max_length=50)
 
 
-class ScorecardUpdateIn(BaseModel):
+class ScorecardUpdateIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    measures: dict[str, ScorecardMeasureIn] | None = None
+    measures: dict[str, ScorecardMeasureIn] | None = Field(default=None, max_length=50)
     red_below: int | None = Field(default=None, ge=0, le=100)
     green_from: int | None = Field(default=None, ge=0, le=100)
     active: bool | None = None
@@ -197,7 +198,7 @@ class ScorecardOut(BaseModel):
         )
 
 
-class BacktestIn(BaseModel):
+class BacktestIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     horizon_days: int = Field(default=180, ge=1, le=1095)

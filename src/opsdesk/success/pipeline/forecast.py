@@ -136,6 +136,12 @@ def effective_category(frame: pd.DataFrame) -> pd.Series:
     return chosen.where(~frame["stage"].isin(["closed_won", "closed_lost"]), "closed")
 
 
+def months_of(values: pd.Series) -> pd.Series:
+    """The month of each date (None for none), for dates of any year: ``pd.to_datetime`` fails on one
+    outside 1677-2262, and such a stored row must not break every forecast."""
+    return values.map(lambda d: None if pd.isna(d) else pd.Period(year=d.year, month=d.month, freq="M"))
+
+
 def month_starts(first: date, last: date) -> list[date]:
     return [p.start_time.date() for p in pd.period_range(first, last, freq="M")]
 
@@ -150,7 +156,7 @@ def monthly_forecast(
     frame["p"] = effective_probability(frame, table) if not frame.empty else pd.Series(dtype="float64")
     frame["cat"] = effective_category(frame) if not frame.empty else pd.Series(dtype="object")
     counted_on = frame["closed_on"].where(frame["stage"] == "closed_won", frame["close_date"])
-    frame["month"] = pd.to_datetime(counted_on).dt.to_period("M")
+    frame["month"] = months_of(counted_on)
     rows = []
     for start in month_starts(first, last):
         month = frame[(frame["month"] == pd.Period(start, "M"))]
@@ -203,7 +209,7 @@ def past_forecasts(
     the stage probabilities calibrated from what had closed by then) and the amount actually closed won
     in it. ``won``: closed-won opportunities (amount_cents, closed_on)."""
     rows = []
-    won_month = pd.to_datetime(won["closed_on"]).dt.to_period("M") if not won.empty else pd.Series()
+    won_month = months_of(won["closed_on"]) if not won.empty else pd.Series()
     for start in month_starts(first, last):
         moment = pd.Timestamp(start, tz="UTC")
         table = calibrate(reached_stages(history, moment), DEFAULT_PROBABILITIES, prior_weight)
@@ -211,7 +217,7 @@ def past_forecasts(
         forecast = 0
         if not state.empty:
             open_ = state[~state["stage"].isin(["closed_won", "closed_lost"])]
-            open_ = open_[pd.to_datetime(open_["close_date"]).dt.to_period("M") == pd.Period(start, "M")]
+            open_ = open_[months_of(open_["close_date"]) == pd.Period(start, "M")]
             open_ = open_[effective_category(open_) != "omitted"]
             if not open_.empty:
                 p = effective_probability(open_, table)

@@ -6,41 +6,40 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsdesk.core.bounds import MAX_CENTS, MAX_ID, Day, NoNulModel
 from opsdesk.success.pipeline.models import ForecastCategory, OpportunityKind, OpportunityStage
 
-MAX_CENTS = 10**15
 
-
-class OpportunityIn(BaseModel):
+class OpportunityIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_id: int = Field(ge=1, le=2**53)
+    account_id: int = Field(ge=1, le=MAX_ID)
     kind: OpportunityKind
     amount_cents: int = Field(ge=0, le=MAX_CENTS)
-    close_date: date
+    close_date: Day
     name: str | None = Field(default=None, max_length=200)
     stage: OpportunityStage = OpportunityStage.QUALIFY
     probability_pct: int | None = Field(default=None, ge=0, le=100)
     category: ForecastCategory | None = None
-    owner_id: int | None = Field(default=None, ge=1, le=2**53)
+    owner_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     notes: str | None = Field(default=None, max_length=10_000)
 
 
-class OpportunityPatch(BaseModel):
+class OpportunityPatch(NoNulModel):
     """Only the fields sent change; send ``probability_pct`` or ``category`` as null to clear an override."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     amount_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
-    close_date: date | None = None
+    close_date: Day | None = None
     probability_pct: int | None = Field(default=None, ge=0, le=100)
     category: ForecastCategory | None = None
-    owner_id: int | None = Field(default=None, ge=1, le=2**53)
+    owner_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     notes: str | None = Field(default=None, max_length=10_000)
 
 
-class StageMoveIn(BaseModel):
+class StageMoveIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     to: OpportunityStage
@@ -65,7 +64,7 @@ class OpportunityOut(BaseModel):
     closed_on: date | None
 
 
-class RenewalsIn(BaseModel):
+class RenewalsIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     lead_days: int = Field(default=120, ge=0, le=730)

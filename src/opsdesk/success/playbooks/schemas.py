@@ -7,38 +7,39 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsdesk.core.bounds import Day, Id, Moment, NoNulModel
 from opsdesk.success.playbooks.models import ObjectiveStatus, OwnerRule, TaskStatus, TriggerKind
 
 
-class TemplateIn(BaseModel):
+class TemplateIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
     due_offset_days: int = Field(default=0, ge=0, le=365)
     owner_rule: OwnerRule = OwnerRule.ACCOUNT_CSM
-    owner_user_id: int | None = None
+    owner_user_id: Id | None = None
     email_subject: str | None = Field(default=None, max_length=300)
     email_body: str | None = Field(default=None, max_length=20_000)
 
 
-class PlaybookIn(BaseModel):
+class PlaybookIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
     trigger_kind: TriggerKind
-    trigger_params: dict[str, Any] = Field(default_factory=dict)
+    trigger_params: dict[str, Any] = Field(default_factory=dict, max_length=50)
     templates: list[TemplateIn] = Field(min_length=1, max_length=50)
     active: bool = True
 
 
-class PlaybookUpdateIn(BaseModel):
+class PlaybookUpdateIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
-    trigger_params: dict[str, Any] | None = None
+    trigger_params: dict[str, Any] | None = Field(default=None, max_length=50)
     templates: list[TemplateIn] | None = Field(default=None, min_length=1, max_length=50)
     active: bool | None = None
 
@@ -64,11 +65,11 @@ class PlaybookOut(BaseModel):
     templates: list[TemplateOut]
 
 
-class RunIn(BaseModel):
+class RunIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    now: datetime | None = None  # evaluate as of this moment (default: the server clock), never later
-    playbook_ids: list[int] | None = None
+    now: Moment | None = None  # evaluate as of this moment (default: the server clock), never later
+    playbook_ids: list[Id] | None = Field(default=None, max_length=1000)
 
 
 class RunOut(BaseModel):
@@ -79,22 +80,22 @@ class RunOut(BaseModel):
     by_playbook: dict[str, int]
 
 
-class TaskIn(BaseModel):
+class TaskIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_id: int
+    account_id: Id
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=10_000)
-    due_on: date
-    owner_id: int | None = None
+    due_on: Day
+    owner_id: Id | None = None
 
 
-class TaskUpdateIn(BaseModel):
+class TaskUpdateIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     status: TaskStatus | None = None
-    due_on: date | None = None
-    owner_id: int | None = None
+    due_on: Day | None = None
+    owner_id: Id | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     email_subject: str | None = Field(default=None, max_length=300)
@@ -118,18 +119,18 @@ class TaskOut(BaseModel):
     completed_at: datetime | None
 
 
-class ObjectiveIn(BaseModel):
+class ObjectiveIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     objective: str = Field(min_length=1, max_length=2000)
-    target_date: date
+    target_date: Day
 
 
-class ObjectiveUpdateIn(BaseModel):
+class ObjectiveUpdateIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     objective: str | None = Field(default=None, min_length=1, max_length=2000)
-    target_date: date | None = None
+    target_date: Day | None = None
     status: ObjectiveStatus | None = None
 
 
@@ -142,12 +143,12 @@ class ObjectiveOut(BaseModel):
     status: ObjectiveStatus
 
 
-class PlanIn(BaseModel):
+class PlanIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_id: int
+    account_id: Id
     title: str = Field(min_length=1, max_length=200)
-    owner_id: int | None = None
+    owner_id: Id | None = None
     objectives: list[ObjectiveIn] = Field(default_factory=list, max_length=100)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsdesk.core.bounds import Id, Moment, NoNulModel
 from opsdesk.success.voice.models import (
     Escalation,
     EscalationStatus,
@@ -18,35 +19,35 @@ from opsdesk.success.voice.models import (
 TicketNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
-class EscalationIn(BaseModel):
+class EscalationIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_id: int
+    account_id: Id
     severity: Severity
     title: str = Field(min_length=1, max_length=200)
-    owner_id: int | None = None
-    executive_sponsor_id: int | None = None
+    owner_id: Id | None = None
+    executive_sponsor_id: Id | None = None
     ticket_numbers: list[TicketNumber] = Field(default_factory=list, max_length=200)
     note: str = Field(default="", max_length=10_000)
 
 
-class EscalationUpdateIn(BaseModel):
+class EscalationUpdateIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     severity: Severity | None = None
     status: EscalationStatus | None = None
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    owner_id: int | None = None
-    executive_sponsor_id: int | None = None
+    owner_id: Id | None = None
+    executive_sponsor_id: Id | None = None
     ticket_numbers: list[TicketNumber] | None = Field(default=None, max_length=200)
     note: str = Field(default="", max_length=10_000)
 
 
-class TimelineIn(BaseModel):
+class TimelineIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str = Field(min_length=1, max_length=10_000)
-    at: datetime | None = None
+    at: Moment | None = None
 
 
 class TimelineOut(BaseModel):
@@ -91,13 +92,13 @@ class EscalationOut(BaseModel):
         )
 
 
-class NpsIn(BaseModel):
+class NpsIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_id: int
+    account_id: Id
     score: int = Field(ge=0, le=10)
-    responded_at: datetime
-    contact_id: int | None = None
+    responded_at: Moment
+    contact_id: Id | None = None
     comment: str = Field(default="", max_length=10_000)
     external_id: str | None = Field(default=None, max_length=100)
 
@@ -113,11 +114,11 @@ class NpsOut(BaseModel):
     responded_at: datetime
 
 
-class AskIn(BaseModel):
+class AskIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_id: int
-    contact_id: int | None = None
+    account_id: Id
+    contact_id: Id | None = None
     ticket_number: TicketNumber | None = None
     note: str = Field(default="", max_length=10_000)
 
@@ -132,7 +133,7 @@ class AskOut(BaseModel):
     created_at: datetime
 
 
-class FeedbackIn(BaseModel):
+class FeedbackIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)
@@ -141,7 +142,7 @@ class FeedbackIn(BaseModel):
     asks: list[AskIn] = Field(default_factory=list, max_length=500)
 
 
-class FeedbackUpdateIn(BaseModel):
+class FeedbackUpdateIn(NoNulModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(default=None, min_length=1, max_length=200)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from opsdesk.core import permissions
 from opsdesk.core.errors import PermissionDenied, ValidationFailed
@@ -20,10 +20,10 @@ from opsdesk.desk.sla.schemas import (
     SlaPolicyUpdate,
     TicketSlaOut,
 )
+from opsdesk.web.api.params import PathId
 from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(tags=["sla"])
-MAX_ID = 2**53
 
 
 def _require_staff(user: User) -> None:
@@ -35,7 +35,7 @@ def _require_staff(user: User) -> None:
 
 @router.get("/tickets/{number}/sla", response_model=TicketSlaOut)
 def ticket_sla(
-    number: Annotated[int, Path(ge=1, le=MAX_ID)],
+    number: PathId,
     user: CurrentUser,
     session: SessionDep,
     clock: ClockDep,
@@ -79,16 +79,14 @@ def create_policy(
 
 
 @router.get("/sla/policies/{policy_id}", response_model=SlaPolicyOut)
-def get_policy(
-    policy_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep
-) -> SlaPolicyOut:
+def get_policy(policy_id: PathId, user: CurrentUser, session: SessionDep) -> SlaPolicyOut:
     _require_staff(user)
     return SlaPolicyOut.of(queries.policy_by_id(session, policy_id))
 
 
 @router.patch("/sla/policies/{policy_id}", response_model=SlaPolicyOut)
 def update_policy(
-    policy_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    policy_id: PathId,
     body: SlaPolicyUpdate,
     user: CurrentUser,
     session: SessionDep,
@@ -124,9 +122,7 @@ def update_policy(
 
 
 @router.delete("/sla/policies/{policy_id}", status_code=204)
-def delete_policy(
-    policy_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep, clock: ClockDep
-) -> Response:
+def delete_policy(policy_id: PathId, user: CurrentUser, session: SessionDep, clock: ClockDep) -> Response:
     permissions.require(user, permissions.SETTINGS_MANAGE)
     actions.delete_sla_policy(
         session, policy=queries.policy_by_id(session, policy_id), actor=user, clock=clock
@@ -162,7 +158,7 @@ def create_schedule(
 
 @router.get("/business-schedules/{schedule_id}", response_model=BusinessScheduleOut)
 def get_schedule(
-    schedule_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    schedule_id: PathId,
     user: CurrentUser,
     session: SessionDep,
     clock: ClockDep,
@@ -173,7 +169,7 @@ def get_schedule(
 
 @router.post("/business-schedules/{schedule_id}/hours", status_code=201, response_model=BusinessScheduleOut)
 def change_hours(
-    schedule_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    schedule_id: PathId,
     body: BusinessHoursChange,
     user: CurrentUser,
     session: SessionDep,
@@ -198,7 +194,7 @@ def change_hours(
 
 @router.delete("/business-schedules/{schedule_id}", status_code=204)
 def delete_schedule(
-    schedule_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    schedule_id: PathId,
     user: CurrentUser,
     session: SessionDep,
     clock: ClockDep,

@@ -5,10 +5,9 @@ DELETE), /api/v1/health/scorecards (GET, POST, PATCH /{id}), /api/v1/health/meas
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from opsdesk.core import permissions
 from opsdesk.core.errors import PermissionDenied, ValidationFailed
@@ -35,10 +34,11 @@ from opsdesk.success.health.schemas import (
     UtilisationMonthOut,
     UtilisationTrendOut,
 )
+from opsdesk.web.api.params import From, PathId, RequiredFrom, RequiredTo, To
 from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep
 
 router = APIRouter(tags=["health"])
-AccountId = Annotated[int, Path(ge=1, le=2**53)]
+AccountId = PathId
 SCORECARD_EDITORS = (Role.ADMIN, Role.CS_LEAD)
 
 
@@ -63,8 +63,8 @@ def health_history(
     account_id: AccountId,
     user: CurrentUser,
     session: SessionDep,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: From = None,
+    end: To = None,
 ) -> HealthHistoryOut:
     permissions.require(user, permissions.SUCCESS_READ)
     if start is not None and end is not None and end < start:
@@ -143,7 +143,7 @@ def create_scorecard(
 
 @router.patch("/health/scorecards/{scorecard_id}", response_model=ScorecardOut)
 def update_scorecard(
-    scorecard_id: Annotated[int, Path(ge=1, le=2**53)],
+    scorecard_id: PathId,
     body: ScorecardUpdateIn,
     user: CurrentUser,
     session: SessionDep,
@@ -187,8 +187,8 @@ def list_measures(user: CurrentUser) -> list[MeasureInfoOut]:
 def health_trend(
     user: CurrentUser,
     session: SessionDep,
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
+    start: RequiredFrom,
+    end: RequiredTo,
 ) -> list[HealthTrendOut]:
     """Mean score and band mix per segment and scoring date."""
     permissions.require(user, permissions.SUCCESS_READ)

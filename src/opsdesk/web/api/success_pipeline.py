@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from opsdesk.core import permissions
 from opsdesk.core.errors import NotFound, ValidationFailed
@@ -30,12 +30,11 @@ from opsdesk.success.pipeline.schemas import (
     StageMoveIn,
     StageProbabilityOut,
 )
+from opsdesk.web.api.params import MAX_LIMIT, From, Offset, PathId, QueryId, To
 from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep
 
 router = APIRouter(tags=["pipeline"])
-OpportunityId = Annotated[int, Path(ge=1, le=2**53)]
-From = Annotated[date | None, Query(alias="from")]
-To = Annotated[date | None, Query(alias="to")]
+OpportunityId = PathId
 
 
 def _none_if_nan(value: Any) -> Any:
@@ -57,12 +56,12 @@ def _owner(session: SessionDep, owner_id: int | None) -> User | None:
 def list_opportunities(
     user: CurrentUser,
     session: SessionDep,
-    account_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
+    account_id: QueryId = None,
     kind: OpportunityKind | None = None,
     stage: OpportunityStage | None = None,
-    owner_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    owner_id: QueryId = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 200,
+    offset: Offset = 0,
 ) -> list[OpportunityOut]:
     permissions.require(user, permissions.SUCCESS_READ)
     rows = queries.opportunities(

@@ -4,10 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Response
 
 from opsdesk.core import permissions
 from opsdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -56,10 +53,11 @@ from opsdesk.success.voice.schemas import (
     TimelineIn,
     TimelineOut,
 )
+from opsdesk.web.api.params import PathId, QueryDay, QueryId, QueryText
 from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep
 
 router = APIRouter(tags=["success work"])
-Id = Annotated[int, Path(ge=1, le=2**53)]
+Id = PathId
 PLAYBOOK_EDITORS = (Role.ADMIN, Role.CS_LEAD)
 
 
@@ -214,7 +212,7 @@ def list_tasks(
     clock: ClockDep,
     mine: bool = False,
     overdue: bool = False,
-    account_id: Annotated[int | None, Query(ge=1)] = None,
+    account_id: QueryId = None,
     status: TaskStatus | None = None,
 ) -> list[TaskOut]:
     _read(user)
@@ -278,9 +276,7 @@ def update_task(
 
 
 @router.get("/success-plans", response_model=list[PlanOut])
-def list_plans(
-    user: CurrentUser, session: SessionDep, account_id: Annotated[int | None, Query(ge=1)] = None
-) -> list[PlanOut]:
+def list_plans(user: CurrentUser, session: SessionDep, account_id: QueryId = None) -> list[PlanOut]:
     _read(user)
     return [PlanOut.model_validate(p) for p in playbook_queries.success_plans(session, account_id=account_id)]
 
@@ -354,10 +350,10 @@ def update_objective(
 def list_escalations(
     user: CurrentUser,
     session: SessionDep,
-    account_id: Annotated[int | None, Query(ge=1)] = None,
+    account_id: QueryId = None,
     status: EscalationStatus | None = None,
     severity: Severity | None = None,
-    ticket: Annotated[int | None, Query(ge=1)] = None,
+    ticket: QueryId = None,
 ) -> list[EscalationOut]:
     _read(user)
     rows = voice_queries.escalations(
@@ -475,9 +471,9 @@ def list_nps(account_id: Id, user: CurrentUser, session: SessionDep) -> list[Nps
 def list_feedback(
     user: CurrentUser,
     session: SessionDep,
-    product_area: str | None = None,
+    product_area: QueryText = None,
     status: RequestStatus | None = None,
-    account_id: Annotated[int | None, Query(ge=1)] = None,
+    account_id: QueryId = None,
 ) -> list[FeedbackOut]:
     _read(user)
     rows = voice_queries.requests(session, product_area=product_area, status=status, account_id=account_id)
@@ -506,7 +502,7 @@ def feedback_ranking(
     user: CurrentUser,
     session: SessionDep,
     clock: ClockDep,
-    on: date | None = None,
+    on: QueryDay = None,
     include_closed: bool = False,
 ) -> RankingOut:
     """Product areas and requests ranked by the ARR (on ``on``, default today) and covered lives asking."""

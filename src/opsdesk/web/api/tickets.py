@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -36,6 +36,7 @@ from opsdesk.desk.schemas import (
     TicketPageOut,
     TicketUpdate,
 )
+from opsdesk.web.api.params import QueryMoment
 from opsdesk.web.deps import Authenticates, ClockDep, CurrentUser, SessionDep, SettingsDep, run_as_user
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -226,7 +227,7 @@ def list_tickets(
     organisation_id: QueryId = None,
     tag: Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")] = None,
     view: Literal["mine", "unassigned", "my_group", "breaching_soon", "overdue"] | None = None,
-    updated_since: datetime | None = None,
+    updated_since: QueryMoment = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
 ) -> TicketPageOut:

@@ -16,6 +16,7 @@ from opsdesk.core import sign_in
 from opsdesk.core.database import declare_write
 from opsdesk.core.errors import OpsDeskError, Throttled
 from opsdesk.core.models import User
+from opsdesk.web.api.params import QueryFilter
 from opsdesk.web.deps import SESSION_COOKIE, ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.render import page
 
@@ -81,7 +82,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_form(request: Request, next: str = "/") -> Response:
+def signin_form(request: Request, next: QueryFilter = "/") -> Response:
     token = secrets.token_urlsafe(24)
     response = page(request, "signin.html", None, next=_safe_next(next), signin_csrf=token, error=None)
     response.set_cookie(SIGNIN_CSRF_COOKIE, token, httponly=True, samesite="strict", max_age=3600)

@@ -16,10 +16,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from opsdesk.core import permissions
 from opsdesk.core.models import User
+from opsdesk.web.api.params import PathId
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import FormUser, PageUser
 from opsdesk.web.ui.charts import line_chart, stacked_bars
-from opsdesk.web.ui.render import PageId, page, templates
+from opsdesk.web.ui.render import page, templates
 from opsdesk.workforce import actions, queries
 from opsdesk.workforce.models import PlanRun
 
@@ -36,7 +37,7 @@ def planner(request: Request, user: PageUser, session: SessionDep) -> Response:
 
 
 @router.get("/planner/{run_id:int}")
-def planner_run(request: Request, run_id: PageId, user: PageUser, session: SessionDep) -> Response:
+def planner_run(request: Request, run_id: PathId, user: PageUser, session: SessionDep) -> Response:
     permissions.require(user, permissions.WORKFORCE_READ)
     return _show(request, user, session, queries.plan_by_id(session, run_id))
 

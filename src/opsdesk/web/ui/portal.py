@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from opsdesk.desk import actions, queries
 from opsdesk.desk.access import TicketOp, audit_shown, require, ticket_for, visible_to
 from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
+from opsdesk.web.api.params import FormLine, FormText, PathId
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import FormUser, PageUser
-from opsdesk.web.ui.render import PageId, page
+from opsdesk.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,8 +38,8 @@ def new_request(
     user: FormUser,
     session: SessionDep,
     clock: ClockDep,
-    subject: Annotated[str, Form()],
-    body: Annotated[str, Form()],
+    subject: FormLine,
+    body: FormText,
 ) -> Response:
     require(user, TicketOp.CREATE)
     ticket = actions.create_ticket(
@@ -52,7 +51,7 @@ def new_request(
 
 @router.get("/portal/tickets/{number}")
 def request_page(
-    number: PageId, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
+    number: PathId, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     messages = queries.ticket_messages(session, ticket=ticket, user=user)
@@ -61,9 +60,7 @@ def request_page(
 
 
 @router.post("/portal/tickets/{number}/reply")
-def reply(
-    number: PageId, user: FormUser, session: SessionDep, clock: ClockDep, body: Annotated[str, Form()]
-) -> Response:
+def reply(number: PathId, user: FormUser, session: SessionDep, clock: ClockDep, body: FormText) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.REPLY, ticket)
     if ticket.status is Status.CLOSED:

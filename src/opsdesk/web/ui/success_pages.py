@@ -22,10 +22,11 @@ from opsdesk.success.health import queries as health_queries
 from opsdesk.success.health.measures import MEASURES
 from opsdesk.success.health.models import HealthScore
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Subscription
+from opsdesk.web.api.params import PathId, QueryFilter
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.charts import heat_class, line_chart, waterfall
-from opsdesk.web.ui.render import PageId, page, templates
+from opsdesk.web.ui.render import page, templates
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,10 +98,10 @@ def portfolio(
     user: PageUser,
     session: SessionDep,
     clock: ClockDep,
-    segment: str = "",
-    csm: str = "",
-    stage: str = "",
-    health: str = "",
+    segment: QueryFilter = "",
+    csm: QueryFilter = "",
+    stage: QueryFilter = "",
+    health: QueryFilter = "",
 ) -> Response:
     permissions.require(user, permissions.SUCCESS_READ)
     today = clock.now().date()
@@ -354,7 +355,7 @@ def _cohort_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 @router.get("/customers/{account_id}")
 def account_page(
-    account_id: PageId, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
+    account_id: PathId, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     import pandas as pd
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +19,15 @@ from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
 from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import clean_query, search_tickets
 from opsdesk.desk.sla.queries import sla_state
+from opsdesk.web.api.params import (
+    FormBlankOrId,
+    FormLine,
+    FormText,
+    OptionalFilter,
+    PathId,
+    QueryCursor,
+    QueryFilter,
+)
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.auth import PageUser, StaffFormUser, StaffPageUser
 from opsdesk.web.ui.render import PageId, page
@@ -48,9 +57,9 @@ def ticket_list(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
-    view: Annotated[str, Query(max_length=100)] = "mine",
-    status: Annotated[str | None, Query(max_length=100)] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    view: QueryFilter = "mine",
+    status: OptionalFilter = None,
+    cursor: QueryCursor = None,
 ) -> Response:
     require(user, TicketOp.LIST)
     if view not in VIEWS:
@@ -86,7 +95,7 @@ def ticket_list(
 
 @router.get("/tickets/{number}")
 def ticket_page(
-    number: PageId,
+    number: PathId,
     request: Request,
     user: PageUser,
     session: SessionDep,
@@ -158,7 +167,7 @@ def _back(number: int) -> RedirectResponse:
 def post_break_glass(
     number: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
-    user: FormUser,
+    user: StaffFormUser,
     session: SessionDep,
     clock: ClockDep,
     reason: Annotated[str, Form(max_length=500)] = "",
@@ -177,13 +186,13 @@ def post_break_glass(
 
 @router.post("/tickets/{number}/messages")
 def post_message(
-    number: PageId,
+    number: PathId,
     user: StaffFormUser,
     session: SessionDep,
     clock: ClockDep,
-    body: Annotated[str, Form()],
-    kind: Annotated[str, Form()] = "reply",
-    then_status: Annotated[str, Form()] = "",
+    body: FormText,
+    kind: FormLine = "reply",
+    then_status: FormLine = "",
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     public = kind == "reply"
@@ -207,7 +216,7 @@ def post_message(
 
 @router.post("/tickets/{number}/status")
 def post_status(
-    number: PageId, user: StaffFormUser, session: SessionDep, clock: ClockDep, status: Annotated[str, Form()]
+    number: PathId, user: StaffFormUser, session: SessionDep, clock: ClockDep, status: FormLine
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.UPDATE_STATUS, ticket)
@@ -218,11 +227,11 @@ def post_status(
 
 @router.post("/tickets/{number}/assign")
 def post_assign(
-    number: PageId,
+    number: PathId,
     user: StaffFormUser,
     session: SessionDep,
     clock: ClockDep,
-    assignee_id: Annotated[str, Form()] = "",
+    assignee_id: FormBlankOrId = "",
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.ASSIGN, ticket)
@@ -234,12 +243,12 @@ def post_assign(
 
 @router.post("/tickets/{number}/escalate")
 def post_escalate(
-    number: PageId,
+    number: PathId,
     user: StaffFormUser,
     session: SessionDep,
     clock: ClockDep,
-    reason: Annotated[str, Form(max_length=2000)],
-    group_id: Annotated[str, Form(max_length=20)] = "",
+    reason: FormLine,
+    group_id: FormBlankOrId = "",
 ) -> Response:
     ticket = ticket_for(session, number, user, clock)
     require(user, TicketOp.ESCALATE, ticket)

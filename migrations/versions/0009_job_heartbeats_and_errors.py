@@ -3,8 +3,8 @@
 ``heartbeat_at`` is stamped by the worker while it runs the job (the queue re-queues a running job whose
 stamp is older than WORKER_TTL); ``errors`` lists every failed attempt.
 
-Revision ID: 0013
-Revises: 0004
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 10:30:00
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql
 
 import opsdesk.core.database
 
-revision: str = '0013'
-down_revision: str | Sequence[str] | None = '0004'
+revision: str = '0009'
+down_revision: str | Sequence[str] | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
