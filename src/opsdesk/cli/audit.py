@@ -11,11 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from opsdesk.cli.common import clock, console, unit_of_work
-from opsdesk.core.audit_export import csv_lines, record_audit_read
-from opsdesk.core.audit_queries import MAX_ID, audit_rows, parse_when, resolve_filters
-from opsdesk.core.database import make_engine, make_session_factory
-from opsdesk.core.settings import get_settings
 
+MAX_ID = 2**31 - 1  # the id columns' range; here so that --help loads no database code
 FORMATS = ("table", "csv")
 audit_app = typer.Typer(help="Read the audit log: who read or changed what.", no_args_is_help=True)
 
@@ -31,6 +28,11 @@ def list_entries(
     limit: int = typer.Option(100, "--limit", min=1, max=100_000, help="Rows in the table (newest first)."),
 ) -> None:
     """List audit rows, newest first."""
+    from opsdesk.core.audit_export import csv_lines, record_audit_read
+    from opsdesk.core.audit_queries import audit_rows, parse_when, resolve_filters
+    from opsdesk.core.database import make_engine, make_session_factory
+    from opsdesk.core.settings import get_settings
+
     if fmt not in FORMATS:
         console.print(f"[red]error:[/red] --format must be one of {', '.join(FORMATS)}")
         raise typer.Exit(2)
