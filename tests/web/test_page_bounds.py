@@ -63,8 +63,6 @@ def test_ids_out_of_range_are_a_404_page(signed_in: tuple[httpx.Client, int], ur
 @pytest.mark.parametrize(
     ("url", "params"),
     [
-        ("/search", {"q": "a\x00b"}),
-        ("/search", {"q": "x" * 501}),
         ("/tickets", {"status": "open\x00"}),
         ("/tickets", {"cursor": "c" * 201}),
         ("/customers", {"segment": "\x00"}),

@@ -52,10 +52,18 @@ def _is_html_page(response: httpx.Response, status: int, title: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/tickets/abc", "/tickets/0", "/tickets/99999999999", "/tickets/4242", "/portal/tickets/x", "/nowhere"],
+    ["/tickets/abc", "/tickets/0", "/tickets/99999999999", "/portal/tickets/x", "/nowhere"],
 )
 def test_bad_or_unknown_ids_on_pages_render_an_html_404(lead_client: httpx.Client, path: str) -> None:
     _is_html_page(lead_client.get(path), 404, "Not found")
+
+
+def test_an_unknown_ticket_number_is_a_404_page_for_a_lead_too(lead_client: httpx.Client) -> None:
+    """A lead may ask for a break-glass read, so the 404 page offers the form, the same whether the
+    number exists or not (tests/web/test_break_glass.py)."""
+    response = lead_client.get("/tickets/4242")
+    assert response.status_code == 404 and response.headers["content-type"].startswith("text/html")
+    assert '"error"' not in response.text
 
 
 @pytest.mark.parametrize(

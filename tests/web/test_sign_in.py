@@ -58,4 +58,4 @@ def test_an_unknown_account_answers_as_a_known_one(
         unknown = [_sign_in(client, "nobody@desk.test", "guess").status_code for _ in range(6)]
         assert known == unknown == [401] * 5 + [429]
         nul = client.post("/signin", data={"email": "a\x00b@desk.test", "password": "x", "signin_csrf": "x"})
-        assert nul.status_code == 422
+        assert nul.status_code == 400  # the sign-in page says what is wrong, as every page does

@@ -49,7 +49,7 @@ def html_error(request: Request, status_code: int, message: str) -> Response:
     """The error page a person sees instead of a JSON error body; shown without the signed-in
     user's menu, since an error may come before (or from) signing in."""
     titles = {
-        400: "Check your input",
+        400: "Check the address",
         404: "Not found",
         403: "Not allowed",
         409: "Not possible now",
