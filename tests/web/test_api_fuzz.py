@@ -7,8 +7,6 @@ A failure names the operation, the role, the check and a curl command that repro
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +14,6 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -32,7 +29,7 @@ from opsdesk.core.database import make_session_factory
 from opsdesk.core.models import Role, User
 from opsdesk.core.settings import Settings
 from opsdesk.demo.loader import load_demo
-from tests.conftest import _empty_all_tables, free_port
+from tests.conftest import _empty_all_tables, serving
 
 EXAMPLES = int(os.environ.get("OPSDESK_FUZZ_EXAMPLES", "10"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
@@ -63,21 +60,10 @@ def fuzz_target(_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> It
     settings_ = Settings(
         data_dir=tmp_path_factory.mktemp("fuzz"), secret_key="fuzz-secret", support_address="s@opsdesk.test"
     )
-    app = create_app(settings_, engine=_engine, clock=clock)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("fuzz server did not start")
-        time.sleep(0.01)
     try:
-        yield FuzzTarget(url=f"http://127.0.0.1:{port}", tokens=tokens)
+        with serving(create_app(settings_, engine=_engine, clock=clock)) as server:
+            yield FuzzTarget(url=server.url, tokens=tokens)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         _empty_all_tables(_engine)
 
 
