@@ -14,8 +14,11 @@ Targets: no page more than 1.5x slower (median) on the larger history; none over
 the demo.
 
 BENCH_SCALE (default 1) shrinks the demo for a quick run (0.2: a fifth of the organisations, tickets
-and accounts); BENCH_REPEATS (15) requests per page and database; BENCH_DEMO_DB the path of a demo
-database already loaded at this scale (copied, never changed) to skip the ten minutes of loading.
+and accounts); BENCH_REPEATS (15) requests per page and database. BENCH_DEMO_DB and BENCH_LARGE_DB
+name files that keep the two databases between runs: when a file exists it is copied (never changed)
+instead of loading the demo (ten minutes) or growing its history (ten more); when it does not, the
+database built is saved there. So the loading can happen while the machine is busy and the timing
+later, when it is idle.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +41,7 @@ import httpx
 SCALE = float(os.environ.get("BENCH_SCALE", "1"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "15"))
 DEMO_DB = os.environ.get("BENCH_DEMO_DB", "")
+LARGE_DB = os.environ.get("BENCH_LARGE_DB", "")
 COPIES = 4  # the demo's tickets again four times: five times the tickets
 SNAPSHOT_DAYS = 367
 MAX_RATIO = 1.5
@@ -230,19 +235,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def kept(path: Path, keep: str, build: Callable[[Path], object]) -> None:
+    """``path`` from the file ``keep`` names when it exists (brought up to the latest migration), else
+    built, and saved there when ``keep`` names a file."""
+    if keep and Path(keep).exists():
+        shutil.copyfile(keep, path)
+        migrate(f"sqlite:///{path}")
+        return
+    build(path)
+    if keep:
+        shutil.copyfile(path, keep)
+
+
 def main() -> None:
     print(f"BENCH_SCALE={SCALE} BENCH_REPEATS={REPEATS}; load average {os.getloadavg()}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="opsdesk-pages-"))
     servers: list[subprocess.Popen[bytes]] = []
     try:
         demo, large = work / "demo.db", work / "large.db"
-        if DEMO_DB:
-            shutil.copyfile(DEMO_DB, demo)
-            migrate(f"sqlite:///{demo}")
-        else:
-            load_demo(demo)
-        shutil.copyfile(demo, large)
-        grow_history(large)
+        kept(demo, DEMO_DB, load_demo)
+        kept(large, LARGE_DB, lambda path: (shutil.copyfile(demo, path), grow_history(path)))
         timed = pages(demo)
         urls = {}
         for name, path in (("demo", demo), ("larger", large)):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core import actions as core_actions
 from opsdesk.core.clock import FixedClock
-from opsdesk.core.models import Role
+from opsdesk.core.models import Role, Tier
 from opsdesk.desk.models import Status
 from opsdesk.success import actions as success_actions
 from tests.conftest import LiveServer
@@ -115,3 +115,34 @@ def test_pages_run_as_many_statements_on_a_long_history_as_on_a_short_one(
     print(short)
     assert long == short
     assert short["/tickets?view=all"] <= 16, short
+
+
+def test_the_api_ticket_list_runs_a_fixed_handful_of_statements(
+    live_server: LiveServer, engine: Engine, db: Session, clock: FixedClock
+) -> None:
+    """Integrations poll the list all day: a page of 50 runs the token check, the page with its
+    requesters, and its tags, however many tickets there are, and loads nothing it does not show."""
+    agent = core_actions.create_user(
+        db, email="api@desk.test", name="Api Agent", role=Role.AGENT, tier=Tier.L1, clock=clock
+    )
+    _row, token = core_actions.create_api_token(db, user=agent, name="poller", clock=clock)
+    cast = make_cast(db, clock, size=30)
+    add_tickets(db, cast, count=10, created=clock.now() - timedelta(days=1))
+    db.commit()
+    path = "/api/v1/tickets?limit=50"
+    with live_server.client(token) as client:
+        small = statements_per_page(client, engine, [path])[path]
+        add_tickets(db, cast, count=120, created=clock.now() - timedelta(hours=5))
+        db.commit()
+        with counting(engine) as statements:
+            answer = client.get(path)
+    assert answer.status_code == 200
+    page = answer.json()
+    assert len(page["items"]) == 50 and page["next_cursor"]
+    assert all(item["requester"]["name"] for item in page["items"])
+    assert len(statements) == small <= 4, statements
+    # The reader's own groups (need-to-know), but no ticket's organisation or group: the API shows ids.
+    assert not any(s.startswith("SELECT organisations") for s in statements), statements
+    assert [s for s in statements if s.startswith("SELECT groups")] == [
+        s for s in statements if "group_members" in s
+    ], statements
