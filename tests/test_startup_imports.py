@@ -94,3 +94,10 @@ def test_the_command_line_offers_every_importer() -> None:
     from opsdesk.success.imports import IMPORTERS
 
     assert tuple(IMPORTERS) == IMPORT_KINDS
+
+
+def test_the_parent_of_several_web_workers_never_imports_the_web_application(tmp_path: Path) -> None:
+    """`opsdesk serve --workers N` spawns its workers first and starts the background jobs while they
+    import: the parent building the application as well only delayed the workers' start."""
+    code = "import opsdesk.web.server\nimport opsdesk.web.workers\n"
+    assert heavy_modules_after(code, tmp_path, heavy=("fastapi", "opsdesk.web.app", "jinja2")) == []

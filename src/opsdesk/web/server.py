@@ -3,7 +3,8 @@
 A service is a callable that starts something and returns the function that stops it. :func:`services`
 lists them: the background jobs (the scheduler always; a worker too unless a Redis queue is configured,
 where `opsdesk worker` processes consume) and, with ``--smtp-port``, the inbound mail listener. They start
-before the web server and stop after it, in reverse order, so work in hand is finished on shutdown.
+before the one web server (with several, once their processes are spawned, so both start at once) and
+stop after it, in reverse order, so work in hand is finished on shutdown.
 With several workers the web server is :class:`opsdesk.web.workers.Supervisor`'s processes, and the
 services still run once, here. What only a service needs is imported when it starts, so that a worker
 process, which imports this module for :func:`served_app`, loads only what web requests need.
@@ -20,16 +21,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import uvicorn
-from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
-from opsdesk.web.app import create_app
-from opsdesk.web.workers import Supervisor
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 Stop = Callable[[], None]
 
@@ -114,10 +116,13 @@ def start_services(settings: Settings, *, host: str, smtp_port: int | None) -> S
 
 
 def served_app(settings: Settings | None = None) -> FastAPI:
-    """The application as `opsdesk serve` runs it (each worker process builds its own). What exists once
-    it is built (modules, routes, mappers, schemas) lives as long as the process, so it is moved out of
-    the cyclic collector's reach: otherwise every full collection rescans it all, a pause of 100 ms and
-    more that lands on whichever requests are in flight."""
+    """The application as `opsdesk serve` runs it (each worker process builds its own; the parent of
+    several workers never does, hence the import here). What exists once it is built (modules,
+    routes, mappers, schemas) lives as long as the process, so it is moved out of the cyclic
+    collector's reach: otherwise every full collection rescans it all, a pause of 100 ms and more that
+    lands on whichever requests are in flight."""
+    from opsdesk.web.app import create_app
+
     app = create_app(settings)
     gc.collect()
     gc.freeze()
@@ -155,13 +160,18 @@ def default_workers(settings: Settings) -> int:
 
 def run(*, host: str, port: int, smtp_port: int | None, workers: int) -> None:
     settings = get_settings()
+    if workers > 1:
+        # Worker processes build their own application; the services stay in this one, started while
+        # the workers import (their imports, not the services, are what a start waits for).
+        from opsdesk.web.workers import Supervisor
+
+        Supervisor(host=host, port=port, workers=workers).run(
+            beside=partial(start_services, settings, host=host, smtp_port=smtp_port)
+        )
+        return
     stop_services = start_services(settings, host=host, smtp_port=smtp_port)
     try:
         with _return_after_graceful_shutdown():
-            if workers > 1:
-                # Worker processes build their own application; the services stay in this one.
-                Supervisor(host=host, port=port, workers=workers).run()
-            else:
-                uvicorn.run(served_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+            uvicorn.run(served_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
     finally:
         stop_services()

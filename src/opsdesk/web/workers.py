@@ -8,7 +8,8 @@ the port never answered. Here every worker gets its own listening socket on the 
 arrives while its worker is still starting waits in that socket's backlog instead of being refused. The
 parent opens the sockets and keeps them, so a worker that dies is replaced on the same socket without
 losing what is queued there; nothing is ever killed for starting slowly. Background jobs and the mail
-listener are not started here: they run once, in the parent (see :mod:`opsdesk.web.server`).
+listener run once, in the parent (see :mod:`opsdesk.web.server`), started once the workers are spawned:
+the parent never builds the web application, and the workers import it while the jobs start.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.connection import wait
 from multiprocessing.context import SpawnProcess
 from types import FrameType
@@ -106,16 +108,23 @@ class Supervisor:
         self.workers = workers
         self.stopping = threading.Event()
 
-    def run(self) -> None:
+    def run(self, *, beside: Callable[[], Callable[[], None]] | None = None) -> None:
+        """Serve until SIGINT or SIGTERM. ``beside`` starts what runs in this process next to the
+        workers (the background jobs) and returns the function that stops it: it starts once the
+        workers are spawned, so they import the application while it starts, and it stops after
+        them, so the work they handed it is finished."""
         sockets = listening_sockets(self.config.host, self.config.port, self.workers)
         slots = [_Slot(n, sock) for n, sock in enumerate(sockets)]
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        stop_beside: Callable[[], None] | None = None
         try:
             for slot in slots:
                 slot.start(self.config)
             log.info(
                 "Serving on http://%s:%d with %d workers", self.config.host, self.config.port, self.workers
             )
+            if beside is not None:
+                stop_beside = beside()
             self._watch(slots)
         finally:
             self._stop(slots)
@@ -123,6 +132,8 @@ class Supervisor:
                 signal.signal(sig, handler)
             for slot in slots:
                 slot.sock.close()
+            if stop_beside is not None:
+                stop_beside()
 
     def _on_signal(self, _signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()
