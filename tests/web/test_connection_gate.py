@@ -4,6 +4,7 @@ transaction", once the answers are sent."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -191,3 +192,31 @@ def test_the_connection_is_given_back_before_the_answer_goes_out(
         assert http.post("/api/v1/tickets", json=body).status_code == 201
     assert [held for _path, held in held_at_start] == [0, 0, 0, 0], held_at_start
     assert_all_given_back(app, engine)
+
+
+def test_under_overload_a_request_is_refused_at_once_rather_than_after_the_wait() -> None:
+    """With every slot held and as many requests waiting as the gate queues, the next one is refused
+    without waiting out ``wait_seconds``; those already waiting are served in turn."""
+    from opsdesk.web.connection_gate import DatabaseBusy
+
+    async def scenario() -> None:
+        gate = ConnectionGate(slots=1, wait_seconds=30, max_waiting=2)
+        await gate.enter()
+        waiters = [asyncio.create_task(gate.enter()) for _ in range(2)]
+        await asyncio.sleep(0)  # both now wait for the slot
+        started = time.monotonic()
+        with pytest.raises(DatabaseBusy, match="2 requests already wait"):
+            await gate.enter()
+        assert time.monotonic() - started < 1
+        for _ in waiters:
+            gate.leave()
+            await asyncio.sleep(0)
+        await asyncio.gather(*waiters)
+        gate.leave()
+        assert gate.free == gate.slots
+
+    asyncio.run(scenario())
+
+
+def test_the_gate_queues_two_requests_per_connection_by_default() -> None:
+    assert ConnectionGate(slots=10, wait_seconds=2).max_waiting == 20
