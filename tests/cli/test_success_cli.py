@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,16 @@ def test_bad_options_and_files_get_clean_errors(cli_db: Session, tmp_path: Path)
     assert code == 2 and "--by must be one of" in out
     code, out = run("import", "accounts", str(tmp_path / "missing.csv"))
     assert code == 2 and "no such file" in out
+
+
+def test_retention_of_a_period_that_ends_in_the_future_is_refused(cli_db: Session) -> None:
+    """Issue 14: contracts that simply have not been renewed yet were counted as churn (the demo's
+    coming year read GRR 37.3% and logo churn 80%)."""
+    import_examples()
+    tomorrow = date.today() + timedelta(days=1)
+    for view in ("bridge", "renewals"):
+        code, out = run("retention", "--from", "2025-01-01", "--to", tomorrow.isoformat(), "--view", view)
+        assert code == 2, out
+        assert f"ends on {tomorrow}, after today" in " ".join(out.split()) and "(to)" in out
+    code, out = run("retention", "--from", "2025-01-01", "--to", date.today().isoformat())
+    assert code == 0, out

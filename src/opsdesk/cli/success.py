@@ -72,9 +72,9 @@ def retention(
         raise fail(f"--view must be one of {', '.join(VIEWS)}")
     with unit_of_work() as session:
         if view == "bridge":
-            frame = queries.retention_report(session, first, last, by)
+            frame = queries.retention_report(session, first, last, by, today=clock.now().date())
         elif view == "renewals":
-            frame = queries.renewal_report(session, first, last, by)
+            frame = queries.renewal_report(session, first, last, by, today=clock.now().date())
         else:
             frame = queries.cohort_report(session, last)
     _render(frame, fmt, title=f"Retention {first} to {last}" + (f" by {by}" if by != "none" else ""))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import User
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.success.arr import Term, annual_value_cents, arr_steps, daily_arr
@@ -140,12 +141,26 @@ def customers_frame(session: Session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["customer_id", "name", "region", "csm", "segment"])
 
 
-def retention_report(session: Session, start: date, end: date, by: str) -> pd.DataFrame:
+def refuse_unfinished_period(end: date, today: date) -> None:
+    """Retention is measured on what happened: a contract ending on a day still to come has not been
+    renewed *yet*, and counting it as churn turned the demo's coming year into GRR 37% and logo churn
+    80%. What is coming up belongs in a forward view of renewals and ARR at risk, not in a bridge."""
+    if end > today:
+        raise ValidationFailed(
+            f"the period ends on {end}, after today ({today}): contracts not renewed yet would count "
+            "as churn; end the period today or earlier",
+            field="to",
+        )
+
+
+def retention_report(session: Session, start: date, end: date, by: str, *, today: date) -> pd.DataFrame:
     """The bridge for one period by group, with an all-customers row when grouped, and the trailing
-    twelve-month NRR at the period end."""
+    twelve-month NRR at the period end. Periods ending after ``today`` are refused."""
     import pandas as pd
 
     from opsdesk.success import retention
+
+    refuse_unfinished_period(end, today)
 
     movements, customers = movements_frame(session), customers_frame(session)
     period = [(start, end)]
@@ -161,8 +176,12 @@ def retention_report(session: Session, start: date, end: date, by: str) -> pd.Da
     return grouped.merge(trailing[["group", "nrr_12m"]], on="group", how="left")
 
 
-def renewal_report(session: Session, start: date, end: date, by: str) -> pd.DataFrame:
+def renewal_report(session: Session, start: date, end: date, by: str, *, today: date) -> pd.DataFrame:
+    """Retention of the ARR that came up for renewal in the period; periods ending after ``today`` are
+    refused (a renewal due next month is not lost yet)."""
     from opsdesk.success import retention
+
+    refuse_unfinished_period(end, today)
 
     movements, customers = movements_frame(session), customers_frame(session)
     return retention.renewal_retention(movements, customers, start, end, by)
