@@ -174,3 +174,33 @@ def test_bad_subscription_terms_are_refused(db: Session, clock: FixedClock) -> N
             pepm_cents=500,
             clock=clock,
         )
+
+
+def test_a_parent_is_segmented_on_its_familys_covered_lives(db: Session, clock: FixedClock) -> None:
+    """Issue 14: a parent with no lives of its own and children of 99 and 15,000 lives got no segment."""
+    parent = actions.create_account(db, name="Holding", covered_lives=0, clock=clock)
+    small = actions.create_account(db, name="Shop", covered_lives=99, parent=parent, clock=clock)
+    big = actions.create_account(db, name="Plant", covered_lives=15_000, parent=parent, clock=clock)
+    db.commit()
+    assert parent.segment is not None and parent.segment.name == "Enterprise"  # 15,099 lives
+    assert small.segment is not None and small.segment.name == "Small business"
+    assert big.segment is not None and big.segment.name == "Enterprise"
+
+    other = actions.create_account(db, name="Other group", covered_lives=0, clock=clock)
+    actions.update_account(db, account=big, parent=other, clock=clock)
+    db.commit()
+    db.expire_all()
+    assert parent.segment is not None and parent.segment.name == "Small business"  # 99 lives left
+    assert other.segment is not None and other.segment.name == "Enterprise"
+    moves = db.scalars(
+        select(Event).where(
+            Event.subject_id == parent.id,
+            Event.subject_type == "account",
+            Event.type == "account_segment_changed",
+        )
+    ).all()
+    assert [m.data for m in moves] == [
+        {"from": None, "to": "Small business"},
+        {"from": "Small business", "to": "Enterprise"},
+        {"from": "Enterprise", "to": "Small business"},
+    ]

@@ -83,9 +83,23 @@ def update_segment(
     return segment
 
 
+def family_lives(account: Account) -> int:
+    """The covered lives of an account and every account below it. An employer's parent record often
+    holds no lives of its own (its subsidiaries do): segmented on its own zero it fell in no segment."""
+    total, seen, stack = 0, set(), [account]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:  # a cycle would be a data error; count each account once
+            continue
+        seen.add(id(current))
+        total += current.covered_lives or 0
+        stack.extend(current.children)
+    return total
+
+
 def _attributes(account: Account) -> dict[str, Any]:
     return {
-        "covered_lives": account.covered_lives,
+        "covered_lives": family_lives(account),
         "industry": account.industry,
         "region": account.region,
         "stage": account.stage.value,
@@ -94,20 +108,34 @@ def _attributes(account: Account) -> dict[str, Any]:
     }
 
 
+def _with_ancestors(accounts: Iterable[Account]) -> list[Account]:
+    """The accounts and every parent above them, once each: a child's lives count in its parents'."""
+    found: dict[int, Account] = {}  # by identity: a new account has no id yet
+    for account in accounts:
+        current: Account | None = account
+        while current is not None and id(current) not in found:
+            found[id(current)] = current
+            current = current.parent
+    return list(found.values())
+
+
 def resegment(session: Session, accounts: Iterable[Account], *, clock: Clock, record: bool = True) -> None:
-    """Recompute the rule-based segment of each account, recording the ones that move (a new account's
-    segment is part of its creation event instead)."""
+    """Recompute the rule-based segment of each account and of its parents (segmented on their family's
+    covered lives), recording the ones that move (a new account's segment is part of its creation event
+    instead)."""
     rows = queries.segments(session)
     rules = [SegmentRules(s.name, s.priority, s.rules) for s in rows]
     by_name = {s.name: s for s in rows}
-    for account in accounts:
+    given = list(accounts)
+    named = {id(account) for account in given}
+    for account in _with_ancestors(given):
         name = matching_segment(rules, _attributes(account))
         new_id = by_name[name].id if name else None
         if new_id != account.segment_id:
             old = account.segment.name if account.segment else None
             account.segment_id = new_id
             account.segment = by_name[name] if name else None
-            if record:
+            if record or id(account) not in named:  # a parent's move is always recorded
                 append_event(
                     session,
                     subject_type="account",
@@ -207,6 +235,7 @@ def update_account(
     if "owner" in changes:
         _check_owner(changes["owner"])
     old_roots: set[int] = set()
+    former_parent = account.parent  # loses this family's lives when the parent changes
     if "parent" in changes and changes["parent"] is not account.parent:
         new_parent: Account | None = changes["parent"]
         if new_parent is not None and queries.would_cycle(session, account.id, new_parent.id):
@@ -228,7 +257,11 @@ def update_account(
     if not changed:
         return account
     account.updated_at = clock.now()
-    resegment(session, [account], clock=clock)
+    moved = [former_parent] if former_parent is not None and former_parent is not account.parent else []
+    if moved:
+        session.flush()  # the former parent's children no longer list this account
+        session.expire(former_parent, ["children"])
+    resegment(session, [account, *moved], clock=clock)
     session.flush()
     append_event(
         session,
