@@ -142,3 +142,35 @@ def test_task_kpis_count_done_tasks_and_on_time_share(db: Session, clock: FixedC
     assert kpis.loc["ann@example.com", "touches_per_account"] == pytest.approx(2 / 2)
     assert kpis.loc["ann@example.com", "tasks_on_time"] == pytest.approx(1 / 3)
     assert pd.isna(kpis.loc["bob@example.com", "touches_per_account"])  # no book: unknown, not zero
+
+
+def test_churned_and_lapsed_accounts_cost_no_capacity_and_are_never_moved() -> None:
+    """Issue 14: 25 of 48 suggested moves were churned $0 accounts."""
+    frame = accounts(
+        [
+            (1, 1, "Large", "EMEA", "churned", 0),
+            (2, 1, "Large", "EMEA", "adoption", 0),  # its contract lapsed: not a customer today
+            (3, 1, "Large", "EMEA", "implementation", 0),  # signed, not live yet: a customer
+            (4, 1, "Large", "EMEA", "adoption", 5_000),
+            (5, 1, "Large", "EMEA", "adoption", 6_000),
+        ]
+    )
+    two = pd.DataFrame({"csm_id": [1, 2], "csm": ["ann@x", "bob@x"]})
+    ann = portfolio.books(frame, two, CAPACITY).set_index("csm").loc["ann@x"]
+    assert ann["accounts"] == 3 and ann["account_load"] == pytest.approx(1.5)
+    moves = portfolio.rebalance(frame, two, CAPACITY)
+    assert [m.account_id for m in moves] == [3]  # the smallest active one, never 1 or 2
+
+
+def test_when_every_csm_is_over_capacity_the_excess_is_shared_evenly() -> None:
+    """Issue 14: every CSM at 283-347% load, yet "no moves needed"."""
+    frame = accounts(
+        [(n, 1, "Large", "EMEA", "adoption", 1_000 * n) for n in range(1, 6)]  # ann 5/2 = 250%
+        + [(n, 2, "Large", "EMEA", "adoption", 1_000 * n) for n in range(6, 9)]  # bob 3/2 = 150%
+    )
+    two = pd.DataFrame({"csm_id": [1, 2], "csm": ["ann@x", "bob@x"]})
+    moves = portfolio.rebalance(frame, two, CAPACITY)
+    assert [(m.account_id, m.from_csm_id, m.to_csm_id) for m in moves] == [(1, 1, 2)]  # the smallest
+    after = frame.copy()
+    after.loc[after["account_id"] == 1, "csm_id"] = 2
+    assert list(portfolio.books(after, two, CAPACITY)["load"]) == [2.0, 2.0]

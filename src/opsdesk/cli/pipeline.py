@@ -77,7 +77,9 @@ def _render(frame: pd.DataFrame, fmt: str, *, title: str) -> None:
         return
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(column, justify="left" if column in ("month", "csm", "account") else "right")
+        # Money shows in dollars in a table, so its header drops the "_cents" of the csv/json field.
+        header = column.removesuffix("_cents") if column in MONEY else column
+        table.add_column(header, justify="left" if column in ("month", "csm", "account") else "right")
     for record in records:
         table.add_row(*(_cell(c, record[c]) for c in frame.columns))
     console.print(table)
@@ -220,9 +222,21 @@ def portfolio(
             columns=["account", "from", "to", "arr_cents", "same_region", "same_segment"],
         )
         if fmt == "table" and frame.empty:
-            console.print("no moves needed: every CSM is within capacity, or nobody has room")
+            console.print(_no_moves(books))
         else:
             _render(frame, fmt, title="Suggested moves")
+
+
+def _no_moves(books: pd.DataFrame) -> str:
+    """Why no move is suggested: all within capacity, or the team as a whole is over it."""
+    if books.empty or float(books["load"].max()) <= 1:
+        return "no moves needed: every CSM is within capacity"
+    total = float(books["load"].sum())
+    short = math.ceil(total - 1e-9) - len(books)
+    return (
+        f"no moves: the books are as even as moves can make them, and the team carries {total:.1f} "
+        f"CSMs' worth of customers with {len(books)} CSMs ({short} more needed at these capacity targets)"
+    )
 
 
 def register(app: typer.Typer) -> None:

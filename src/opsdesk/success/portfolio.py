@@ -5,12 +5,18 @@ Capacity: each segment has a target number of accounts and of ARR one CSM can ca
 1/target_accounts of a CSM's account capacity and arr/target_arr of the ARR capacity; a CSM's load is
 the larger of the two sums (1.0 = exactly full).
 
-Rebalancing is greedy and conservative, because every move costs a customer its relationship: only
-CSMs over capacity give accounts away, the most loaded first; each gives its smallest accounts first
-(accounts in the renewal stage last, since a hand-off then risks the renewal) and stops as soon as it
-is within capacity; an account goes only to a CSM who stays within capacity after taking it,
-preferring one who already covers its region and segment, then the least loaded. So the suggestion
-moves few, small accounts, and a CSM never receives more than their targets allow.
+Only active customers count, in the book and its load: not churned, and with a contract in force on
+the day or still in implementation. A churned $0 account costs its CSM nothing and is never moved.
+
+Rebalancing is greedy and conservative, because every move costs a customer its relationship. The
+level to reach is full capacity (load 1.0), or, when the team as a whole is over capacity, the team's
+average load: then no move can bring everyone within capacity, but moves can still share the excess
+evenly instead of leaving one CSM at 350% beside another at 110%. Only CSMs above the level give
+accounts away, the most loaded first; each gives its smallest accounts first (accounts in the renewal
+stage last, since a hand-off then risks the renewal) and stops as soon as it is at the level; an
+account goes only to a CSM who stays at or below the level after taking it, preferring one who
+already covers its region and segment, then the least loaded. So the suggestion moves few, small
+accounts, and a CSM never receives more than the level allows.
 
 Health mix reads the latest effective band of each account when the health tables exist; accounts
 never scored (or no health tables at all) count as "unknown", not as any band. Task KPIs likewise come
@@ -89,12 +95,19 @@ def account_weights(accounts: pd.DataFrame, capacity: Mapping[str, Capacity]) ->
     )
 
 
+def active(accounts: pd.DataFrame) -> pd.Series:
+    """Active customers: not churned, and paying on the day or still being implemented."""
+    stage = accounts["stage"].astype(str)
+    return (stage != "churned") & ((accounts["arr_cents"] > 0) | (stage == "implementation"))
+
+
 def books(accounts: pd.DataFrame, csms: pd.DataFrame, capacity: Mapping[str, Capacity]) -> pd.DataFrame:
-    """One row per CSM (every CSM in ``csms``, with or without accounts). ``accounts``: account_id,
-    csm_id, segment, region, stage, arr_cents, covered_lives, health_band (None = unknown)."""
+    """One row per CSM (every CSM in ``csms``, with or without accounts), of their active customers.
+    ``accounts``: account_id, csm_id, segment, region, stage, arr_cents, covered_lives, health_band
+    (None = unknown)."""
     import pandas as pd
 
-    owned = accounts[accounts["csm_id"].notna()].copy()
+    owned = accounts[accounts["csm_id"].notna() & active(accounts)].copy()
     owned = owned.join(account_weights(owned, capacity))
     owned["band"] = owned["health_band"].fillna("unknown")
     rows = []
@@ -135,7 +148,7 @@ def rebalance(
     max_moves: int = 200,
 ) -> list[Move]:
     """Suggested moves (see the module doc); accounts and csms as for ``books``."""
-    owned = accounts[accounts["csm_id"].notna()].copy()
+    owned = accounts[accounts["csm_id"].notna() & active(accounts)].copy()
     owned["csm_id"] = owned["csm_id"].astype("int64")
     owned = owned.join(account_weights(owned, capacity))
     csm_ids = [int(c) for c in csms["csm_id"]]
@@ -149,17 +162,18 @@ def rebalance(
 
     moves: list[Move] = []
     tolerance = 1e-9
-    for donor in sorted((c for c in csm_ids if load(c) > 1 + tolerance), key=load, reverse=True):
+    level = max(1.0, sum(load(c) for c in csm_ids) / len(csm_ids)) if csm_ids else 1.0
+    for donor in sorted((c for c in csm_ids if load(c) > level + tolerance), key=load, reverse=True):
         mine = owned[owned["csm_id"] == donor].assign(renewing=lambda f: f["stage"] == "renewal")
         for row in mine.sort_values(["renewing", "arr_cents", "account_id"]).itertuples():
-            if load(donor) <= 1 + tolerance or len(moves) >= max_moves:
+            if load(donor) <= level + tolerance or len(moves) >= max_moves:
                 break
             options = []
             for c in csm_ids:
                 if c == donor:
                     continue
                 after = max(load_a[c] + row.account_load, load_r[c] + row.arr_load)
-                if after > 1 + tolerance:
+                if after > level + tolerance:
                     continue
                 fits_region = row.region is None or not regions[c] or row.region in regions[c]
                 fits_segment = not segments[c] or row.segment in segments[c]

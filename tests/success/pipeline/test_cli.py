@@ -86,6 +86,8 @@ def test_renewals_forecast_and_portfolio_commands(cli_db: Session, tmp_path: Pat
     assert books["csm@example.com"]["accounts"] == 3 and books["csm@example.com"]["load"] == 1.5
     moves = json.loads(moves_json)
     assert [(m["from"], m["to"]) for m in moves] == [("csm@example.com", "other@example.com")]
+    code, out = run("portfolio", "--rebalance", "--capacity", str(capacity))
+    assert code == 0 and " arr " in out.replace("┃", " ") and "arr_cents" not in out  # dollars in a table
     capacity.write_text('{"Small business": {"accounts": 0}}')
     code, out = run("portfolio", "--capacity", str(capacity))
     assert code != 0 and "capacity.json" in out
