@@ -3,7 +3,7 @@ the numbers the success queries compute, with SVG charts, and stay closed to sta
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -179,4 +179,34 @@ def test_people_without_success_read_are_refused(
         response = page.goto(live_server.url + path)
         assert response.status in (403, 404)
         assert "Acme Health" not in page.locator("main").inner_text()
+    page.close()
+
+
+def test_retention_page_takes_its_period_and_grouping_and_its_table_adds_up(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    """Issue 14: the segment table had no new, reactivation or escalator columns and ignored from,
+    to and by. A period ending after today is refused, as by the CLI."""
+    _book(db, clock)
+    today = clock.now().date()
+    start = today.replace(year=today.year - 2)
+    page = browser.new_page()
+    sign_in(page, live_server, "lee@cs.test")
+    page.goto(f"{live_server.url}/customers/retention?from={start}&to={today}&by=region")
+    assert page.locator("h2", has_text="By region").count() == 1
+    assert page.locator("input[name=from]").input_value() == start.isoformat()
+
+    def amounts(row: Any) -> list[float]:
+        cells = row.locator("td, th").all_inner_texts()[4:12]  # start ARR .. end ARR
+        return [float(c.replace("$", "").replace(",", "").replace("−", "-") or 0) for c in cells]
+
+    rows = page.get_by_test_id("by-segment").locator("tbody tr").all()
+    total = amounts(page.get_by_test_id("all-customers"))
+    for values in [amounts(r) for r in rows] + [total]:
+        start_arr, new, reactivation, expansion, escalator, contraction, churn, end_arr = values
+        assert start_arr + new + reactivation + expansion + escalator - contraction - churn == end_arr
+    assert [sum(col) for col in zip(*(amounts(r) for r in rows), strict=True)] == total
+    answer = page.goto(f"{live_server.url}/customers/retention?to={today + timedelta(days=30)}")
+    assert answer is not None and answer.status == 422
+    assert "after today" in page.content()
     page.close()

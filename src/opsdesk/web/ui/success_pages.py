@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from opsdesk.core import permissions
+from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Event, Role, User
 from opsdesk.insights.account_timeline import organisation_timeline
 from opsdesk.success import queries
@@ -22,7 +23,7 @@ from opsdesk.success.health import queries as health_queries
 from opsdesk.success.health.measures import MEASURES
 from opsdesk.success.health.models import HealthScore
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Subscription
-from opsdesk.web.api.params import PathId, QueryFilter
+from opsdesk.web.api.params import From, PathId, QueryFilter, To
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.charts import heat_class, line_chart, waterfall
@@ -268,15 +269,29 @@ def _timeline(session: Session, account: Account, reader: User, now: datetime) -
 
 
 @router.get("/customers/retention")
-def retention_page(request: Request, user: PageUser, session: SessionDep, clock: ClockDep) -> Response:
+def retention_page(
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    clock: ClockDep,
+    start: From = None,
+    end: To = None,
+    by: Literal["segment", "csm", "cohort", "region"] = "segment",
+) -> Response:
+    """The bridge for a period (default: the twelve months to today) by group, with an all-customers
+    row the groups add up to; the trend and cohorts always end today."""
     from opsdesk.success import retention
 
     permissions.require(user, permissions.SUCCESS_READ)
     today = clock.now().date()
-    year_start = anniversary(today, -1) + timedelta(days=1)
+    last = end or today
+    first = start or anniversary(last, -1) + timedelta(days=1)
+    if last < first:
+        raise ValidationFailed("the period ends before it starts", field="to")
+    queries.refuse_unfinished_period(last, today)
     movements, customers = queries.movements_frame(session), queries.customers_frame(session)
-    year = retention.bridge(movements, customers, [(year_start, today)], None)
-    by_segment = retention.bridge(movements, customers, [(year_start, today)], "segment")
+    year = retention.bridge(movements, customers, [(first, last)], None)
+    groups = retention.bridge(movements, customers, [(first, last)], by)
     bridge_row = year.iloc[0] if not year.empty else None
     bridge_chart = waterfall(
         [
@@ -285,7 +300,7 @@ def retention_page(request: Request, user: PageUser, session: SessionDep, clock:
         ]
         if bridge_row is not None
         else [],
-        title="ARR bridge, last twelve months",
+        title=f"ARR bridge, {first} to {last}",
     )
     trend, trend_labels = _trailing_trend(movements, customers, today)
     trend_chart = line_chart(
@@ -299,9 +314,11 @@ def retention_page(request: Request, user: PageUser, session: SessionDep, clock:
         "success/retention.html",
         user,
         year=bridge_row,
-        year_start=year_start,
-        today=today,
-        by_segment=by_segment.to_dict("records"),
+        year_start=first,
+        today=last,
+        by=by,
+        by_choices=("segment", "csm", "cohort", "region"),
+        by_group=groups.to_dict("records"),
         bridge_chart=bridge_chart,
         trend_chart=trend_chart,
         cohort_rows=_cohort_rows(cohorts),
