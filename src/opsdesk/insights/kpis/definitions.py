@@ -216,10 +216,14 @@ def sla_attainment(
     tickets: pd.DataFrame, events: pd.DataFrame, policies: Mapping[int, Policy], now: datetime
 ) -> pd.DataFrame:
     """One row per target met or breached (``target``: first_reply, next_reply, resolution); targets
-    still running and not yet breached are left out. Replays each ticket through the desk's clocks."""
+    still running and not yet breached are left out, and so are merged tickets (their conversation, and
+    its targets, went on in the ticket they were merged into). Replays each ticket through the desk's
+    clocks."""
     import pandas as pd
 
-    with_policy = tickets[tickets["policy_id"].notna() & tickets["policy_id"].isin(list(policies))]
+    with_policy = tickets[
+        tickets["policy_id"].notna() & tickets["policy_id"].isin(list(policies)) & ~tickets["merged"]
+    ]
     priority = with_policy.set_index("ticket_id")["priority"]
     policy_of = with_policy.set_index("ticket_id")["policy_id"]
     wanted = events["type"].isin(("ticket_created", "status_changed", "message_added"))
