@@ -60,7 +60,8 @@ METRICS: dict[str, Metric] = {
                "tickets escalated to L2 at least once / tickets created"),
         Metric("sla_attainment", Kind.RATE, Basis.TICKET,
                "met targets / (met + breached) targets, per target (first_reply, next_reply, "
-               "resolution), under the SLA policy that applies to the ticket, paused where it says"),
+               "resolution), under the SLA policy that applies to the ticket, paused where it says; "
+               "targets still running are left out, and merged tickets have none"),
         Metric("csat", Kind.RATE, Basis.EVENT,
                "good / (good + bad) ratings received in the period, the latest per ticket; on a 1-5 "
                "scale 4-5 is good"),
@@ -69,7 +70,7 @@ METRICS: dict[str, Metric] = {
                "tickets solved (or closed) now whose latest solve is in the period"),
         Metric("backlog", Kind.COUNT, Basis.EVENT,
                "unsolved tickets (new, open, pending, on-hold) at the end of the period, or of each "
-               "day, week or month"),
+               "day, week or month (at most now)"),
         Metric("aht", Kind.DURATION, Basis.EVENT,
                "phone: talk + hold + wrap of answered calls; chat: agent joined -> chat ended"),
         Metric("wait_time", Kind.DURATION, Basis.EVENT,
@@ -78,7 +79,8 @@ METRICS: dict[str, Metric] = {
                f"phone and chat: answered within {SERVICE_LEVEL_SECONDS} s / offered (abandoned "
                "contacts count as offered)"),
         Metric("abandon_rate", Kind.RATE, Basis.EVENT,
-               "phone and chat: contacts abandoned before an agent answered / offered"),
+               "phone and chat: contacts abandoned before an agent answered / offered (voicemails "
+               "are not offered)"),
     )
 }  # fmt: skip
 
