@@ -390,3 +390,11 @@ def test_phone_and_chat_handle_time_wait_service_level_and_abandons() -> None:
         ("ana@example.com", 2, 425.0),
         ("ben@example.com", 1, 100.0),
     ]
+
+
+def test_metrics_without_data_give_no_rows() -> None:
+    h = History()
+    h.ticket(1, T0)  # no calls, chats, ratings, replies or solves
+    metrics = ("aht", "wait_time", "service_level", "abandon_rate", "csat", "first_reply_time", "reopen_rate")
+    assert rows(h, *metrics, by="week,channel,tag") == []
+    assert rows(History(), "tickets_created", "backlog", "sla_attainment", by="day") == []

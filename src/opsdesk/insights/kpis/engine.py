@@ -72,6 +72,9 @@ def compute(
             samples = samples.assign(at=samples["ticket_id"].map(ticket_at))
         if name == "backlog":
             samples = samples.assign(at=samples["at"] - pd.Timedelta(microseconds=1))
+        if not len(samples):
+            continue
+        samples = samples.assign(at=pd.to_datetime(samples["at"], utc=True))
         samples = samples[(samples["at"] >= start) & (samples["at"] < end)]
         grouped = with_keys(samples, keys, tickets, frames.tags)
         for row in summarise(grouped, metric.kind, keys):
