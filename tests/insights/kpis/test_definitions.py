@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from opsdesk.desk.sla.business_hours import BusinessHours
-from opsdesk.desk.sla.metrics import CalendarAt
 from opsdesk.insights.kpis.engine import compute
 from opsdesk.insights.kpis.request import kpi_request
 from tests.insights.kpis.fixture import T0, History, at
@@ -203,11 +202,6 @@ def test_csat_takes_the_latest_rating_per_ticket_at_its_time() -> None:
 class Policy:
     targets: Mapping[str, Mapping[str, timedelta]]
     pausing_statuses: frozenset[str] = frozenset({"pending"})
-    hours: BusinessHours = field(default_factory=lambda: BusinessHours(always_open=True))
-
-    @property
-    def calendar_at(self) -> CalendarAt:
-        return lambda _at: self.hours
 
 
 def test_sla_attainment_per_target_pauses_while_pending() -> None:

@@ -4,35 +4,20 @@ A sample frame has ``ticket_id`` and, by kind, ``seconds`` (durations), ``hit`` 
 member of the denominator, ``hit`` for the numerator) or nothing more (counts: one row per item).
 Samples counted at their own instant (CSAT, volumes, backlog) carry ``at``; the others are put in a period
 by their ticket's creation or solve date (see ``engine``). Every step works on whole columns: no loop over
-tickets or events, except SLA attainment, which replays each ticket through the desk's own SLA clocks so
-that the attainment reported is what the ticket showed.
+tickets or events. SLA attainment has a module of its own (``sla``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from opsdesk.desk.sla.metrics import CalendarAt, MetricStatus, TicketEvent, compute_clocks
 from opsdesk.insights.kpis.business_time import Timer
 from opsdesk.insights.kpis.frames import DONE, UNSOLVED
 
 if TYPE_CHECKING:
-    from datetime import timedelta
-
     import pandas as pd
-
-
-class Policy(Protocol):
-    """What SLA attainment needs of a policy (the desk's cached policies are such)."""
-
-    @property
-    def targets(self) -> Mapping[str, Mapping[str, timedelta]]: ...
-    @property
-    def pausing_statuses(self) -> frozenset[str]: ...
-    @property
-    def calendar_at(self) -> CalendarAt: ...
 
 
 def ordered(events: pd.DataFrame) -> pd.DataFrame:
@@ -210,65 +195,6 @@ def backlog(tickets: pd.DataFrame, events: pd.DataFrame, instants: Sequence[date
             {"ticket_id": pd.Series(dtype="int64"), "at": pd.Series(dtype="datetime64[ns, UTC]")}
         )
     return pd.concat(parts, ignore_index=True)
-
-
-def sla_attainment(
-    tickets: pd.DataFrame, events: pd.DataFrame, policies: Mapping[int, Policy], now: datetime
-) -> pd.DataFrame:
-    """One row per target met or breached (``target``: first_reply, next_reply, resolution); targets
-    still running and not yet breached are left out, and so are merged tickets (their conversation, and
-    its targets, went on in the ticket they were merged into). Replays each ticket through the desk's
-    clocks."""
-    import pandas as pd
-
-    with_policy = tickets[
-        tickets["policy_id"].notna() & tickets["policy_id"].isin(list(policies)) & ~tickets["merged"]
-    ]
-    priority = with_policy.set_index("ticket_id")["priority"]
-    policy_of = with_policy.set_index("ticket_id")["policy_id"]
-    wanted = events["type"].isin(("ticket_created", "status_changed", "message_added"))
-    log = ordered(events[wanted & events["ticket_id"].isin(priority.index)])
-    rows: list[tuple[int, str, bool]] = []
-    for ticket_id, group in log.groupby("ticket_id", sort=False):
-        policy = policies[int(policy_of[ticket_id])]
-        targets = policy.targets.get(str(priority[ticket_id]), {})
-        if not targets:
-            continue
-        history = [_ticket_event(row) for row in group.itertuples(index=False)]
-        clocks = compute_clocks(
-            history,
-            targets=targets,
-            calendar_at=policy.calendar_at,
-            pausing_statuses=policy.pausing_statuses,
-            now=now,
-            breaching_soon=_zero(),
-        )
-        for clock in clocks:
-            if clock.status in (MetricStatus.ACHIEVED, MetricStatus.BREACHED):
-                rows.append((int(ticket_id), clock.metric, clock.status is MetricStatus.ACHIEVED))
-    return pd.DataFrame(rows, columns=["ticket_id", "target", "hit"])
-
-
-def _ticket_event(row: Any) -> TicketEvent:
-    at = row.at.to_pydatetime()
-    if row.type == "ticket_created":
-        return TicketEvent(
-            at, row.type, {"status": row.status or "new", "created_by_agent": _truthy(row.created_by_agent)}
-        )
-    if row.type == "status_changed":
-        return TicketEvent(at, row.type, {"to": row.status})
-    return TicketEvent(at, row.type, {"public": _truthy(row.public), "author_kind": row.author_kind})
-
-
-def _truthy(value: Any) -> bool:
-    """A flag from an object column: None and NaN (a missing payload key) are false."""
-    return value is not None and value == value and bool(value)
-
-
-def _zero() -> timedelta:
-    from datetime import timedelta
-
-    return timedelta(0)
 
 
 TICKET_DURATIONS = {

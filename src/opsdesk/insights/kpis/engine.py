@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from opsdesk.insights.kpis import contacts as contact_kpis
-from opsdesk.insights.kpis import definitions
+from opsdesk.insights.kpis import definitions, sla
 from opsdesk.insights.kpis.business_time import ScheduleVersions, Timer
 from opsdesk.insights.kpis.catalogue import METRICS, TIME_KEYS, Basis
 from opsdesk.insights.kpis.frames import KpiFrames
@@ -28,7 +28,7 @@ def compute(
     *,
     now: datetime,
     schedules: ScheduleVersions | None = None,
-    policies: Mapping[int, definitions.Policy] | None = None,
+    policies: Mapping[int, sla.Policy] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows, one per group and metric: the group keys in the order asked, ``target`` for SLA
     attainment, ``metric``, then the numbers."""
@@ -53,7 +53,8 @@ def compute(
         elif name in definitions.TICKET_RATES:
             samples = definitions.TICKET_RATES[name](tickets, events, timer)
         elif name == "sla_attainment":
-            samples = definitions.sla_attainment(tickets, events, policies or {}, now)
+            sla_timer = Timer(business=True, schedules=schedules, ticket_schedule=timer.ticket_schedule)
+            samples = sla.sla_attainment(tickets, events, policies or {}, now, sla_timer)
             keys = [*keys, "target"]
         elif name == "csat":
             samples = definitions.csat(events)
