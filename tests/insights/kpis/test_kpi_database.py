@@ -324,3 +324,38 @@ def test_csv_and_table_carry_the_same_numbers(history: Session) -> None:
     assert lines[2] == "csat,1,,,,1.0,1,1"
     code, out = cli("first_reply_time", *PERIOD)
     assert code == 0 and "12,300" in out and "19,260" in out
+
+
+def test_reads_only_the_tickets_a_period_can_involve(db: Session, clock: FixedClock) -> None:
+    from opsdesk.insights.kpis.loader import load
+    from opsdesk.insights.kpis.queries import kpi_rows
+    from opsdesk.insights.kpis.request import kpi_request
+
+    agent = make_user(db, clock, Role.AGENT, email="ben@example.com", tier=Tier.L1)
+    bob = make_user(db, clock, Role.REQUESTER, email="bob@example.com")
+
+    def ticket(subject: str) -> Any:
+        return desk.create_ticket(
+            db, requester=bob, subject=subject, body_text="hi", channel=Channel.EMAIL, clock=clock
+        )
+
+    clock.set(datetime(2026, 1, 5, 9, tzinfo=UTC))
+    settled, waiting, rated = (
+        ticket("settled in January"),
+        ticket("open since January"),
+        ticket("rated later"),
+    )
+    clock.advance(timedelta(hours=2))
+    desk.change_status(db, ticket=settled, to=Status.SOLVED, actor=agent, clock=clock)
+    desk.change_status(db, ticket=rated, to=Status.SOLVED, actor=agent, clock=clock)
+    clock.set(datetime(2026, 3, 3, 9, tzinfo=UTC))
+    append_event(
+        db, subject_type="ticket", subject_id=rated.id, type="csat_received", at=clock.now(),
+        data={"rating": "bad", "score": None, "scale": "good_bad", "via": "email", "comment": True},
+    )  # fmt: skip
+    db.commit()
+    request = kpi_request(metrics=["backlog", "csat"], start="2026-03-01", end="2026-03-31")
+    frames, _schedules, _policies = load(db, request)
+    assert set(frames.tickets["ticket_id"]) == {waiting.id, rated.id}
+    rows = kpi_rows(db, request, now=clock.now())
+    assert [(r["metric"], r["value"]) for r in rows] == [("backlog", 1), ("csat", 0.0)]

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Executable
 
 from opsdesk.core.models import Event, Group, Organisation, Role, Site, User
-from opsdesk.desk.models import Ticket, TicketTag
+from opsdesk.desk.models import UNSOLVED, Ticket, TicketTag
 from opsdesk.desk.sla.business_hours import BusinessHours
 from opsdesk.desk.sla.calendars import hours_of
 from opsdesk.desk.sla.models import BusinessSchedule
@@ -31,13 +31,15 @@ if TYPE_CHECKING:
 def load(
     session: Session, request: KpiRequest
 ) -> tuple[KpiFrames, dict[int, list[tuple[datetime, BusinessHours]]], dict[int, CachedPolicy]]:
-    """The frames for tickets created before the period ends (and their events), the schedules and the
+    """The frames for the tickets the period can involve (and all their events), the schedules and the
     active SLA policies."""
     import pandas as pd
 
+    since = datetime.combine(request.start, time(), UTC)
     until = datetime.combine(request.end + timedelta(days=1), time(), UTC)
+    involved = _involved(since, until)
     snapshot = policy_snapshot(session)
-    tickets = _frame(session, _tickets_query(until), (*TICKET_COLUMNS[:-2], "organisation_id"))
+    tickets = _frame(session, _tickets_query(involved), (*TICKET_COLUMNS[:-2], "organisation_id"))
     tickets["created_at"] = pd.to_datetime(tickets["created_at"], utc=True)
     for column in ("status", "channel", "priority", "tier"):
         tickets[column] = tickets[column].map(lambda v: getattr(v, "value", v))
@@ -45,7 +47,7 @@ def load(
         tickets[flag] = tickets[flag].fillna(0).astype(bool)
     tags = _frame(
         session,
-        select(TicketTag.ticket_id, TicketTag.tag).join(Ticket).where(Ticket.created_at < until),
+        select(TicketTag.ticket_id, TicketTag.tag).join(Ticket).where(involved),
         ("ticket_id", "tag"),
     )
     policy_of = _policies_of(session, tickets, tags, snapshot.policies, snapshot.uses_tags)
@@ -56,9 +58,9 @@ def load(
         .map(lambda p: by_id[p].schedule_id if p is not pd.NA and p in by_id else None)
         .astype("Int64")
     )
-    events = _frame(session, _events_query(until), EVENT_COLUMNS)
+    events = _frame(session, _events_query(involved), EVENT_COLUMNS)
     events["at"] = pd.to_datetime(events["at"], utc=True)
-    calls = _frame(session, _calls_query(until), CALL_COLUMNS)
+    calls = _frame(session, _calls_query(involved), CALL_COLUMNS)
     calls["at"] = pd.to_datetime(calls["at"], utc=True)
     agents = dict(session.execute(select(User.id, User.email).where(User.role != Role.REQUESTER)).all())
     frames = KpiFrames(tickets[list(TICKET_COLUMNS)], tags, events, calls, pd.Series(agents, dtype="object"))
@@ -71,7 +73,27 @@ def _frame(session: Session, query: Executable, columns: tuple[str, ...]) -> pd.
     return pd.DataFrame(session.execute(query).all(), columns=list(columns))
 
 
-def _tickets_query(until: datetime) -> Select[Any]:
+def _involved(since: datetime, until: datetime) -> ColumnElement[bool]:
+    """Tickets created before the period ends that it can involve: created in it, unsolved now, solved
+    or closed in it or later, or with an event in it (a rating, a call, a reopen). A ticket settled
+    before the period and untouched in it counts towards nothing, so years of history are not read."""
+    touched = select(Event.subject_id).where(
+        Event.subject_type == "ticket", Event.type.in_((*EVENT_TYPES, "call_completed")), Event.at >= since,
+        Event.at < until,
+    )  # fmt: skip
+    return and_(
+        Ticket.created_at < until,
+        or_(
+            Ticket.created_at >= since,
+            Ticket.status.in_(UNSOLVED),
+            Ticket.solved_at >= since,
+            Ticket.closed_at >= since,
+            Ticket.id.in_(touched),
+        ),
+    )
+
+
+def _tickets_query(involved: ColumnElement[bool]) -> Select[Any]:
     assignee = aliased(User)
     segment_name = (
         select(Segment.name)
@@ -100,12 +122,12 @@ def _tickets_query(until: datetime) -> Select[Any]:
         .outerjoin(Group, Group.id == Ticket.group_id)
         .outerjoin(Site, Site.id == Ticket.site_id)
         .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-        .where(Ticket.created_at < until)
+        .where(involved)
         .order_by(Ticket.id)
     )
 
 
-def _events_query(until: datetime) -> Select[Any]:
+def _events_query(involved: ColumnElement[bool]) -> Select[Any]:
     data = Event.data
     return (
         select(
@@ -125,12 +147,12 @@ def _events_query(until: datetime) -> Select[Any]:
             data["by"].as_string(),
         )
         .join(Ticket, and_(Ticket.id == Event.subject_id, Event.subject_type == "ticket"))
-        .where(Event.type.in_(EVENT_TYPES), Ticket.created_at < until)
+        .where(Event.type.in_(EVENT_TYPES), involved)
         .order_by(Event.id)
     )
 
 
-def _calls_query(until: datetime) -> Select[Any]:
+def _calls_query(involved: ColumnElement[bool]) -> Select[Any]:
     data = Event.data
     return (
         select(
@@ -146,7 +168,7 @@ def _calls_query(until: datetime) -> Select[Any]:
             data["voicemail"].as_boolean(),
         )
         .join(Ticket, and_(Ticket.id == Event.subject_id, Event.subject_type == "ticket"))
-        .where(Event.type == "call_completed", Ticket.created_at < until)
+        .where(Event.type == "call_completed", involved)
         .order_by(Event.id)
     )
 
