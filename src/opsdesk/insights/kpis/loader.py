@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql import Executable
 
 from opsdesk.core.models import Event, Group, Organisation, Role, Site, User
@@ -207,7 +207,9 @@ def _policies_of(
 
 def _schedules(session: Session) -> dict[int, list[tuple[datetime, BusinessHours]]]:
     schedules: dict[int, list[tuple[datetime, BusinessHours]]] = {}
-    for schedule in session.scalars(select(BusinessSchedule)):
+    for schedule in session.scalars(
+        select(BusinessSchedule).options(selectinload(BusinessSchedule.versions))
+    ):
         versions = sorted(schedule.versions, key=lambda v: v.effective_from)
         schedules[schedule.id] = [(v.effective_from, hours_of(v)) for v in versions]
     return schedules
