@@ -15,6 +15,7 @@ database; tests and the benchmark build them directly).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,16 +52,16 @@ class KpiFrames:
 
 def frames_of(
     *,
-    tickets: list[dict[str, object]],
-    events: list[dict[str, object]] = (),  # type: ignore[assignment]
-    tags: list[tuple[int, str]] = (),  # type: ignore[assignment]
-    calls: list[dict[str, object]] = (),  # type: ignore[assignment]
-    agents: dict[int, str] | None = None,
+    tickets: Sequence[Mapping[str, object]],
+    events: Sequence[Mapping[str, object]] = (),
+    tags: Sequence[tuple[int, str]] = (),
+    calls: Sequence[Mapping[str, object]] = (),
+    agents: Mapping[int, str] | None = None,
 ) -> KpiFrames:
     """Frames from plain rows (missing columns are null): how tests and generators build them."""
     import pandas as pd
 
-    def table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> pd.DataFrame:
+    def table(rows: Sequence[Mapping[str, object]], columns: tuple[str, ...]) -> pd.DataFrame:
         frame = pd.DataFrame(list(rows), columns=list(columns))
         if "at" in frame:
             frame["at"] = pd.to_datetime(frame["at"], utc=True)
@@ -77,5 +78,5 @@ def frames_of(
         tags=pd.DataFrame(list(tags), columns=["ticket_id", "tag"]),
         events=table(events, EVENT_COLUMNS),
         calls=table(calls, CALL_COLUMNS),
-        agents=pd.Series(agents or {}, dtype="object"),
+        agents=pd.Series(dict(agents or {}), dtype="object"),
     )
