@@ -359,3 +359,35 @@ def test_reads_only_the_tickets_a_period_can_involve(db: Session, clock: FixedCl
     assert set(frames.tickets["ticket_id"]) == {waiting.id, rated.id}
     rows = kpi_rows(db, request, now=clock.now())
     assert [(r["metric"], r["value"]) for r in rows] == [("backlog", 1), ("csat", 0.0)]
+
+
+def test_a_requesters_reply_to_a_solved_ticket_is_a_reopen(db: Session, clock: FixedClock) -> None:
+    from opsdesk.insights.kpis.queries import kpi_rows
+    from opsdesk.insights.kpis.request import kpi_request
+
+    agent = make_user(db, clock, Role.AGENT, email="ben@example.com", tier=Tier.L1)
+    bob = make_user(db, clock, Role.REQUESTER, email="bob@example.com")
+    ticket = desk.create_ticket(
+        db, requester=bob, subject="Help", body_text="hi", channel=Channel.EMAIL, clock=clock
+    )
+
+    def say(author: Any, kind: AuthorKind, minutes: int) -> None:
+        clock.advance(timedelta(minutes=minutes))
+        desk.add_message(
+            db, ticket=ticket, author=author, author_kind=kind, public=True, channel=Channel.EMAIL,
+            clock=clock, body_text="...",
+        )  # fmt: skip
+
+    say(agent, AuthorKind.AGENT, 10)
+    clock.advance(timedelta(minutes=5))
+    desk.change_status(db, ticket=ticket, to=Status.SOLVED, actor=agent, clock=clock)
+    say(bob, AuthorKind.REQUESTER, 60)  # reopens the solved ticket
+    say(agent, AuthorKind.AGENT, 20)  # the next reply, 20 minutes later
+    db.commit()
+    request = kpi_request(
+        metrics=["reopen_rate", "one_touch_rate", "next_reply_time"], start="2026-03-02", end="2026-03-02"
+    )
+    got = {r["metric"]: r for r in kpi_rows(db, request, now=clock.now())}
+    assert (got["reopen_rate"]["numerator"], got["reopen_rate"]["denominator"]) == (1, 1)
+    assert (got["one_touch_rate"]["numerator"], got["one_touch_rate"]["denominator"]) == (0, 1)
+    assert (got["next_reply_time"]["n"], got["next_reply_time"]["mean_s"]) == (1, 1200.0)
