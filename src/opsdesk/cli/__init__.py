@@ -10,6 +10,7 @@ from opsdesk.cli import (
     demo,
     forecast,
     health,
+    kpi,
     mail,
     pipeline,
     plan,
@@ -28,6 +29,7 @@ admin.register(app)
 for module in (
     audit,
     demo,
+    kpi,
     mail,
     worker,
     forecast,

@@ -12,6 +12,7 @@ from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.web.api import (
     access,
+    insights,
     sla,
     success_health,
     success_pipeline,
@@ -42,6 +43,7 @@ API_ROUTERS = [
     success_health.router,
     success_work.router,
     success_pipeline.router,
+    insights.router,
     audit_router,
 ]
 
