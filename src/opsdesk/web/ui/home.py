@@ -7,7 +7,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from opsdesk.core import permissions
 from opsdesk.insights.desk_overview import desk_overview
-from opsdesk.insights.kpis.overview import overview_kpis
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.charts import stacked_bars
@@ -34,15 +33,6 @@ def home(
     solved_chart = stacked_bars(
         {"solved": [float(v) for v in overview.solved_per_day]}, labels, title="Tickets solved per day"
     )
-    kpis = (
-        overview_kpis(session, now=clock.now()) if permissions.has(user, permissions.INSIGHTS_READ) else None
-    )
     return page(
-        request,
-        "home.html",
-        user,
-        overview=overview,
-        kpis=kpis,
-        created_chart=created_chart,
-        solved_chart=solved_chart,
+        request, "home.html", user, overview=overview, created_chart=created_chart, solved_chart=solved_chart
     )
