@@ -11,6 +11,7 @@ from opsdesk.cli import (
     forecast,
     health,
     mail,
+    mine,
     pipeline,
     plan,
     playbooks,
@@ -38,6 +39,7 @@ for module in (
     health,
     playbooks,
     pipeline,
+    mine,
 ):
     module.register(app)
 
