@@ -106,3 +106,18 @@ def test_report_is_plain_json_data_with_the_contract_fields() -> None:
     assert {"source", "target", "count", "mean_s", "median_s"} <= set(report["edges"][0])
     assert report["start_activities"] == {"a": 3}
     assert report["end_activities"] == {"c": 3}
+
+
+def test_traces_whose_keys_collide_are_still_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case is checked against its variant's first case; a colliding key falls back to tuples."""
+    import numpy as np
+
+    from opsdesk.insights.mining import discovery
+
+    monkeypatch.setattr(discovery, "_trace_keys", lambda log, positions: np.zeros(log.cases, dtype=np.uint64))
+    log = event_log(log_of(ROWS), case="case", activity="activity", timestamp="time")
+    assert variants(log)["count"].tolist() == [2, 1]
+    assert discovery.variant_of_case(log).tolist() == [0, 0, 1]  # B, A, C in order of first appearance
+    same_length = [("A", "a", 0), ("A", "b", 1), ("D", "b", 0), ("D", "a", 1)]
+    log = event_log(log_of(same_length), case="case", activity="activity", timestamp="time")
+    assert variants(log)["activities"].tolist() == [["a", "b"], ["b", "a"]]

@@ -11,9 +11,10 @@ if TYPE_CHECKING:
     from opsdesk.insights.mining.log import EventLog
 
 NS = 1_000_000_000
-# Two odd 64-bit multipliers: a trace is keyed by (length, two positional hashes), and every case is then
-# checked against its variant's first case, so a collision can never merge two different traces.
-_BASES = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
+# A trace is keyed by a positional hash mixed with its length; every case is then checked against its
+# variant's first case, so a collision can never merge two different traces.
+_BASE = 0x9E3779B97F4A7C15
+_LENGTH_MIX = 0xC2B2AE3D27D4EB4F
 
 
 def position_in_case(log: EventLog) -> np.ndarray:
@@ -32,38 +33,44 @@ def case_durations_s(log: EventLog) -> np.ndarray:
     return durations
 
 
-def _trace_hashes(log: EventLog, positions: np.ndarray) -> list[np.ndarray]:
+def _trace_keys(log: EventLog, positions: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    longest = int(np.diff(log.bounds).max())
+    lengths = np.diff(log.bounds).astype(np.uint64)
+    longest = int(lengths.max())
     values = log.activity.astype(np.uint64) + np.uint64(1)
-    hashes = []
     with np.errstate(over="ignore"):
-        for base in _BASES:
-            powers = np.ones(longest, dtype=np.uint64)
-            powers[1:] = np.cumprod(np.full(longest - 1, base, dtype=np.uint64))
-            hashes.append(np.add.reduceat(values * powers[positions], log.bounds[:-1]))
-    return hashes
+        powers = np.ones(longest, dtype=np.uint64)
+        powers[1:] = np.cumprod(np.full(longest - 1, _BASE, dtype=np.uint64))
+        hashes = np.add.reduceat(values * powers[positions], log.bounds[:-1])
+        keys: np.ndarray = hashes ^ (lengths * np.uint64(_LENGTH_MIX))
+    return keys
 
 
-def variant_of_case(log: EventLog) -> np.ndarray:
-    """A variant number per case, numbered in order of first appearance; equal traces share one."""
+def _variants_and_leaders(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
+    """A variant number per case (in order of first appearance) and each variant's first case."""
     import numpy as np
     import pandas as pd
 
     positions = position_in_case(log)
     lengths = np.diff(log.bounds)
-    first, second = _trace_hashes(log, positions)
-    keys = pd.DataFrame({"length": lengths, "first": first, "second": second})
-    variant = keys.groupby(["length", "first", "second"], sort=False).ngroup().to_numpy()
-    _, representative = np.unique(variant, return_index=True)
-    leader_start = log.bounds[representative[variant]]
-    same = log.activity == log.activity[np.repeat(leader_start, lengths) + positions]
-    if not same.all():  # astronomically unlikely: fall back to exact tuples
+    variant = pd.factorize(_trace_keys(log, positions), sort=False)[0]
+    # Codes count up in order of first appearance: a variant's first case is where the running maximum grows.
+    leaders = np.flatnonzero(np.r_[True, variant[1:] > np.maximum.accumulate(variant)[:-1]])
+    leader = leaders[variant]
+    same = bool((lengths == lengths[leader]).all()) and bool(
+        (log.activity == log.activity[np.repeat(log.bounds[leader], lengths) + positions]).all()
+    )
+    if not same:  # a hash collision, astronomically unlikely: fall back to exact tuples
         traces = pd.Series(np.split(log.activity, log.bounds[1:-1])).map(tuple)
         variant = pd.factorize(traces, sort=False)[0]
-    result: np.ndarray = variant.astype(np.int64, copy=False)
-    return result
+        _, leaders = np.unique(variant, return_index=True)
+    return variant.astype(np.int64, copy=False), leaders
+
+
+def variant_of_case(log: EventLog) -> np.ndarray:
+    """A variant number per case, numbered in order of first appearance; equal traces share one."""
+    return _variants_and_leaders(log)[0]
 
 
 def variants(log: EventLog) -> pd.DataFrame:
@@ -72,49 +79,47 @@ def variants(log: EventLog) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
-    variant = variant_of_case(log)
-    durations = pd.Series(case_durations_s(log))
-    stats = durations.groupby(variant, sort=True).agg(["count", "median", "mean", "min", "max"])
-    _, representative = np.unique(variant, return_index=True)
+    from opsdesk.insights.mining.stats import grouped_stats
+
+    variant, leaders = _variants_and_leaders(log)
+    stats = grouped_stats(variant, case_durations_s(log))
     activities = [
         log.activity_labels[log.activity[log.bounds[case] : log.bounds[case + 1]]].tolist()
-        for case in representative
+        for case in leaders
     ]
+    counts = stats["count"].to_numpy()
     table = pd.DataFrame(
         {
             "activities": activities,
-            "count": stats["count"].to_numpy(np.int64),
-            "share": stats["count"].to_numpy() / max(log.cases, 1),
+            "count": counts,
+            "share": counts / max(log.cases, 1),
             "median_duration_s": stats["median"].to_numpy(),
             "mean_duration_s": stats["mean"].to_numpy(),
             "min_duration_s": stats["min"].to_numpy(),
             "max_duration_s": stats["max"].to_numpy(),
         }
     )
-    return table.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+    order = np.argsort(-counts, kind="stable")
+    return table.iloc[order].reset_index(drop=True)
 
 
 def directly_follows(log: EventLog) -> pd.DataFrame:
     """Edges source -> target between consecutive events of a case: how often, and the waiting time
     between them (count, mean, median, min, max, total seconds); most frequent first."""
-    import pandas as pd
+    import numpy as np
+
+    from opsdesk.insights.mining.stats import grouped_stats
 
     follows = log.next_in_case()
-    frame = pd.DataFrame(
-        {
-            "source": log.activity[:-1][follows],
-            "target": log.activity[1:][follows],
-            "wait": (log.timestamp[1:] - log.timestamp[:-1])[follows] / NS,
-        }
-    )
-    stats = frame.groupby(["source", "target"], sort=False)["wait"].agg(
-        ["count", "mean", "median", "min", "max", "sum"]
-    )
-    stats = stats.reset_index().rename(
-        columns={"mean": "mean_s", "median": "median_s", "min": "min_s", "max": "max_s", "sum": "total_s"}
-    )
-    stats["source"] = log.activity_labels[stats["source"].to_numpy()]
-    stats["target"] = log.activity_labels[stats["target"].to_numpy()]
+    width = np.int64(len(log.activity_labels))
+    edge = log.activity[:-1][follows] * width + log.activity[1:][follows]
+    stats = grouped_stats(edge, (log.timestamp[1:] - log.timestamp[:-1])[follows] / NS)
+    codes = stats.pop("key").to_numpy()
+    stats = stats.rename(
+        columns={"mean": "mean_s", "median": "median_s", "min": "min_s", "max": "max_s", "total": "total_s"}
+    )[["count", "mean_s", "median_s", "min_s", "max_s", "total_s"]]
+    stats.insert(0, "target", log.activity_labels[codes % width])
+    stats.insert(0, "source", log.activity_labels[codes // width])
     return stats.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
 

@@ -90,27 +90,28 @@ def time_in_status(log: EventLog, by: str | None = None) -> pd.DataFrame:
     """Time from each event to the next one of its case, charged to the event's activity (its status)
     and, with ``by``, to the value of that attribute at the event (the group holding the case then).
     A case's last event opens no interval. Columns: [group,] status, count, total_s, mean_s, median_s."""
+    import numpy as np
     import pandas as pd
 
+    from opsdesk.insights.mining.stats import grouped_stats
+
     follows = log.next_in_case()
-    frame = pd.DataFrame(
+    width = np.int64(len(log.activity_labels))
+    group = log.attributes[by].codes[:-1][follows] + 1 if by is not None else 0  # 0: no group
+    stats = grouped_stats(
+        group * width + log.activity[:-1][follows], (log.timestamp[1:] - log.timestamp[:-1])[follows] / NS
+    )
+    codes = stats["key"].to_numpy()
+    table = pd.DataFrame(
         {
-            "status": log.activity[:-1][follows],
-            "seconds": (log.timestamp[1:] - log.timestamp[:-1])[follows] / NS,
+            "status": log.activity_labels[codes % width],
+            "count": stats["count"],
+            "total_s": stats["total"],
+            "mean_s": stats["mean"],
+            "median_s": stats["median"],
         }
     )
-    keys = ["status"]
     if by is not None:
-        frame.insert(0, "group", log.attributes[by].codes[:-1][follows])
-        keys = ["group", "status"]
-    table = (
-        frame.groupby(keys, sort=False)["seconds"]
-        .agg(count="count", total_s="sum", mean_s="mean", median_s="median")
-        .reset_index()
-    )
-    table["status"] = log.activity_labels[table["status"].to_numpy()]
-    if by is not None:
-        labels = log.attributes[by].labels
-        codes = table["group"].to_numpy()
-        table["group"] = [labels[code] if code >= 0 else None for code in codes]
+        labels = np.r_[np.array([None], dtype=object), log.attributes[by].labels]
+        table.insert(0, "group", labels[codes // width])
     return table.sort_values("total_s", ascending=False, kind="stable").reset_index(drop=True)
