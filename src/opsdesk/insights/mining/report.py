@@ -50,6 +50,8 @@ def mining_report(
         time_in_status,
     )
 
+    if log.events == 0:
+        return empty_report()
     edges = directly_follows(log)
     starts, ends = start_end_activities(log)
     durations = case_durations_s(log)
@@ -80,3 +82,20 @@ def _median(values: Any) -> float:
     import numpy as np
 
     return float(np.median(values)) if len(values) else 0.0
+
+
+def empty_report() -> dict[str, Any]:
+    """The report of a log without events (a filter that matched nothing)."""
+    return {
+        "cases": 0,
+        "events": 0,
+        "activities": 0,
+        "case_duration_s": {"median": 0.0, "mean": 0.0},
+        "variants": [],
+        "edges": [],
+        "start_activities": {},
+        "end_activities": {},
+        "bottlenecks": [],
+        "rework": {"cases_with_repeated_activity": 0, "repeated_activities": [], "ping_pong": []},
+        "time_in_status": [],
+    }
