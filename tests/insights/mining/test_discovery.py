@@ -105,6 +105,7 @@ def test_report_is_plain_json_data_with_the_contract_fields() -> None:
     assert {"activities", "count", "median_duration_s"} <= set(report["variants"][0])
     assert {"source", "target", "count", "mean_s", "median_s"} <= set(report["edges"][0])
     assert report["start_activities"] == {"a": 3}
+    assert report["activity_order"] == ["a", "b", "c"]
     assert report["end_activities"] == {"c": 3}
 
 

@@ -139,3 +139,19 @@ def bottlenecks(edges: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     ranked = edges.sort_values("total_s", ascending=False, kind="stable").head(top).copy()
     ranked["share_of_waiting"] = ranked["total_s"] / total if total > 0 else 0.0
     return ranked.reset_index(drop=True)
+
+
+def activity_order(log: EventLog) -> list[str]:
+    """Activities by their mean relative position in the cases they occur in (0 = first event, 1 = last):
+    the order a drawing of the flow lists them in, start to finish."""
+    import numpy as np
+
+    lengths = np.diff(log.bounds)
+    span = np.maximum(np.repeat(lengths, lengths) - 1, 1)
+    relative = position_in_case(log) / span
+    width = len(log.activity_labels)
+    mean = np.bincount(log.activity, weights=relative, minlength=width) / np.maximum(
+        np.bincount(log.activity, minlength=width), 1
+    )
+    order = np.argsort(mean, kind="stable")
+    return [str(label) for label in log.activity_labels[order]]

@@ -37,6 +37,7 @@ def mining_report(
     activities, bottlenecks, rework (repeated activities; A -> B -> A of the resource and of the group)
     and time in each status (per group when one is given). Durations are seconds."""
     from opsdesk.insights.mining.discovery import (
+        activity_order,
         bottlenecks,
         case_durations_s,
         directly_follows,
@@ -64,6 +65,7 @@ def mining_report(
         "cases": log.cases,
         "events": log.events,
         "activities": len(log.activity_labels),
+        "activity_order": activity_order(log),
         "case_duration_s": {
             "median": float(_median(durations)),
             "mean": float(durations.mean()) if log.cases else 0.0,
@@ -90,6 +92,7 @@ def empty_report() -> dict[str, Any]:
         "cases": 0,
         "events": 0,
         "activities": 0,
+        "activity_order": [],
         "case_duration_s": {"median": 0.0, "mean": 0.0},
         "variants": [],
         "edges": [],
