@@ -4,7 +4,7 @@ be shared). Only tickets the reader may see are counted."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -20,7 +20,7 @@ from opsdesk.core.models import Group
 from opsdesk.desk.models import Channel
 from opsdesk.insights.workflow import WorkflowFilter, workflow_report
 from opsdesk.web.api.params import QueryFilter
-from opsdesk.web.deps import SessionDep
+from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.flow_chart import flow_graph
 from opsdesk.web.ui.render import page
@@ -29,6 +29,7 @@ router = APIRouter(include_in_schema=False)
 Channels = Annotated[list[Channel], Query(max_length=len(Channel))]
 GroupIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(max_length=100)]
 TOP_VARIANTS = 15
+DEFAULT_DAYS = 30
 
 
 def _day(text: str, field: str) -> date | None:
@@ -45,12 +46,16 @@ def workflows(
     request: Request,
     user: PageUser,
     session: SessionDep,
+    clock: ClockDep,
     start: Annotated[QueryFilter, Query(alias="from", max_length=20)] = "",
     end: Annotated[QueryFilter, Query(alias="to", max_length=20)] = "",
     channel: Channels = [],  # noqa: B006 (FastAPI copies defaults)
     group: GroupIds = [],  # noqa: B006
 ) -> Response:
     permissions.require(user, permissions.INSIGHTS_READ)
+    if not start.strip() and not end.strip():  # by default the last DEFAULT_DAYS days, not all history
+        today = clock.now().date()
+        start, end = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
     error = None
     report = None
     try:
