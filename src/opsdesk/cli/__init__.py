@@ -12,6 +12,7 @@ from opsdesk.cli import (
     health,
     kpi,
     mail,
+    mine,
     pipeline,
     plan,
     playbooks,
@@ -40,6 +41,7 @@ for module in (
     health,
     playbooks,
     pipeline,
+    mine,
 ):
     module.register(app)
 

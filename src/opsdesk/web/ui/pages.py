@@ -11,6 +11,7 @@ from opsdesk.web.ui import (
     audit_page,
     auth,
     home,
+    insights_pages,
     planner,
     portal,
     preferences,
@@ -32,6 +33,7 @@ def install(app: FastAPI) -> None:
         preferences,
         audit_page,
         admin_pages,
+        insights_pages,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error
