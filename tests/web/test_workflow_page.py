@@ -28,9 +28,9 @@ def test_a_lead_reads_the_flow_and_filters_it_by_channel(
     sign_in(page, live_server, "boss@desk.test")
     page.click("header nav a:has-text('Workflows')")
     page.wait_for_url("**/insights/workflows")
-    # By default the last 30 days up to today (the shared clock's 2026-03-03), shown in the form.
+    # By default the last 7 days up to today (the shared clock's 2026-03-03), shown in the form.
     assert (page.input_value("input[name=from]"), page.input_value("input[name=to]")) == (
-        "2026-02-02",
+        "2026-02-25",
         "2026-03-03",
     )
     totals = " ".join(page.get_by_test_id("workflow-totals").inner_text().split())
