@@ -14,6 +14,7 @@ from opsdesk.cli import (
     pipeline,
     plan,
     playbooks,
+    quality,
     scheduling,
     staffing,
     success,
@@ -38,6 +39,7 @@ for module in (
     health,
     playbooks,
     pipeline,
+    quality,
 ):
     module.register(app)
 

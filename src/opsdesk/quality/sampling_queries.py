@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core import permissions
+from opsdesk.core.clock import Clock
 from opsdesk.core.models import Event, Role, User
 from opsdesk.desk import access as desk_access
 from opsdesk.desk.models import Ticket
@@ -113,3 +114,29 @@ def reviewers(session: Session) -> list[Reviewer]:
 
 def weekly_sample(session: Session, *, start: date, weeks: int = 1, rules: Rules, seed: int) -> list[Pick]:
     return sample(candidates(session, start=start, weeks=weeks), reviewers(session), rules, seed=seed)
+
+
+def queue_rows(
+    session: Session, user: User, clock: Clock, week: date | None, seed: int
+) -> list[dict[str, Any]]:
+    """The sample of the week holding ``week`` (default: this one): a reviewer's own queue, or for a
+    lead every pick on a conversation they may read."""
+    permissions.require(user, permissions.QA_REVIEW)
+    picks = weekly_sample(session, start=week or clock.now().date(), rules=Rules(), seed=seed)
+    manage = permissions.has(user, permissions.QA_MANAGE)
+    tickets = {
+        t.id: t
+        for t in session.scalars(select(Ticket).where(Ticket.id.in_({p.candidate.ticket_id for p in picks})))
+    }
+    return [
+        {
+            "ticket_id": p.candidate.ticket_id,
+            "agent_id": p.candidate.agent_id,
+            "week": p.candidate.week,
+            "reason": p.reason,
+            "why": p.why,
+            "reviewer_id": p.reviewer_id,
+        }
+        for p in picks
+        if p.reviewer_id == user.id or (manage and desk_access.can_see(user, tickets[p.candidate.ticket_id]))
+    ]

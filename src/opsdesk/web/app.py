@@ -12,6 +12,7 @@ from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.web.api import (
     access,
+    quality,
     sla,
     success_health,
     success_pipeline,
@@ -39,6 +40,7 @@ API_ROUTERS = [
     users.router,
     access.router,
     workforce.router,
+    quality.router,
     success_health.router,
     success_work.router,
     success_pipeline.router,
