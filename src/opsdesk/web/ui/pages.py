@@ -14,6 +14,7 @@ from opsdesk.web.ui import (
     planner,
     portal,
     preferences,
+    quality_pages,
     success_pages,
     ticket_pages,
 )
@@ -29,6 +30,7 @@ def install(app: FastAPI) -> None:
         portal,
         planner,
         success_pages,
+        quality_pages,
         preferences,
         audit_page,
         admin_pages,
