@@ -34,8 +34,7 @@ def candidates(session: Session, *, start: date, weeks: int) -> list[Candidate]:
     first = monday(start)
     since = datetime.combine(first, time(), tzinfo=UTC)
     until = since + timedelta(weeks=weeks)
-    solves: dict[tuple[int, int], datetime] = {}
-    rows = session.execute(
+    changed = (
         select(Event.subject_id, Event.actor_id, Event.at, Event.data)
         .join(User, User.id == Event.actor_id)
         .where(
@@ -45,18 +44,18 @@ def candidates(session: Session, *, start: date, weeks: int) -> list[Candidate]:
             Event.at < until,
             User.role != Role.REQUESTER,
         )
-        .order_by(Event.id)
     )
-    for ticket_id, actor_id, at, data in rows:
+    solves: dict[tuple[int, int], datetime] = {}
+    for ticket_id, actor_id, at, data in session.execute(changed.order_by(Event.id)):
         if data.get("to") == "solved":
             solves[(int(ticket_id), int(actor_id))] = at
     if not solves:
         return []
-    ticket_ids = sorted({t for t, _a in solves})
-    facts = _facts(session, ticket_ids, until)
-    sensitive = dict(
-        session.execute(select(Ticket.id, Ticket.sensitive).where(Ticket.id.in_(ticket_ids))).all()
-    )
+    # The tickets as a subquery, not a list of ids: a busy month is tens of thousands of them.
+    worked = changed.with_only_columns(Event.subject_id).scalar_subquery()
+    facts = _facts(session, worked, until)
+    rows = session.execute(select(Ticket.id, Ticket.sensitive).where(Ticket.id.in_(worked)))
+    sensitive = {ticket_id: flag for ticket_id, flag in rows}
     return [
         Candidate(
             ticket_id=ticket_id,
@@ -69,13 +68,13 @@ def candidates(session: Session, *, start: date, weeks: int) -> list[Candidate]:
     ]
 
 
-def _facts(session: Session, ticket_ids: list[int], until: datetime) -> dict[int, dict[str, Any]]:
+def _facts(session: Session, worked: Any, until: datetime) -> dict[int, dict[str, Any]]:
     facts: dict[int, dict[str, Any]] = defaultdict(dict)
     rows = session.execute(
         select(Event.subject_id, Event.type, Event.data)
         .where(
             Event.subject_type == "ticket",
-            Event.subject_id.in_(ticket_ids),
+            Event.subject_id.in_(worked),
             Event.type.in_(
                 ["csat_received", "call_completed", "escalated", "status_changed", "sla_breached"]
             ),

@@ -96,11 +96,11 @@ def review_queue(
 
 
 def _names(session: Session, ids: set[int]) -> dict[int, str]:
-    return (
-        dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples().all())
-        if ids
-        else {}
-    )
+    if not ids:
+        return {}
+    return {
+        user_id: name for user_id, name in session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    }
 
 
 @router.get("/qa/review/{number}")
