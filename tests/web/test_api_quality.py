@@ -197,3 +197,28 @@ def test_queue_and_bad_input(live_server: LiveServer, db: Session, clock: FixedC
         json={"ticket_id": 1, "agent_id": 1, "rubric_id": 1, "ratings": {}, "comment": "a\x00"},
     )
     assert nul.status_code == 422
+
+
+def test_listing_reviews_of_sensitive_tickets_is_audited(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    from sqlalchemy import select
+
+    from opsdesk.core.models import AuditEntry
+    from opsdesk.quality import actions
+    from tests.quality.world import ratings
+
+    team = build_team(db, clock)
+    secret = worked_ticket(db, clock, team, agents=[team.agent], sensitive=True)
+    actions.submit_review(
+        db, reviewer=team.clinical_reviewer, ticket=secret, agent=team.agent, version=team.version,
+        ratings=ratings(empathy=4, tone=3, solution=5, privacy=1), clock=clock,
+    )  # fmt: skip
+    token = make_token(db, clock, team.agent)
+    db.commit()
+    assert len(live_server.client(token).get("/api/v1/qa/reviews").json()) == 1
+    db.rollback()
+    rows = db.scalars(select(AuditEntry).where(AuditEntry.action == "ticket_listed")).all()
+    assert [(r.subject_id, r.actor_id, r.detail["via"]) for r in rows] == [
+        (secret.id, team.agent.id, "qa_reviews")
+    ]

@@ -167,6 +167,7 @@ def submit_review(body: ReviewIn, user: CurrentUser, session: SessionDep, clock:
 def list_reviews(
     user: CurrentUser,
     session: SessionDep,
+    clock: ClockDep,
     agent_id: QueryId = None,
     reviewer_id: QueryId = None,
     start: From = None,
@@ -185,6 +186,7 @@ def list_reviews(
         limit=limit,
         offset=offset,
     )
+    desk_access.audit_shown(session, user, [r.ticket for r in rows], clock, via="qa_reviews")
     return [review_out(r) for r in rows]
 
 

@@ -54,6 +54,7 @@ def qa_home(user: StaffPageUser) -> Response:
 @router.get("/qa/me")
 def my_quality(request: Request, user: StaffPageUser, session: SessionDep, clock: ClockDep) -> Response:
     reviews = queries.reviews(session, user, agent_id=user.id, limit=100)
+    desk_access.audit_shown(session, user, [r.ticket for r in reviews], clock, via="qa_my_reviews")
     return page(
         request,
         "qa/me.html",
@@ -92,6 +93,7 @@ def review_queue(
         session, {r["agent_id"] for r in rows} | {r["reviewer_id"] for r in rows if r["reviewer_id"]}
     )
     mine = queries.reviews(session, user, reviewer_id=user.id, limit=50)
+    desk_access.audit_shown(session, user, [r.ticket for r in mine], clock, via="qa_queue")
     return page(request, "qa/queue.html", user, rows=rows, names=names, mine=mine)
 
 
