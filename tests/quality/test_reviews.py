@@ -300,3 +300,24 @@ def test_coaching_notes_and_goals_linked_to_reviews(db: Session, clock: FixedClo
     assert {c.kind for c in coaching} == {CoachingKind.GOAL, CoachingKind.NOTE}
     assert [c.review_id for c in coaching if c.kind is CoachingKind.GOAL] == [review.id]
     assert db.scalars(select(Event).where(Event.type == "qa_coaching_added")).all()
+
+
+def test_iqs_of_a_team_and_a_site(db: Session, clock: FixedClock) -> None:
+    from opsdesk.core import actions as core_actions
+
+    team = build_team(db, clock)
+    site = core_actions.create_site(db, name="Dublin QA", timezone="Europe/Dublin")
+    team.other_agent.site_id = site.id
+    for agent, solution in ((team.agent, 5), (team.other_agent, 1)):
+        ticket = worked_ticket(db, clock, team, agents=[agent])
+        actions.submit_review(
+            db, reviewer=team.reviewer, ticket=ticket, agent=agent, version=team.version,
+            ratings=ratings(empathy=None, tone=3, solution=solution, privacy=1), clock=clock,
+        )  # fmt: skip
+    db.commit()
+    # agent: (100*10 + 100*50 + 100*5) / 65 = 100; other: (100*10 + 0*50 + 100*5) / 65 = 23.08
+    assert queries.iqs_of(db, team.lead).iqs == pytest.approx((100 + 1500 / 65) / 2)
+    clinical = queries.iqs_of(db, team.lead, group_id=team.clinical.id)  # team.agent is in it
+    assert (clinical.reviews, clinical.iqs) == (1, pytest.approx(100.0))
+    at_site = queries.iqs_of(db, team.lead, site_id=site.id)
+    assert (at_site.reviews, at_site.iqs) == (1, pytest.approx(1500 / 65))

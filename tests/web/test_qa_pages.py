@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import FixedClock
+from opsdesk.core.events import append_event
 from opsdesk.core.models import Role
 from opsdesk.quality import actions
 from tests.conftest import LiveServer
@@ -30,12 +31,18 @@ def test_review_dispute_accept_changes_the_agents_iqs(
     make_user(db, clock, Role.QA_LEAD, email="lee@qa.test")
     team.agent = agent
     ticket = worked_ticket(db, clock, team, agents=[agent], subject="Claim denied")
+    append_event(
+        db, subject_type="ticket", subject_id=ticket.id, type="call_completed", at=clock.now(),
+        data={"call_id": "c1", "queue": None, "agent_id": agent.id, "wait_s": 40.0, "talk_s": 420.0,
+              "hold_s": 60.0, "wrap_s": 90.0, "abandoned": False, "voicemail": False},
+    )  # fmt: skip
     db.commit()
 
     page = browser.new_page()
     sign_in(page, live_server, "rev@qa.test")
     page.goto(f"{live_server.url}/qa/review/{ticket.id}?agent={agent.id}")
     assert "looking into it" in page.get_by_test_id("conversation").inner_text()
+    assert "7m" in page.get_by_test_id("calls").inner_text()  # the call's talk time beside the rubric
     form = page.get_by_test_id("rubric")
     form.locator("select[name=rating_empathy]").select_option("2")
     form.locator("select[name=rating_tone]").select_option("3")

@@ -256,3 +256,17 @@ def _solved_by_week(session: Session, agent_id: int, first: date) -> dict[date, 
         if data.get("to") == "solved":
             weeks[_week_of(at)] += 1
     return dict(weeks)
+
+
+def calls_on(session: Session, ticket_id: int) -> list[dict[str, Any]]:
+    """The ticket's calls as the reviewer sees them beside the conversation: when, and how long the
+    customer waited, talked, was held and the agent wrapped up."""
+    rows = session.execute(
+        select(Event.at, Event.data)
+        .where(Event.subject_type == "ticket", Event.subject_id == ticket_id, Event.type == "call_completed")
+        .order_by(Event.id)
+    )
+    return [
+        {"at": at, **{k: data.get(k) for k in ("agent_id", "wait_s", "talk_s", "hold_s", "wrap_s")}}
+        for at, data in rows
+    ]

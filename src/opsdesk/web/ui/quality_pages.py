@@ -130,6 +130,7 @@ def review_page(
         user,
         ticket=ticket,
         messages=desk_queries.ticket_messages(session, ticket=ticket, user=user),
+        calls=queries.calls_on(session, ticket.id),
         version=rubric_versions[0],
         scales={s.value: list(range(SCALE_RANGE[s][0], SCALE_RANGE[s][1] + 1)) for s in Scale},
         agents=_names(session, set(worked)),
