@@ -321,3 +321,9 @@ def test_iqs_of_a_team_and_a_site(db: Session, clock: FixedClock) -> None:
     assert (clinical.reviews, clinical.iqs) == (1, pytest.approx(100.0))
     at_site = queries.iqs_of(db, team.lead, site_id=site.id)
     assert (at_site.reviews, at_site.iqs) == (1, pytest.approx(1500 / 65))
+    by_agent = queries.iqs_by_agent(db, team.lead)
+    assert {a: (q.reviews, round(q.iqs or 0, 2)) for a, q in by_agent.items()} == {
+        team.agent.id: (1, 100.0),
+        team.other_agent.id: (1, round(1500 / 65, 2)),
+    }
+    assert queries.iqs_by_agent(db, team.agent) == {team.agent.id: queries.Iqs(reviews=1, iqs=100.0)}

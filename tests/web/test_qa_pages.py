@@ -76,6 +76,7 @@ def test_review_dispute_accept_changes_the_agents_iqs(
     dispute.locator("button[value=accept]").click()
     page.wait_for_url("**/qa/lead")
     assert page.locator("section[data-testid^=dispute-]").count() == 0
+    assert "69.6%" in page.get_by_test_id("iqs-by-agent").inner_text()
     page.context.clear_cookies()
 
     sign_in(page, live_server, "ana@qa.test")

@@ -140,6 +140,17 @@ def iqs_of(
     return Iqs(reviews=len(scores), iqs=iqs(scores))
 
 
+def iqs_by_agent(session: Session, user: User) -> dict[int, Iqs]:
+    """Every reviewed agent's IQS over the reviews ``user`` may read, in one pass."""
+    scores: dict[int, list[float | None]] = defaultdict(list)
+    query = reviews_query(user).with_only_columns(
+        Review.agent_id, Review.score, Review.corrected, Review.corrected_score
+    )
+    for agent_id, score, corrected, corrected_score in session.execute(query):
+        scores[agent_id].append(corrected_score if corrected else score)
+    return {agent_id: Iqs(reviews=len(s), iqs=iqs(s)) for agent_id, s in scores.items()}
+
+
 def open_disputes(session: Session, user: User) -> list[Dispute]:
     """Disputes awaiting a lead, oldest first, for a lead; the agent's own otherwise."""
     query = (

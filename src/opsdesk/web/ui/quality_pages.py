@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core import permissions
 from opsdesk.core.errors import NotFound, ValidationFailed
-from opsdesk.core.models import Role, User
+from opsdesk.core.models import User
 from opsdesk.desk import access as desk_access
 from opsdesk.desk import queries as desk_queries
 from opsdesk.quality import access, actions, calibration, queries
@@ -192,12 +192,10 @@ def _int(value: str, field: str) -> int:
 def lead_page(request: Request, user: StaffPageUser, session: SessionDep) -> Response:
     access.require_manage(user)
     disputes = queries.open_disputes(session, user)
-    agents = session.scalars(
-        select(User)
-        .where(User.role.in_([Role.AGENT, Role.SUPPORT_LEAD]), User.active.is_(True))
-        .order_by(User.name)
-    ).all()
-    by_agent = [(a, queries.iqs_of(session, user, agent_id=a.id)) for a in agents]
+    scores = queries.iqs_by_agent(session, user)
+    agents = (
+        session.scalars(select(User).where(User.id.in_(scores)).order_by(User.name)).all() if scores else []
+    )
     sessions = session.scalars(
         select(CalibrationSession).order_by(CalibrationSession.created_at.desc())
     ).all()
@@ -206,7 +204,7 @@ def lead_page(request: Request, user: StaffPageUser, session: SessionDep) -> Res
         "qa/lead.html",
         user,
         disputes=disputes,
-        by_agent=[(a, q) for a, q in by_agent if q.reviews],
+        by_agent=[(a, scores[a.id]) for a in agents],
         overall=queries.iqs_of(session, user),
         stats=queries.dispute_stats(session, user),
         sessions=sessions,
