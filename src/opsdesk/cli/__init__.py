@@ -16,6 +16,7 @@ from opsdesk.cli import (
     pipeline,
     plan,
     playbooks,
+    quality,
     scheduling,
     staffing,
     success,
@@ -42,6 +43,7 @@ for module in (
     playbooks,
     pipeline,
     mine,
+    quality,
 ):
     module.register(app)
 

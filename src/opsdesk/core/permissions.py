@@ -22,6 +22,8 @@ TICKET_BREAK_GLASS = "ticket.break_glass"
 USER_MERGE = "user.merge"
 AUDIT_READ = "audit.read"
 QA_REVIEW = "qa.review"
+# Running QA: publishing rubrics, resolving disputes, calibration sessions and their agreed scores.
+QA_MANAGE = "qa.manage"
 SUCCESS_READ = "success.read"
 SUCCESS_WRITE = "success.write"
 WORKFORCE_READ = "workforce.read"
@@ -52,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             TICKET_BREAK_GLASS,
             AUDIT_READ,
             QA_REVIEW,
+            QA_MANAGE,
             SUCCESS_WRITE,
             WORKFORCE_WRITE,
             SETTINGS_MANAGE,
@@ -60,10 +63,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     # Leads read sensitive tickets and will be the ones the log is reviewed for: reviewing it is for
     # admins and compliance officers, not for the people whose access it records day to day.
     Role.SUPPORT_LEAD: frozenset(
-        _AGENT_WORK | _READ_ALL | {QA_REVIEW, WORKFORCE_WRITE, USER_MERGE, TICKET_BREAK_GLASS}
+        _AGENT_WORK | _READ_ALL | {QA_REVIEW, QA_MANAGE, WORKFORCE_WRITE, USER_MERGE, TICKET_BREAK_GLASS}
     ),
     Role.AGENT: frozenset(_AGENT_WORK | {WORKFORCE_READ}),
     Role.QA_REVIEWER: frozenset({TICKET_READ, USER_READ, QA_REVIEW, INSIGHTS_READ}),
+    # A QA lead runs the reviewers' work (rubrics, disputes, calibration) and works no tickets.
+    Role.QA_LEAD: frozenset({TICKET_READ, USER_READ, QA_REVIEW, QA_MANAGE, INSIGHTS_READ}),
     Role.CSM: frozenset({TICKET_READ, TICKET_NOTE, USER_READ, SUCCESS_READ, SUCCESS_WRITE}),
     Role.CS_LEAD: frozenset(
         {TICKET_READ, TICKET_NOTE, USER_READ, SUCCESS_READ, SUCCESS_WRITE, INSIGHTS_READ}

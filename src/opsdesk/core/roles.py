@@ -11,6 +11,7 @@ class Role(enum.StrEnum):
     SUPPORT_LEAD = "support_lead"
     AGENT = "agent"
     QA_REVIEWER = "qa_reviewer"
+    QA_LEAD = "qa_lead"
     CSM = "csm"
     CS_LEAD = "cs_lead"
     ANALYST = "analyst"

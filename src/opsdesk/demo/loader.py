@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsdesk.core.clock import Clock, FixedClock
 from opsdesk.core.models import User
 from opsdesk.demo.people import create_people
+from opsdesk.demo.quality import create_quality_demo
 from opsdesk.demo.sla import create_sla_setup
 from opsdesk.demo.success import create_success_book
 from opsdesk.demo.tickets import generate_tickets
@@ -67,6 +68,9 @@ def load_demo(
             progress=advance,
         )
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
+        # Its own generator: the QA team's draws leave the rest of the demo as it was.
+        qa_rng = np.random.default_rng(seed + 1)
+        counts.update(create_quality_demo(session, staff=people.staff, rng=qa_rng, now=now))
         success_task = progress.add_task("customer success book", total=5) if progress else None
 
         def advance_success(n: int) -> None:

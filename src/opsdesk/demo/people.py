@@ -102,12 +102,16 @@ def create_people(
     people["admin"] = staff(f"admin@{DEMO_DOMAIN}", "Avery Admin", Role.ADMIN)
     people["lead"] = staff(f"lead@{DEMO_DOMAIN}", "Sam Lead", Role.SUPPORT_LEAD, site=sites[0])
     people["qa"] = staff(f"qa@{DEMO_DOMAIN}", "Quinn Reviewer", Role.QA_REVIEWER, site=sites[4])
+    people["qa2"] = staff(f"qa2@{DEMO_DOMAIN}", "Riley Reviewer", Role.QA_REVIEWER, site=sites[0])
+    people["qalead"] = staff(f"qalead@{DEMO_DOMAIN}", "Jordan QA Lead", Role.QA_LEAD, site=sites[0])
     people["analyst"] = staff(f"analyst@{DEMO_DOMAIN}", "Ari Analyst", Role.ANALYST)
     people["compliance"] = staff(f"compliance@{DEMO_DOMAIN}", "Morgan Compliance", Role.COMPLIANCE)
     people["cslead"] = staff(f"cslead@{DEMO_DOMAIN}", "Casey CS Lead", Role.CS_LEAD)
     for i in range(12):
         people[f"csm{i + 1}"] = staff(f"csm{i + 1}@{DEMO_DOMAIN}", person_name(rng), Role.CSM)
     core_actions.add_to_group(session, group=privacy_group, user=people["lead"], clock=clock)
+    # One reviewer may read sensitive conversations, so the sample can include them.
+    core_actions.add_to_group(session, group=privacy_group, user=people["qa2"], clock=clock)
 
     agents: dict[tuple[str, Tier], list[int]] = {}
     for site, (site_name, _zone, n_l1, n_l2, languages) in zip(sites, SITES, strict=True):

@@ -13,6 +13,7 @@ from opsdesk.core.settings import Settings, get_settings
 from opsdesk.web.api import (
     access,
     insights,
+    quality,
     sla,
     success_health,
     success_pipeline,
@@ -40,6 +41,7 @@ API_ROUTERS = [
     users.router,
     access.router,
     workforce.router,
+    quality.router,
     success_health.router,
     success_work.router,
     success_pipeline.router,

@@ -15,6 +15,7 @@ from opsdesk.web.ui import (
     planner,
     portal,
     preferences,
+    quality_pages,
     success_pages,
     ticket_pages,
 )
@@ -30,6 +31,7 @@ def install(app: FastAPI) -> None:
         portal,
         planner,
         success_pages,
+        quality_pages,
         preferences,
         audit_page,
         admin_pages,
