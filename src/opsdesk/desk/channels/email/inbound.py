@@ -26,6 +26,7 @@ from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment
 from opsdesk.desk.channels.email.bounces import record_bounce
+from opsdesk.desk.channels.email.ccs import record_ccs
 from opsdesk.desk.channels.email.loops import auto_reply_suppressed, automated_reason, is_bounce
 from opsdesk.desk.channels.email.outbound import support_domain
 from opsdesk.desk.channels.email.parse import ParsedEmail, ParseFailure, parse_email
@@ -233,6 +234,14 @@ def receive_email(
             )
             outcome = Outcome.CREATED
         message = ticket.messages[0]
+    record_ccs(
+        session,
+        ticket=ticket,
+        addresses=[*mail.to, *mail.cc],
+        our_addresses=frozenset({settings.support_address.lower()}),
+        our_domain=support_domain(settings),
+        clock=clock,
+    )
     if dropped:
         listing = ", ".join(f"{name} ({_mebibytes(size)})" for name, size in dropped)
         actions.add_message(

@@ -1,0 +1,45 @@
+"""/api/v1/tickets/{number}/ccs and a message's raw mail: the email side of a ticket."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+from pydantic import AfterValidator, BaseModel
+
+from opsdesk.core.bounds import no_nul
+from opsdesk.desk import access
+from opsdesk.desk.access import TicketOp
+from opsdesk.desk.channels.email.ccs import remove_cc, ticket_ccs
+from opsdesk.web.api.tickets import Number
+from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep
+
+router = APIRouter(tags=["tickets"])
+Address = Annotated[
+    str, Path(min_length=3, max_length=320, description="An email address"), AfterValidator(no_nul)
+]
+
+
+class CcOut(BaseModel):
+    address: str
+
+
+@router.get("/tickets/{number}/ccs", response_model=list[CcOut])
+def list_ccs(number: Number, user: CurrentUser, session: SessionDep, clock: ClockDep) -> list[CcOut]:
+    """Who is copied on the ticket's public replies (recorded from the customer's mail)."""
+    ticket = access.ticket_for(session, number, user, clock)
+    out = [CcOut(address=a) for a in ticket_ccs(session, ticket.id)]
+    session.commit()  # the audit row of a sensitive read
+    return out
+
+
+@router.delete("/tickets/{number}/ccs/{address}", status_code=204, response_class=Response)
+def delete_cc(
+    number: Number, address: Address, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Stop copying an address on the ticket's replies (agents who may update the ticket)."""
+    ticket = access.ticket_for(session, number, user, clock)
+    access.require(user, TicketOp.UPDATE, ticket)
+    remove_cc(session, ticket=ticket, address=address, actor=user, clock=clock)
+    session.commit()
+    return Response(status_code=204)
