@@ -30,7 +30,7 @@ def upgrade() -> None:
     op.create_table(
         'inbound_emails',
         sa.Column('message_id', sa.Integer(), nullable=False),
-        sa.Column('raw_key', sa.String(length=300), nullable=False),
+        sa.Column('raw_key', sa.String(length=300), nullable=True),
         sa.Column('raw_size', sa.Integer(), nullable=False),
         sa.Column('full_text', sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_inbound_emails_message_id_messages'), ondelete='CASCADE'),

@@ -16,6 +16,7 @@ from opsdesk.core.models import Group, Role, User
 from opsdesk.desk import access, actions, queries
 from opsdesk.desk.access import TicketOp, audit_shown, can, can_see, require, ticket_for
 from opsdesk.desk.channels.email.ccs import remove_cc, ticket_ccs
+from opsdesk.desk.channels.email.sources import sources_for
 from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
 from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import clean_query, search_tickets
@@ -122,6 +123,7 @@ def ticket_page(
     groups = session.scalars(select(Group).order_by(Group.name)).all()
     sla = sla_state(session, ticket=ticket, clock=clock, settings=settings)
     ccs = ticket_ccs(session, ticket.id)
+    sources = sources_for(session, (m.id for m in messages))
     session.commit()  # the audit row of a sensitive read
     return page(
         request,
@@ -134,6 +136,7 @@ def ticket_page(
         sla=sla,
         grants=grants,
         ccs=ccs,
+        sources=sources,
         breaking_glass=not access.can_see(user, ticket),
         statuses=[s for s in Status if s is not Status.CLOSED],
         can_reply=can(user, TicketOp.REPLY, ticket),

@@ -68,6 +68,6 @@ class InboundEmail(Base):
     __tablename__ = "inbound_emails"
 
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
-    raw_key: Mapped[str] = mapped_column(String(300))
+    raw_key: Mapped[str | None] = mapped_column(String(300))  # None: too large to keep
     raw_size: Mapped[int] = mapped_column(Integer)
     full_text: Mapped[str | None] = mapped_column(Text)
