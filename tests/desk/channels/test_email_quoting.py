@@ -105,3 +105,10 @@ def test_a_filed_reply_keeps_the_new_part_and_the_whole_mail_beside_it(
     shown = page.get(f"/tickets/{opened.ticket_id}").text
     folded = re.findall(r'<details class="quoted" data-testid="quoted-history">(.*?)</details>', shown, re.S)
     assert len(folded) == 1 and "Please try resetting your password from the sign-in page." in folded[0]
+    # Each received mail links to its raw download (whose access rules test_email_raw covers).
+    links = re.findall(r'href="(/api/v1/tickets/\d+/messages/\d+/raw)" data-testid="raw-email"', shown)
+    assert links == [
+        f"/api/v1/tickets/{opened.ticket_id}/messages/{m}/raw"
+        for m in (opened.message_id, replied.message_id)
+    ]
+    assert page.get(links[1]).content == first_raw

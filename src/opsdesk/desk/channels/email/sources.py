@@ -10,9 +10,12 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opsdesk.core.errors import NotFound
+from opsdesk.core.models import User
+from opsdesk.desk.access import messages_visible_to
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.models import InboundEmail
-from opsdesk.desk.models import Message
+from opsdesk.desk.models import Message, Ticket
 
 
 def keep_source(
@@ -40,3 +43,23 @@ def sources_for(session: Session, message_ids: Iterable[int]) -> dict[int, Inbou
         return {}
     rows = session.scalars(select(InboundEmail).where(InboundEmail.message_id.in_(ids)))
     return {row.message_id: row for row in rows}
+
+
+def raw_source_for(session: Session, *, ticket: Ticket, message_id: int, user: User) -> InboundEmail:
+    """The kept raw mail of a message the caller may read on a ticket they may read; NotFound otherwise
+    (the same rule as ``queries.attachment_for``)."""
+    row = session.scalar(
+        select(InboundEmail)
+        .join(Message, Message.id == InboundEmail.message_id)
+        .where(
+            InboundEmail.message_id == message_id,
+            InboundEmail.raw_key.is_not(None),
+            Message.ticket_id == ticket.id,
+            messages_visible_to(user),
+        )
+    )
+    if row is None:
+        raise NotFound(
+            f"no received email for message {message_id} on ticket #{ticket.id}", field="message_id"
+        )
+    return row
