@@ -38,7 +38,7 @@ def test_raw_mail_is_downloaded_under_the_ticket_rules_and_audited_when_sensitiv
     live_server: LiveServer,
 ) -> None:
     world = build_world(db, clock)
-    raw = mail(sender="Own <requester_own@example.com>", subject="Lab results", text="My results are attached.",
+    raw = mail(sender="Own <requester_own@example.com>", subject="Lab results", text="Results attached.",
                headers={"X-Mailer": "Test client 1.0"})  # fmt: skip
     filed = receive_and_commit(session_factory, raw=raw, clock=clock, store=store, settings=settings)
     assert filed.ticket_id is not None and filed.message_id is not None
