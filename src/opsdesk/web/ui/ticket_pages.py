@@ -124,7 +124,9 @@ def ticket_page(
     sla = sla_state(session, ticket=ticket, clock=clock, settings=settings)
     ccs = ticket_ccs(session, ticket.id)
     sources = sources_for(session, (m.id for m in messages))
-    session.commit()  # the audit row of a sensitive read
+    recent = queries.requester_recent_tickets(session, ticket=ticket, user=user)
+    audit_shown(session, user, recent, clock, via="page_requester_tickets")
+    session.commit()  # the audit rows of a sensitive read (the ticket, and those listed beside it)
     return page(
         request,
         "tickets/show.html",
@@ -137,6 +139,7 @@ def ticket_page(
         grants=grants,
         ccs=ccs,
         sources=sources,
+        recent=recent,
         breaking_glass=not access.can_see(user, ticket),
         statuses=[s for s in Status if s is not Status.CLOSED],
         can_reply=can(user, TicketOp.REPLY, ticket),
