@@ -146,3 +146,31 @@ def test_the_agent_removes_a_cc_through_the_api_and_the_page(
         ("cc_removed", {"address": "lee@acme.example"}, agent.id),
         ("cc_removed", {"address": "boss@acme.example"}, agent.id),
     ]
+
+
+def test_only_the_requester_their_colleagues_and_those_copied_add_ccs(
+    session_factory: sessionmaker[Session], clock: FixedClock, store: AttachmentStore, settings: Settings
+) -> None:
+    first = mail(message_id="<s-1@acme.example>", headers={"Cc": "lee@acme.example"})
+    ticket_id = _file(session_factory, first, clock, store, settings)
+    with transaction(session_factory) as session:
+        agent = make_user(session, clock, Role.AGENT, email="agent@opsdesk.test")
+        actions.add_message(
+            session, ticket=session.get_one(Ticket, ticket_id), author=agent, author_kind=AuthorKind.AGENT,
+            public=True, channel=Channel.WEB, clock=clock, body_text="answer",
+            email_message_id="ours-1@opsdesk.test",
+        )  # fmt: skip
+    # Someone the answer was forwarded to replies to it: their message joins the ticket, their Cc does not.
+    stranger = mail(
+        sender="Eve <eve@elsewhere.example>",
+        message_id="<s-2@elsewhere.example>",
+        in_reply_to="<ours-1@opsdesk.test>",
+        headers={"Cc": "mallory@elsewhere.example"},
+    )
+    assert _file(session_factory, stranger, clock, store, settings) == ticket_id
+    # Lee, copied by the customer, may copy someone in turn.
+    lee = mail(sender="Lee <lee@acme.example>", message_id="<s-3@acme.example>",
+               in_reply_to="<ours-1@opsdesk.test>", headers={"Cc": "kim@acme.example"})  # fmt: skip
+    assert _file(session_factory, lee, clock, store, settings) == ticket_id
+    with session_factory() as fresh:
+        assert ticket_ccs(fresh, ticket_id) == ["kim@acme.example", "lee@acme.example"]

@@ -1,7 +1,8 @@
 """Who else is on a ticket's email conversation.
 
 The customer decides who is copied: everyone they address besides us (To and Cc) is recorded when
-their mail is filed, and every public agent reply is copied to them. The agent may take someone off
+their mail is filed (see ``may_add_ccs`` for whose mail counts), and every public agent reply is
+copied to them. The agent may take someone off
 (a colleague who left, an address added by mistake); each addition and removal is an event on the
 ticket. Our own addresses are never recorded, or a reply would be mailed back into the desk.
 """
@@ -39,17 +40,31 @@ def _ours(address: str, our_addresses: frozenset[str], our_domain: str) -> bool:
     return address in our_addresses or address.rsplit("@", 1)[-1] == our_domain
 
 
+def may_add_ccs(sender: User, ticket: Ticket, present: set[str]) -> bool:
+    """Whoever the requester, a colleague from their organisation or someone already copied puts on
+    Cc is copied from then on. Anyone else who can thread onto the ticket (a reply quoting one of our
+    Message-IDs may come from a forward) adds no one: agent replies, health data among them, would
+    otherwise go to addresses the customer never chose."""
+    if sender.id == ticket.requester_id or (sender.email or "").lower() in present:
+        return True
+    return sender.organisation_id is not None and sender.organisation_id == ticket.organisation_id
+
+
 def record_ccs(
     session: Session,
     *,
     ticket: Ticket,
+    sender: User,
     addresses: Iterable[str],
     our_addresses: frozenset[str],
     our_domain: str,
     clock: Clock,
 ) -> list[str]:
-    """Add the mail's other recipients to the ticket (not us, not the requester); returns those added."""
+    """Add the mail's other recipients to the ticket (not us, not the requester) when ``sender`` may
+    (``may_add_ccs``); returns those added."""
     present = set(ticket_ccs(session, ticket.id))
+    if not may_add_ccs(sender, ticket, present):
+        return []
     requester = (ticket.requester.email or "").lower()
     added: list[str] = []
     for raw in addresses:

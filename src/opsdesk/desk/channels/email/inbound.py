@@ -250,6 +250,7 @@ def receive_email(
     record_ccs(
         session,
         ticket=ticket,
+        sender=sender,
         addresses=[*mail.to, *mail.cc],
         our_addresses=frozenset({settings.support_address.lower()}),
         our_domain=support_domain(settings),
