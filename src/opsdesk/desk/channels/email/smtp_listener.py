@@ -167,6 +167,7 @@ def start_smtp_listener(
 def serve_smtp(settings: Settings, host: str, port: int) -> Callable[[], None]:
     """The listener on the configured database and attachment store with the system clock, as
     ``opsdesk serve --smtp-port`` and ``opsdesk mail listen`` run it; returns its stop function."""
+    listener_tls_context(settings)  # a configuration error stops here, before anything is opened
     engine = make_engine(settings.resolved_database_url())
     stop_listener = start_smtp_listener(
         make_session_factory(engine),
