@@ -20,7 +20,7 @@ from opsdesk.desk.requesters import find_or_create_requester, merge_requesters
 from opsdesk.web.deps import SESSION_COOKIE
 from tests.conftest import LiveServer
 from tests.desk.test_access_matrix import build_world
-from tests.factories import make_user
+from tests.factories import make_token, make_user
 
 
 def _listed(server: LiveServer, db: Session, clock: FixedClock, reader: User, ticket_id: int) -> list[int]:
@@ -77,3 +77,12 @@ def test_recent_tickets_on_every_channel_follow_merges_and_need_to_know(
             select(AuditEntry.actor_id, AuditEntry.subject_id).where(AuditEntry.action == "ticket_listed")
         ).all()
     assert sorted(listed) == sorted((world.people["agent_l2"].id, i) for i in world_sensitive)
+
+    # The same list over the API, under the same rules.
+    url = f"/api/v1/tickets/{by_channel[Channel.EMAIL].id}/requester-tickets"
+    tokens = {name: make_token(db, clock, world.people[name]) for name in ("agent_l1", "agent_l2")}
+    db.commit()
+    for name, shown in (("agent_l1", shown_to_l1), ("agent_l2", shown_to_l2)):
+        answer = live_server.client(tokens[name]).get(url)
+        assert [t["number"] for t in answer.json()] == shown, answer.text
+    assert {t["channel"] for t in answer.json()} == {"social", "phone", "api", "chat", "web"}
