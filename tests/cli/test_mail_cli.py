@@ -52,6 +52,10 @@ def test_commands_name_the_missing_setting(cli_env: pytest.MonkeyPatch) -> None:
     get_settings.cache_clear()
     code, out = run("mail", "send-pending")
     assert code == 2 and "smtp_url" in out
+    cli_env.setenv("OPSDESK_SMTP_LISTENER_TLS_CERT", "/etc/opsdesk/mx.crt")
+    get_settings.cache_clear()
+    code, out = run("mail", "listen", "--port", str(free_port()))
+    assert code == 2 and "OPSDESK_SMTP_LISTENER_TLS_KEY" in out
 
 
 def _queue_one_reply(db: Session, clock: FixedClock) -> None:

@@ -80,6 +80,7 @@ def demo(
             organisations=organisations,
             tickets_per_day=tickets_per_day,
             progress=progress,
+            settings=get_settings(),
         )
     console.print(", ".join(f"{v:,} {k}" for k, v in counts.items()))
     console.print(

@@ -78,6 +78,7 @@ def listen(
     port: int = typer.Option(2525, help="SMTP port."),
 ) -> None:
     """Receive mail by SMTP until interrupted (the same listener `opsdesk serve --smtp-port` runs)."""
+    from opsdesk.core.errors import ValidationFailed
     from opsdesk.core.settings import get_settings
     from opsdesk.desk.channels.email.smtp_listener import serve_smtp
 
@@ -85,6 +86,8 @@ def listen(
         stop = serve_smtp(get_settings(), host, port)
     except OSError as exc:
         raise fail(f"cannot listen on {host}:{port}: {exc}") from None
+    except ValidationFailed as exc:  # a half-configured STARTTLS certificate
+        raise fail(f"{exc.message} (OPSDESK_{(exc.field or '').upper()})") from None
     console.print(f"receiving mail on smtp://{host}:{port} (Ctrl-C to stop)")
     try:
         threading.Event().wait()

@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     smtp_url: str = Field(default="", description="Outbound mail, e.g. smtp://user:pass@host:587?starttls=1")
     support_address: str = "support@opsdesk.local"
     imap_url: str = Field(default="", description="Mailbox polled by `opsdesk mail poll`")
+    smtp_listener_tls_cert: str = Field(
+        default="",
+        description="PEM certificate (chain) file: with the key, the SMTP listener offers STARTTLS",
+    )
+    smtp_listener_tls_key: str = Field(default="", description="PEM private key file of that certificate")
+    smtp_listener_require_starttls: bool = Field(
+        default=False,
+        description="Refuse mail from senders that do not STARTTLS first (needs the certificate)",
+    )
     max_attachment_bytes: int = 25 * 1024 * 1024
 
     storage_url: str = Field(default="", description="Attachment store; empty means files under data_dir")

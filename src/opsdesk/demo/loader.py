@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock, FixedClock
 from opsdesk.core.models import User
+from opsdesk.core.settings import Settings
+from opsdesk.demo.email import create_email_conversation
 from opsdesk.demo.people import create_people
 from opsdesk.demo.quality import create_quality_demo
 from opsdesk.demo.sla import create_sla_setup
@@ -37,8 +39,10 @@ def load_demo(
     seed: int = 7,
     success_accounts: int = 800,
     progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, int]:
-    """Load everything in one transaction: a half-loaded demo is never left behind."""
+    """Load everything in one transaction: a half-loaded demo is never left behind. With ``settings``
+    (for the attachment store) the demo customer also has an email conversation filed as real mail."""
     rng = np.random.default_rng(seed)
     now = clock.now().replace(microsecond=0)
     start = now - timedelta(days=history_days)
@@ -67,6 +71,8 @@ def load_demo(
             policies=policies,
             progress=advance,
         )
+        if settings is not None and len(people.requester_ids):
+            create_email_conversation(session, agent=people.staff["agent"], settings=settings, now=now)
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
         # Its own generator: the QA team's draws leave the rest of the demo as it was.
         qa_rng = np.random.default_rng(seed + 1)

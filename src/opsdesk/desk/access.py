@@ -243,16 +243,40 @@ def audit_attachment(
     session: Session, user: User, ticket: Ticket, attachment_id: int, clock: Clock, *, allowed: bool
 ) -> None:
     """A download of a sensitive ticket's attachment, or its refusal (an internal note's file asked
-    for by a requester), in the audit log; the refusal written apart, as ``ticket_for`` writes its own."""
+    for by a requester), in the audit log; see ``audit_download``."""
+    audit_download(
+        session,
+        user,
+        ticket,
+        clock,
+        allowed=allowed,
+        what="attachment",
+        detail={"attachment_id": attachment_id},
+    )
+
+
+def audit_download(
+    session: Session,
+    user: User,
+    ticket: Ticket,
+    clock: Clock,
+    *,
+    allowed: bool,
+    what: str,
+    detail: dict[str, Any],
+) -> None:
+    """A download from a sensitive ticket (``what``: "attachment", "raw_email"), or its refusal, in the
+    audit log as ``<what>_downloaded`` / ``<what>_download_denied``; the refusal written apart, as
+    ``ticket_for`` writes its own."""
     if not ticket.sensitive:
         return
     fields: dict[str, Any] = {
         "actor": user,
-        "action": "attachment_downloaded" if allowed else "attachment_download_denied",
+        "action": f"{what}_downloaded" if allowed else f"{what}_download_denied",
         "subject_type": "ticket",
         "subject_id": ticket.id,
         "at": clock.now(),
-        "detail": {"attachment_id": attachment_id},
+        "detail": detail,
     }
     if allowed:
         audit.record(session, **fields)

@@ -54,8 +54,13 @@ class AttachmentStore:
                 field="attachments",
             )
 
-    def put(self, data: bytes) -> str:
-        self.check_size(len(data))
+    def put(self, data: bytes, *, max_bytes: int | None = None) -> str:
+        """Store ``data`` under its digest; ``max_bytes`` replaces the attachment limit for files that
+        are not attachments (a whole received mail, bounded by the listener's size limit instead)."""
+        if max_bytes is None:
+            self.check_size(len(data))
+        elif len(data) > max_bytes:
+            raise TooLarge(f"the file is {len(data)} bytes; at most {max_bytes} may be stored", field="data")
         digest = hashlib.sha256(data).hexdigest()
         key = f"sha256/{digest[:2]}/{digest}"
         path = self.root / key

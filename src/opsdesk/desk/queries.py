@@ -20,6 +20,7 @@ from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.models import Role, User
 from opsdesk.desk.access import messages_visible_to, visible_to
 from opsdesk.desk.models import UNSOLVED, Attachment, Channel, Message, Priority, Status, Ticket, TicketTag
+from opsdesk.desk.requesters import current_person
 
 T = TypeVar("T")
 MAX_PAGE = 200
@@ -233,3 +234,37 @@ def attachment_for(session: Session, *, ticket: Ticket, attachment_id: int, user
     if row is None:
         raise NotFound(f"no attachment {attachment_id} on ticket #{ticket.id}", field="attachment_id")
     return row
+
+
+def _person_and_merged(session: Session, person: User) -> list[int]:
+    """The person's id and those of every record merged into them (at any depth)."""
+    ids, frontier = [person.id], [person.id]
+    while frontier and len(ids) < 1000:
+        frontier = [
+            int(i)
+            for i in session.scalars(select(User.id).where(User.merged_into_id.in_(frontier)))
+            if i not in ids
+        ]
+        ids += frontier
+    return ids
+
+
+def requester_recent_tickets(
+    session: Session, *, ticket: Ticket, user: User, limit: int = 10
+) -> list[Ticket]:
+    """The requester's other tickets on every channel, newest first: the person behind the ticket after
+    merges, and any record merged into them. Only those ``user`` may see (need-to-know holds here too:
+    a sensitive ticket of the same person is left out for readers without sensitive access)."""
+    person = current_person(session, ticket.requester)
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.requester_id.in_(_person_and_merged(session, person)),
+                Ticket.id != ticket.id,
+                visible_to(user),
+            )
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(limit)
+        )
+    )

@@ -18,6 +18,7 @@ from opsdesk.web.api import (
     success_health,
     success_pipeline,
     success_work,
+    ticket_email,
     tickets,
     users,
     workforce,
@@ -37,6 +38,7 @@ DOCS_URL = "/api/v1/docs"
 # Every URL's home: one router module per domain under /api/v1, and the pages.
 API_ROUTERS = [
     tickets.router,
+    ticket_email.router,
     sla.router,
     users.router,
     access.router,

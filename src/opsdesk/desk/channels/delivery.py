@@ -2,6 +2,7 @@
 
 Today that is email: a requester with an address gets the reply queued as an outbound email in the
 same transaction as the message, so a rolled-back reply is never sent and a committed one always is.
+The ticket's Cc recipients (see ``email.ccs``) are copied on it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.jobs import enqueue
+from opsdesk.desk.channels.email.ccs import ticket_ccs
 from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
 from opsdesk.desk.channels.email.outbound import SEND_MAIL
 from opsdesk.desk.channels.email.threading import reply_subject
@@ -82,7 +84,7 @@ def _queue_email(session: Session, message: Message, clock: Clock) -> int | None
             {
                 "message_id": message.id,
                 "to": to,
-                "cc": [],
+                "cc": ticket_ccs(session, ticket.id),
                 "subject": reply_subject(ticket),
                 "in_reply_to": in_reply_to,
                 "references": " ".join(f"<{mid}>" for mid in chain),

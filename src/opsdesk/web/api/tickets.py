@@ -389,6 +389,20 @@ def list_messages(
     return out
 
 
+@router.get("/tickets/{number}/requester-tickets", response_model=list[TicketOut])
+def requester_tickets(
+    number: Number, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> list[TicketOut]:
+    """The requester's ten most recent other tickets on every channel (following merged people), as
+    the ticket page lists them: only those the caller may see; a sensitive one listed is audited."""
+    ticket = access.ticket_for(session, number, user, clock)
+    recent = queries.requester_recent_tickets(session, ticket=ticket, user=user)
+    access.audit_shown(session, user, recent, clock, via="api_requester_tickets")
+    out = [TicketOut.of(t, user) for t in recent]
+    session.commit()  # the audit row of a sensitive read
+    return out
+
+
 # Types a browser would render or run from our origin are served as plain downloads.
 _INERT_TYPES = ("image/png", "image/jpeg", "image/gif", "application/pdf", "text/plain", "text/csv")
 

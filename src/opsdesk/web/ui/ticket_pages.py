@@ -15,6 +15,8 @@ from opsdesk.core.errors import NotFound, OpsDeskError, ValidationFailed
 from opsdesk.core.models import Group, Role, User
 from opsdesk.desk import access, actions, queries
 from opsdesk.desk.access import TicketOp, audit_shown, can, can_see, require, ticket_for
+from opsdesk.desk.channels.email.ccs import remove_cc, ticket_ccs
+from opsdesk.desk.channels.email.sources import sources_for
 from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
 from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import clean_query, search_tickets
@@ -120,7 +122,11 @@ def ticket_page(
     ).all()
     groups = session.scalars(select(Group).order_by(Group.name)).all()
     sla = sla_state(session, ticket=ticket, clock=clock, settings=settings)
-    session.commit()  # the audit row of a sensitive read
+    ccs = ticket_ccs(session, ticket.id)
+    sources = sources_for(session, (m.id for m in messages))
+    recent = queries.requester_recent_tickets(session, ticket=ticket, user=user)
+    audit_shown(session, user, recent, clock, via="page_requester_tickets")
+    session.commit()  # the audit rows of a sensitive read (the ticket, and those listed beside it)
     return page(
         request,
         "tickets/show.html",
@@ -131,6 +137,9 @@ def ticket_page(
         groups=groups,
         sla=sla,
         grants=grants,
+        ccs=ccs,
+        sources=sources,
+        recent=recent,
         breaking_glass=not access.can_see(user, ticket),
         statuses=[s for s in Status if s is not Status.CLOSED],
         can_reply=can(user, TicketOp.REPLY, ticket),
@@ -210,6 +219,17 @@ def post_message(
     if then_status in set(Status) and Status(then_status) is not ticket.status:
         require(user, TicketOp.UPDATE_STATUS, ticket)
         actions.change_status(session, ticket=ticket, to=Status(then_status), actor=user, clock=clock)
+    session.commit()
+    return _back(number)
+
+
+@router.post("/tickets/{number}/ccs/remove")
+def post_remove_cc(
+    number: PathId, user: StaffFormUser, session: SessionDep, clock: ClockDep, address: FormLine
+) -> Response:
+    ticket = ticket_for(session, number, user, clock)
+    require(user, TicketOp.UPDATE, ticket)
+    remove_cc(session, ticket=ticket, address=address, actor=user, clock=clock)
     session.commit()
     return _back(number)
 

@@ -26,9 +26,12 @@ from opsdesk.core.settings import Settings
 from opsdesk.desk import actions
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment
 from opsdesk.desk.channels.email.bounces import record_bounce
+from opsdesk.desk.channels.email.ccs import record_ccs
 from opsdesk.desk.channels.email.loops import auto_reply_suppressed, automated_reason, is_bounce
 from opsdesk.desk.channels.email.outbound import support_domain
 from opsdesk.desk.channels.email.parse import ParsedEmail, ParseFailure, parse_email
+from opsdesk.desk.channels.email.quoting import split_reply
+from opsdesk.desk.channels.email.sources import keep_source
 from opsdesk.desk.channels.email.threading import find_ticket, strip_subject
 from opsdesk.desk.models import AuthorKind, Channel, Message, Status, Ticket
 from opsdesk.desk.requesters import current_person, find_or_create_requester
@@ -106,6 +109,7 @@ def _follow_up(
     closed: Ticket,
     sender: User,
     mail: ParsedEmail,
+    body_html: str | None,
     body_text: str,
     attachments: list[NewAttachment],
     clock: Clock,
@@ -117,7 +121,7 @@ def _follow_up(
             closed=closed,
             channel=Channel.EMAIL,
             clock=clock,
-            body_html=mail.body_html,
+            body_html=body_html,
             body_text=body_text,
             store=store,
             attachments=attachments,
@@ -128,7 +132,7 @@ def _follow_up(
         session,
         requester=sender,
         subject=closed.subject,
-        body_html=mail.body_html,
+        body_html=body_html,
         body_text=body_text,
         channel=Channel.EMAIL,
         clock=clock,
@@ -186,7 +190,15 @@ def receive_email(
     limit = min(settings.max_attachment_bytes, store.max_bytes)
     attachments, dropped = _split_attachments(mail, limit)
     body_text = mail.body_text or ("" if attachments else "(empty message)")
+    body_html = mail.body_html
+    full_text = None
     match = find_ticket(session, mail, sender)
+    if match is not None:
+        # A reply repeats the conversation below it: the message keeps what is new (as text, since
+        # the HTML holds the quote too), the whole text is kept beside it, shown folded.
+        reply = split_reply(body_text)
+        if reply.trimmed:
+            body_text, body_html, full_text = reply.new, None, reply.full
     if match is not None and match.ticket.status is not Status.CLOSED:
         ticket = match.ticket
         message = actions.add_message(
@@ -197,7 +209,7 @@ def receive_email(
             public=True,
             channel=Channel.EMAIL,
             clock=clock,
-            body_html=mail.body_html,
+            body_html=body_html,
             body_text=body_text,
             store=store,
             attachments=attachments,
@@ -211,6 +223,7 @@ def receive_email(
                 closed=match.ticket,
                 sender=sender,
                 mail=mail,
+                body_html=body_html,
                 body_text=body_text,
                 attachments=attachments,
                 clock=clock,
@@ -225,7 +238,7 @@ def receive_email(
                 subject=subject,
                 channel=Channel.EMAIL,
                 clock=clock,
-                body_html=mail.body_html,
+                body_html=body_html,
                 body_text=body_text,
                 store=store,
                 attachments=attachments,
@@ -233,6 +246,16 @@ def receive_email(
             )
             outcome = Outcome.CREATED
         message = ticket.messages[0]
+    keep_source(session, message=message, raw=raw, full_text=full_text, store=store)
+    record_ccs(
+        session,
+        ticket=ticket,
+        sender=sender,
+        addresses=[*mail.to, *mail.cc],
+        our_addresses=frozenset({settings.support_address.lower()}),
+        our_domain=support_domain(settings),
+        clock=clock,
+    )
     if dropped:
         listing = ", ".join(f"{name} ({_mebibytes(size)})" for name, size in dropped)
         actions.add_message(

@@ -1,4 +1,5 @@
-"""The outbound mail queue: one row per public agent reply to send, retried with backoff until sent."""
+"""The email channel's tables: the outbound queue, a ticket's Cc recipients, and what each inbound mail
+was before it became a message (its raw bytes in the store, its text before quoted history was cut)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,25 @@ class OutboundEmail(Base):
     sent_at: Mapped[datetime | None]
 
     message: Mapped[Message] = relationship()
+
+
+class TicketCc(Base):
+    """Someone copied on the ticket's conversation: each public agent reply is copied to them."""
+
+    __tablename__ = "ticket_ccs"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    added_at: Mapped[datetime]
+
+
+class InboundEmail(Base):
+    """The mail a message came in as: its RFC 822 bytes (by store key, downloadable as .eml) and, when
+    quoted history was cut from the message, the whole text as received."""
+
+    __tablename__ = "inbound_emails"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    raw_key: Mapped[str | None] = mapped_column(String(300))  # None: too large to keep
+    raw_size: Mapped[int] = mapped_column(Integer)
+    full_text: Mapped[str | None] = mapped_column(Text)

@@ -4,12 +4,18 @@ Replies follow what a sending MTA does with them: 250 once the mail is committed
 duplicate or machine mail, which are dropped silently: bouncing those is how loops start), 550 for mail
 that cannot be read, 552 for mail over the size limit, and 451 when our database is failing, so the
 sender keeps the mail and retries later rather than it being lost.
+
+With a certificate and key configured the listener offers STARTTLS, so a sending MTA encrypts the mail
+(customers' words, attachments, sometimes health data) on its way in; ``smtp_listener_require_starttls``
+refuses senders that do not upgrade (off by default: some MTAs still send in the clear, and
+refusing them would lose their customers' mail).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 
 from aiosmtpd.controller import Controller
@@ -20,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock, SystemClock
 from opsdesk.core.database import make_engine, make_session_factory
+from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.settings import Settings
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.inbound import (
@@ -95,6 +102,32 @@ class DeskHandler:
         )
 
 
+def listener_tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server-side TLS context for STARTTLS, or None when no certificate is configured."""
+    cert, key = settings.smtp_listener_tls_cert, settings.smtp_listener_tls_key
+    if not cert and not key:
+        if settings.smtp_listener_require_starttls:
+            raise ValidationFailed(
+                "smtp_listener_require_starttls needs smtp_listener_tls_cert and smtp_listener_tls_key",
+                field="smtp_listener_require_starttls",
+            )
+        return None
+    if not cert or not key:
+        missing = "smtp_listener_tls_key" if cert else "smtp_listener_tls_cert"
+        raise ValidationFailed(
+            f"STARTTLS needs both the certificate and the key; set {missing}", field=missing
+        )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(certfile=cert, keyfile=key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValidationFailed(
+            f"the SMTP listener's certificate or key cannot be loaded: {exc}", field="smtp_listener_tls_cert"
+        ) from exc
+    return context
+
+
 class _DeskController(Controller):
     def factory(self) -> SMTP:
         return DeskSMTP(self.handler, **self.SMTP_kwargs)
@@ -112,9 +145,10 @@ def start_smtp_listener(
     """Start listening in a background thread; returns the function that stops it.
 
     The size limit is announced in EHLO (SIZE) and enforced on DATA with 552; see ``inbound`` for why
-    it is twice the attachment limit.
+    it is twice the attachment limit. STARTTLS is announced when a certificate is configured.
     """
     handler = DeskHandler(session_factory, clock=clock, settings=settings, store=store)
+    tls_context = listener_tls_context(settings)
     controller = _DeskController(
         handler,
         hostname=host,
@@ -123,6 +157,8 @@ def start_smtp_listener(
         enable_SMTPUTF8=True,  # RFC 6531/6532: UTF-8 addresses and raw UTF-8 headers
         server_hostname=handler.domain,
         ident="OpsDesk",
+        tls_context=tls_context,
+        require_starttls=tls_context is not None and settings.smtp_listener_require_starttls,
     )
     controller.start()
     return controller.stop
@@ -131,6 +167,7 @@ def start_smtp_listener(
 def serve_smtp(settings: Settings, host: str, port: int) -> Callable[[], None]:
     """The listener on the configured database and attachment store with the system clock, as
     ``opsdesk serve --smtp-port`` and ``opsdesk mail listen`` run it; returns its stop function."""
+    listener_tls_context(settings)  # a configuration error stops here, before anything is opened
     engine = make_engine(settings.resolved_database_url())
     stop_listener = start_smtp_listener(
         make_session_factory(engine),
