@@ -16,6 +16,7 @@ from opsdesk.web.api import (
     success_health,
     success_pipeline,
     success_work,
+    surveys,
     tickets,
     users,
     workforce,
@@ -42,6 +43,7 @@ API_ROUTERS = [
     success_health.router,
     success_work.router,
     success_pipeline.router,
+    surveys.router,
     audit_router,
 ]
 

@@ -15,6 +15,7 @@ from opsdesk.web.ui import (
     portal,
     preferences,
     success_pages,
+    surveys,
     ticket_pages,
 )
 from opsdesk.web.ui.render import HERE, page
@@ -32,6 +33,7 @@ def install(app: FastAPI) -> None:
         preferences,
         audit_page,
         admin_pages,
+        surveys,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error

@@ -19,6 +19,7 @@ from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
 from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import clean_query, search_tickets
 from opsdesk.desk.sla.queries import sla_state
+from opsdesk.desk.surveys import queries as survey_queries
 from opsdesk.web.api.params import (
     FormBlankOrId,
     FormLine,
@@ -120,6 +121,10 @@ def ticket_page(
     ).all()
     groups = session.scalars(select(Group).order_by(Group.name)).all()
     sla = sla_state(session, ticket=ticket, clock=clock, settings=settings)
+    rating, survey = (
+        survey_queries.rating_for(session, ticket.id),
+        survey_queries.survey_for(session, ticket.id),
+    )
     session.commit()  # the audit row of a sensitive read
     return page(
         request,
@@ -131,6 +136,8 @@ def ticket_page(
         groups=groups,
         sla=sla,
         grants=grants,
+        rating=rating,
+        survey=survey,
         breaking_glass=not access.can_see(user, ticket),
         statuses=[s for s in Status if s is not Status.CLOSED],
         can_reply=can(user, TicketOp.REPLY, ticket),
