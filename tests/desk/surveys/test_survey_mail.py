@@ -28,6 +28,7 @@ from tests.conftest import LiveServer, serving
 from tests.desk.channels.sink import Sink, smtp_sink
 from tests.desk.surveys.helpers import person, solved_ticket
 from tests.factories import make_token
+from tests.web.signin_http import sign_in_http
 
 
 @pytest.fixture
@@ -85,8 +86,9 @@ def test_the_survey_leaves_after_the_delay_once_and_records_one_click(
 ) -> None:
     with transaction(session_factory) as session:
         requester = person(session, clock, Role.REQUESTER)
-        ticket_id = solved_ticket(session, clock, requester=requester).id
-        address = requester.email
+        agent = person(session, clock, Role.AGENT)
+        ticket_id = solved_ticket(session, clock, requester=requester, agent=agent).id
+        address, agent_email = requester.email, agent.email
     assert SEND_SURVEYS in {p.name for p in registry.enabled_periodics(mail_settings)}
     clock.advance(timedelta(hours=23, minutes=55))
     run_survey_job(session_factory, clock, mail_settings)
@@ -131,6 +133,14 @@ def test_the_survey_leaves_after_the_delay_once_and_records_one_click(
     assert [(e["rating"], e["score"], e["via"], e["comment"]) for e in events] == [
         ("bad", 2, "email", False), ("good", 5, "email", True)
     ]  # fmt: skip
+    with site.client() as http:  # the agent sees it on the ticket
+        sign_in_http(http, agent_email)
+        card = (
+            http.get(f"/tickets/{ticket_id}")
+            .text.split('data-testid="satisfaction"')[1]
+            .split("</section>")[0]
+        )
+    assert "good" in card and "5 / 5" in card and "Sorted in minutes" in card and "Some other reason" in card
 
 
 def test_tampered_and_foreign_links_are_refused_over_http(
