@@ -8,7 +8,8 @@ import opsdesk.desk.jobs
 import opsdesk.desk.sla.jobs
 import opsdesk.desk.surveys.jobs
 import opsdesk.success.health.jobs
-import opsdesk.success.playbooks.jobs  # noqa: F401
+import opsdesk.success.playbooks.jobs
+import opsdesk.success.voice.jobs  # noqa: F401
 from opsdesk.core.jobs import Registry, registry
 
 

@@ -109,7 +109,10 @@ def _rate_and_survey(db: Session, clock: FixedClock, data: dict[str, Any]) -> No
     record_rating(db, ticket=ticket, choice=5, scale=Scale.ONE_TO_FIVE, via=Via.EMAIL, clock=clock)
     acme = db.merge(data["acme"])
     for score in (10, 9, 4):
-        voice.record_nps_response(db, account=acme, score=score, responded_at=clock.now(), clock=clock)
+        voice.record_nps_response(
+            db, account=acme, score=score, responded_at=clock.now(), clock=clock,
+            comment="Too slow to onboard" if score == 4 else "",
+        )  # fmt: skip
     db.commit()
 
 
@@ -164,6 +167,7 @@ def test_account_360_shows_header_timeline_health_and_engagement(
     nps = page.get_by_test_id("nps").inner_text()
     assert "+33" in nps and "2 promoters, 0 passives, 1 detractors" in nps
     assert "CSAT good (5/5)" in page.get_by_test_id("timeline").inner_text()
+    assert "Too slow to onboard" in page.get_by_test_id("nps-answers").inner_text()
     health_actions.score_accounts(db, as_of=clock.now().date(), clock=clock)
     db.commit()
     page.reload()

@@ -14,6 +14,7 @@ from opsdesk.web.api import (
     access,
     sla,
     success_health,
+    success_nps,
     success_pipeline,
     success_work,
     surveys,
@@ -43,6 +44,7 @@ API_ROUTERS = [
     success_health.router,
     success_work.router,
     success_pipeline.router,
+    success_nps.router,
     surveys.router,
     audit_router,
 ]

@@ -145,3 +145,7 @@ def nps_summary(session: Session, account_id: int, *, since: datetime, until: da
         )
     )
     return summarise(int(s) for s in scores)
+
+
+def response_to(session: Session, invitation_id: int) -> NpsResponse | None:
+    return session.scalar(select(NpsResponse).where(NpsResponse.invitation_id == invitation_id))

@@ -23,7 +23,7 @@ from opsdesk.success.health import queries as health_queries
 from opsdesk.success.health.measures import MEASURES
 from opsdesk.success.health.models import HealthScore
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Subscription
-from opsdesk.success.voice.queries import nps_summary
+from opsdesk.success.voice.queries import nps_responses, nps_summary
 from opsdesk.web.api.params import PathId, QueryFilter
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
@@ -416,6 +416,7 @@ def account_page(
         measures=measures,
         csat={"good": good, "bad": bad, "pct": good * 100 / (good + bad) if good + bad else None},
         nps=nps,
+        nps_answers=nps_responses(session, account.id)[:5],
         usage_chart=usage_chart,
         timeline=_timeline(session, account, user, now),
     )

@@ -18,6 +18,10 @@ from opsdesk.core.settings import Settings
 from opsdesk.desk.models import Ticket
 from opsdesk.desk.surveys import actions, links, queries
 from opsdesk.desk.surveys.scale import REASONS, Scale, Via, choice_label, choices
+from opsdesk.success.voice import nps_mail
+from opsdesk.success.voice.models import NpsInvitation
+from opsdesk.success.voice.nps_surveys import answer_invitation
+from opsdesk.success.voice.queries import response_to
 from opsdesk.web.api.params import FormLine
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.render import page
@@ -111,3 +115,52 @@ def opt_out(
     actions.opt_out(session, user=person, clock=clock)
     session.commit()
     return page(request, "surveys/opt_out.html", None, token=token, done=True)
+
+
+def _invitation(session: Session, invitation_id: int) -> NpsInvitation:
+    invitation = session.get(NpsInvitation, invitation_id)
+    if invitation is None:
+        raise NotFound("this survey is no longer available", field="token")
+    return invitation
+
+
+def _nps_page(request: Request, session: Session, invitation: NpsInvitation, settings: Settings,
+              clock: ClockDep, saved: str) -> Response:  # fmt: skip
+    response = response_to(session, invitation.id)
+    return page(
+        request,
+        "surveys/nps.html",
+        None,
+        invitation=invitation,
+        response=response,
+        form_token=nps_mail.form_token(settings, invitation_id=invitation.id, now=clock.now()),
+        saved=saved,
+    )
+
+
+@router.get("/surveys/nps/{token}")
+def nps_by_link(
+    token: Token, request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    """One click on a score in the email records it, then asks why."""
+    invitation_id, score = nps_mail.read_score_token(settings, token, now=clock.now())
+    invitation = _invitation(session, invitation_id)
+    answer_invitation(session, invitation=invitation, score=score, clock=clock)
+    session.commit()
+    return _nps_page(request, session, invitation, settings, clock, saved="score")
+
+
+@router.post("/surveys/nps")
+def nps_by_form(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    token: FormToken,
+    score: Annotated[int, Form(ge=0, le=10)],
+    comment: FormComment = "",
+) -> Response:
+    invitation = _invitation(session, nps_mail.read_form_token(settings, token, now=clock.now()))
+    answer_invitation(session, invitation=invitation, score=score, clock=clock, comment=comment)
+    session.commit()
+    return _nps_page(request, session, invitation, settings, clock, saved="all")
