@@ -14,6 +14,7 @@ from opsdesk.core.models import User
 from opsdesk.demo.people import create_people
 from opsdesk.demo.sla import create_sla_setup
 from opsdesk.demo.success import create_success_book
+from opsdesk.demo.surveys import create_csat_history
 from opsdesk.demo.tickets import generate_tickets
 from opsdesk.demo.workforce import build_demo_plan
 from opsdesk.desk.models import UNSOLVED, Ticket
@@ -67,6 +68,7 @@ def load_demo(
             progress=advance,
         )
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
+        counts.update(create_csat_history(session, rng=rng, now=now))
         success_task = progress.add_task("customer success book", total=5) if progress else None
 
         def advance_success(n: int) -> None:
