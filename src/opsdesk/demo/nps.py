@@ -36,7 +36,7 @@ def create_nps_history(
     contacts: Sequence[Mapping[str, Any]],
 ) -> dict[str, int]:
     enterprise = segment_ids.get("Enterprise")
-    schedules = [(None, ["executive", "hr_leader"], 180)]
+    schedules: list[tuple[int | None, list[str], int]] = [(None, ["executive", "hr_leader"], 180)]
     if enterprise is not None:
         schedules.append((enterprise, ["benefits_leader", "executive", "hr_leader"], 90))
     bulk_insert(

@@ -47,6 +47,7 @@ def create_csat_history(session: Session, *, rng: np.random.Generator, now: date
     for (ticket_id, requester_id, channel, solved, closed), (answer, good, hours, note) in zip(
         tickets, draws, strict=True
     ):
+        assert solved is not None  # selected so
         chat = channel is Channel.CHAT
         rated = answer < RESPONSE_RATE.get(channel, 0.25)
         sent = solved + DELAY
