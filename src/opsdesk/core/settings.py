@@ -15,7 +15,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in ./var")
     data_dir: Path = Path("var")
-    secret_key: str = Field(default="", description="Signs CSRF tokens; generated into var/ when empty")
+    secret_key: str = Field(default="", description="Signs survey links; generated into data_dir when empty")
     https: bool = Field(default=False, description="Mark cookies Secure (set behind TLS)")
     port: int = 8000
     db_wait_seconds: float = Field(
