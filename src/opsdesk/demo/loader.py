@@ -68,7 +68,8 @@ def load_demo(
             progress=advance,
         )
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
-        counts.update(create_csat_history(session, rng=rng, now=now))
+        # Its own generator: the survey draws leave the rest of the demo as it was.
+        counts.update(create_csat_history(session, rng=np.random.default_rng(seed + 2), now=now))
         success_task = progress.add_task("customer success book", total=5) if progress else None
 
         def advance_success(n: int) -> None:

@@ -21,7 +21,8 @@ from opsdesk.desk.surveys.scale import REASONS, Rating, Scale, Via
 
 DELAY = timedelta(hours=24)
 SURVEY_ROWS_FOR = timedelta(days=30)  # surveys sent longer ago appear only through their ratings
-RESPONSE_RATE = {Channel.CHAT: 0.35, Channel.PHONE: 0.18}  # others: 0.25
+CHAT_WIDGET_RATE = 0.35  # rated in the widget as the chat ends
+RESPONSE_RATE = {Channel.PHONE: 0.18}  # answers to the email survey; others: 0.25
 GOOD_RATE = {Channel.CHAT: 0.9, Channel.PHONE: 0.88, Channel.SOCIAL: 0.82}  # others: 0.86
 COMMENTS_GOOD = ("Quick and clear, thank you.", "Sorted in minutes.", "Very helpful agent.")
 COMMENTS_BAD = ("Took far too long.", "I had to explain it three times.", "Still not fixed.")
@@ -48,10 +49,12 @@ def create_csat_history(session: Session, *, rng: np.random.Generator, now: date
         tickets, draws, strict=True
     ):
         assert solved is not None  # selected so
-        chat = channel is Channel.CHAT
-        rated = answer < RESPONSE_RATE.get(channel, 0.25)
+        in_widget = channel is Channel.CHAT and answer < CHAT_WIDGET_RATE
+        if channel is Channel.CHAT and not in_widget:
+            answer = (answer - CHAT_WIDGET_RATE) / (1 - CHAT_WIDGET_RATE)  # a fresh draw for the email
+        rated = in_widget or answer < RESPONSE_RATE.get(channel, 0.25)
         sent = solved + DELAY
-        if chat and rated:
+        if in_widget:
             at, via = solved + timedelta(seconds=20), Via.CHAT
         else:
             if sent > now or (closed is not None and closed <= sent):
