@@ -6,8 +6,10 @@ from __future__ import annotations
 import opsdesk.desk.channels.email.jobs
 import opsdesk.desk.jobs
 import opsdesk.desk.sla.jobs
+import opsdesk.desk.surveys.jobs
 import opsdesk.success.health.jobs
-import opsdesk.success.playbooks.jobs  # noqa: F401
+import opsdesk.success.playbooks.jobs
+import opsdesk.success.voice.jobs  # noqa: F401
 from opsdesk.core.jobs import Registry, registry
 
 

@@ -58,7 +58,7 @@ def test_tickets_solves_and_ratings_newest_first_with_sensitive_subjects_hidden(
         subject_id=first.id,
         type="csat_received",
         at=clock.now(),
-        data={"score": 5},
+        data={"rating": "good", "score": 5, "scale": "one_to_five", "via": "email", "comment": False},
     )
     db.flush()
 
@@ -69,7 +69,7 @@ def test_tickets_solves_and_ratings_newest_first_with_sensitive_subjects_hidden(
         ("ticket_opened", claim.id),
         ("ticket_opened", first.id),
     ]
-    assert moments[0].detail == "5"
+    assert moments[0].detail == "good (5/5)"
     assert {m.subject for m in moments if m.ticket_number == claim.id} == {HIDDEN_SUBJECT}
     db.refresh(cleared)
     seen = organisation_timeline(db, acme.id, reader=cleared, since=since)

@@ -8,16 +8,20 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core import actions as core_actions
 from opsdesk.core.clock import FixedClock
-from opsdesk.core.models import Role, Tier
+from opsdesk.core.models import Role, Tier, User
 from opsdesk.desk import actions as desk_actions
-from opsdesk.desk.models import Channel
+from opsdesk.desk.models import AuthorKind, Channel, Status
+from opsdesk.desk.surveys.actions import record_rating
+from opsdesk.desk.surveys.scale import Scale, Via
 from opsdesk.success import actions
 from opsdesk.success.health import actions as health_actions
 from opsdesk.success.models import PriceModel, Stage
+from opsdesk.success.voice import actions as voice
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
 from tests.web.browsing import sign_in
@@ -93,6 +97,25 @@ def _book(db: Session, clock: FixedClock) -> dict[str, Any]:
     return {"acme": acme, "beta": beta, "ticket": ticket}
 
 
+def _rate_and_survey(db: Session, clock: FixedClock, data: dict[str, Any]) -> None:
+    """The ticket answered, solved and rated 5 of 5; three contacts answered NPS 10, 9 and 4."""
+    ticket = db.merge(data["ticket"])
+    agent = db.scalars(select(User).where(User.email == "ana@desk.test")).one()
+    desk_actions.add_message(
+        db, ticket=ticket, author=agent, author_kind=AuthorKind.AGENT, public=True, channel=Channel.WEB,
+        clock=clock, body_text="Fixed the file",
+    )  # fmt: skip
+    desk_actions.change_status(db, ticket=ticket, to=Status.SOLVED, actor=agent, clock=clock)
+    record_rating(db, ticket=ticket, choice=5, scale=Scale.ONE_TO_FIVE, via=Via.EMAIL, clock=clock)
+    acme = db.merge(data["acme"])
+    for score in (10, 9, 4):
+        voice.record_nps_response(
+            db, account=acme, score=score, responded_at=clock.now(), clock=clock,
+            comment="Too slow to onboard" if score == 4 else "",
+        )  # fmt: skip
+    db.commit()
+
+
 def test_portfolio_lists_customers_with_arr_books_and_filters(
     browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
 ) -> None:
@@ -135,11 +158,22 @@ def test_account_360_shows_header_timeline_health_and_engagement(
     assert "ARR expansion" in timeline and "$18,000" in timeline  # $72,000 -> $90,000 at renewal
     assert "ARR new business" in timeline and "$72,000 came up for renewal" in timeline
     assert "not scored" in page.get_by_test_id("health").inner_text()
+    assert "no ratings" in page.get_by_test_id("csat").inner_text()
+    assert "no answers" in page.get_by_test_id("nps").inner_text()
+    _rate_and_survey(db, clock, data)
+    page.reload()
+    assert "100%" in page.get_by_test_id("csat").inner_text()
+    assert "1 good of 1 rated" in page.get_by_test_id("csat").inner_text()
+    nps = page.get_by_test_id("nps").inner_text()
+    assert "+33" in nps and "2 promoters, 0 passives, 1 detractors" in nps
+    assert "CSAT good (5/5)" in page.get_by_test_id("timeline").inner_text()
+    assert "Too slow to onboard" in page.get_by_test_id("nps-answers").inner_text()
     health_actions.score_accounts(db, as_of=clock.now().date(), clock=clock)
     db.commit()
     page.reload()
     health = page.get_by_test_id("health").inner_text()
     assert "Member utilisation" in health and "% engaged" in health and "Renewal proximity" in health
+    assert "CSAT" in health and "100 % good" in health and "NPS" in health
     assert "not scored" not in health
     assert page.locator("svg.chart polyline").count() >= 1
     page.click(f"text=Ticket opened #{data['ticket'].id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,7 +15,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in ./var")
     data_dir: Path = Path("var")
-    secret_key: str = Field(default="", description="Signs CSRF tokens; generated into var/ when empty")
+    secret_key: str = Field(default="", description="Signs survey links; generated into data_dir when empty")
     https: bool = Field(default=False, description="Mark cookies Secure (set behind TLS)")
     port: int = 8000
     db_wait_seconds: float = Field(
@@ -43,6 +44,17 @@ class Settings(BaseSettings):
     storage_url: str = Field(default="", description="Attachment store; empty means files under data_dir")
     auto_close_days: int = 4
     breaching_soon_minutes: int = 60
+
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where customers reach OpsDesk; links in mail start here"
+    )
+    csat_enabled: bool = Field(
+        default=True, description="Email a satisfaction survey after a ticket is solved"
+    )
+    csat_scale: Literal["good_bad", "one_to_five"] = Field(
+        default="good_bad", description="good/bad, or 1-5 where 4 and 5 count as good"
+    )
+    csat_delay_hours: float = Field(default=24, ge=0, le=720, description="Hours after solving to send it")
 
     def resolved_database_url(self) -> str:
         if self.database_url:

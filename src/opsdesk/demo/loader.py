@@ -17,6 +17,7 @@ from opsdesk.demo.people import create_people
 from opsdesk.demo.quality import create_quality_demo
 from opsdesk.demo.sla import create_sla_setup
 from opsdesk.demo.success import create_success_book
+from opsdesk.demo.surveys import create_csat_history
 from opsdesk.demo.tickets import generate_tickets
 from opsdesk.demo.workforce import build_demo_plan
 from opsdesk.desk.models import UNSOLVED, Ticket
@@ -74,6 +75,9 @@ def load_demo(
         if settings is not None and len(people.requester_ids):
             create_email_conversation(session, agent=people.staff["agent"], settings=settings, now=now)
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
+        # Its own generator: the survey draws leave the rest of the demo as it was. Before QA,
+        # whose sampling picks low-rated tickets.
+        counts.update(create_csat_history(session, rng=np.random.default_rng(seed + 2), now=now))
         # Its own generator: the QA team's draws leave the rest of the demo as it was.
         qa_rng = np.random.default_rng(seed + 1)
         counts.update(create_quality_demo(session, staff=people.staff, rng=qa_rng, now=now))

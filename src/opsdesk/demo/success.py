@@ -24,6 +24,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Event, Organisation, User
 from opsdesk.demo.bulk import bulk_insert, next_id
 from opsdesk.demo.names import company_names, person_name, slug
+from opsdesk.demo.nps import create_nps_history
 from opsdesk.success import actions
 from opsdesk.success.arr import anniversary
 from opsdesk.success.health import actions as health_actions
@@ -529,6 +530,10 @@ def create_success_book(
     events.sort(key=lambda e: e["at"])
     first_event = next_id(session, Event)
     bulk_insert(session, Event, [{"id": first_event + i, **row} for i, row in enumerate(events)])
+    surveyed = create_nps_history(
+        session, rng=rng, now=now, segment_ids=segment_ids, accounts=account_rows,
+        fit=[p.fit for p in plans], contacts=contact_rows,
+    )  # fmt: skip
     step(1)
     roots = [row["id"] for row in account_rows if row["parent_id"] is None]
     movements = actions.rebuild_movements(session, roots)
@@ -546,4 +551,5 @@ def create_success_book(
         "ARR movements": movements,
         "utilisation months": len(usage_rows),
         "health snapshots": scored,
+        **surveyed,
     }

@@ -15,6 +15,7 @@ from opsdesk.core.bounds import Id, Text
 from opsdesk.core.bounds import no_nul as _no_nul
 from opsdesk.core.models import AuditEntry, IdentityKind, Role, Tier, User
 from opsdesk.desk.models import Attachment, AuthorKind, Channel, Message, Priority, Status, Ticket, TicketType
+from opsdesk.desk.surveys.schemas import SatisfactionOut
 
 MAX_BODY_CHARS = 1_000_000
 MAX_ATTACHMENTS = 10
@@ -217,6 +218,9 @@ class TicketOut(BaseModel):
     solved_at: datetime | None
     closed_at: datetime | None
     sla_next_due_at: datetime | None = Field(description=INTERNAL)
+    satisfaction: SatisfactionOut | None = Field(
+        default=None, description="The requester's CSAT rating; in the single-ticket read (GET /tickets/{n})"
+    )
 
     @classmethod
     def of(cls, ticket: Ticket, viewer: User) -> TicketOut:

@@ -1,5 +1,6 @@
 """Support signals per desk organisation, for customer health: how many tickets a customer raised, how
-many were still open, escalated or breached an SLA. ``success`` reads the desk only through here.
+many were still open, escalated or breached an SLA, and how its people rated the answers (CSAT).
+``success`` reads the desk only through here.
 
 Everything is "as known at ``end``": tickets created in ``[start, end)``, open at ``end`` (created before
 it and not solved by then), escalations and SLA breaches recorded in the window. So a health score for a
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 from opsdesk.core.models import Event
 from opsdesk.desk.models import Ticket
 from opsdesk.desk.sla.tracking import BREACH_EVENT
+from opsdesk.desk.surveys.actions import RATED_EVENT
+from opsdesk.desk.surveys.scale import csat_pct
 
 ESCALATION_EVENT = "escalated"
 
@@ -28,8 +31,10 @@ class OrganisationSignals:
     tickets_open: int
     escalations: int
     sla_breaches: int
-    # Share of good ratings (0-100) in the window; None until the desk records CSAT ratings.
+    # Share of good ratings (0-100) in the window; None when nobody rated a ticket in it.
     csat_pct: float | None = None
+    csat_good: int = 0
+    csat_bad: int = 0
 
 
 def organisation_signals(
@@ -66,6 +71,7 @@ def organisation_signals(
         .group_by(Ticket.organisation_id, Event.type)
     ).all()
     counted = {(org, str(kind)): int(n) for org, kind, n in events if org is not None}
+    ratings = csat_by_organisation(session, ids, start=start, end=end)
     return {
         org: OrganisationSignals(
             organisation_id=org,
@@ -73,6 +79,34 @@ def organisation_signals(
             tickets_open=int(open_.get(org, 0)),
             escalations=counted.get((org, ESCALATION_EVENT), 0),
             sla_breaches=counted.get((org, BREACH_EVENT), 0),
+            csat_pct=csat_pct(*ratings.get(org, (0, 0))),
+            csat_good=ratings.get(org, (0, 0))[0],
+            csat_bad=ratings.get(org, (0, 0))[1],
         )
         for org in ids
     }
+
+
+def csat_by_organisation(
+    session: Session, organisation_ids: Iterable[int], *, start: datetime, end: datetime
+) -> dict[int, tuple[int, int]]:
+    """(good, bad) ratings per organisation: each ticket's latest ``csat_received`` event in
+    ``[start, end)``, so a changed rating counts once, as it stood at ``end``."""
+    ids = sorted(set(organisation_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Ticket.organisation_id, Event.subject_id, Event.data)
+        .join(Ticket, and_(Event.subject_type == "ticket", Event.subject_id == Ticket.id))
+        .where(Ticket.organisation_id.in_(ids), Event.type == RATED_EVENT, Event.at >= start, Event.at < end)
+        .order_by(Event.at, Event.id)
+    ).all()
+    latest: dict[int, tuple[int, str]] = {}
+    for org, ticket_id, data in rows:
+        if org is not None and isinstance(data, dict):
+            latest[int(ticket_id)] = (int(org), str(data.get("rating")))
+    counts: dict[int, tuple[int, int]] = {}
+    for org, rating in latest.values():
+        good, bad = counts.get(org, (0, 0))
+        counts[org] = (good + (rating == "good"), bad + (rating == "bad"))
+    return counts

@@ -28,6 +28,14 @@ class TicketMoment:
     detail: str
 
 
+def _rating(data: object) -> str:
+    """``good``, or ``bad (2/5)`` on the 1-5 scale."""
+    if not isinstance(data, dict):
+        return ""
+    score = data.get("score")
+    return str(data.get("rating", "")) + (f" ({score}/5)" if score is not None else "")
+
+
 def organisation_timeline(
     session: Session, organisation_id: int, *, reader: User, since: datetime, limit: int = 200
 ) -> list[TicketMoment]:
@@ -63,7 +71,6 @@ def organisation_timeline(
             )
         ).all()
         for number, type_, at, data in ratings:
-            score = data.get("score", data.get("rating", "")) if isinstance(data, dict) else ""
-            moments.append(TicketMoment(at, str(type_), int(number), subject_of[int(number)], str(score)))
+            moments.append(TicketMoment(at, str(type_), int(number), subject_of[int(number)], _rating(data)))
     moments.sort(key=lambda m: m.at, reverse=True)
     return moments[:limit]

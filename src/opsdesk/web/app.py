@@ -16,9 +16,11 @@ from opsdesk.web.api import (
     quality,
     sla,
     success_health,
+    success_nps,
     success_pipeline,
     success_work,
     ticket_email,
+    surveys,
     tickets,
     users,
     workforce,
@@ -48,6 +50,8 @@ API_ROUTERS = [
     success_work.router,
     success_pipeline.router,
     insights.router,
+    success_nps.router,
+    surveys.router,
     audit_router,
 ]
 

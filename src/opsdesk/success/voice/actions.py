@@ -253,7 +253,30 @@ def record_nps_response(
         at=clock.now(),
         data={"response_id": row.id, "score": score, "contact_id": row.contact_id},
     )
+    announce_nps(session, account=account, contact=contact, score=score, clock=clock)
     return row
+
+
+def announce_nps(
+    session: Session, *, account: Account, contact: Contact | None, score: int, clock: Clock
+) -> None:
+    """``nps_received`` on the account's desk organisation, the event every reader of NPS shares; the
+    contact is named by the person (user) with the same address, when there is one."""
+    if account.organisation_id is None:
+        return
+    person = (
+        session.scalar(select(User.id).where(User.email == contact.email.strip().lower()))
+        if contact is not None and contact.email
+        else None
+    )
+    append_event(
+        session,
+        subject_type="organisation",
+        subject_id=account.organisation_id,
+        type="nps_received",
+        at=clock.now(),
+        data={"score": score, "contact_user_id": person},
+    )
 
 
 # --- feedback -----------------------------------------------------------------------------------------

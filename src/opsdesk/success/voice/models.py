@@ -7,10 +7,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from opsdesk.core.database import Base
+from opsdesk.core.database import Base, JSONType
 from opsdesk.core.models import User, enum_column
 from opsdesk.success.models import Account, Contact
 
@@ -107,12 +107,56 @@ class NpsResponse(Base):
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("success_accounts.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("success_contacts.id"))
+    # The survey email it answers: answering again through its links changes this response.
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("success_nps_invitations.id"), unique=True)
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
     responded_at: Mapped[datetime]
     created_at: Mapped[datetime]
 
     contact: Mapped[Contact | None] = relationship()
+
+
+class NpsSchedule(Base):
+    """Which contacts of a segment's accounts are asked, and how often. The schedule without a segment
+    covers accounts whose segment has none of its own."""
+
+    __tablename__ = "success_nps_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("success_segments.id"), unique=True)
+    roles: Mapped[list[str]] = mapped_column(JSONType, default=list)  # ContactRole values
+    every_days: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class NpsInvitation(Base):
+    """One survey email to one contact; its signed links record (and change) one response."""
+
+    __tablename__ = "success_nps_invitations"
+    __table_args__ = (Index("ix_success_nps_invitations_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("success_accounts.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("success_contacts.id"), index=True)
+    to: Mapped[str] = mapped_column(String(320))
+    status: Mapped[InvitationStatus] = mapped_column(enum_column(InvitationStatus, "nps_invitation_status"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    account: Mapped[Account] = relationship()
+    contact: Mapped[Contact] = relationship()
 
 
 class ProductArea(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from opsdesk.success.voice.models import (
     RequestStatus,
     Severity,
 )
+from opsdesk.success.voice.nps import NpsSummary, summarise
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,3 +133,19 @@ def ranking(session: Session, *, on: date, include_closed: bool = False) -> tupl
 
     asks = asks_frame(session, on=on, include_closed=include_closed)
     return rank_areas(asks), rank_requests(asks)
+
+
+def nps_summary(session: Session, account_id: int, *, since: datetime, until: datetime) -> NpsSummary:
+    """The account's answers in ``[since, until)``, counted as promoters, passives and detractors."""
+    scores = session.scalars(
+        select(NpsResponse.score).where(
+            NpsResponse.account_id == account_id,
+            NpsResponse.responded_at >= since,
+            NpsResponse.responded_at < until,
+        )
+    )
+    return summarise(int(s) for s in scores)
+
+
+def response_to(session: Session, invitation_id: int) -> NpsResponse | None:
+    return session.scalar(select(NpsResponse).where(NpsResponse.invitation_id == invitation_id))

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from opsdesk.core.bounds import Id, Moment, NoNulModel
+from opsdesk.success.models import ContactRole
 from opsdesk.success.voice.models import (
     Escalation,
     EscalationStatus,
@@ -196,3 +197,34 @@ class RankedAreaOut(BaseModel):
 class RankingOut(BaseModel):
     product_areas: list[RankedAreaOut]
     requests: list[RankedRequestOut]
+
+
+class NpsScheduleIn(NoNulModel):
+    model_config = ConfigDict(extra="forbid")
+
+    segment_id: Id | None = Field(
+        default=None, description="None: every segment without a schedule of its own"
+    )
+    roles: list[ContactRole] = Field(min_length=1, max_length=10, description="The contact roles asked")
+    every_days: int = Field(ge=30, le=730, description="Days between two surveys of one contact")
+    active: bool = True
+
+
+class NpsScheduleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    segment_id: int | None
+    roles: list[str]
+    every_days: int
+    active: bool
+    updated_at: datetime
+
+
+class NpsSummaryOut(BaseModel):
+    account_id: int
+    nps: float | None = Field(description="% promoters (9-10) - % detractors (0-6), last 12 months")
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int

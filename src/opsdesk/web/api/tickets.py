@@ -36,6 +36,8 @@ from opsdesk.desk.schemas import (
     TicketPageOut,
     TicketUpdate,
 )
+from opsdesk.desk.surveys.queries import rating_for
+from opsdesk.desk.surveys.schemas import SatisfactionOut
 from opsdesk.web.api.params import QueryMoment
 from opsdesk.web.deps import Authenticates, ClockDep, CurrentUser, SessionDep, SettingsDep, run_as_user
 
@@ -278,6 +280,9 @@ async def get_ticket(number: Number, request: Request, session: SessionDep, cloc
     def read(user: User) -> Response:
         ticket = access.ticket_for(session, number, user, clock)
         out = TicketOut.of(ticket, user)
+        rating = rating_for(session, ticket.id)
+        if rating is not None:
+            out.satisfaction = SatisfactionOut.model_validate(rating)
         session.commit()  # the audit row of a sensitive read
         return _json(out, 200)
 

@@ -17,6 +17,7 @@ from opsdesk.web.ui import (
     preferences,
     quality_pages,
     success_pages,
+    surveys,
     ticket_pages,
 )
 from opsdesk.web.ui.render import HERE, page
@@ -36,6 +37,7 @@ def install(app: FastAPI) -> None:
         audit_page,
         admin_pages,
         insights_pages,
+        surveys,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from opsdesk.core import permissions
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Event, Role, User
+from opsdesk.insights.account_signals import csat_by_organisation
 from opsdesk.insights.account_timeline import organisation_timeline
 from opsdesk.success import queries
 from opsdesk.success.arr import anniversary
@@ -23,6 +24,7 @@ from opsdesk.success.health import queries as health_queries
 from opsdesk.success.health.measures import MEASURES
 from opsdesk.success.health.models import HealthScore
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Subscription
+from opsdesk.success.voice.queries import nps_responses, nps_summary
 from opsdesk.web.api.params import From, PathId, QueryFilter, To
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
@@ -257,7 +259,7 @@ def _timeline(session: Session, account: Account, reader: User, now: datetime) -
         since = now - timedelta(days=365)
         for t in organisation_timeline(session, account.organisation_id, reader=reader, since=since):
             title = {"ticket_opened": "Ticket opened", "ticket_solved": "Ticket solved"}.get(
-                t.kind, t.kind.replace("_", " ").upper() if t.kind.startswith("csat") else t.kind
+                t.kind, f"CSAT {t.detail}" if t.kind.startswith("csat") else t.kind
             )
             moments.append(
                 Moment(
@@ -396,6 +398,15 @@ def account_page(
             view.measures.items(), key=lambda kv: -float(kv[1].get("contribution") or 0)
         )
     ]
+    through = now + timedelta(seconds=1)  # what is recorded up to this moment, this one included
+    good, bad = (
+        csat_by_organisation(
+            session, [account.organisation_id], start=now - health_queries.SUPPORT_WINDOW, end=through
+        ).get(account.organisation_id, (0, 0))
+        if account.organisation_id is not None
+        else (0, 0)
+    )
+    nps = nps_summary(session, account.id, since=now - health_queries.NPS_WINDOW, until=through)
     usage, _trend = health_queries.account_utilisation(session, account, as_of=today, months=24)
     usage_chart = line_chart(
         {
@@ -420,6 +431,9 @@ def account_page(
         health=view,
         scored=scored,
         measures=measures,
+        csat={"good": good, "bad": bad, "pct": good * 100 / (good + bad) if good + bad else None},
+        nps=nps,
+        nps_answers=nps_responses(session, account.id)[:5],
         usage_chart=usage_chart,
         timeline=_timeline(session, account, user, now),
     )

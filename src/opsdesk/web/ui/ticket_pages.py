@@ -21,6 +21,7 @@ from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
 from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import clean_query, search_tickets
 from opsdesk.desk.sla.queries import sla_state
+from opsdesk.desk.surveys import queries as survey_queries
 from opsdesk.web.api.params import (
     FormBlankOrId,
     FormLine,
@@ -126,6 +127,10 @@ def ticket_page(
     sources = sources_for(session, (m.id for m in messages))
     recent = queries.requester_recent_tickets(session, ticket=ticket, user=user)
     audit_shown(session, user, recent, clock, via="page_requester_tickets")
+    rating, survey = (
+        survey_queries.rating_for(session, ticket.id),
+        survey_queries.survey_for(session, ticket.id),
+    )
     session.commit()  # the audit rows of a sensitive read (the ticket, and those listed beside it)
     return page(
         request,
@@ -140,6 +145,8 @@ def ticket_page(
         ccs=ccs,
         sources=sources,
         recent=recent,
+        rating=rating,
+        survey=survey,
         breaking_glass=not access.can_see(user, ticket),
         statuses=[s for s in Status if s is not Status.CLOSED],
         can_reply=can(user, TicketOp.REPLY, ticket),

@@ -11,24 +11,23 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
-import ssl
-from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
-from urllib.parse import parse_qs, unquote, urlparse
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.database import transaction
-from opsdesk.core.errors import OpsDeskError, ValidationFailed
+from opsdesk.core.errors import OpsDeskError
 from opsdesk.core.settings import Settings
+from opsdesk.core.smtp import SmtpTarget, open_smtp, parse_smtp_url
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
 
 log = logging.getLogger(__name__)
+__all__ = ["SmtpTarget", "open_smtp", "parse_smtp_url", "send_pending"]
 
 # The background job that drains the queue (registered in ``jobs``, enqueued by ``delivery``).
 SEND_MAIL = "desk.send_mail"
@@ -46,53 +45,6 @@ BACKOFF = (
 MAX_ATTEMPTS = len(BACKOFF) + 1
 # How long a claimed row is left alone before another run may assume its sender died.
 CLAIM_LEASE = timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    host: str
-    port: int
-    security: str  # "none", "starttls" or "tls"
-    username: str | None
-    password: str | None
-
-
-def parse_smtp_url(url: str) -> SmtpTarget:
-    """``smtp://host:25``, ``smtp://user:pass@host:587?starttls=1`` or ``smtps://user:pass@host:465``."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
-        raise ValidationFailed(
-            f"smtp_url must look like smtp://host:port or smtps://user:pass@host:port, not {url!r}",
-            field="smtp_url",
-        )
-    query = parse_qs(parsed.query)
-    starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
-    security = "tls" if parsed.scheme == "smtps" else ("starttls" if starttls else "none")
-    try:
-        port = parsed.port or (465 if security == "tls" else 587 if starttls else 25)
-    except ValueError as exc:
-        raise ValidationFailed(f"smtp_url has a bad port: {exc}", field="smtp_url") from exc
-    return SmtpTarget(
-        host=parsed.hostname,
-        port=port,
-        security=security,
-        username=unquote(parsed.username) if parsed.username else None,
-        password=unquote(parsed.password) if parsed.password else None,
-    )
-
-
-def open_smtp(target: SmtpTarget, *, timeout: float = 30) -> smtplib.SMTP:
-    if target.security == "tls":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(
-            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        client = smtplib.SMTP(target.host, target.port, timeout=timeout)
-        if target.security == "starttls":
-            client.starttls(context=ssl.create_default_context())
-    if target.username:
-        client.login(target.username, target.password or "")
-    return client
 
 
 def support_domain(settings: Settings) -> str:
