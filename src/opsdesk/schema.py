@@ -11,8 +11,8 @@ import opsdesk.desk.channels.email.models
 import opsdesk.desk.models
 import opsdesk.desk.search  # the full-text index DDL on the tickets and messages tables
 import opsdesk.desk.sla.models
-import opsdesk.quality.models
 import opsdesk.desk.surveys.models
+import opsdesk.quality.models
 import opsdesk.success.health.models
 import opsdesk.success.models
 import opsdesk.success.pipeline.models
