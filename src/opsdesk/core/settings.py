@@ -5,8 +5,18 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SocialConnector(BaseModel):
+    """Where agent replies for one platform go: a signed webhook to the connector that posts them."""
+
+    url: str
+    secret: SecretStr = Field(description="whsec_ base64 secret the outbound replies are signed with")
+    max_length: int = Field(
+        default=280, ge=1, le=100_000, description="The platform's limit for a public post"
+    )
 
 
 class Settings(BaseSettings):
@@ -34,6 +44,24 @@ class Settings(BaseSettings):
     storage_url: str = Field(default="", description="Attachment store; empty means files under data_dir")
     auto_close_days: int = 4
     breaching_soon_minutes: int = 60
+
+    # Live channels' inbound webhooks. Secrets are whsec_ base64 strings; several, separated by spaces,
+    # are all accepted while a secret is rotated. SecretStr keeps them out of reprs and logs.
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
+    phone_webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="Signs OpsDesk JSON call events"
+    )
+    twilio_auth_token: SecretStr = Field(default=SecretStr(""), description="Twilio's X-Twilio-Signature key")
+    public_base_url: str = Field(
+        default="", description="The URL the world reaches OpsDesk at (Twilio signs it); empty: the request's"
+    )
+    phone_region: str = Field(default="US", description="Region of numbers written without a +country code")
+    phone_wrap_up_seconds: int = Field(default=120, ge=0, le=86_400)
+    phone_callback_tickets: bool = Field(
+        default=True, description="An abandoned call opens a call-back ticket"
+    )
+    social_webhook_secret: SecretStr = Field(default=SecretStr(""), description="Signs inbound social posts")
+    social_connectors: dict[str, SocialConnector] = Field(default_factory=dict)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -12,6 +12,7 @@ from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.web.api import (
     access,
+    channels,
     sla,
     success_health,
     success_pipeline,
@@ -35,6 +36,7 @@ DOCS_URL = "/api/v1/docs"
 # Every URL's home: one router module per domain under /api/v1, and the pages.
 API_ROUTERS = [
     tickets.router,
+    channels.router,
     sla.router,
     users.router,
     access.router,

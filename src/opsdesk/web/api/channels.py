@@ -1,0 +1,168 @@
+"""/api/v1/channels: the inbound webhooks of the phone and social channels.
+
+They authenticate by signature, not by user: the raw body is verified before anything parses it, and
+the delivery's receipt commits with its effect, so a refused delivery leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from opsdesk.core.clock import Clock
+from opsdesk.core.errors import TooLarge, ValidationFailed
+from opsdesk.core.settings import Settings
+from opsdesk.desk.channels import webhooks
+from opsdesk.desk.channels.phone import twilio
+from opsdesk.desk.channels.phone.actions import PhoneEvent, record_call_event
+from opsdesk.desk.channels.phone.schemas import PhoneEventIn
+from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+MAX_WEBHOOK_BODY = 256 * 1024
+
+
+class WebhookResult(BaseModel):
+    """``duplicate`` is true for a delivery seen before: nothing new was stored."""
+
+    duplicate: bool
+    call_id: str | None = None
+    ticket: int | None = None
+
+
+async def _raw_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BODY:
+        raise TooLarge(f"a webhook body is at most {MAX_WEBHOOK_BODY} bytes", field="body")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_WEBHOOK_BODY:
+            raise TooLarge(f"a webhook body is at most {MAX_WEBHOOK_BODY} bytes", field="body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(model: type[BaseModel], body: bytes) -> Any:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        raise ValidationFailed(f"{field}: {first.get('msg', 'invalid')}", field=field) from exc
+
+
+def _tolerance(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.webhook_tolerance_seconds)
+
+
+def _deliver(
+    session: Session,
+    clock: Clock,
+    *,
+    source: str,
+    event_id: str,
+    body: bytes,
+    effect: Callable[[], WebhookResult],
+) -> WebhookResult:
+    """Claim the delivery and make its effect in one transaction; a repeat does nothing."""
+    try:
+        if not webhooks.claim_delivery(session, source=source, event_id=event_id, body=body, clock=clock):
+            session.rollback()
+            return WebhookResult(duplicate=True)
+        result = effect()
+        session.commit()
+        return result
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _phone_result(session: Session, event: PhoneEvent, settings: Settings, clock: Clock) -> WebhookResult:
+    call = record_call_event(session, event=event, settings=settings, clock=clock)
+    return WebhookResult(duplicate=False, call_id=call.external_id, ticket=call.ticket_id)
+
+
+@router.post("/phone/events", response_model=WebhookResult)
+async def phone_event(
+    request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> WebhookResult:
+    """A call event in OpsDesk's JSON, signed with the Standard Webhooks scheme (see the README)."""
+    body = await _raw_body(request)
+    delivery = webhooks.verify(
+        webhooks.split_secrets(settings.phone_webhook_secret.get_secret_value()),
+        request.headers,
+        body,
+        now=clock.now(),
+        tolerance=_tolerance(settings),
+    )
+    parsed: PhoneEventIn = _parse(PhoneEventIn, body)
+    event = PhoneEvent(provider="opsdesk", **parsed.model_dump())
+
+    def run() -> WebhookResult:
+        return _deliver(
+            session,
+            clock,
+            source="phone",
+            event_id=delivery.event_id,
+            body=body,
+            effect=lambda: _phone_result(session, event, settings, clock),
+        )
+
+    return await run_in_threadpool(run)
+
+
+def _signed_url(request: Request, settings: Settings) -> str:
+    """The URL Twilio requested: the public base URL when OpsDesk sits behind a proxy."""
+    if not settings.public_base_url:
+        return str(request.url)
+    query = request.url.query
+    return settings.public_base_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+
+
+@router.post("/phone/twilio", response_model=WebhookResult)
+async def twilio_status(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    queue: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
+    x_twilio_signature: Annotated[str | None, Header(max_length=200)] = None,
+    i_twilio_idempotency_token: Annotated[str | None, Header(max_length=200)] = None,
+) -> WebhookResult:
+    """A Twilio Voice status callback (form-encoded), checked against ``X-Twilio-Signature``."""
+    body = await _raw_body(request)
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationFailed("the body is not form-encoded", field="body") from exc
+    twilio.verify(
+        settings.twilio_auth_token.get_secret_value(),
+        _signed_url(request, settings),
+        pairs,
+        x_twilio_signature,
+    )
+    params = dict(pairs)
+    at = twilio.sent_at(params, now=clock.now(), tolerance=_tolerance(settings))
+    event = twilio.to_event(params, at=at, queue=queue)
+    event_id = twilio.event_id(params, i_twilio_idempotency_token)
+
+    def run() -> WebhookResult:
+        return _deliver(
+            session,
+            clock,
+            source="twilio",
+            event_id=event_id,
+            body=body,
+            effect=lambda: _phone_result(session, event, settings, clock),
+        )
+
+    return await run_in_threadpool(run)
