@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import opsdesk.desk.channels.email.jobs
 import opsdesk.desk.channels.phone.jobs
+import opsdesk.desk.channels.social.jobs
 import opsdesk.desk.jobs
 import opsdesk.desk.sla.jobs
 import opsdesk.success.health.jobs

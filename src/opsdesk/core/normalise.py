@@ -39,7 +39,12 @@ def normalise_identity(kind: IdentityKind, value: str) -> str:
     if kind is IdentityKind.PHONE:
         return e164(value)
     if kind is IdentityKind.SOCIAL:
-        return value.lower().lstrip("@")
+        # "platform:handle": the same handle on two platforms may be two people.
+        platform, sep, handle = value.lower().rpartition(":")
+        handle = handle.strip().lstrip("@")
+        if not handle:
+            raise ValidationFailed(f"{value!r} is not a social handle", field="handle")
+        return f"{platform.strip()}{sep}{handle}"
     if not value:
         raise ValidationFailed("an identity needs a value", field="value")
     return value

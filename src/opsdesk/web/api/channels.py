@@ -11,19 +11,24 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from opsdesk.core.bounds import MAX_ID
 from opsdesk.core.clock import Clock
-from opsdesk.core.errors import TooLarge, ValidationFailed
+from opsdesk.core.errors import PermissionDenied, TooLarge, ValidationFailed
 from opsdesk.core.settings import Settings
+from opsdesk.desk import access
 from opsdesk.desk.channels import webhooks
 from opsdesk.desk.channels.phone import twilio
 from opsdesk.desk.channels.phone.actions import PhoneEvent, record_call_event
 from opsdesk.desk.channels.phone.schemas import PhoneEventIn
-from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
+from opsdesk.desk.channels.social.actions import receive_post
+from opsdesk.desk.channels.social.queries import deliveries_of
+from opsdesk.desk.channels.social.schemas import SocialDeliveryOut, SocialPostIn
+from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 MAX_WEBHOOK_BODY = 256 * 1024
@@ -166,3 +171,43 @@ async def twilio_status(
         )
 
     return await run_in_threadpool(run)
+
+
+@router.post("/social/events", response_model=WebhookResult)
+async def social_post(
+    request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> WebhookResult:
+    """A public mention or private message from a platform connector, signed like the phone events."""
+    body = await _raw_body(request)
+    delivery = webhooks.verify(
+        webhooks.split_secrets(settings.social_webhook_secret.get_secret_value()),
+        request.headers,
+        body,
+        now=clock.now(),
+        tolerance=_tolerance(settings),
+    )
+    post: SocialPostIn = _parse(SocialPostIn, body)
+
+    def effect() -> WebhookResult:
+        record = receive_post(session, post=post, clock=clock)
+        return WebhookResult(duplicate=False, ticket=record.ticket_id)
+
+    def run() -> WebhookResult:
+        return _deliver(session, clock, source="social", event_id=delivery.event_id, body=body, effect=effect)
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/social/tickets/{number}/deliveries", response_model=list[SocialDeliveryOut])
+def social_deliveries(
+    number: Annotated[int, Path(ge=1, le=MAX_ID)], user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> list[SocialDeliveryOut]:
+    """Where each agent reply on a social ticket is: pending (with its attempts), sent or failed."""
+    ticket = access.ticket_for(session, number, user, clock)
+    if not user.is_staff:
+        raise PermissionDenied("delivery states are for the support team", field="number")
+    out = [
+        SocialDeliveryOut.model_validate(row, from_attributes=True) for row in deliveries_of(session, ticket)
+    ]
+    session.commit()  # the audit row of a sensitive read
+    return out
