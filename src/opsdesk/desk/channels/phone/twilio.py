@@ -24,6 +24,7 @@ PROVIDER = "twilio"
 
 # CallStatus -> our event. "completed" before an answer is an abandon; the state machine decides.
 STATUS_EVENTS = {
+    "initiated": CallEvent.RINGING,
     "queued": CallEvent.QUEUED,
     "ringing": CallEvent.RINGING,
     "in-progress": CallEvent.ANSWERED,
