@@ -24,7 +24,7 @@ from opsdesk.desk.models import Channel, Message, Ticket
 from opsdesk.desk.requesters import find_or_create_requester
 from tests.conftest import LiveServer
 from tests.desk.channels.signed import PHONE_OLD_SECRET, PHONE_SECRET, PUBLIC_BASE, TWILIO_TOKEN, post_signed
-from tests.factories import make_user
+from tests.factories import make_token, make_user
 
 PHONE = "/api/v1/channels/phone/events"
 TWILIO = "/api/v1/channels/phone/twilio"
@@ -276,3 +276,30 @@ def test_twilio_status_callbacks(db: Session, clock: FixedClock, live_server: Li
         and call.recording_url == "https://api.twilio.com/rec/RE1"
     )
     assert call.ticket is not None and call.ended_at is not None and call.state.value == "wrap_up"
+
+
+def test_the_agent_ends_the_wrap_up(db: Session, clock: FixedClock, live_server: LiveServer) -> None:
+    agent = make_user(db, clock, Role.AGENT, email="ana@opsdesk.test", password=None)
+    customer = make_user(db, clock, Role.REQUESTER, email="pat@example.com", password=None)
+    tokens = {"agent": make_token(db, clock, agent), "customer": make_token(db, clock, customer)}
+    db.commit()
+    for n, (type_, offset) in enumerate([("answered", 0), ("ended", 200)]):
+        payload = event(clock, type_) | {"at": (clock.now() + timedelta(seconds=offset)).isoformat()}
+        answer = send(live_server, clock, payload, f"m{n}").json()
+    call = db.scalars(select(Call)).one()
+    assert answer["call"] == call.id
+    clock.advance(timedelta(seconds=230))
+    with live_server.client(tokens["customer"]) as client:
+        assert client.post(f"/api/v1/channels/phone/calls/{call.id}/wrap-up").status_code == 403
+    with live_server.client(tokens["agent"]) as client:
+        assert client.post("/api/v1/channels/phone/calls/999999/wrap-up").status_code == 404
+        done = client.post(f"/api/v1/channels/phone/calls/{call.id}/wrap-up")
+        assert done.status_code == 200, done.text
+        assert (done.json()["state"], done.json()["talk_s"], done.json()["wrap_s"]) == (
+            "completed",
+            200.0,
+            30.0,
+        )
+        assert client.post(f"/api/v1/channels/phone/calls/{call.id}/wrap-up").status_code == 409
+    (completed_event,) = completed(db)
+    assert completed_event.data["wrap_s"] == 30.0

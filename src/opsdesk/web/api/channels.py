@@ -18,12 +18,16 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.bounds import MAX_ID
 from opsdesk.core.clock import Clock
-from opsdesk.core.errors import PermissionDenied, TooLarge, ValidationFailed
+from opsdesk.core.errors import Conflict, NotFound, PermissionDenied, TooLarge, ValidationFailed
 from opsdesk.core.settings import Settings
 from opsdesk.desk import access
 from opsdesk.desk.channels import webhooks
+from opsdesk.desk.channels.phone import actions as phone_actions
+from opsdesk.desk.channels.phone import queries as phone_queries
 from opsdesk.desk.channels.phone import twilio
 from opsdesk.desk.channels.phone.actions import PhoneEvent, record_call_event
+from opsdesk.desk.channels.phone.calls import durations
+from opsdesk.desk.channels.phone.models import Call
 from opsdesk.desk.channels.phone.schemas import PhoneEventIn
 from opsdesk.desk.channels.social.actions import receive_post
 from opsdesk.desk.channels.social.queries import deliveries_of
@@ -38,6 +42,7 @@ class WebhookResult(BaseModel):
     """``duplicate`` is true for a delivery seen before: nothing new was stored."""
 
     duplicate: bool
+    call: int | None = None  # OpsDesk's id of the call (for ending its wrap-up)
     call_id: str | None = None
     ticket: int | None = None
 
@@ -93,7 +98,7 @@ def _deliver(
 
 def _phone_result(session: Session, event: PhoneEvent, settings: Settings, clock: Clock) -> WebhookResult:
     call = record_call_event(session, event=event, settings=settings, clock=clock)
-    return WebhookResult(duplicate=False, call_id=call.external_id, ticket=call.ticket_id)
+    return WebhookResult(duplicate=False, call=call.id, call_id=call.external_id, ticket=call.ticket_id)
 
 
 @router.post("/phone/events", response_model=WebhookResult)
@@ -211,3 +216,57 @@ def social_deliveries(
     ]
     session.commit()  # the audit row of a sensitive read
     return out
+
+
+class CallOut(BaseModel):
+    id: int
+    call_id: str
+    state: str
+    ticket: int | None
+    agent_id: int | None
+    queue: str | None
+    wait_s: float
+    talk_s: float
+    hold_s: float
+    wrap_s: float
+    abandoned: bool
+    voicemail: bool
+
+    @classmethod
+    def of(cls, call: Call) -> CallOut:
+        spent = durations(call.times())
+        return cls(
+            id=call.id,
+            call_id=call.external_id,
+            state=call.state.value,
+            ticket=call.ticket_id,
+            agent_id=call.agent_id,
+            queue=call.queue,
+            wait_s=spent.wait_s,
+            talk_s=spent.talk_s,
+            hold_s=spent.hold_s,
+            wrap_s=spent.wrap_s,
+            abandoned=call.abandoned,
+            voicemail=call.voicemail,
+        )
+
+
+@router.post("/phone/calls/{call}/wrap-up", response_model=CallOut)
+def end_wrap_up(
+    call: Annotated[int, Path(ge=1, le=MAX_ID, description="OpsDesk's id of the call")],
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+) -> CallOut:
+    """The agent has finished the call's after-call work: its wrap-up ends now (409 when the call is
+    not in wrap-up). Staff who may read the call's ticket may end it."""
+    if not user.is_staff:
+        raise PermissionDenied("only the support team ends a call's wrap-up", field="call")
+    row = phone_queries.call_for_update(session, call)
+    if row is None or row.ticket_id is None:
+        raise NotFound(f"no call {call}", field="call")
+    access.ticket_for(session, row.ticket_id, user, clock)
+    if not phone_actions.end_wrap_up(session, call=row, at=clock.now(), clock=clock):
+        raise Conflict(f"call {call} is {row.state.value}, not in wrap-up", field="call")
+    session.commit()
+    return CallOut.of(row)
