@@ -4,6 +4,8 @@ schedules with ``opsdesk.core.jobs.registry``; workers call :func:`load_job_modu
 from __future__ import annotations
 
 import opsdesk.desk.channels.email.jobs
+import opsdesk.desk.channels.phone.jobs
+import opsdesk.desk.channels.social.jobs
 import opsdesk.desk.jobs
 import opsdesk.desk.sla.jobs
 import opsdesk.desk.surveys.jobs

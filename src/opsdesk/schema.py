@@ -8,6 +8,9 @@ import opsdesk.core.config_versions
 import opsdesk.core.jobs.models
 import opsdesk.core.models
 import opsdesk.desk.channels.email.models
+import opsdesk.desk.channels.models
+import opsdesk.desk.channels.phone.models
+import opsdesk.desk.channels.social.models
 import opsdesk.desk.models
 import opsdesk.desk.search  # the full-text index DDL on the tickets and messages tables
 import opsdesk.desk.sla.models

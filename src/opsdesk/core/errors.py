@@ -22,6 +22,10 @@ class ValidationFailed(OpsDeskError):
     """Input that cannot be accepted as given."""
 
 
+class SignatureRejected(OpsDeskError):
+    """A webhook whose signature, timestamp or sender cannot be trusted."""
+
+
 class Conflict(OpsDeskError):
     """The request clashes with the current state (a duplicate, a stale change)."""
 

@@ -6,8 +6,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SocialConnector(BaseModel):
+    """Where agent replies for one platform go: a signed webhook to the connector that posts them."""
+
+    url: str
+    secret: SecretStr = Field(description="whsec_ base64 secret the outbound replies are signed with")
+    max_length: int = Field(
+        default=280, ge=1, le=100_000, description="The platform's limit for a public post"
+    )
 
 
 class Settings(BaseSettings):
@@ -46,7 +56,9 @@ class Settings(BaseSettings):
     breaching_soon_minutes: int = 60
 
     public_url: str = Field(
-        default="http://127.0.0.1:8000", description="Where customers reach OpsDesk; links in mail start here"
+        default="",
+        description="Scheme and host the world reaches OpsDesk at: links in mail start here and Twilio "
+        "signs it; empty: http://127.0.0.1:PORT in mail, the request's own URL for signatures",
     )
     csat_enabled: bool = Field(
         default=True, description="Email a satisfaction survey after a ticket is solved"
@@ -55,12 +67,30 @@ class Settings(BaseSettings):
         default="good_bad", description="good/bad, or 1-5 where 4 and 5 count as good"
     )
     csat_delay_hours: float = Field(default=24, ge=0, le=720, description="Hours after solving to send it")
+    # Live channels' inbound webhooks. Secrets are whsec_ base64 strings; several, separated by spaces,
+    # are all accepted while a secret is rotated. SecretStr keeps them out of reprs and logs.
+    webhook_tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
+    phone_webhook_secret: SecretStr = Field(
+        default=SecretStr(""), description="Signs OpsDesk JSON call events"
+    )
+    twilio_auth_token: SecretStr = Field(default=SecretStr(""), description="Twilio's X-Twilio-Signature key")
+    phone_region: str = Field(default="US", description="Region of numbers written without a +country code")
+    phone_wrap_up_seconds: int = Field(default=120, ge=0, le=86_400)
+    phone_callback_tickets: bool = Field(
+        default=True, description="An abandoned call opens a call-back ticket"
+    )
+    social_webhook_secret: SecretStr = Field(default=SecretStr(""), description="Signs inbound social posts")
+    social_connectors: dict[str, SocialConnector] = Field(default_factory=dict)
 
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'opsdesk.db').resolve()}"
+
+    def link_base(self) -> str:
+        """Where links in mail (survey links) point: the public URL, else this machine's own port."""
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
 
     def resolved_storage_url(self) -> str:
         return self.storage_url or f"file://{(self.data_dir / 'attachments').resolve()}"

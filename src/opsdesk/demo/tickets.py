@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.models import Event, Tier
 from opsdesk.demo.bulk import bulk_insert, next_id
+from opsdesk.demo.calls import DemoCalls
 from opsdesk.demo.people import TAG_POOL, DemoPeople
 from opsdesk.demo.sla import CHAT_FIRST_REPLY, FIRST_REPLY_TARGET, RESOLUTION_TARGET, DemoPolicies
 from opsdesk.desk.models import AuthorKind, Channel, Message, Priority, Status, Ticket, TicketTag, TicketType
@@ -111,6 +112,7 @@ class _Writer:
         self.messages: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.tags: list[dict[str, Any]] = []
+        self.calls = DemoCalls(session)
         self.ids = _Ids(
             ticket=next_id(session, Ticket),
             message=next_id(session, Message),
@@ -191,6 +193,7 @@ class _Writer:
         ):
             bulk_insert(self.session, model, rows)
             rows.clear()
+        self.calls.flush(self.session)
 
 
 def generate_tickets(
@@ -355,6 +358,10 @@ def _one_ticket(
 
     t = created
     if by_agent:
+        writer.ids.event = writer.calls.answered(
+            writer.events, writer.ids.event, rng, ticket_id=tid, answered_at=t, agent=agent,
+            requester=requester, queue=f"support-{region.lower()}",
+        )  # fmt: skip
         assign(t, agent)
         writer.message(tid, t, agent, AuthorKind.AGENT, True, channel, f"Call summary: {opening}")
         status(t, Status.OPEN)

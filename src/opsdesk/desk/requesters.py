@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core import audit, permissions
 from opsdesk.core.actions import add_identity
 from opsdesk.core.clock import Clock
-from opsdesk.core.errors import OpsDeskError, PermissionDenied, ValidationFailed
+from opsdesk.core.errors import Conflict, OpsDeskError, PermissionDenied, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Identity, IdentityKind, Organisation, Role, User
 from opsdesk.core.normalise import normalise_identity
@@ -84,6 +84,35 @@ def find_or_create_requester(
         data={"role": Role.REQUESTER.value, "tier": None, "first_identity": kind.value},
     )
     return user
+
+
+def find_requester_by_any(
+    session: Session, *, identities: list[tuple[IdentityKind, str, str]], name: str | None, clock: Clock
+) -> User:
+    """The one person any of ``identities`` (kind, value, field) leads to, or a new requester on the
+    first of them. Identities of two different people are a Conflict: they must be merged first, by
+    someone allowed to (an API caller naming them together is not proof they are one person)."""
+    if not identities:
+        raise ValidationFailed("give an identity of the requester", field="requester_email")
+    found: dict[int, User] = {}
+    for kind, value, field in identities:
+        try:
+            person = person_by_identity(session, kind, value)
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, field=field) from exc
+        if person is not None:
+            found[person.id] = person
+    if len(found) > 1:
+        raise Conflict(
+            "these identities belong to different people; merge them first", field=identities[0][2]
+        )
+    if found:
+        return next(iter(found.values()))
+    kind, value, field = identities[0]
+    try:
+        return find_or_create_requester(session, kind=kind, value=value, name=name, clock=clock)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field=field) from exc
 
 
 def _authorise(

@@ -90,6 +90,12 @@ class TicketCreate(_Body):
     subject: Annotated[Text, Field(min_length=1, max_length=500)]
     requester_id: Id | None = None
     requester_email: Annotated[Text | None, Field(max_length=320)] = None
+    requester_phone: Annotated[
+        Text | None, Field(max_length=40, description="Any format; matched in E.164 (+14155550100)")
+    ] = None
+    requester_handle: Annotated[
+        Text | None, Field(max_length=240, description="platform:handle, e.g. twitter:@alice")
+    ] = None
     requester_name: Annotated[Text | None, Field(max_length=200)] = None
     public: bool = True
     channel: Channel = Channel.API

@@ -12,6 +12,7 @@ from opsdesk.core.database import make_engine, make_session_factory
 from opsdesk.core.settings import Settings, get_settings
 from opsdesk.web.api import (
     access,
+    channels,
     insights,
     quality,
     sla,
@@ -41,6 +42,7 @@ DOCS_URL = "/api/v1/docs"
 API_ROUTERS = [
     tickets.router,
     ticket_email.router,
+    channels.router,
     sla.router,
     users.router,
     access.router,

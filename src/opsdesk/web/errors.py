@@ -15,6 +15,7 @@ from opsdesk.core.errors import (
     NotFound,
     OpsDeskError,
     PermissionDenied,
+    SignatureRejected,
     Throttled,
     TooLarge,
     ValidationFailed,
@@ -23,6 +24,7 @@ from opsdesk.core.errors import (
 STATUS_BY_ERROR: dict[type[OpsDeskError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     PermissionDenied: (403, "forbidden"),
+    SignatureRejected: (401, "bad_signature"),
     ValidationFailed: (422, "invalid"),
     Conflict: (409, "conflict"),
     TooLarge: (413, "too_large"),

@@ -1,6 +1,7 @@
 """Hands a public agent reply to the channel that reaches the requester.
 
-Today that is email: a requester with an address gets the reply queued as an outbound email in the
+A social ticket's reply goes back to the platform through its connector (``social.outbound``); any
+other goes by email: a requester with an address gets the reply queued as an outbound email in the
 same transaction as the message, so a rolled-back reply is never sent and a committed one always is.
 The ticket's Cc recipients (see ``email.ccs``) are copied on it.
 """
@@ -18,7 +19,7 @@ from opsdesk.desk.channels.email.ccs import ticket_ccs
 from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
 from opsdesk.desk.channels.email.outbound import SEND_MAIL
 from opsdesk.desk.channels.email.threading import reply_subject
-from opsdesk.desk.models import AuthorKind, Message
+from opsdesk.desk.models import AuthorKind, Channel, Message
 
 # RFC 5322 suggests keeping the first and the latest ids when References grows long.
 MAX_REFERENCES = 20
@@ -106,6 +107,11 @@ def deliver_public_reply(session: Session, *, message: Message, clock: Clock) ->
     only the messages the thread is read from must be flushed first."""
     if not message.public:
         return
+    if message.ticket.channel is Channel.SOCIAL:
+        from opsdesk.desk.channels.social.outbound import queue_social_reply
+
+        if queue_social_reply(session, message=message, clock=clock):
+            return
     if message.id is None or _messages_pending(session):
         session.flush()
     with session.no_autoflush:  # lazy loads of the ticket or its requester need nothing pending

@@ -54,4 +54,4 @@ def read_opt_out_token(settings: Settings, token: str, *, now: datetime) -> int:
 def public_link(settings: Settings, path: str) -> str:
     if not path.startswith("/"):
         raise ValidationFailed("a link path starts with /", field="path")
-    return settings.public_url.rstrip("/") + path
+    return settings.link_base() + path

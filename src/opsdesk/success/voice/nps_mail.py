@@ -57,7 +57,7 @@ def read_form_token(settings: Settings, token: str, *, now: datetime) -> int:
 
 
 def build_nps_email(invitation: NpsInvitation, *, settings: Settings, now: datetime) -> EmailMessage:
-    base = settings.public_url.rstrip("/")
+    base = settings.link_base()
     links = [
         (n, f"{base}/surveys/nps/{score_token(settings, invitation_id=invitation.id, score=n, now=now)}")
         for n in range(11)

@@ -125,7 +125,15 @@ def _attachments(body: MessageCreate | TicketCreate) -> list[NewAttachment]:
 
 def _requester_for(session: Session, body: TicketCreate, user: User, clock: Clock) -> User:
     if user.role is Role.REQUESTER:
-        for field in ("requester_id", "requester_email", "group_id", "assignee_id", "external_id"):
+        for field in (
+            "requester_id",
+            "requester_email",
+            "requester_phone",
+            "requester_handle",
+            "group_id",
+            "assignee_id",
+            "external_id",
+        ):
             if getattr(body, field) is not None and not (
                 field == "requester_id" and body.requester_id == user.id
             ):
@@ -138,18 +146,22 @@ def _requester_for(session: Session, body: TicketCreate, user: User, clock: Cloc
         if requester is None:
             raise NotFound(f"no user {body.requester_id}", field="requester_id")
         return requester
-    if body.requester_email:
-        try:
-            return requesters.find_or_create_requester(
-                session,
-                kind=IdentityKind.EMAIL,
-                value=body.requester_email,
-                name=body.requester_name,
-                clock=clock,
-            )
-        except ValidationFailed as exc:
-            raise ValidationFailed(exc.message, field="requester_email") from exc
-    raise ValidationFailed("give requester_id or requester_email", field="requester_id")
+    identities = [
+        (kind, value, field)
+        for kind, value, field in (
+            (IdentityKind.EMAIL, body.requester_email, "requester_email"),
+            (IdentityKind.PHONE, body.requester_phone, "requester_phone"),
+            (IdentityKind.SOCIAL, body.requester_handle, "requester_handle"),
+        )
+        if value
+    ]
+    if identities:
+        return requesters.find_requester_by_any(
+            session, identities=identities, name=body.requester_name, clock=clock
+        )
+    raise ValidationFailed(
+        "give requester_id, or requester_email, requester_phone or requester_handle", field="requester_id"
+    )
 
 
 @router.post("/tickets", status_code=201, response_model=TicketOut, dependencies=[Authenticates])
