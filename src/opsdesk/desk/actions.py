@@ -421,10 +421,12 @@ def add_message(
     store: AttachmentStore | None = None,
     attachments: Sequence[NewAttachment] = (),
     email_message_id: str | None = None,
+    deliver: bool = True,
 ) -> Message:
     """A reply or internal note. A requester's reply reopens a pending or solved ticket; the first
     public agent reply opens a new one. A closed ticket takes no more messages: the caller starts a
-    follow-up with ``create_ticket(follow_up_of=...)``."""
+    follow-up with ``create_ticket(follow_up_of=...)``. ``deliver=False`` keeps a public reply off the
+    mail: a live chat delivers it to the visitor itself while they are online."""
     if ticket.status is Status.CLOSED:
         raise Conflict(
             f"ticket #{ticket.id} is closed; a reply to it starts a follow-up ticket", field="number"
@@ -454,7 +456,7 @@ def add_message(
     # The ticket's change is complete here (delivery queues mail, it records no event and changes no
     # ticket field), so the SLA refresh comes first: the ticket's row is then written once.
     _after_change(session, ticket, clock)
-    if author_kind is AuthorKind.AGENT and public:
+    if author_kind is AuthorKind.AGENT and public and deliver:
         from opsdesk.desk.channels.delivery import deliver_public_reply
 
         deliver_public_reply(session, message=message, clock=clock)
