@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -338,3 +339,25 @@ def mark_read(session: Session, *, conversation: ChatConversation, sender: Sende
         result = conversation.agent_read_seq
     session.flush()
     return result
+
+
+RatingRecorder = Callable[[Session, ChatConversation, str, "str | None", Clock], None]
+_rating_recorders: list[RatingRecorder] = []
+
+
+def on_chat_rating(recorder: RatingRecorder) -> RatingRecorder:
+    """The hook for the end-of-chat rating: the surveys package registers the function that stores it
+    (as ``csat_received`` with ``via: "chat"``); chat itself keeps no ratings."""
+    _rating_recorders.append(recorder)
+    return recorder
+
+
+def rate_chat(
+    session: Session, *, conversation: ChatConversation, rating: str, comment: str | None, clock: Clock
+) -> bool:
+    """Hand the widget's rating to whoever stores ratings; False when nobody does yet."""
+    if conversation.state is not ChatState.ENDED:
+        raise Conflict("a chat is rated once it has ended", field="rating")
+    for recorder in _rating_recorders:
+        recorder(session, conversation, rating, comment, clock)
+    return bool(_rating_recorders)

@@ -1,0 +1,163 @@
+"""The widget's HTTP side: is anyone online, start a chat (the pre-chat form), leave a message.
+
+Called from customers' own sites, so these answer cross-origin requests (CORS) from the origins in
+``OPSDESK_CHAT_WIDGET_ORIGINS`` (any when empty). They carry no cookies and need none: a chat is
+reached afterwards with the bearer token the start returns, kept by the widget in the visitor's
+browser."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StringConstraints
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from opsdesk.core.database import transaction
+from opsdesk.core.models import IdentityKind
+from opsdesk.core.settings import Settings
+from opsdesk.desk import actions as desk_actions
+from opsdesk.desk.channels.chat import actions
+from opsdesk.desk.channels.chat.protocol import MAX_TEXT
+from opsdesk.desk.models import Channel
+from opsdesk.desk.requesters import find_or_create_requester
+from opsdesk.web.chat.hub import CONSOLE, hub_for
+from opsdesk.web.errors import error_body
+
+PREFIX = "/api/v1/chat"
+router = APIRouter(prefix=PREFIX, tags=["chat"])
+
+ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+VisitorId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{16,64}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+Email = Annotated[str, StringConstraints(max_length=320, pattern=r"^[^\x00]*$")]
+Language = Annotated[str, StringConstraints(max_length=16, pattern=r"^[A-Za-z-]*$")]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, pattern=r"^[^\x00]*$")]
+
+
+class StartIn(BaseModel):
+    visitor_id: VisitorId
+    client_id: ClientId
+    name: Name
+    email: Email | None = None
+    language: Language | None = None
+    text: Body
+
+
+class OfflineIn(BaseModel):
+    visitor_id: VisitorId
+    client_id: ClientId
+    name: Name
+    email: Email = Field(description="replies go to this address")
+    language: Language | None = None
+    text: Body
+
+
+def allowed_origins(settings: Settings) -> list[str]:
+    return [o.strip().rstrip("/") for o in settings.chat_widget_origins.split(",") if o.strip()]
+
+
+class WidgetCors:
+    """CORS for the widget's endpoints, errors included (so the widget can show why), as pure ASGI
+    middleware: an allowed origin gets its own name back (no cookies are involved), a preflight is
+    answered here, and a request from an origin not allowed is refused before it does anything."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.allowed = allowed_origins(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX + "/"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if origin and self.allowed and origin.rstrip("/") not in self.allowed:
+            refusal = JSONResponse(error_body("forbidden", "this site may not embed the chat", "origin"), 403)
+            await refusal(scope, receive, send)
+            return
+        cors = (
+            [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+            if origin
+            else []
+        )
+        if scope["method"] == "OPTIONS":
+            cors += [
+                (b"access-control-allow-methods", b"GET, POST"),
+                (b"access-control-allow-headers", b"content-type"),
+                (b"access-control-max-age", b"600"),
+            ]
+            await send({"type": "http.response.start", "status": 204, "headers": cors})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + cors
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+
+@router.get("/availability")
+async def availability(request: Request) -> JSONResponse:
+    """Whether an agent has the chat console open; when not, the widget offers a message form."""
+    hub = await hub_for(request.app.state)
+    online = await hub.agents_online()
+    return JSONResponse({"online": online > 0})
+
+
+@router.post("/start", status_code=201)
+async def start(request: Request, body: StartIn) -> JSONResponse:
+    """The pre-chat form: a chat ticket with the first message; the token reaches it afterwards."""
+    state = request.app.state
+
+    def run() -> dict[str, Any]:
+        with transaction(state.session_factory) as session:
+            started = actions.start_chat(
+                session,
+                visitor_id=body.visitor_id,
+                name=body.name,
+                email=body.email,
+                language=body.language,
+                text=body.text,
+                client_id=body.client_id,
+                clock=state.clock,
+            )
+            return {
+                "token": started.token,
+                "conversation_id": started.conversation.id,
+                "ticket_id": started.conversation.ticket_id,
+                "last_seq": started.conversation.last_seq,
+            }
+
+    result = await run_in_threadpool(run)
+    await (await hub_for(state)).publish(CONSOLE, {"type": "chats_changed"})
+    return JSONResponse(result, status_code=201)
+
+
+@router.post("/offline", status_code=201)
+async def offline(request: Request, body: OfflineIn) -> JSONResponse:
+    """Nobody is online: the message becomes an email ticket, answered by mail like any other."""
+    state = request.app.state
+
+    def run() -> dict[str, Any]:
+        with transaction(state.session_factory) as session:
+            person = find_or_create_requester(
+                session, kind=IdentityKind.EMAIL, value=body.email, name=body.name, clock=state.clock
+            )
+            ticket = desk_actions.create_ticket(
+                session,
+                requester=person,
+                subject=body.text.splitlines()[0][:200] or "Message from the chat",
+                body_text=body.text,
+                channel=Channel.EMAIL,
+                clock=state.clock,
+                external_id=f"chat-offline:{body.visitor_id}:{body.client_id}",
+                tags=["chat_offline"],
+            )
+            return {"ticket_id": ticket.id}
+
+    return JSONResponse(await run_in_threadpool(run), status_code=201)

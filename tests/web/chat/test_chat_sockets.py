@@ -1,0 +1,204 @@
+"""The chat WebSockets against a served app: numbered messages both ways, a resend stored once, resume
+after a reconnect, typing, read state and presence, and who may connect to which side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from websockets.exceptions import ConnectionClosed
+
+from opsdesk.core.clock import FixedClock
+from opsdesk.core.models import Role
+from opsdesk.desk.models import Channel, Message, Ticket
+from tests.conftest import LiveServer, serving
+from tests.factories import make_token, make_user
+from tests.web.chat.clients import ChatClient, start_chat, ws_url
+
+
+@pytest.fixture
+def agent_token(db: Session, clock: FixedClock) -> str:
+    agent = make_user(db, clock, Role.AGENT, email="agent@desk.example")
+    token = make_token(db, clock, agent)
+    db.commit()
+    return token
+
+
+def _transcript(db: Session, ticket_id: int) -> list[str]:
+    db.expire_all()
+    return list(
+        db.scalars(select(Message.body_text).where(Message.ticket_id == ticket_id).order_by(Message.id))
+    )
+
+
+def test_visitor_and_agent_exchange_numbered_messages_and_a_resend_is_stored_once(
+    live_server: LiveServer, db: Session, agent_token: str
+) -> None:
+    chat = start_chat(live_server.url)
+    visitor = ChatClient.visitor(live_server.url, chat["token"])
+    assert visitor.until("state")["state"] == "waiting"
+    assert visitor.until("message")["seq"] == 1
+    agent = ChatClient.agent(live_server.url, chat["conversation_id"], agent_token)
+    agent.until("message", seq=1)
+    agent.say("a-1", "Hello Ada, let me look")
+    assert agent.until("ack")["seq"] == 2
+    assert visitor.until("message")["text"] == "Hello Ada, let me look"
+    assert visitor.until("state")["state"] == "active"  # the agent's first message took the chat
+    for _ in range(3):  # a flaky connection resends the same message
+        visitor.say("c-2", "Thank you")
+        assert visitor.until("ack") == {"type": "ack", "client_id": "c-2", "seq": 3}
+    agent.say("a-2", "Found it")
+    assert agent.until("message", seq=4)["text"] == "Found it"
+    assert sorted(agent.messages) == [1, 2, 3, 4]  # seq 3 came once, though sent three times
+    visitor.close()
+    agent.close()
+    assert _transcript(db, chat["ticket_id"]) == [
+        "Hi, my invoice is wrong",
+        "Hello Ada, let me look",
+        "Thank you",
+        "Found it",
+    ]
+    ticket = db.get_one(Ticket, chat["ticket_id"])
+    assert ticket.channel is Channel.CHAT
+
+
+def test_a_reconnecting_visitor_gets_what_it_missed_and_the_agent_sees_presence(
+    live_server: LiveServer, agent_token: str
+) -> None:
+    chat = start_chat(live_server.url)
+    agent = ChatClient.agent(live_server.url, chat["conversation_id"], agent_token)
+    agent.until("message", seq=1)
+    visitor = ChatClient.visitor(live_server.url, chat["token"])
+    visitor.until("message", seq=1)
+    visitor.close()
+    assert agent.until("presence")["visitor"] == "left"
+    agent.say("a-1", "Are you there?")
+    agent.say("a-2", "I will email you")
+    agent.until("ack", seq=3)
+    back = ChatClient.visitor(live_server.url, chat["token"], last_seq=1)
+    state = back.until("state")
+    assert (state["last_seq"], state["visitor"]) == (3, "online")
+    assert [back.until("message")["seq"] for _ in range(2)] == [2, 3]
+    assert agent.until("presence")["visitor"] == "online"
+    back.send({"type": "typing", "on": True})
+    assert agent.until("typing") == {"type": "typing", "from": "visitor", "on": True}
+    back.send({"type": "read", "seq": 3})
+    assert agent.until("read") == {"type": "read", "from": "visitor", "seq": 3}
+    back.send({"type": "hello", "token": chat["token"], "last_seq": 2})  # a resync after a gap
+    assert back.until("message")["seq"] == 3
+    back.send({"type": "send", "client_id": "bad id", "text": "x"})
+    assert back.until("error")["field"] == "client_id"
+    back.close()
+    agent.close()
+
+
+def test_ending_the_chat_reaches_both_sides_and_opens_the_rating_hook(
+    live_server: LiveServer, agent_token: str
+) -> None:
+    chat = start_chat(live_server.url)
+    agent = ChatClient.agent(live_server.url, chat["conversation_id"], agent_token)
+    visitor = ChatClient.visitor(live_server.url, chat["token"])
+    agent.send({"type": "accept"})
+    visitor.until("state", state="active")
+    visitor.send({"type": "rate", "rating": "good"})
+    assert visitor.until("error")["field"] == "rating"  # not before the end
+    agent.send({"type": "end"})
+    assert visitor.until("ended") == {"type": "ended", "by": "agent"}
+    visitor.send({"type": "rate", "rating": "good"})
+    assert visitor.until("rated")["rating"] == "good"
+    agent.say("a-9", "late")
+    assert agent.until("error")["message"] == "this chat has ended"
+    agent.close()
+    visitor.close()
+
+
+def _close_code(connect: Any) -> int:
+    client = connect()
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            client.next()
+    assert closed.value.rcvd is not None
+    return int(closed.value.rcvd.code)
+
+
+def test_who_may_connect(live_server: LiveServer, db: Session, clock: FixedClock, agent_token: str) -> None:
+    chat = start_chat(live_server.url)
+    requester = db.get_one(Ticket, chat["ticket_id"]).requester
+    customer = make_user(db, clock, Role.REQUESTER, email="someone@customer.example")
+    customer_token = make_token(db, clock, customer)
+    db.commit()
+    url = live_server.url
+    assert _close_code(lambda: ChatClient.visitor(url, chat["token"] + "x")) == 4401
+    assert _close_code(lambda: ChatClient.agent(url, chat["conversation_id"], customer_token)) == 4403
+    assert _close_code(lambda: ChatClient.agent(url, chat["conversation_id"], "nonsense")) == 4401
+    assert _close_code(lambda: ChatClient.agent(url, 999_999, agent_token)) == 4404
+    assert requester.role is Role.REQUESTER
+
+
+def test_a_sensitive_chat_is_not_found_by_an_agent_without_sensitive_access(
+    live_server: LiveServer, db: Session, agent_token: str
+) -> None:
+    chat = start_chat(live_server.url)
+    db.get_one(Ticket, chat["ticket_id"]).sensitive = True
+    db.commit()
+    assert (
+        _close_code(lambda: ChatClient.agent(live_server.url, chat["conversation_id"], agent_token)) == 4404
+    )
+
+
+def test_the_widget_endpoints_answer_allowed_origins_only(
+    engine: Any, clock: FixedClock, settings: Any
+) -> None:
+    from opsdesk.web.app import create_app
+
+    settings.chat_widget_origins = "https://shop.example"
+    with serving(create_app(settings, engine=engine, clock=clock)) as server:
+        ok = httpx.options(
+            server.url + "/api/v1/chat/start",
+            headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert ok.status_code == 204 and ok.headers["access-control-allow-origin"] == "https://shop.example"
+        refused = httpx.post(
+            server.url + "/api/v1/chat/start", json={}, headers={"Origin": "https://evil.example"}
+        )
+        assert refused.status_code == 403 and refused.json()["error"]["field"] == "origin"
+        invalid = httpx.post(
+            server.url + "/api/v1/chat/start", json={"name": "x"}, headers={"Origin": "https://shop.example"}
+        )
+        assert (
+            invalid.status_code == 422
+            and invalid.headers["access-control-allow-origin"] == "https://shop.example"
+        )
+        client = ChatClient(
+            __import__("websockets.sync.client", fromlist=["connect"]).connect(
+                ws_url(server.url, "/chat/ws/visitor"),
+                origin="https://evil.example",  # type: ignore[arg-type]
+            )
+        )
+        with pytest.raises(ConnectionClosed) as closed:
+            client.next()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+def test_with_nobody_online_a_message_becomes_an_email_ticket(live_server: LiveServer, db: Session) -> None:
+    assert httpx.get(live_server.url + "/api/v1/chat/availability").json() == {"online": False}
+    body = {
+        "visitor_id": "v-offline-visitor-1",
+        "client_id": "c-1",
+        "name": "Bo",
+        "email": "bo@later.example",
+        "text": "Please call me back\nabout my plan",
+    }
+    first = httpx.post(live_server.url + "/api/v1/chat/offline", json=body)
+    again = httpx.post(live_server.url + "/api/v1/chat/offline", json=body)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    ticket = db.get_one(Ticket, first.json()["ticket_id"])
+    assert (ticket.channel, ticket.subject, ticket.requester.email) == (
+        Channel.EMAIL,
+        "Please call me back",
+        "bo@later.example",
+    )
