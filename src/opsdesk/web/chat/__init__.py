@@ -8,8 +8,9 @@ from opsdesk.core.settings import Settings
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    from opsdesk.web.chat import sockets, widget
+    from opsdesk.web.chat import console, sockets, widget
 
     app.include_router(widget.router)
     app.include_router(sockets.router)
+    app.include_router(console.router)
     app.add_middleware(widget.WidgetCors, settings=settings)
