@@ -202,3 +202,31 @@ def test_with_nobody_online_a_message_becomes_an_email_ticket(live_server: LiveS
         "Please call me back",
         "bo@later.example",
     )
+
+
+def test_transfer_to_a_group_waits_there_and_a_reader_without_reply_rights_is_refused(
+    live_server: LiveServer, db: Session, clock: FixedClock, agent_token: str
+) -> None:
+    from opsdesk.core.models import Group
+
+    group = Group(name="Billing")
+    reviewer = make_user(db, clock, Role.QA_REVIEWER, email="qa@desk.example")
+    reviewer_token = make_token(db, clock, reviewer)
+    db.add(group)
+    db.commit()
+    chat = start_chat(live_server.url)
+    agent = ChatClient.agent(live_server.url, chat["conversation_id"], agent_token)
+    agent.send({"type": "accept"})
+    agent.until("state", state="active")
+    agent.send({"type": "transfer", "to_group_id": group.id})
+    moved = agent.until("state", state="waiting")
+    assert moved["agent_id"] is None
+    agent.send({"type": "transfer", "to_agent_id": 999_999})
+    assert agent.until("error")["field"] == "to_agent_id"
+    agent.close()
+    db.expire_all()
+    assert db.get_one(Ticket, chat["ticket_id"]).group_id == group.id
+    assert (
+        _close_code(lambda: ChatClient.agent(live_server.url, chat["conversation_id"], reviewer_token))
+        == 4403
+    )
