@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         default="", description="When set, background jobs run on a Redis queue and chat fans out over it"
     )
     chat_redis_prefix: str = Field(default="opsdesk:chat", description="Redis channel and key prefix of chat")
+    chat_schedule: str = Field(
+        default="", description="Name of the business schedule chat is open in; empty means always"
+    )
     chat_widget_origins: str = Field(
         default="",
         description="Comma-separated origins (https://www.example.com) whose pages may embed the chat "

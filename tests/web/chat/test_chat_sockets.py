@@ -184,7 +184,8 @@ def test_the_widget_endpoints_answer_allowed_origins_only(
 
 
 def test_with_nobody_online_a_message_becomes_an_email_ticket(live_server: LiveServer, db: Session) -> None:
-    assert httpx.get(live_server.url + "/api/v1/chat/availability").json() == {"online": False}
+    availability = httpx.get(live_server.url + "/api/v1/chat/availability").json()
+    assert availability == {"online": False, "reason": "nobody_online"}
     body = {
         "visitor_id": "v-offline-visitor-1",
         "client_id": "c-1",
@@ -230,3 +231,51 @@ def test_transfer_to_a_group_waits_there_and_a_reader_without_reply_rights_is_re
         _close_code(lambda: ChatClient.agent(live_server.url, chat["conversation_id"], reviewer_token))
         == 4403
     )
+
+
+def test_chat_is_available_while_an_agent_has_the_console_open_and_only_in_its_hours(
+    engine: Any, clock: FixedClock, settings: Any, db: Session, agent_token: str
+) -> None:
+    from websockets.sync.client import connect
+
+    from opsdesk.desk.sla.actions import create_business_schedule
+    from opsdesk.web.app import create_app
+
+    create_business_schedule(
+        db,
+        name="Chat hours",
+        timezone="Europe/Dublin",
+        intervals=[{"weekday": 0, "start": "08:00", "end": "17:00"}],
+        actor=None,
+        clock=clock,
+    )
+    db.commit()
+    settings.chat_schedule = "Chat hours"
+    with serving(create_app(settings, engine=engine, clock=clock)) as server:
+        availability = server.url + "/api/v1/chat/availability"
+        console = connect(
+            ws_url(server.url, "/chat/ws/console"),
+            additional_headers={"Authorization": f"Bearer {agent_token}"},
+        )
+        _until(lambda: httpx.get(availability).json()["online"])  # Monday 09:00 in Dublin
+        assert httpx.get(availability).json() == {"online": True, "reason": None}
+        clock.set(clock.now().replace(hour=18))
+        assert httpx.get(availability).json() == {"online": False, "reason": "closed"}
+        refused = httpx.post(
+            server.url + "/api/v1/chat/start",
+            json={"visitor_id": "v-closed-hours-visitor", "client_id": "c-1", "name": "Al", "text": "hi"},
+        )
+        assert refused.status_code == 409 and refused.json()["error"]["field"] == "chat"
+        console.close()
+        clock.set(clock.now().replace(hour=9))
+        _until(lambda: httpx.get(availability).json() == {"online": False, "reason": "nobody_online"})
+
+
+def _until(check: Any) -> None:
+    """Polls a served app until ``check`` holds (the console registers asynchronously)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

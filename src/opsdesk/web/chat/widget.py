@@ -16,10 +16,11 @@ from pydantic import BaseModel, Field, StringConstraints
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsdesk.core.database import transaction
+from opsdesk.core.errors import Conflict
 from opsdesk.core.models import IdentityKind
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions as desk_actions
-from opsdesk.desk.channels.chat import actions
+from opsdesk.desk.channels.chat import actions, queries
 from opsdesk.desk.channels.chat.protocol import MAX_TEXT
 from opsdesk.desk.models import Channel
 from opsdesk.desk.requesters import find_or_create_requester
@@ -101,12 +102,20 @@ class WidgetCors:
         await self.app(scope, receive, with_cors)
 
 
+def _in_hours(state: Any) -> bool:
+    with transaction(state.session_factory, write=False) as session:
+        return queries.open_for_chat(session, state.settings.chat_schedule, state.clock.now())
+
+
 @router.get("/availability")
 async def availability(request: Request) -> JSONResponse:
-    """Whether an agent has the chat console open; when not, the widget offers a message form."""
-    hub = await hub_for(request.app.state)
-    online = await hub.agents_online()
-    return JSONResponse({"online": online > 0})
+    """Whether chat is in its hours and an agent has the console open; when not, the widget says why
+    and offers a message form instead."""
+    state = request.app.state
+    if not await run_in_threadpool(_in_hours, state):
+        return JSONResponse({"online": False, "reason": "closed"})
+    online = await (await hub_for(state)).agents_online() > 0
+    return JSONResponse({"online": online, "reason": None if online else "nobody_online"})
 
 
 @router.post("/start", status_code=201)
@@ -116,6 +125,8 @@ async def start(request: Request, body: StartIn) -> JSONResponse:
 
     def run() -> dict[str, Any]:
         with transaction(state.session_factory) as session:
+            if not queries.open_for_chat(session, state.settings.chat_schedule, state.clock.now()):
+                raise Conflict("chat is closed now; leave a message instead", field="chat")
             started = actions.start_chat(
                 session,
                 visitor_id=body.visitor_id,

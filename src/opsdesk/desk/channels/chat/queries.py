@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -13,6 +14,8 @@ from opsdesk.desk.channels.chat.actions import hash_token
 from opsdesk.desk.channels.chat.models import ChatConversation, ChatEntry, ChatState
 from opsdesk.desk.channels.chat.protocol import message_frame
 from opsdesk.desk.models import Message, Ticket
+from opsdesk.desk.sla.calendars import calendar_at_for
+from opsdesk.desk.sla.models import BusinessSchedule
 
 RESUME_LIMIT = 1000
 
@@ -46,6 +49,17 @@ def entry_frame(entry: ChatEntry, message: Message) -> dict[str, Any]:
         text=message.body_text,
         at=entry.created_at,
     )
+
+
+def open_for_chat(session: Session, schedule_name: str, at: datetime) -> bool:
+    """Whether chat is in its business hours at ``at`` (always, with no schedule named; a name that
+    matches no schedule is closed, so a typo never opens chat at night)."""
+    if not schedule_name:
+        return True
+    schedule = session.scalar(select(BusinessSchedule).where(BusinessSchedule.name == schedule_name))
+    if schedule is None:
+        return False
+    return calendar_at_for(schedule)(at).is_open(at)
 
 
 def console_chats(session: Session, agent: User) -> list[ChatConversation]:

@@ -69,8 +69,8 @@
     if (saved.token) { chat(); return; }
     notice("Connecting…");
     fetch(api + "/availability").then(function (r) { return r.json(); })
-      .then(function (a) { if (a.online) { preChat(); } else { offline(); } })
-      .catch(function () { offline(); });
+      .then(function (a) { if (a.online) { preChat(); } else { offline(a.reason); } })
+      .catch(function () { offline(null); });
   }
 
   function preChat() {
@@ -101,10 +101,11 @@
     body.appendChild(form);
   }
 
-  function offline() {
+  function offline(reason) {
     clear();
     var form = el("form", { class: "form", "data-testid": "offline" });
-    form.appendChild(el("p", { class: "notice" }, "No one is available to chat right now. Leave a message and we will answer by email."));
+    var why = reason === "closed" ? "Chat is closed at this hour." : "No one is available to chat right now.";
+    form.appendChild(el("p", { class: "notice" }, why + " Leave a message and we will answer by email."));
     var name = field(form, "Name", "name", "text", true);
     var email = field(form, "Email", "email", "email", true);
     var text = field(form, "Message", "text", "textarea", true);
