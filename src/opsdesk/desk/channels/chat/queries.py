@@ -14,7 +14,7 @@ from opsdesk.desk.channels.chat.actions import hash_token
 from opsdesk.desk.channels.chat.models import ChatConversation, ChatEntry, ChatState
 from opsdesk.desk.channels.chat.protocol import message_frame
 from opsdesk.desk.models import Message, Ticket
-from opsdesk.desk.sla.calendars import calendar_at_for
+from opsdesk.desk.sla.calendars import hours_of
 from opsdesk.desk.sla.models import BusinessSchedule
 
 RESUME_LIMIT = 1000
@@ -59,7 +59,10 @@ def open_for_chat(session: Session, schedule_name: str, at: datetime) -> bool:
     schedule = session.scalar(select(BusinessSchedule).where(BusinessSchedule.name == schedule_name))
     if schedule is None:
         return False
-    return calendar_at_for(schedule)(at).is_open(at)
+    versions = [v for v in schedule.versions if v.effective_from <= at] or list(schedule.versions)
+    if not versions:
+        return True
+    return hours_of(max(versions, key=lambda v: v.effective_from)).is_open(at)
 
 
 def console_chats(session: Session, agent: User) -> list[ChatConversation]:
