@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock, FixedClock
 from opsdesk.core.models import User
+from opsdesk.demo.chats import create_chat_history
 from opsdesk.demo.people import create_people
 from opsdesk.demo.sla import create_sla_setup
 from opsdesk.demo.success import create_success_book
@@ -67,6 +68,7 @@ def load_demo(
             progress=advance,
         )
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
+        counts["chats"] = create_chat_history(session, rng=rng, now=now)
         success_task = progress.add_task("customer success book", total=5) if progress else None
 
         def advance_success(n: int) -> None:
