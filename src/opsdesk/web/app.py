@@ -23,6 +23,7 @@ from opsdesk.web.api import (
 from opsdesk.web.api.audit import router as audit_router
 from opsdesk.web.api_docs import install_api_docs
 from opsdesk.web.chat import install as install_chat
+from opsdesk.web.chat import lifespan as chat_lifespan
 from opsdesk.web.connection_gate import RETRY_AFTER_SECONDS, ConnectionGate, DatabaseBusy
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
@@ -58,6 +59,7 @@ def create_app(
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
+        lifespan=chat_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine

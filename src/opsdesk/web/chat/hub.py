@@ -47,6 +47,9 @@ class LocalHub:
     async def start(self) -> None:
         """Nothing to connect to."""
 
+    async def close(self) -> None:
+        """Nothing to let go of."""
+
     def subscribe(self, topic: int) -> Subscription:
         sub = Subscription(topic)
         self._subs[topic].add(sub)
@@ -115,6 +118,13 @@ class RedisHub(LocalHub):
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        await self._redis.aclose()
+
     async def publish(self, topic: int, frame: dict[str, Any]) -> None:
         try:
             await self._redis.publish(f"{self.prefix}:c:{topic}", json.dumps(frame))
@@ -132,14 +142,109 @@ class RedisHub(LocalHub):
         return int(await self._redis.zcount(f"{self.prefix}:agents", time.time() - ONLINE_FOR_S, "+inf"))
 
 
+class PostgresHub(LocalHub):
+    """Without Redis, on PostgreSQL: frames go out with NOTIFY on one channel and every process
+    LISTENs, so the web processes of one `opsdesk serve` (several by default on PostgreSQL) fan out to
+    each other. A frame too large for a notification (8000 bytes) goes as a ``sync`` hint: the clients
+    then ask the database for what they miss. Online agents are announced the same way."""
+
+    CHANNEL = "opsdesk_chat"
+    LIMIT = 7900
+    AGENTS = -1
+
+    def __init__(self, conninfo: str) -> None:
+        super().__init__()
+        self.conninfo = conninfo
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._sender: Any = None
+        self._send_lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen())
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def _listen(self) -> None:
+        import psycopg
+
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {self.CHANNEL}")
+                    self._ready.set()
+                    async for note in conn.notifies():
+                        topic, _, data = note.payload.partition(" ")
+                        self._heard(int(topic), json.loads(data))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("chat fan-out lost PostgreSQL; reconnecting", exc_info=True)
+                await asyncio.sleep(1)
+
+    def _heard(self, topic: int, frame: dict[str, Any]) -> None:
+        if topic != self.AGENTS:
+            self.deliver(topic, frame)
+        elif frame.get("gone"):
+            self._agents.pop(int(frame["agent"]), None)
+        else:
+            self._agents[int(frame["agent"])] = time.time()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        if self._sender is not None:
+            await self._sender.close()
+
+    async def publish(self, topic: int, frame: dict[str, Any]) -> None:
+        import psycopg
+
+        payload = f"{topic} {json.dumps(frame)}"
+        if len(payload.encode()) > self.LIMIT:
+            payload = f"{topic} " + json.dumps({"type": "sync", "seq": frame.get("seq")})
+        try:
+            async with self._send_lock:
+                if self._sender is None or self._sender.closed:
+                    self._sender = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+                await self._sender.execute("SELECT pg_notify(%s, %s)", (self.CHANNEL, payload))
+        except Exception:
+            log.warning("chat fan-out could not notify; delivering here only", exc_info=True)
+            self._heard(topic, frame)
+
+    async def agent_seen(self, agent_id: int) -> None:
+        await self.publish(self.AGENTS, {"agent": agent_id})
+
+    async def agent_gone(self, agent_id: int) -> None:
+        await self.publish(self.AGENTS, {"agent": agent_id, "gone": True})
+
+
+def make_hub(settings: Any, engine: Any) -> LocalHub:
+    """Redis when configured; else PostgreSQL's NOTIFY when that is the database; else in-process."""
+    if settings.redis_url:
+        return RedisHub(settings.redis_url, settings.chat_redis_prefix)
+    if engine.dialect.name == "postgresql":
+        url = engine.url.set(drivername="postgresql")
+        return PostgresHub(url.render_as_string(hide_password=False))
+    return LocalHub()
+
+
 async def hub_for(state: Any) -> LocalHub:
     """The application's hub, made on first use inside the serving event loop (made and stored with no
     await in between, so two first sockets share one; both wait until it has connected)."""
     hub: LocalHub | None = getattr(state, "chat_hub", None)
     if hub is None:
-        settings = state.settings
-        hub = RedisHub(settings.redis_url, settings.chat_redis_prefix) if settings.redis_url else LocalHub()
+        hub = make_hub(state.settings, state.engine)
         state.chat_hub = hub
         state.chat_hub_started = asyncio.ensure_future(hub.start())
     await asyncio.shield(state.chat_hub_started)
     return hub
+
+
+async def close_hub(state: Any) -> None:
+    hub: LocalHub | None = getattr(state, "chat_hub", None)
+    if hub is not None:
+        state.chat_hub = None
+        with contextlib.suppress(BaseException):
+            await state.chat_hub_started
+        await hub.close()

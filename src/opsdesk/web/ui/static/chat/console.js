@@ -93,6 +93,7 @@
           if (f.sender === "visitor") { typing.hidden = true; }
           render(); frame({ type: "read", seq: lastSeq });
         } else if (f.type === "ack") { delete pending[f.client_id];
+        } else if (f.type === "sync") { frame({ type: "hello", last_seq: lastSeq });
         } else if (f.type === "typing" && f.from === "visitor") { typing.hidden = !f.on;
         } else if (f.type === "read" && f.from === "visitor") { visitorRead = f.seq; render();
         } else if (f.type === "presence") { presence.textContent = f.visitor === "online" ? "online" : "left";

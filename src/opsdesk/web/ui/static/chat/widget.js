@@ -188,6 +188,8 @@
       if (!panel.hidden) { frame({ type: "read", seq: lastSeq }); }
     } else if (f.type === "ack") {
       delete pending[f.client_id];
+    } else if (f.type === "sync") {
+      frame({ type: "hello", token: saved.token, last_seq: lastSeq });
     } else if (f.type === "typing" && f.from === "agent") {
       typing.hidden = !f.on;
     } else if (f.type === "read" && f.from === "agent") {
