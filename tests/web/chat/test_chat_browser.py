@@ -63,7 +63,7 @@ def test_widget_and_console_chat_end_to_end(
     widget_messages.first.wait_for()
 
     console.locator("[data-testid=chat-item]", has_text="Ada Visitor").click()
-    panel = console.locator("[data-testid=chat-panel]")
+    panel = console.locator("[data-testid=chat-panel]", has_text="Ada Visitor")
     panel.locator("[data-testid=chat-transcript] li[data-seq='1']").wait_for()
     panel.locator("[data-testid=chat-accept]").click()
     panel.locator("[data-testid=chat-state]", has_text="active").wait_for()
@@ -76,6 +76,25 @@ def test_widget_and_console_chat_end_to_end(
     panel.locator("li[data-seq='3']", has_text="Thank you!").wait_for()
     customer.locator("#opsdesk-chat [data-testid=chat-seen]").wait_for()  # the agent's console read it
 
+    # A second customer at the same time: the console holds both chats side by side.
+    second_context = browser.new_context()
+    second = second_context.new_page()
+    second.goto(customer_site)
+    second.locator("#opsdesk-chat [data-testid=chat-open]").click()
+    second_form = second.locator("#opsdesk-chat [data-testid=prechat]")
+    second_form.locator("input[name=name]").fill("Bo Second")
+    second_form.locator("textarea[name=text]").fill("Can I change my plan?")
+    second_form.locator("button[type=submit]").click()
+    console.locator("[data-testid=chat-item]", has_text="Bo Second").click()
+    second_panel = console.locator("[data-testid=chat-panel]", has_text="Bo Second")
+    second_panel.locator("li[data-seq='1']", has_text="change my plan").wait_for()
+    second_panel.locator("[data-testid=chat-reply]").fill("Yes, from your account page")
+    second_panel.locator("[data-testid=chat-reply-send]").click()
+    second.locator("#opsdesk-chat li[data-seq='2']", has_text="account page").wait_for()
+    assert customer.locator("#opsdesk-chat li", has_text="account page").count() == 0
+    second_context.close()
+
+    panel = console.locator("[data-testid=chat-panel]", has_text="Ada Visitor")
     panel.locator("[data-testid=chat-end-agent]").click()
     rate = customer.locator("#opsdesk-chat [data-testid=chat-rate]")
     rate.wait_for()
