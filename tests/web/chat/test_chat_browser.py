@@ -75,6 +75,12 @@ def test_widget_and_console_chat_end_to_end(
     customer.locator("#opsdesk-chat [data-testid=chat-send]").click()
     panel.locator("li[data-seq='3']", has_text="Thank you!").wait_for()
     customer.locator("#opsdesk-chat [data-testid=chat-seen]").wait_for()  # the agent's console read it
+    customer.locator("#opsdesk-chat [data-testid=chat-file]").set_input_files(
+        {"name": "receipt.txt", "mimeType": "text/plain", "buffer": b"order 1234"}
+    )
+    file_link = panel.locator("li[data-seq='4'] a.file-link", has_text="receipt.txt")
+    file_link.wait_for()
+    assert console.request.get(live_server.url + file_link.get_attribute("href")).body() == b"order 1234"
 
     # A second customer at the same time: the console holds both chats side by side.
     second_context = browser.new_context()
@@ -116,6 +122,7 @@ def test_widget_and_console_chat_end_to_end(
         ("requester", "My order never arrived"),
         ("agent", "Sorry to hear that, let me check"),
         ("requester", "Thank you!"),
+        ("requester", ""),
     ]
     chat_events = db.scalars(
         select(Event.type).where(Event.subject_id == ticket.id, Event.type.like("chat_%")).order_by(Event.id)

@@ -116,8 +116,8 @@ def test_ending_the_chat_reaches_both_sides_and_opens_the_rating_hook(
 
 
 def _close_code(connect: Any) -> int:
-    client = connect()
-    with pytest.raises(ConnectionClosed) as closed:
+    with pytest.raises(ConnectionClosed) as closed:  # the server may close before the hello is sent
+        client = connect()
         while True:
             client.next()
     assert closed.value.rcvd is not None
@@ -279,3 +279,35 @@ def _until(check: Any) -> None:
     while not check():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def test_a_visitor_sends_a_file_once_and_only_their_chat_can_fetch_it(
+    live_server: LiveServer, db: Session, agent_token: str
+) -> None:
+    chat = start_chat(live_server.url)
+    other = start_chat(live_server.url)
+    agent = ChatClient.agent(live_server.url, chat["conversation_id"], agent_token)
+    agent.until("message", seq=1)
+    auth = {"Authorization": f"Bearer {chat['token']}"}
+    upload = {"file": ("receipt.pdf", b"%PDF-1.4 receipt", "application/pdf")}
+    for _ in range(2):  # a resend
+        sent = httpx.post(
+            live_server.url + "/api/v1/chat/messages",
+            headers=auth,
+            data={"client_id": "c-file", "text": "Here is the receipt"},
+            files=upload,
+        )
+        assert sent.status_code == 201, sent.text
+        assert sent.json() == {"type": "ack", "client_id": "c-file", "seq": 2}
+    frame = agent.until("message", seq=2)
+    (attachment,) = frame["attachments"]
+    assert (attachment["filename"], frame["text"]) == ("receipt.pdf", "Here is the receipt")
+    url = f"{live_server.url}/api/v1/chat/attachments/{attachment['id']}"
+    got = httpx.get(url, headers=auth)
+    assert (got.status_code, got.content) == (200, b"%PDF-1.4 receipt")
+    assert httpx.get(url, headers={"Authorization": f"Bearer {other['token']}"}).status_code == 404
+    assert httpx.get(url).status_code == 401
+    agent.close()
+    db.expire_all()
+    ticket = db.get_one(Ticket, chat["ticket_id"])
+    assert [len(m.attachments) for m in ticket.messages] == [0, 1]

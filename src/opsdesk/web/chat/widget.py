@@ -9,25 +9,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Path, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opsdesk.core.bounds import MAX_ID
 from opsdesk.core.database import transaction
 from opsdesk.core.errors import Conflict
 from opsdesk.core.models import IdentityKind
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions as desk_actions
+from opsdesk.desk.attachments import AttachmentStore, NewAttachment, safe_filename
 from opsdesk.desk.channels.chat import actions, queries
+from opsdesk.desk.channels.chat.models import Sender
 from opsdesk.desk.channels.chat.protocol import MAX_TEXT
 from opsdesk.desk.models import Channel
 from opsdesk.desk.requesters import find_or_create_requester
 from opsdesk.web.chat.hub import CONSOLE, hub_for
+from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body
 
 PREFIX = "/api/v1/chat"
+# Types a browser shows without running anything; any other file downloads as bytes.
+INERT_TYPES = ("image/png", "image/jpeg", "image/gif", "application/pdf", "text/plain", "text/csv")
 router = APIRouter(prefix=PREFIX, tags=["chat"])
 
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
@@ -87,7 +93,7 @@ class WidgetCors:
         if scope["method"] == "OPTIONS":
             cors += [
                 (b"access-control-allow-methods", b"GET, POST"),
-                (b"access-control-allow-headers", b"content-type"),
+                (b"access-control-allow-headers", b"content-type, authorization"),
                 (b"access-control-max-age", b"600"),
             ]
             await send({"type": "http.response.start", "status": 204, "headers": cors})
@@ -172,3 +178,79 @@ async def offline(request: Request, body: OfflineIn) -> JSONResponse:
             return {"ticket_id": ticket.id}
 
     return JSONResponse(await run_in_threadpool(run), status_code=201)
+
+
+def _visitor_token(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        raise Unauthenticated("send the chat's token as 'Authorization: Bearer <token>'")
+    return auth[7:].strip()
+
+
+@router.post("/messages", status_code=201)
+async def send_with_file(
+    request: Request,
+    client_id: Annotated[ClientId, Form()],
+    file: UploadFile,
+    text: Annotated[str, Form(max_length=MAX_TEXT, pattern=r"^[^\x00]*$")] = "",
+) -> JSONResponse:
+    """The visitor sends a file (with optional text) into their chat: a message like any other, with
+    its own client id, so a resend is stored once; the answer is the message's ack."""
+    state = request.app.state
+    token = _visitor_token(request)
+    store = AttachmentStore.from_settings(state.settings)
+    data = await file.read(store.max_bytes + 1)
+    store.check_size(len(data), safe_filename(file.filename or "attachment"))
+    upload = NewAttachment(
+        filename=file.filename or "attachment", content_type=file.content_type or "", data=data
+    )
+
+    def run() -> tuple[dict[str, Any], bool, int]:
+        with transaction(state.session_factory) as session:
+            conversation = queries.conversation_by_token(session, token)
+            if conversation is None:
+                raise Unauthenticated("no chat for this token")
+            entry, new = actions.post_message(
+                session,
+                conversation=conversation,
+                sender=Sender.VISITOR,
+                author=conversation.ticket.requester,
+                text=text,
+                client_id=client_id,
+                clock=state.clock,
+                attachments=[upload],
+                store=store,
+            )
+            return queries.entry_frame(entry, entry.message), new, conversation.id
+
+    frame, new, conversation_id = await run_in_threadpool(run)
+    if new:
+        await (await hub_for(state)).publish(conversation_id, frame)
+    return JSONResponse({"type": "ack", "client_id": client_id, "seq": frame["seq"]}, status_code=201)
+
+
+@router.get("/attachments/{attachment_id}", response_class=Response)
+async def visitor_download(
+    request: Request, attachment_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> Response:
+    """A file of the visitor's own chat (either side's), by their token."""
+    state = request.app.state
+    token = _visitor_token(request)
+
+    def run() -> tuple[bytes, str, str]:
+        with transaction(state.session_factory, write=False) as session:
+            conversation = queries.conversation_by_token(session, token)
+            if conversation is None:
+                raise Unauthenticated("no chat for this token")
+            row = queries.visitor_attachment(session, conversation, attachment_id)
+            data = AttachmentStore.from_settings(state.settings).open(row.storage_key)
+            return data, row.content_type, row.filename
+
+    data, content_type, filename = await run_in_threadpool(run)
+    media_type = content_type if content_type in INERT_TYPES else "application/octet-stream"
+    quoted = filename.replace('"', "")
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{quoted}"'},
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -22,6 +22,7 @@ from opsdesk.core.models import Group, IdentityKind, User
 from opsdesk.core.queries import person_by_identity
 from opsdesk.desk import actions as desk_actions
 from opsdesk.desk.actions import MAX_SUBJECT
+from opsdesk.desk.attachments import AttachmentStore, NewAttachment
 from opsdesk.desk.channels.chat.models import ChatConversation, ChatEntry, ChatState, Sender
 from opsdesk.desk.channels.chat.protocol import CLIENT_ID, MAX_TEXT
 from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
@@ -167,6 +168,8 @@ def post_message(
     text: str,
     client_id: str,
     clock: Clock,
+    attachments: Sequence[NewAttachment] = (),
+    store: AttachmentStore | None = None,
 ) -> tuple[ChatEntry, bool]:
     """The entry for this message and whether it is new. A resend (same client id) returns the first
     entry; two resends racing are decided by the unique key. The sequence number comes from one
@@ -195,6 +198,8 @@ def post_message(
                 channel=Channel.CHAT,
                 clock=clock,
                 body_text=text,
+                attachments=attachments,
+                store=store,
                 # Online, the visitor reads it in the widget; once they have left, it follows by mail.
                 deliver=not conversation.visitor_online,
             )

@@ -153,9 +153,17 @@ def parse_frame(raw: str | bytes, role: Role) -> Frame:
 
 
 def message_frame(
-    *, seq: int, client_id: str, sender: str, author: str, text: str, at: datetime
+    *,
+    seq: int,
+    client_id: str,
+    sender: str,
+    author: str,
+    text: str,
+    at: datetime,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     return {
+        "attachments": attachments or [],
         "type": "message",
         "seq": seq,
         "client_id": client_id,

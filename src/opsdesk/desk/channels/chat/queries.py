@@ -6,14 +6,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from opsdesk.core.errors import NotFound
 from opsdesk.core.models import User
 from opsdesk.desk.access import can_see
 from opsdesk.desk.channels.chat.actions import hash_token
 from opsdesk.desk.channels.chat.models import ChatConversation, ChatEntry, ChatState
 from opsdesk.desk.channels.chat.protocol import message_frame
-from opsdesk.desk.models import Message, Ticket
+from opsdesk.desk.models import Attachment, Message, Ticket
 from opsdesk.desk.sla.calendars import hours_of
 from opsdesk.desk.sla.models import BusinessSchedule
 
@@ -31,7 +32,7 @@ def frames_after(session: Session, conversation_id: int, seq: int) -> list[dict[
     rows = session.execute(
         select(ChatEntry, Message)
         .join(Message, Message.id == ChatEntry.message_id)
-        .options(joinedload(Message.author))
+        .options(joinedload(Message.author), selectinload(Message.attachments))
         .where(ChatEntry.conversation_id == conversation_id, ChatEntry.seq > seq)
         .order_by(ChatEntry.seq)
         .limit(RESUME_LIMIT)
@@ -48,6 +49,10 @@ def entry_frame(entry: ChatEntry, message: Message) -> dict[str, Any]:
         author=author,
         text=message.body_text,
         at=entry.created_at,
+        attachments=[
+            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in message.attachments
+        ],
     )
 
 
@@ -63,6 +68,22 @@ def open_for_chat(session: Session, schedule_name: str, at: datetime) -> bool:
     if not versions:
         return True
     return hours_of(max(versions, key=lambda v: v.effective_from)).is_open(at)
+
+
+def visitor_attachment(session: Session, conversation: ChatConversation, attachment_id: int) -> Attachment:
+    """A file of this chat's transcript, for its visitor; NotFound for any other."""
+    row = session.scalar(
+        select(Attachment)
+        .join(Message, Message.id == Attachment.message_id)
+        .where(
+            Attachment.id == attachment_id,
+            Message.ticket_id == conversation.ticket_id,
+            Message.public.is_(True),
+        )
+    )
+    if row is None:
+        raise NotFound(f"no attachment {attachment_id} in this chat", field="attachment_id")
+    return row
 
 
 def console_chats(session: Session, agent: User) -> list[ChatConversation]:

@@ -50,6 +50,7 @@
   function Chat(id, panel) {
     var self = this;
     var messages = {}, pending = {}, lastSeq = 0, visitorRead = 0, ws = null, closed = false, retry = 500;
+    var ticketId = panel.getAttribute("data-ticket");
     var transcript = panel.querySelector(".chat-messages");
     var typing = panel.querySelector(".chat-typing");
     var state = panel.querySelector(".chat-state");
@@ -67,6 +68,11 @@
         var li = el("li", m.sender); li.setAttribute("data-seq", String(seq));
         li.appendChild(el("span", "who", m.sender === "agent" ? m.author : "Customer"));
         li.appendChild(el("span", "text", m.text));
+        (m.attachments || []).forEach(function (a) {
+          var link = el("a", "file-link", "📎 " + a.filename);
+          link.href = "/api/v1/tickets/" + ticketId + "/attachments/" + a.id;
+          li.appendChild(link);
+        });
         transcript.appendChild(li);
         if (m.sender === "agent") { mine = seq; }
       });

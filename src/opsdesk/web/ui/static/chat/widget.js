@@ -133,7 +133,10 @@
     var form = el("form", { class: "compose" });
     input = el("textarea", { rows: "2", "aria-label": "Message", "data-testid": "chat-input" });
     form.appendChild(input);
+    var attach = el("input", { type: "file", class: "file", "aria-label": "Attach a file", "data-testid": "chat-file" });
+    form.appendChild(attach);
     form.appendChild(el("button", { type: "submit", "data-testid": "chat-send" }, "Send"));
+    attach.addEventListener("change", function () { if (attach.files.length) { upload(attach.files[0]); attach.value = ""; } });
     endButton = el("button", { type: "button", class: "end", "data-testid": "chat-end" }, "End chat");
     body.appendChild(list);
     body.appendChild(typing);
@@ -161,6 +164,27 @@
     input.value = "";
     render();
     frame({ type: "send", client_id: id, text: text });
+  }
+
+  /* A file goes over HTTP (a message like any other: its own client id, acknowledged once). */
+  function upload(file) {
+    var id = randomId("f-"), body = new FormData();
+    body.append("client_id", id);
+    body.append("file", file);
+    pending[id] = file.name;
+    render();
+    fetch(api + "/messages", { method: "POST", headers: { Authorization: "Bearer " + saved.token }, body: body })
+      .then(function (r) { return r.json(); })
+      .then(function (r) { if (r.type === "ack") { delete pending[id]; } else { delete pending[id]; typing.hidden = false; typing.textContent = (r.error && r.error.message) || "The file was not sent"; } render(); });
+  }
+
+  function download(a) {
+    fetch(api + "/attachments/" + a.id, { headers: { Authorization: "Bearer " + saved.token } })
+      .then(function (r) { return r.blob(); })
+      .then(function (blob) {
+        var link = el("a", { href: URL.createObjectURL(blob), download: a.filename });
+        root.appendChild(link); link.click(); link.remove();
+      });
   }
 
   function connect() {
@@ -215,6 +239,11 @@
       var item = el("li", { class: m.sender, "data-seq": String(seq) });
       item.appendChild(el("span", { class: "who" }, m.sender === "agent" ? m.author : "You"));
       item.appendChild(el("span", { class: "text" }, m.text));
+      (m.attachments || []).forEach(function (a) {
+        var b = el("button", { type: "button", class: "file-link" }, "📎 " + a.filename);
+        b.addEventListener("click", function () { download(a); });
+        item.appendChild(b);
+      });
       list.appendChild(item);
       if (m.sender === "visitor") { mine = seq; }
     });
