@@ -311,3 +311,15 @@ def test_a_visitor_sends_a_file_once_and_only_their_chat_can_fetch_it(
     db.expire_all()
     ticket = db.get_one(Ticket, chat["ticket_id"])
     assert [len(m.attachments) for m in ticket.messages] == [0, 1]
+
+
+def test_new_chats_from_one_address_are_limited(live_server: LiveServer) -> None:
+    from opsdesk.desk.channels.chat.throttle import NEW_CHATS
+
+    for _ in range(NEW_CHATS.attempts):
+        start_chat(live_server.url)
+    body = {"visitor_id": "v-one-too-many-chats", "client_id": "c-1", "name": "Al", "text": "hi"}
+    refused = httpx.post(live_server.url + "/api/v1/chat/start", json=body)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    offline = httpx.post(live_server.url + "/api/v1/chat/offline", json={**body, "email": "al@x.example"})
+    assert offline.status_code == 429

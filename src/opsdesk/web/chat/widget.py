@@ -13,10 +13,12 @@ from fastapi import APIRouter, Form, Path, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opsdesk.core import sign_in
 from opsdesk.core.bounds import MAX_ID
-from opsdesk.core.database import transaction
+from opsdesk.core.database import declare_write, transaction
 from opsdesk.core.errors import Conflict
 from opsdesk.core.models import IdentityKind
 from opsdesk.core.settings import Settings
@@ -25,6 +27,7 @@ from opsdesk.desk.attachments import AttachmentStore, NewAttachment, safe_filena
 from opsdesk.desk.channels.chat import actions, queries
 from opsdesk.desk.channels.chat.models import Sender
 from opsdesk.desk.channels.chat.protocol import MAX_TEXT
+from opsdesk.desk.channels.chat.throttle import count_new_chat
 from opsdesk.desk.models import Channel
 from opsdesk.desk.requesters import find_or_create_requester
 from opsdesk.web.chat.hub import CONSOLE, hub_for
@@ -113,6 +116,14 @@ def _in_hours(state: Any) -> bool:
         return queries.open_for_chat(session, state.settings.chat_schedule, state.clock.now())
 
 
+def _count(session: Session, state: Any, address: str) -> None:
+    """Counted apart from the chat it allows, so a refused or failed start still counts."""
+    counter = sign_in.counter_for(session, state.settings.redis_url)
+    count_new_chat(counter, address=address, clock=state.clock)
+    session.commit()
+    declare_write(session)
+
+
 @router.get("/availability")
 async def availability(request: Request) -> JSONResponse:
     """Whether chat is in its hours and an agent has the console open; when not, the widget says why
@@ -128,9 +139,11 @@ async def availability(request: Request) -> JSONResponse:
 async def start(request: Request, body: StartIn) -> JSONResponse:
     """The pre-chat form: a chat ticket with the first message; the token reaches it afterwards."""
     state = request.app.state
+    address = request.client.host if request.client else ""
 
     def run() -> dict[str, Any]:
         with transaction(state.session_factory) as session:
+            _count(session, state, address)
             if not queries.open_for_chat(session, state.settings.chat_schedule, state.clock.now()):
                 raise Conflict("chat is closed now; leave a message instead", field="chat")
             started = actions.start_chat(
@@ -159,9 +172,11 @@ async def start(request: Request, body: StartIn) -> JSONResponse:
 async def offline(request: Request, body: OfflineIn) -> JSONResponse:
     """Nobody is online: the message becomes an email ticket, answered by mail like any other."""
     state = request.app.state
+    address = request.client.host if request.client else ""
 
     def run() -> dict[str, Any]:
         with transaction(state.session_factory) as session:
+            _count(session, state, address)
             person = find_or_create_requester(
                 session, kind=IdentityKind.EMAIL, value=body.email, name=body.name, clock=state.clock
             )
