@@ -5,6 +5,7 @@ transcript and the wait / first-response / handle times have realistic data."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,7 +78,8 @@ def create_chat_history(
             {
                 "id": conversation_id,
                 "ticket_id": ticket.id,
-                "token_hash": hashlib.sha256(f"demo-chat-{ticket.id}".encode()).hexdigest(),
+                # The hash of a token nobody holds: no one can reconnect to a demo chat as its visitor.
+                "token_hash": hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
                 "state": state,
                 "agent_id": agent_id if state is not ChatState.WAITING else None,
                 "group_id": None,
