@@ -69,7 +69,7 @@
         li.appendChild(el("span", "who", m.sender === "agent" ? m.author : "Customer"));
         li.appendChild(el("span", "text", m.text));
         (m.attachments || []).forEach(function (a) {
-          var link = el("a", "file-link", "📎 " + a.filename);
+          var link = el("a", "file-link", "File: " + a.filename);
           link.href = "/api/v1/tickets/" + ticketId + "/attachments/" + a.id;
           li.appendChild(link);
         });

@@ -134,7 +134,9 @@
     input = el("textarea", { rows: "2", "aria-label": "Message", "data-testid": "chat-input" });
     form.appendChild(input);
     var attach = el("input", { type: "file", class: "file", "aria-label": "Attach a file", "data-testid": "chat-file" });
-    form.appendChild(attach);
+    var clip = el("label", { class: "clip", title: "Attach a file" }, "File");
+    clip.appendChild(attach);
+    form.appendChild(clip);
     form.appendChild(el("button", { type: "submit", "data-testid": "chat-send" }, "Send"));
     attach.addEventListener("change", function () { if (attach.files.length) { upload(attach.files[0]); attach.value = ""; } });
     endButton = el("button", { type: "button", class: "end", "data-testid": "chat-end" }, "End chat");
@@ -240,7 +242,7 @@
       item.appendChild(el("span", { class: "who" }, m.sender === "agent" ? m.author : "You"));
       item.appendChild(el("span", { class: "text" }, m.text));
       (m.attachments || []).forEach(function (a) {
-        var b = el("button", { type: "button", class: "file-link" }, "📎 " + a.filename);
+        var b = el("button", { type: "button", class: "file-link" }, "File: " + a.filename);
         b.addEventListener("click", function () { download(a); });
         item.appendChild(b);
       });
