@@ -5,7 +5,7 @@ refused); ``calls`` holds each call's state-machine times; ``social_posts`` ties
 their reply chain; ``social_deliveries`` is the outbound reply queue with its visible status.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-03 13:37:23.709314
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import opsdesk.core.database
 
 revision: str = '0011'
-down_revision: str | Sequence[str] | None = '0012'
+down_revision: str | Sequence[str] | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

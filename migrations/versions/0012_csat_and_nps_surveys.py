@@ -2,7 +2,7 @@
 segment and the invitations whose signed links record a contact's response
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-03 13:34:36.225408
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import opsdesk.core.database
 
 revision: str = '0012'
-down_revision: str | Sequence[str] | None = '0014'
+down_revision: str | Sequence[str] | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """email: Cc recipients on a ticket; each inbound mail's raw bytes and its text before quotes were cut
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-03 13:45:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import opsdesk.core.database
 
 revision: str = '0013'
-down_revision: str | Sequence[str] | None = '0009'
+down_revision: str | Sequence[str] | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

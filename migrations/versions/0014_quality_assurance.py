@@ -1,7 +1,7 @@
 """quality assurance: rubrics and their versions, reviews and ratings, disputes, coaching, calibration
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-03 13:40:40.241472
 """
 

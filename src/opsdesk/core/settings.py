@@ -35,7 +35,18 @@ class Settings(BaseSettings):
         description="How long a web request waits for a free database connection before a 503",
     )
 
-    redis_url: str = Field(default="", description="When set, background jobs run on a Redis queue")
+    redis_url: str = Field(
+        default="", description="When set, background jobs run on a Redis queue and chat fans out over it"
+    )
+    chat_redis_prefix: str = Field(default="opsdesk:chat", description="Redis channel and key prefix of chat")
+    chat_schedule: str = Field(
+        default="", description="Name of the business schedule chat is open in; empty means always"
+    )
+    chat_widget_origins: str = Field(
+        default="",
+        description="Comma-separated origins (https://www.example.com) whose pages may embed the chat "
+        "widget; empty allows any",
+    )
 
     smtp_url: str = Field(default="", description="Outbound mail, e.g. smtp://user:pass@host:587?starttls=1")
     support_address: str = "support@opsdesk.local"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsdesk.core.clock import Clock, FixedClock
 from opsdesk.core.models import User
 from opsdesk.core.settings import Settings
+from opsdesk.demo.chats import create_chat_history
 from opsdesk.demo.email import create_email_conversation
 from opsdesk.demo.people import create_people
 from opsdesk.demo.quality import create_quality_demo
@@ -75,6 +76,7 @@ def load_demo(
         if settings is not None and len(people.requester_ids):
             create_email_conversation(session, agent=people.staff["agent"], settings=settings, now=now)
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
+        counts["chats"] = create_chat_history(session, rng=rng, now=now)
         # Its own generator: the survey draws leave the rest of the demo as it was. Before QA,
         # whose sampling picks low-rated tickets.
         counts.update(create_csat_history(session, rng=np.random.default_rng(seed + 2), now=now))

@@ -425,8 +425,9 @@ def add_message(
 ) -> Message:
     """A reply or internal note. A requester's reply reopens a pending or solved ticket; the first
     public agent reply opens a new one. A closed ticket takes no more messages: the caller starts a
-    follow-up with ``create_ticket(follow_up_of=...)``. ``deliver=False`` records an agent reply that
-    already reached the customer elsewhere (a brand post made on the social platform itself)."""
+    follow-up with ``create_ticket(follow_up_of=...)``. ``deliver=False`` keeps a public reply off the
+    outbound channels: a live chat delivers it to the visitor itself while they are online, and a brand
+    post made on the social platform itself has already reached the customer there."""
     if ticket.status is Status.CLOSED:
         raise Conflict(
             f"ticket #{ticket.id} is closed; a reply to it starts a follow-up ticket", field="number"

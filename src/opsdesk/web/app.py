@@ -28,6 +28,8 @@ from opsdesk.web.api import (
 )
 from opsdesk.web.api.audit import router as audit_router
 from opsdesk.web.api_docs import install_api_docs
+from opsdesk.web.chat import install as install_chat
+from opsdesk.web.chat import lifespan as chat_lifespan
 from opsdesk.web.connection_gate import RETRY_AFTER_SECONDS, ConnectionGate, DatabaseBusy
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
@@ -69,6 +71,7 @@ def create_app(
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
+        lifespan=chat_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -97,6 +100,7 @@ def create_app(
     install_openapi(app)
     install_api_docs(app, docs_url=DOCS_URL, openapi_url=OPENAPI_URL)
     pages.install(app)
+    install_chat(app, settings)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -1,0 +1,245 @@
+"""Chat delivery over real WebSockets: one `opsdesk serve` process, N clients in visitor-agent pairs on
+loopback, against a minimal relay written directly on the same WebSocket library, in the same run.
+
+Each pair's visitor and agent take turns: one sends, the other receives it and answers, for ROUNDS
+turns each, so every pair always has one message in flight (a closed loop, as a conversation is).
+Latency is send -> the other side's receipt of the message frame; OpsDesk stores each message (its
+sequence number, the ticket's transcript, the event log) before fanning it out. A message not received
+within the timeout counts as lost.
+
+Anchor: a `websockets` server (the library uvicorn runs OpsDesk's sockets on) that relays each frame to
+the pair's other socket, no storage, in its own process, under the same clients and load. Printed:
+messages/s, p50/p99 delivery latency and lost, for both, and OpsDesk's throughput / the anchor's.
+Targets (issue 10): p99 < 150 ms at 2,000 clients, >= 200 messages/s, 0 lost.
+
+Sizes: BENCH_CHAT_CLIENTS (default "500,2000"), BENCH_CHAT_ROUNDS (default 5). The database is a
+scratch SQLite file (the embedded default) unless BENCH_DATABASE_URL names another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = [int(n) for n in os.environ.get("BENCH_CHAT_CLIENTS", "500,2000").split(",")]
+ROUNDS = int(os.environ.get("BENCH_CHAT_ROUNDS", "5"))
+TIMEOUT_S = 30.0
+
+RELAY = """
+import asyncio, sys
+from websockets.asyncio.server import serve
+pairs = {}
+async def handler(ws):
+    _, _, pair, role = ws.request.path.split("/")
+    pairs.setdefault(pair, {})[role] = ws
+    async for frame in ws:
+        other = pairs[pair].get("agent" if role == "visitor" else "visitor")
+        if other is not None:
+            await other.send(frame)
+async def main():
+    async with serve(handler, "127.0.0.1", int(sys.argv[1]), max_queue=None):
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(url: str, pairs: int) -> tuple[str, list[tuple[int, str]]]:
+    """The schema, an agent with an API token, and ``pairs`` chats (their ids and visitor tokens)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from opsdesk.core.actions import create_api_token, create_user
+    from opsdesk.core.clock import SystemClock
+    from opsdesk.core.database import make_engine, make_session_factory
+    from opsdesk.core.models import Role, Tier
+    from opsdesk.desk.channels.chat.actions import start_chat
+    from opsdesk.schema import metadata
+
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    clock = SystemClock()
+    with make_session_factory(engine)() as session:
+        agent = create_user(
+            session,
+            email="bench-agent@bench.example",
+            name="Bench Agent",
+            role=Role.AGENT,
+            tier=Tier.L1,
+            password="bench password 1",
+            clock=clock,
+        )
+        _row, bearer = create_api_token(session, user=agent, name="bench", clock=clock)
+        chats = []
+        for n in range(pairs):
+            started = start_chat(
+                session,
+                visitor_id=f"bench-visitor-{n:08d}",
+                name=f"Visitor {n}",
+                email=None,
+                language="en",
+                text="hello",
+                client_id="c-0",
+                clock=clock,
+            )
+            chats.append((started.conversation.id, started.token))
+        session.commit()
+    engine.dispose()
+    return bearer, chats
+
+
+async def _recv_until(ws: ClientConnection, match: str) -> None:
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT_S))
+        # OpsDesk delivers a "message" frame; the relay passes the "send" frame on as it came.
+        if frame.get("type") in ("message", "send") and frame.get("client_id") == match:
+            return
+
+
+async def converse(
+    visitor: ClientConnection, agent: ClientConnection, pair: int, latencies: list[float], lost: list[int]
+) -> None:
+    for turn in range(ROUNDS):
+        for side, other, name in ((visitor, agent, "v"), (agent, visitor, "a")):
+            client_id = f"{name}-{pair}-{turn}"
+            started = time.perf_counter()
+            await side.send(json.dumps({"type": "send", "client_id": client_id, "text": f"message {turn}"}))
+            try:
+                await _recv_until(other, client_id)
+            except TimeoutError:
+                lost.append(1)
+                continue
+            latencies.append(time.perf_counter() - started)
+
+
+async def run_load(open_pair: Any, pairs: int) -> dict[str, float]:
+    sockets = await asyncio.gather(*(open_pair(n) for n in range(pairs)))
+    latencies: list[float] = []
+    lost: list[int] = []
+    started = time.perf_counter()
+    await asyncio.gather(*(converse(v, a, n, latencies, lost) for n, (v, a) in enumerate(sockets)))
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(ws.close() for pair in sockets for ws in pair))
+    latencies.sort()
+    return {
+        "messages_per_s": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "lost": float(len(lost)),
+    }
+
+
+async def _handshake(ws: ClientConnection, hello: dict[str, Any]) -> ClientConnection:
+    await ws.send(json.dumps(hello))
+    while json.loads(await ws.recv()).get("type") != "message":  # the welcome, then the first message
+        pass
+    return ws
+
+
+def opsdesk_pairs(base: str, bearer: str, chats: list[tuple[int, str]]) -> Any:
+    async def open_pair(n: int) -> tuple[ClientConnection, ClientConnection]:
+        conversation_id, token = chats[n]
+        visitor = await connect(base + "/chat/ws/visitor", max_queue=None, open_timeout=60)
+        agent = await connect(
+            f"{base}/chat/ws/agent/{conversation_id}",
+            additional_headers={"Authorization": f"Bearer {bearer}"},
+            max_queue=None,
+            open_timeout=60,
+        )
+        await _handshake(visitor, {"type": "hello", "token": token, "last_seq": 0})
+        await _handshake(agent, {"type": "hello", "last_seq": 0})
+        return visitor, agent
+
+    return open_pair
+
+
+def relay_pairs(base: str) -> Any:
+    async def open_pair(n: int) -> tuple[ClientConnection, ClientConnection]:
+        visitor = await connect(f"{base}/pair/{n}/visitor", max_queue=None, open_timeout=60)
+        agent = await connect(f"{base}/pair/{n}/agent", max_queue=None, open_timeout=60)
+        return visitor, agent
+
+    return open_pair
+
+
+def _wait_for(port: int) -> None:
+    import socket
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def measure(clients: int) -> None:
+    pairs = clients // 2
+    with tempfile.TemporaryDirectory() as scratch:
+        url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{scratch}/bench.db"
+        bearer, chats = prepare(url, pairs)
+        port, relay_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT / "src"),
+            "OPSDESK_DATABASE_URL": url,
+            "OPSDESK_DATA_DIR": scratch,
+            "OPSDESK_SECRET_KEY": secrets.token_hex(8),
+            "OPSDESK_REDIS_URL": "",
+        }
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from opsdesk.cli import main; main()",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        relay = subprocess.Popen([sys.executable, "-c", RELAY, str(relay_port)])
+        try:
+            _wait_for(port)
+            _wait_for(relay_port)
+            ours = asyncio.run(run_load(opsdesk_pairs(f"ws://127.0.0.1:{port}", bearer, chats), pairs))
+            anchor = asyncio.run(run_load(relay_pairs(f"ws://127.0.0.1:{relay_port}"), pairs))
+        finally:
+            for process in (server, relay):
+                process.terminate()
+                process.wait()
+    for name, result in (("opsdesk", ours), ("relay (websockets, no storage)", anchor)):
+        print(
+            f"{clients:>5} clients  {name:<32} {result['messages_per_s']:8.1f} msg/s  "
+            f"p50 {result['p50_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  lost {int(result['lost'])}"
+        )
+    ratio = ours["messages_per_s"] / anchor["messages_per_s"]
+    print(f"{clients:>5} clients  ratio opsdesk / relay throughput: {ratio:.3f}")
+
+
+if __name__ == "__main__":
+    print(f"load: every pair alternates {ROUNDS} turns each way, one message in flight per pair")
+    for size in SIZES:
+        measure(size)
