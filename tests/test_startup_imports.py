@@ -101,3 +101,17 @@ def test_the_parent_of_several_web_workers_never_imports_the_web_application(tmp
     import: the parent building the application as well only delayed the workers' start."""
     code = "import opsdesk.web.server\nimport opsdesk.web.workers\n"
     assert heavy_modules_after(code, tmp_path, heavy=("fastapi", "opsdesk.web.app", "jinja2")) == []
+
+
+def test_every_mapper_is_configured_before_the_background_jobs_start(tmp_path: Path) -> None:
+    """SQLAlchemy configures all mappers at once on first use; a job thread doing so while the main
+    thread was still importing the web application's models made a one-process `opsdesk serve` answer
+    every request with 500 ("One or more mappers failed to initialize"), now and then."""
+    code = (
+        "from opsdesk.core.database import Base\nfrom opsdesk.core.settings import get_settings\n"
+        "from opsdesk.web.server import start_services\n"
+        "stop = start_services(get_settings(), host='127.0.0.1', smtp_port=None)\n"
+        "try:\n    assert all(m.configured for m in Base.registry.mappers)\n"
+        "    assert len(Base.registry.mappers) > 50\nfinally:\n    stop()\n"
+    )
+    assert heavy_modules_after(code, tmp_path) == []

@@ -220,3 +220,30 @@ def test_under_overload_a_request_is_refused_at_once_rather_than_after_the_wait(
 
 def test_the_gate_queues_two_requests_per_connection_by_default() -> None:
     assert ConnectionGate(slots=10, wait_seconds=2).max_waiting == 20
+
+
+def test_a_reply_to_a_locked_ticket_waits_off_the_event_loop(
+    desk: Desk, db: Session, engine: Engine, app_factory: Callable[..., FastAPI]
+) -> None:
+    """Replies run inline on PostgreSQL when the ticket's row lock is free; when a transaction holds it
+    the reply waits in the thread pool, so other requests keep being answered meanwhile."""
+    app = app_factory(connections=4, wait_seconds=5)
+    number = desk.numbers[0]
+    db.execute(update(Ticket).where(Ticket.id == number).values(priority=Priority.LOW))  # holds the lock
+    with serving(app) as server, server.client(desk.token) as http, ThreadPoolExecutor(1) as pool:
+        reply = pool.submit(
+            http.post, f"/api/v1/tickets/{number}/messages", json={"body_html": "<p>On it</p>"}
+        )
+        time.sleep(0.5)  # the reply is now waiting for the lock
+        with server.client(desk.token) as other:
+            started = time.monotonic()
+            assert other.get(f"/api/v1/tickets/{desk.numbers[1]}").status_code == 200
+            assert time.monotonic() - started < 2  # the process was not stalled by the waiting reply
+        assert not reply.done()
+        db.rollback()
+        assert reply.result().status_code == 201
+        assert (
+            http.post(f"/api/v1/tickets/{number}/messages", json={"body_html": "<p>Again</p>"}).status_code
+            == 201
+        )  # and inline once the lock is free
+        assert_all_given_back(app, engine)

@@ -95,7 +95,17 @@ def services(settings: Settings, *, smtp_port: int | None) -> list[Service]:
 
 
 def start_services(settings: Settings, *, host: str, smtp_port: int | None) -> Stop:
-    """Start every service on one engine; the returned function stops them in reverse order."""
+    """Start every service on one engine; the returned function stops them in reverse order.
+
+    Every table's mapper is configured first, here, before any service thread starts: SQLAlchemy
+    configures all mappers at once on first use, and a job thread doing so while another thread is
+    half-way through importing a models module fails for good ("One or more mappers failed to
+    initialize"), which made every request of a single-process server answer 500."""
+    from sqlalchemy.orm import configure_mappers
+
+    import opsdesk.schema  # noqa: F401 - every models module, so that every mapper is known
+
+    configure_mappers()
     planned = services(settings, smtp_port=smtp_port)
     engine = make_engine(settings.resolved_database_url())
     context = ServiceContext(settings, host, make_session_factory(engine), SystemClock())
@@ -169,9 +179,10 @@ def run(*, host: str, port: int, smtp_port: int | None, workers: int) -> None:
             beside=partial(start_services, settings, host=host, smtp_port=smtp_port)
         )
         return
+    app = served_app(settings)  # built before the services' threads start (see start_services)
     stop_services = start_services(settings, host=host, smtp_port=smtp_port)
     try:
         with _return_after_graceful_shutdown():
-            uvicorn.run(served_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+            uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
     finally:
         stop_services()

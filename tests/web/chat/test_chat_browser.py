@@ -1,5 +1,6 @@
 """A customer chats from the widget on a plain page of another site while an agent answers in the
-console, in two browser contexts of Debian's chromium; the ticket holds both sides in order."""
+console, in two browser contexts of Debian's chromium; the ticket holds both sides in order, and the
+customer's end-of-chat rating is the ticket's CSAT and moves their account's CSAT measure."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Event, Role
 from opsdesk.desk.models import Message, Ticket
+from opsdesk.success.health.actions import score_accounts
+from opsdesk.success.health.queries import latest_score
 from tests.conftest import LiveServer, free_port
 from tests.factories import make_user
+from tests.success.health.test_actions import book
 from tests.web.browsing import sign_in
 
 
@@ -43,6 +47,12 @@ def test_widget_and_console_chat_end_to_end(
     live_server: LiveServer, customer_site: str, browser: Any, db: Session, clock: FixedClock
 ) -> None:
     agent = make_user(db, clock, Role.AGENT, email="sam@desk.example")
+    account = book(db, clock)  # the customer's employer: the shop's domain is its organisation's
+    assert account.organisation is not None
+    account.organisation.domain = "shop.example"
+    score_accounts(db, as_of=clock.now().date(), clock=clock)
+    before = latest_score(db, account.id)
+    assert before is not None and before.measures["csat"]["raw"] is None  # no rating yet
     db.commit()
     console_context = browser.new_context()
     console = sign_in(console_context.new_page(), live_server, "sam@desk.example")
@@ -129,3 +139,12 @@ def test_widget_and_console_chat_end_to_end(
     ).all()
     assert chat_events == ["chat_started", "chat_agent_joined", "chat_ended"]
     assert ticket.assignee_id == agent.id
+    # The rating is the ticket's CSAT, and the customer's CSAT measure moves with it.
+    rated = db.scalars(
+        select(Event).where(Event.subject_id == ticket.id, Event.type == "csat_received")
+    ).one()
+    assert rated.data["rating"] == "good" and rated.data["via"] == "chat"
+    assert ticket.organisation_id == account.organisation_id
+    score_accounts(db, as_of=clock.now().date(), clock=clock)
+    after = latest_score(db, account.id)
+    assert after is not None and after.measures["csat"]["raw"] == 100.0

@@ -95,38 +95,32 @@ def test_a_reconnecting_visitor_gets_what_it_missed_and_the_agent_sees_presence(
     agent.close()
 
 
-def test_ending_the_chat_reaches_both_sides_and_opens_the_rating_hook(
+def test_ending_the_chat_reaches_both_sides_and_the_rating_is_the_tickets_csat(
     live_server: LiveServer, agent_token: str
-) -> None:
-    from opsdesk.desk.channels.chat import actions
-
-    rated: list[tuple[int, str, str | None]] = []
-
-    def recorder(_session: Any, conversation: Any, rating: str, comment: str | None, _clock: Any) -> None:
-        rated.append((conversation.ticket_id, rating, comment))
-
-    actions.on_chat_rating(recorder)  # as the surveys package registers its own
-    try:
-        _end_and_rate(live_server, agent_token, rated)
-    finally:
-        actions._rating_recorders.remove(recorder)
-
-
-def _end_and_rate(
-    live_server: LiveServer, agent_token: str, rated: list[tuple[int, str, str | None]]
 ) -> None:
     chat = start_chat(live_server.url)
     agent = ChatClient.agent(live_server.url, chat["conversation_id"], agent_token)
     visitor = ChatClient.visitor(live_server.url, chat["token"])
     agent.send({"type": "accept"})
     visitor.until("state", state="active")
+    agent.say("a-1", "Hello, how can I help?")
+    visitor.until("message")
     visitor.send({"type": "rate", "rating": "good"})
     assert visitor.until("error")["field"] == "rating"  # not before the end
     agent.send({"type": "end"})
     assert visitor.until("ended") == {"type": "ended", "by": "agent"}
     visitor.send({"type": "rate", "rating": "good", "comment": "quick and kind"})
     assert visitor.until("rated") == {"type": "rated", "rating": "good", "stored": True}
-    assert rated == [(chat["ticket_id"], "good", "quick and kind")]
+    with live_server.client(agent_token) as http:
+        stored = http.get(f"/api/v1/tickets/{chat['ticket_id']}/satisfaction")
+    assert stored.status_code == 200, stored.text
+    assert {k: stored.json()[k] for k in ("rating", "via", "comment")} == {
+        "rating": "good",
+        "via": "chat",
+        "comment": "quick and kind",
+    }
+    visitor.send({"type": "rate", "rating": "bad"})  # changed while the ticket is open, as by mail
+    assert visitor.until("rated")["rating"] == "bad"
     agent.say("a-9", "late")
     assert agent.until("error")["message"] == "this chat has ended"
     agent.close()

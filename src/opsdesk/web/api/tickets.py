@@ -10,6 +10,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from opsdesk.core.clock import Clock
@@ -349,15 +351,54 @@ async def post_message(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Response:
+    """A reply takes the ticket's row lock. Inline on the event loop (see web.deps.run_as_user) when the
+    lock is free at once, as it nearly always is; when another transaction holds it (a batch job, a
+    colleague's update), in the thread pool, which may wait for it without stalling the process."""
+
     def post(user: User) -> Response:
         return _post_message(number, body, user, session, clock, settings)
 
-    return await run_as_user(request, session, clock, post, inline=False)  # waits on the row lock
+    def post_unless_locked(user: User) -> Response:
+        return _post_message(number, body, user, session, clock, settings, nowait=True)
+
+    if body.attachments or not request.app.state.inline_short_work:
+        return await run_as_user(request, session, clock, post, inline=False)
+    try:
+        return await run_as_user(request, session, clock, post_unless_locked, inline=True)
+    except RowLocked:
+        session.rollback()
+        return await run_as_user(request, session, clock, post, inline=False)
+
+
+class RowLocked(Exception):
+    """The ticket's row is locked by another transaction right now."""
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a NOWAIT lock that is held
+
+
+def _lock_ticket_row(session: Session, number: int) -> None:
+    """Take the ticket's row lock now or raise :class:`RowLocked` (PostgreSQL's NOWAIT)."""
+    try:
+        session.execute(select(Ticket.id).where(Ticket.id == number).with_for_update(nowait=True))
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise RowLocked from exc
+        raise
 
 
 def _post_message(
-    number: int, body: MessageCreate, user: User, session: Session, clock: Clock, settings: Settings
+    number: int,
+    body: MessageCreate,
+    user: User,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    *,
+    nowait: bool = False,
 ) -> Response:
+    if nowait:
+        _lock_ticket_row(session, number)
     # The ticket with its requester in one query (a public reply is mailed to them); the access check
     # then finds it in the session. Held here: the session keeps loaded objects only by weak reference.
     loaded = session.get(Ticket, number, options=[joinedload(Ticket.requester)])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -346,23 +346,23 @@ def mark_read(session: Session, *, conversation: ChatConversation, sender: Sende
     return result
 
 
-RatingRecorder = Callable[[Session, ChatConversation, str, "str | None", Clock], None]
-_rating_recorders: list[RatingRecorder] = []
-
-
-def on_chat_rating(recorder: RatingRecorder) -> RatingRecorder:
-    """The hook for the end-of-chat rating: the surveys package registers the function that stores it
-    (as ``csat_received`` with ``via: "chat"``); chat itself keeps no ratings."""
-    _rating_recorders.append(recorder)
-    return recorder
-
-
 def rate_chat(
     session: Session, *, conversation: ChatConversation, rating: str, comment: str | None, clock: Clock
 ) -> bool:
-    """Hand the widget's rating to whoever stores ratings; False when nobody does yet."""
+    """Store the widget's end-of-chat rating as the ticket's CSAT (``csat_received`` with ``via: chat``):
+    the same one-per-ticket rating an emailed survey records, which a later survey answer may change."""
+    from opsdesk.desk.surveys.actions import record_rating
+    from opsdesk.desk.surveys.scale import Scale, Via
+
     if conversation.state is not ChatState.ENDED:
         raise Conflict("a chat is rated once it has ended", field="rating")
-    for recorder in _rating_recorders:
-        recorder(session, conversation, rating, comment, clock)
-    return bool(_rating_recorders)
+    record_rating(
+        session,
+        ticket=conversation.ticket,
+        choice=rating,
+        scale=Scale.GOOD_BAD,  # the widget asks good or bad, whatever the emailed survey's scale
+        via=Via.CHAT,
+        clock=clock,
+        comment=comment,
+    )
+    return True
