@@ -40,8 +40,11 @@ demo: install
 serve: install
 	$(BIN)/opsdesk serve --host 127.0.0.1 --port $(OPSDESK_PORT)
 
+# Two test processes (one per core of a CI machine), whole files to each; each has its own PostgreSQL
+# database (tests/conftest.py). TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 test: install-test
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Schemathesis over the whole API with many more examples than `make test` runs (FUZZ_EXAMPLES each).
 FUZZ_EXAMPLES ?= 100

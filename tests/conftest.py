@@ -30,7 +30,27 @@ from opsdesk.schema import metadata
 # included, whose length depends on where pytest puts its temporary files): give them a wide one.
 os.environ["COLUMNS"] = "250"
 
-PG_URL = os.environ.get("OPSDESK_TEST_DATABASE_URL", "")
+
+def _own_database(url: str) -> str:
+    """With pytest-xdist, each worker process gets a PostgreSQL database of its own (test_gw0, ...),
+    created on first use: the tests empty and recreate their database's schema, so two workers on
+    one database would wipe each other's data."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base, _, name = url.rpartition("/")
+    own = f"{name}_{worker}"
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own}).first() is None:
+                conn.execute(text(f'CREATE DATABASE "{own}"'))
+    finally:
+        admin.dispose()
+    return f"{base}/{own}"
+
+
+PG_URL = _own_database(os.environ.get("OPSDESK_TEST_DATABASE_URL", ""))
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
