@@ -16,7 +16,7 @@ from opsdesk.web.server import default_workers
 def test_one_process_on_sqlite_two_per_cpu_and_one_on_postgresql(tmp_path: Path) -> None:
     assert default_workers(Settings(data_dir=tmp_path)) == 1
     postgres = Settings(database_url="postgresql+psycopg://postgres@127.0.0.1:5432/test", data_dir=tmp_path)
-    assert default_workers(postgres) == 2 * (os.cpu_count() or 1) + 1
+    assert default_workers(postgres) == 2 * (os.cpu_count() or 1)
 
 
 def test_more_than_one_worker_on_sqlite_is_refused_naming_the_option(

@@ -68,7 +68,7 @@ def serve(
     workers: int = typer.Option(
         None,
         min=1,
-        help="Web worker processes. Default: 2 x CPUs + 1 on PostgreSQL, one on SQLite (its only choice).",
+        help="Web worker processes. Default: 2 x CPUs on PostgreSQL, one on SQLite (its only choice).",
     ),
 ) -> None:
     """Serve the web application and API (and, with --smtp-port, the inbound mail listener)."""

@@ -81,7 +81,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # it kept 5, connections beyond them were opened and closed per request, and starting a backend
     # tripled PostgreSQL's CPU per ticket. Web requests use at most pool_size at once (see
     # opsdesk.web.connection_gate); the overflow is the reserve for a request's second connection.
-    # `opsdesk serve` runs 2 x CPUs + 1 such processes; on a large machine raise max_connections or
+    # `opsdesk serve` runs 2 x CPUs such processes; on a large machine raise max_connections or
     # put PgBouncer in front.
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 5)

@@ -158,14 +158,16 @@ def _return_after_graceful_shutdown() -> Iterator[None]:
 
 
 def default_workers(settings: Settings) -> int:
-    """On PostgreSQL, two web processes per CPU and one more (gunicorn's rule): a Python process runs
-    on one core at a time (the GIL) and its request threads wait on the database in turn, so with one
-    process per core the cores sat partly idle under load (desk_api benchmark: 17% idle, ticket
-    creations 230-310/s with 2 processes on 2 cores, 320-335/s with 5). SQLite takes one writer at a
+    """On PostgreSQL, two web processes per CPU: a Python process runs on one core at a time (the GIL)
+    and waits on the database between statements, so one per core left the cores partly idle
+    (desk_api benchmark: 17% idle). Since short requests run inline on each process's event loop, a
+    process is busy for most of a request, and one more process than that only made them queue
+    behind each other: 64 clients of desk_load on 2 cores, p99 1,026 ms and 161 req/s with 5
+    processes, 671 ms and 214 req/s with 4 (829 ms, 171 req/s with 3). SQLite takes one writer at a
     time, so more processes would only queue on its lock."""
     if settings.resolved_database_url().startswith("sqlite"):
         return 1
-    return 2 * (os.cpu_count() or 1) + 1
+    return 2 * (os.cpu_count() or 1)
 
 
 def run(*, host: str, port: int, smtp_port: int | None, workers: int) -> None:
