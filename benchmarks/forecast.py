@@ -26,17 +26,17 @@ import warnings
 from collections.abc import Callable
 from datetime import UTC, timedelta
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from statsforecast import StatsForecast
 from statsforecast.models import MSTL, AutoETS, SeasonalNaive
 
+from _shared_data import shared_data
 from opsdesk.workforce.forecasting.forecaster import forecast_volume
 from opsdesk.workforce.forecasting.history import VolumeHistory
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fpp2_bank_calls_5min.csv.gz"
+DATA = shared_data("fpp2_bank_calls_5min.csv.gz")
 SLOTS_5MIN = 169
 OPEN_DAYS_PER_WEEK = 5
 ORIGINS_WEEKDAYS_BEFORE_END = (20, 15, 10)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from _shared_data import shared_data
 from opsdesk.insights.mining.discovery import case_durations_s, directly_follows, variants
 from opsdesk.insights.mining.log import event_log
 
@@ -40,13 +41,6 @@ ACTIVITIES = [
     "created", "assigned", "first reply", "customer replied", "agent replied", "pending", "on-hold",
     "escalated to L2", "returned to L1", "reassigned", "group changed", "solved", "reopened", "closed",
 ]  # fmt: skip
-
-
-def shared_data(name: str) -> Path:
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "shared" / "data" / name).is_file():
-            return folder / "shared" / "data" / name
-    raise SystemExit(f"shared/data/{name} not found above {__file__}")
 
 
 def volvo_frame() -> pd.DataFrame:

@@ -52,7 +52,15 @@ def _own_database(url: str) -> str:
 
 PG_URL = _own_database(os.environ.get("OPSDESK_TEST_DATABASE_URL", ""))
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def shared_data(name: str) -> Path:
+    """A file of the workplace's `shared/data/`, beside the checkout or, for a git worktree, beside the
+    folder of worktrees: the nearest one above this file."""
+    for folder in Path(__file__).resolve().parents:
+        if (folder / "shared" / "data" / name).is_file():
+            return folder / "shared" / "data" / name
+    pytest.fail(f"shared/data/{name} is not in any folder above {__file__}")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

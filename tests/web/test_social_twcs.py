@@ -19,7 +19,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.settings import Settings
 from opsdesk.desk.channels.social.models import SocialPost
 from opsdesk.desk.models import AuthorKind, Channel, Message, Ticket
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, shared_data
 from tests.desk.channels.signed import SOCIAL_SECRET, post_signed
 
 NAME = "twcs_sample_5000.csv.gz"
@@ -29,17 +29,8 @@ CR = "\ue000"
 pytestmark = pytest.mark.slow
 
 
-def data_file() -> Path:
-    """The shared data folder beside the project (its main checkout or a worktree's parent)."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "data" / NAME
-        if candidate.exists():
-            return candidate
-    pytest.fail(f"{NAME} is not in any shared/data above this checkout")
-
-
 def tweets() -> list[dict[str, Any]]:
-    raw = gzip.decompress(data_file().read_bytes()).decode("utf-8")
+    raw = gzip.decompress(shared_data(NAME).read_bytes()).decode("utf-8")
     lines = [line.replace("\r", CR) for line in raw.split("\n") if line]
     out = []
     for row in csv.DictReader(lines):

@@ -16,16 +16,9 @@ import pytest
 
 from opsdesk.insights.mining.reader import read_event_csv
 from opsdesk.insights.mining.report import mining_report
+from tests.conftest import shared_data
 
 NAME = "bpic2013_volvo_incidents_ibm.csv.gz"
-
-
-def shared_data(name: str) -> Path:
-    """`shared/data/` beside the checkout (or beside the folder of worktrees)."""
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "shared" / "data" / name).is_file():
-            return folder / "shared" / "data" / name
-    raise FileNotFoundError(f"shared/data/{name} not found above {__file__}")
 
 
 def plain_python(path: Path) -> dict[str, object]:
