@@ -6,6 +6,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
+from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlparse
 
 from opsdesk.core.errors import ValidationFailed
@@ -56,3 +57,27 @@ def open_smtp(target: SmtpTarget, *, timeout: float = 30) -> smtplib.SMTP:
     if target.username:
         client.login(target.username, target.password or "")
     return client
+
+
+class SmtpConnection:
+    """One SMTP connection for a run of sends, opened on the first send (a run with nothing to send
+    opens none) and closed on leaving the block, politely if the server still answers."""
+
+    def __init__(self, target: SmtpTarget) -> None:
+        self.target = target
+        self.client: smtplib.SMTP | None = None
+
+    def send(self, mail: EmailMessage, *, from_addr: str, to_addrs: list[str]) -> None:
+        if self.client is None:
+            self.client = open_smtp(self.target)
+        self.client.send_message(mail, from_addr=from_addr, to_addrs=to_addrs)
+
+    def __enter__(self) -> SmtpConnection:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except (smtplib.SMTPException, OSError):
+                self.client.close()

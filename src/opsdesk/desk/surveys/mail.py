@@ -12,17 +12,16 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from opsdesk.core import outbox
 from opsdesk.core.clock import Clock
 from opsdesk.core.database import transaction
 from opsdesk.core.events import append_event
 from opsdesk.core.settings import Settings
-from opsdesk.core.smtp import open_smtp, parse_smtp_url
+from opsdesk.core.smtp import SmtpConnection, parse_smtp_url
 from opsdesk.desk.channels.email.outbound import (
     BACKOFF,
-    CLAIM_LEASE,
     MAX_ATTEMPTS,
     support_domain,
 )
@@ -76,23 +75,6 @@ def build_survey_email(
     return mail
 
 
-def _claim(session: Session, survey_id: int, *, clock: Clock) -> CsatSurvey | None:
-    now = clock.now()
-    claimed = session.execute(
-        update(CsatSurvey)
-        .where(
-            CsatSurvey.id == survey_id,
-            CsatSurvey.status == SurveyStatus.PENDING,
-            CsatSurvey.next_attempt_at <= now,
-        )
-        .values(attempts=CsatSurvey.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    return session.get_one(CsatSurvey, survey_id, populate_existing=True)
-
-
 def send_pending_surveys(
     session_factory: sessionmaker[Session], *, clock: Clock, settings: Settings, limit: int = 200
 ) -> int:
@@ -101,20 +83,14 @@ def send_pending_surveys(
         return 0
     target = parse_smtp_url(settings.smtp_url)
     with transaction(session_factory) as session:
-        due = list(
-            session.scalars(
-                select(CsatSurvey.id)
-                .where(CsatSurvey.status == SurveyStatus.PENDING, CsatSurvey.next_attempt_at <= clock.now())
-                .order_by(CsatSurvey.id)
-                .limit(limit)
-            )
-        )
+        due = outbox.due_ids(session, CsatSurvey, pending=SurveyStatus.PENDING, now=clock.now(), limit=limit)
     sent = 0
-    client: smtplib.SMTP | None = None
-    try:
+    with SmtpConnection(target) as smtp:
         for survey_id in due:
             with transaction(session_factory) as session:
-                survey = _claim(session, survey_id, clock=clock)
+                survey: CsatSurvey | None = outbox.claim(
+                    session, CsatSurvey, survey_id, pending=SurveyStatus.PENDING, now=clock.now()
+                )
                 if survey is None:
                     continue
                 ticket = session.get_one(Ticket, survey.ticket_id)
@@ -127,9 +103,7 @@ def send_pending_surveys(
                 mail = build_survey_email(survey, ticket, settings=settings, clock=clock)
                 to = survey.to or ""
             try:
-                if client is None:
-                    client = open_smtp(target)
-                client.send_message(mail, from_addr=settings.support_address, to_addrs=[to])
+                smtp.send(mail, from_addr=settings.support_address, to_addrs=[to])
             except (smtplib.SMTPException, OSError) as exc:
                 with transaction(session_factory) as session:
                     row = session.get_one(CsatSurvey, survey_id)
@@ -153,10 +127,4 @@ def send_pending_surveys(
                     data={"survey": "csat", "scale": row.scale.value},
                 )
             sent += 1
-    finally:
-        if client is not None:
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                client.close()
     return sent

@@ -11,21 +11,20 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from opsdesk.core import outbox
 from opsdesk.core.clock import Clock
 from opsdesk.core.database import transaction
 from opsdesk.core.events import append_event
 from opsdesk.core.settings import Settings
 from opsdesk.core.signing import BadLink, sign, verify
-from opsdesk.core.smtp import open_smtp, parse_smtp_url
+from opsdesk.core.smtp import SmtpConnection, parse_smtp_url
 from opsdesk.success.voice.models import InvitationStatus, NpsInvitation
 from opsdesk.success.voice.nps_surveys import ANSWER_WINDOW
 
 log = logging.getLogger(__name__)
 RATE, FORM = "nps.rate", "nps.form"
-CLAIM_LEASE = timedelta(minutes=10)
 RETRY_AFTER = (timedelta(minutes=5), timedelta(hours=1), timedelta(hours=6))
 
 
@@ -92,41 +91,22 @@ def send_pending_invitations(
         return 0
     target = parse_smtp_url(settings.smtp_url)
     with transaction(session_factory) as session:
-        due = list(
-            session.scalars(
-                select(NpsInvitation.id)
-                .where(
-                    NpsInvitation.status == InvitationStatus.PENDING,
-                    NpsInvitation.next_attempt_at <= clock.now(),
-                )
-                .order_by(NpsInvitation.id)
-                .limit(limit)
-            )
+        due = outbox.due_ids(
+            session, NpsInvitation, pending=InvitationStatus.PENDING, now=clock.now(), limit=limit
         )
     sent = 0
-    client: smtplib.SMTP | None = None
-    try:
+    with SmtpConnection(target) as smtp:
         for invitation_id in due:
             with transaction(session_factory) as session:
                 now = clock.now()
-                claimed = session.execute(
-                    update(NpsInvitation)
-                    .where(
-                        NpsInvitation.id == invitation_id,
-                        NpsInvitation.status == InvitationStatus.PENDING,
-                        NpsInvitation.next_attempt_at <= now,
-                    )
-                    .values(attempts=NpsInvitation.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
-                    .execution_options(synchronize_session=False)
+                invitation: NpsInvitation | None = outbox.claim(
+                    session, NpsInvitation, invitation_id, pending=InvitationStatus.PENDING, now=now
                 )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                if invitation is None:
                     continue
-                invitation = session.get_one(NpsInvitation, invitation_id, populate_existing=True)
                 mail, to = build_nps_email(invitation, settings=settings, now=now), invitation.to
             try:
-                if client is None:
-                    client = open_smtp(target)
-                client.send_message(mail, from_addr=settings.support_address, to_addrs=[to])
+                smtp.send(mail, from_addr=settings.support_address, to_addrs=[to])
             except (smtplib.SMTPException, OSError) as exc:
                 with transaction(session_factory) as session:
                     row = session.get_one(NpsInvitation, invitation_id)
@@ -146,10 +126,4 @@ def send_pending_invitations(
                     at=clock.now(), data={"contact_id": row.contact_id},
                 )  # fmt: skip
             sent += 1
-    finally:
-        if client is not None:
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                client.close()
     return sent

@@ -15,14 +15,14 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from opsdesk.core import outbox
 from opsdesk.core.clock import Clock
 from opsdesk.core.database import transaction
 from opsdesk.core.errors import OpsDeskError
 from opsdesk.core.settings import Settings
-from opsdesk.core.smtp import SmtpTarget, open_smtp, parse_smtp_url
+from opsdesk.core.smtp import SmtpConnection, SmtpTarget, open_smtp, parse_smtp_url
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
 
@@ -44,7 +44,6 @@ BACKOFF = (
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
 # How long a claimed row is left alone before another run may assume its sender died.
-CLAIM_LEASE = timedelta(minutes=10)
 
 
 def support_domain(settings: Settings) -> str:
@@ -89,21 +88,10 @@ def build_email(row: OutboundEmail, *, settings: Settings, store: AttachmentStor
 
 def _claim(session: Session, row_id: int, *, clock: Clock, settings: Settings) -> OutboundEmail | None:
     """Take one due row for this run, or None if another run took it (or it is no longer due)."""
-    now = clock.now()
-    claimed = session.execute(
-        update(OutboundEmail)
-        .where(
-            OutboundEmail.id == row_id,
-            OutboundEmail.status == OutboundStatus.PENDING,
-            OutboundEmail.next_attempt_at <= now,
-        )
-        .values(attempts=OutboundEmail.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
-        .execution_options(synchronize_session=False)
+    row: OutboundEmail | None = outbox.claim(
+        session, OutboundEmail, row_id, pending=OutboundStatus.PENDING, now=clock.now()
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    row = session.get_one(OutboundEmail, row_id, populate_existing=True)
-    if row.rfc_message_id is None:
+    if row is not None and row.rfc_message_id is None:
         row.rfc_message_id = new_message_id(row, settings)
         # Stored on the message too, so the customer's reply to this mail threads back to the ticket.
         row.message.email_message_id = row.rfc_message_id
@@ -135,20 +123,11 @@ def send_pending(
     target = parse_smtp_url(settings.smtp_url)
     store = AttachmentStore.from_settings(settings)
     with transaction(session_factory) as session:
-        due = list(
-            session.scalars(
-                select(OutboundEmail.id)
-                .where(
-                    OutboundEmail.status == OutboundStatus.PENDING,
-                    OutboundEmail.next_attempt_at <= clock.now(),
-                )
-                .order_by(OutboundEmail.id)
-                .limit(limit)
-            )
+        due = outbox.due_ids(
+            session, OutboundEmail, pending=OutboundStatus.PENDING, now=clock.now(), limit=limit
         )
     sent = 0
-    client: smtplib.SMTP | None = None
-    try:
+    with SmtpConnection(target) as smtp:
         for row_id in due:
             with transaction(session_factory) as session:
                 row = _claim(session, row_id, clock=clock, settings=settings)
@@ -165,9 +144,7 @@ def send_pending(
                     continue
                 recipients = [row.to, *row.cc]
             try:
-                if client is None:
-                    client = open_smtp(target)
-                client.send_message(mail, from_addr=settings.support_address, to_addrs=recipients)
+                smtp.send(mail, from_addr=settings.support_address, to_addrs=recipients)
             except (smtplib.SMTPException, OSError) as exc:
                 with transaction(session_factory) as session:
                     _record_failure(session, session.get_one(OutboundEmail, row_id), exc, clock=clock)
@@ -180,10 +157,4 @@ def send_pending(
                 row.sent_at = clock.now()
                 row.last_error = None
             sent += 1
-    finally:
-        if client is not None:
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                client.close()
     return sent

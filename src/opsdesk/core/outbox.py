@@ -1,0 +1,39 @@
+"""Rows waiting to be sent (outbound replies, CSAT surveys, NPS invitations): which are due, and taking
+one for this run. A row is claimed by one conditional UPDATE that counts the attempt and leases the row,
+so runs that overlap (two workers, a run that outlived its schedule) never send a row twice."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+CLAIM_LEASE = timedelta(minutes=10)  # a claimed row no run finished is due again after this
+
+
+def due_ids(session: Session, model: Any, *, pending: Any, now: datetime, limit: int) -> list[int]:
+    """Ids of ``model`` rows in the ``pending`` status whose next attempt is due, oldest first."""
+    return list(
+        session.scalars(
+            select(model.id)
+            .where(model.status == pending, model.next_attempt_at <= now)
+            .order_by(model.id)
+            .limit(limit)
+        )
+    )
+
+
+def claim(session: Session, model: Any, row_id: int, *, pending: Any, now: datetime) -> Any | None:
+    """The row, taken for this run (its attempt counted, leased for CLAIM_LEASE), or None when another
+    run took it or it is no longer due."""
+    claimed = session.execute(
+        update(model)
+        .where(model.id == row_id, model.status == pending, model.next_attempt_at <= now)
+        .values(attempts=model.attempts + 1, next_attempt_at=now + CLAIM_LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get_one(model, row_id, populate_existing=True)
