@@ -29,6 +29,10 @@ from opsdesk.schema import metadata
 # Rich wraps CLI messages to the terminal's width, and tests match whole messages (file paths
 # included, whose length depends on where pytest puts its temporary files): give them a wide one.
 os.environ["COLUMNS"] = "250"
+# Overload shedding (web.load_shedding) answers 503 when a worker's event loop runs a standing queue:
+# two test processes beside a headless browser on two cores can make one, and a refused asset or page
+# would fail a test that is not about overload. tests/web/test_load_shedding.py turns it on.
+os.environ.setdefault("OPSDESK_SHED_LAG_SECONDS", "0")
 
 
 def _own_database(url: str) -> str:

@@ -33,6 +33,7 @@ from opsdesk.web.chat import lifespan as chat_lifespan
 from opsdesk.web.connection_gate import RETRY_AFTER_SECONDS, ConnectionGate, DatabaseBusy
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
+from opsdesk.web.load_shedding import LoadShedding
 from opsdesk.web.openapi import install_openapi
 from opsdesk.web.security_headers import SecurityHeaders
 from opsdesk.web.ui import pages
@@ -80,6 +81,7 @@ def create_app(
     # Short request work runs on the event loop on PostgreSQL (see web.deps.run_as_user).
     app.state.inline_short_work = engine.dialect.name == "postgresql"
     app.state.connection_gate = ConnectionGate.for_engine(engine, settings.db_wait_seconds)
+    app.add_middleware(LoadShedding, target_seconds=settings.shed_lag_seconds)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 
