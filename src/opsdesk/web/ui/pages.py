@@ -12,6 +12,7 @@ from opsdesk.web.ui import (
     auth,
     home,
     insights_pages,
+    notifications_pages,
     planner,
     portal,
     preferences,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         admin_pages,
         insights_pages,
         surveys,
+        notifications_pages,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error
