@@ -120,13 +120,10 @@ def check_metrics(
     from opsdesk.insights.imports.metrics_check import compare
 
     with transaction(factory, write=False) as session:
-        local = dict(
-            session.execute(
-                select(ImportedRecord.external_id, ImportedRecord.local_id).where(
-                    ImportedRecord.source == report.source, ImportedRecord.kind == "ticket"
-                )
+        rows = session.execute(
+            select(ImportedRecord.external_id, ImportedRecord.local_id).where(
+                ImportedRecord.source == report.source, ImportedRecord.kind == "ticket"
             )
-            .tuples()
-            .all()
         )
+        local = {external_id: local_id for external_id, local_id in rows}
         report.metrics = compare(session, parsed.metrics, local, report.problems, now=now)

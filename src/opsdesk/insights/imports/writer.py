@@ -66,7 +66,8 @@ class Mappings:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 self._roles.update(
-                    session.execute(select(User.id, User.role).where(User.id.in_(chunk))).tuples().all()
+                    (user_id, role)
+                    for user_id, role in session.execute(select(User.id, User.role).where(User.id.in_(chunk)))
                 )
         return self._roles
 
