@@ -92,6 +92,8 @@ def _print(report: ImportReport) -> None:
             f"{row['metric']} ({row['variant']}): {row['differ']} of {row['compared']} tickets "
             f"differ from Zendesk{shown}"
         )
+    for note in report.notes:
+        console.print(f"note: {note}")
     if report.problems:
         err_console.print(f"{len(report.problems)} record(s) or field(s) could not be mapped")
 
@@ -105,6 +107,7 @@ def _as_json(report: ImportReport) -> dict[str, object]:
         "messages": report.counts.messages,
         "not_mapped": [{"file": p.file, "line": p.line, "message": p.message} for p in report.problems],
         "metrics": report.metrics,
+        "notes": report.notes,
     }
 
 

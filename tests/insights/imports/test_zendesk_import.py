@@ -105,7 +105,7 @@ def test_the_kpis_of_the_imported_history_equal_zendesks_ticket_metrics(
 ) -> None:
     report = run_import(tmp_path)
     assert report["new"] == {"organisation": 3, "group": 3, "user": 12, "ticket": 20}
-    assert report["not_mapped"] == []
+    assert report["not_mapped"] == [] and report["notes"] == []
     # The import's own check, through the KPI engine's definitions, ticket by ticket.
     assert {(m["metric"], m["variant"]): m["differ"] for m in report["metrics"]} == {
         (name, variant): 0
@@ -413,3 +413,16 @@ def test_a_folder_without_the_required_files_is_refused_before_any_write(
     assert counts(desk)["User"] == 0
     result = cli.invoke(app, ["import", "zendesk", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and "no such folder" in result.output
+
+
+def test_without_the_business_schedule_the_report_says_why_business_times_differ(
+    engine: Engine, clock: FixedClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPSDESK_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    report = run_import(tmp_path)
+    get_settings.cache_clear()
+    differ = {(m["metric"], m["variant"]): m["differ"] for m in report["metrics"]}
+    assert differ[("first_reply_time", "calendar")] == 0
+    assert differ[("first_reply_time", "business")] == 4  # tickets 1, 4, 8 and 18 wait outside office hours
+    assert report["notes"] and "no SLA policy with business hours" in report["notes"][0]

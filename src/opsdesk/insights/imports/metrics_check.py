@@ -35,6 +35,7 @@ def compare(
     problems: list[Problem],
     *,
     now: datetime,
+    notes: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per metric and variant: metric, variant (calendar, business or count), compared, differ,
     and the Zendesk ids of the first differing tickets."""
@@ -60,6 +61,14 @@ def compare(
     request = kpi_request(metrics=list(DURATIONS), start=start, end=end)
     frames, schedules, _policies = load(session, request)
     tickets, events = frames.tickets, frames.events
+    if (
+        notes is not None
+        and not tickets[tickets["ticket_id"].isin(list(theirs))]["schedule_id"].notna().any()
+    ):
+        notes.append(
+            "no SLA policy with business hours applies to the imported tickets, so their business-hours "
+            "times are measured 24x7: give the desk's SLA policy the schedule Zendesk used, then re-run"
+        )
     ours_of = {local: zd for zd, local in local_ids.items()}
     rows = []
     for business in (False, True):

@@ -35,6 +35,7 @@ class ImportReport:
     counts: Counts = field(default_factory=Counts)
     problems: list[Problem] = field(default_factory=list)
     metrics: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def new_records(self) -> int:
@@ -126,4 +127,4 @@ def check_metrics(
             )
         )
         local = {external_id: local_id for external_id, local_id in rows}
-        report.metrics = compare(session, parsed.metrics, local, report.problems, now=now)
+        report.metrics = compare(session, parsed.metrics, local, report.problems, now=now, notes=report.notes)
