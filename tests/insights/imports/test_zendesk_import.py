@@ -370,6 +370,7 @@ def test_what_cannot_be_mapped_is_reported_by_file_and_line(desk: Session, tmp_p
         odd_fields = [
             {"event_type": "Change", "custom_field_360": "gold", "previous_value": None},
             {"event_type": "LogMeInTranscript", "body": "..."},
+            {"event_type": "Comment", "body": "From a deleted user", "public": True, "author_id": 4242},
         ]
         audit = audit | {"ticket_id": 15, "created_at": "2026-01-09T11:00:00Z", "child_events": odd_fields}
         handle.write(json.dumps(audit) + "\n")
@@ -392,6 +393,7 @@ def test_what_cannot_be_mapped_is_reported_by_file_and_line(desk: Session, tmp_p
         f"ticket_events.jsonl:{events_lines + 2}: ticket 999 is not in tickets.jsonl",
         f"ticket_events.jsonl:{events_lines + 3}: Change of field 'custom_field_360' not mapped",
         f"ticket_events.jsonl:{events_lines + 3}: child event 'LogMeInTranscript' not mapped",
+        f"ticket_events.jsonl:{events_lines + 3}: ticket 15: comment author 4242 was not imported; left out",
         "users.jsonl:13: unknown role 'light-agent'; imported as a requester",
         "tickets.jsonl:21: channel 'carrier_pigeon' not mapped; imported as api",
         "tickets.jsonl:21: ticket 21 has no events: only its current state is imported",

@@ -319,12 +319,14 @@ def write_ticket(
             from_assignee_id=None, to_assignee_id=state.assignee_id, group_id=state.group_id,
         )  # fmt: skip
     for comment in history.opening:
-        _comment(session, ticket, comment, history.created_at, maps, users, event, counts)
+        author = person(comment.author, history.line, "comment author")
+        _comment(session, ticket, comment, author, history.created_at, users, event, counts)
     ratings: list[tuple[Step, Any]] = []
     for step in history.steps:
         actor = person(step.actor, step.line, "updater")
         if step.kind == "comment" and step.comment is not None:
-            _comment(session, ticket, step.comment, step.at, maps, users, event, counts)
+            author = person(step.comment.author, step.line, "comment author")
+            _comment(session, ticket, step.comment, author, step.at, users, event, counts)
         elif step.kind == "status" and step.value != state.status:
             event("status_changed", step.at, actor, **{"from": state.status, "to": step.value})
             state.status = str(step.value)
@@ -428,10 +430,11 @@ def _tag_change(
 
 
 def _comment(
-    session: Session, ticket: Ticket, comment: Comment, at: datetime, maps: Mappings, users: dict[int, Role],
-    event: Any, counts: Counts,
+    session: Session, ticket: Ticket, comment: Comment, author: int | None, at: datetime,
+    users: dict[int, Role], event: Any, counts: Counts,
 ) -> None:  # fmt: skip
-    author = maps.get("user", comment.author)
+    """A message and its event. Without a known author (Zendesk itself, or a person not imported,
+    which the caller reported) it is a system message: it never counts as a reply."""
     role = users.get(author) if author is not None else None
     kind = (
         AuthorKind.SYSTEM
