@@ -93,7 +93,8 @@ def run(
     batch: int = BATCH,
     after_batch: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Write what was parsed. ``after_batch`` is told how many tickets are done after each commit."""
+    """Write what was parsed. ``after_batch`` is told how many tickets are done after each commit. The
+    mappings are read once: later batches only add to them, and a failed batch ends the run."""
     report = ImportReport(source=source, problems=list(problems))
     now = FixedClock(clock.now())
     with transaction(factory) as session:
@@ -104,7 +105,6 @@ def run(
     done = 0
     for start in range(0, len(parsed.tickets), batch):
         with transaction(factory) as session:
-            maps = Mappings(session, source)
             for history in parsed.tickets[start : start + batch]:
                 write_ticket(session, history, maps, report.counts, report.problems, now)
         done += len(parsed.tickets[start : start + batch])
