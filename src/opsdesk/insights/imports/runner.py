@@ -17,14 +17,8 @@ from opsdesk.core.database import transaction
 from opsdesk.insights.imports import event_csv, zendesk
 from opsdesk.insights.imports.history import Company, Person, Problem, Team, TicketHistory
 from opsdesk.insights.imports.models import ImportedRecord
-from opsdesk.insights.imports.writer import (
-    Counts,
-    Mappings,
-    write_companies,
-    write_people,
-    write_teams,
-    write_ticket,
-)
+from opsdesk.insights.imports.ticket_writer import write_ticket
+from opsdesk.insights.imports.writer import Counts, Mappings, write_companies, write_people, write_teams
 
 BATCH = 200
 
