@@ -383,7 +383,8 @@ def test_what_cannot_be_mapped_is_reported_by_file_and_line(desk: Session, tmp_p
         )
     tickets = (folder / "tickets.jsonl").read_text().splitlines()
     odd = json.loads(tickets[0]) | {"id": 21, "via": {"channel": "carrier_pigeon"}, "requester_id": 4040}
-    (folder / "tickets.jsonl").write_text("\n".join([*tickets, json.dumps(odd)]) + "\n")
+    gone = json.loads(tickets[0]) | {"id": 22, "status": "deleted"}
+    (folder / "tickets.jsonl").write_text("\n".join([*tickets, json.dumps(odd), json.dumps(gone)]) + "\n")
 
     result = cli.invoke(app, ["import", "zendesk", str(folder)])
     assert result.exit_code == 0, result.output
@@ -398,6 +399,7 @@ def test_what_cannot_be_mapped_is_reported_by_file_and_line(desk: Session, tmp_p
         "tickets.jsonl:21: channel 'carrier_pigeon' not mapped; imported as api",
         "tickets.jsonl:21: ticket 21 has no events: only its current state is imported",
         "tickets.jsonl:21: ticket 21: requester 4040 was not imported; ticket skipped",
+        "tickets.jsonl:22: ticket 22 was deleted in Zendesk; not imported",
     ):
         assert line in result.output, line
     assert "tickets: 20 new" in result.output

@@ -179,13 +179,26 @@ def tickets(
 ) -> list[TicketHistory]:
     """Each ticket of the ticket export with its audits from the event export, in time order."""
     histories: dict[str, TicketHistory] = {}
+    deleted: set[str | None] = set()
     for line in ticket_lines:
+        if line.record.get("status") == "deleted":  # the export lists them unless exclude_deleted is set
+            deleted.add(_id(line.record.get("id")))
+            problems.append(
+                Problem(
+                    line.file,
+                    line.number,
+                    f"ticket {_id(line.record.get('id'))} was deleted in Zendesk; not imported",
+                )
+            )
+            continue
         history = _ticket(line, problems)
         if history is not None:
             histories[history.external_id] = history
     audits: dict[str, list[Line]] = {}
     for line in event_lines:
         ticket_id = _id(line.record.get("ticket_id"))
+        if ticket_id in deleted:
+            continue
         if line.record.get("event_type", "Audit") != "Audit":
             problems.append(
                 Problem(
@@ -237,7 +250,7 @@ def _ticket(line: Line, problems: list[Problem]) -> TicketHistory | None:
         )
         channel = "api"
     status = STATUSES.get(str(r.get("status") or ""))
-    if status is None and r.get("status") not in (None, "deleted"):
+    if status is None and r.get("status") is not None:
         problems.append(Problem(line.file, line.number, f"status {r.get('status')!r} not mapped"))
     return TicketHistory(
         external_id=external_id,
