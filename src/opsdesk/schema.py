@@ -17,6 +17,7 @@ import opsdesk.desk.models
 import opsdesk.desk.search  # the full-text index DDL on the tickets and messages tables
 import opsdesk.desk.sla.models
 import opsdesk.desk.surveys.models
+import opsdesk.insights.imports.models
 import opsdesk.quality.models
 import opsdesk.success.health.models
 import opsdesk.success.models

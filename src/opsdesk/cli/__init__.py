@@ -10,6 +10,7 @@ from opsdesk.cli import (
     demo,
     forecast,
     health,
+    history_import,
     kpi,
     mail,
     mine,
@@ -44,6 +45,7 @@ for module in (
     pipeline,
     mine,
     quality,
+    history_import,  # after success: it adds to the `import` group success creates
 ):
     module.register(app)
 
