@@ -3,15 +3,18 @@ OPSDESK_TEST_DATABASE_URL is set, again on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -180,3 +183,13 @@ def live_server(engine: Engine, clock: FixedClock, settings: Settings) -> Iterat
 
     with serving(create_app(settings, engine=engine, clock=clock)) as server:
         yield server
+
+
+T = TypeVar("T")
+
+
+def run_in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: the session's browser (Playwright's sync API) keeps an
+    event loop running on the main thread, where ``asyncio.run`` refuses to start another."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -9,6 +9,7 @@ import httpx
 from starlette.types import Receive, Scope, Send
 
 from opsdesk.web.load_shedding import LoadShedding, Shedder
+from tests.conftest import run_in_own_loop
 
 
 def test_a_burst_is_served_and_a_standing_queue_is_shed() -> None:
@@ -51,7 +52,7 @@ async def _until_served(app: LoadShedding) -> httpx.Response:
 
 
 def test_overload_answers_503_with_retry_after_and_recovers() -> None:
-    asyncio.run(_overload_answers_503_with_retry_after_and_recovers())
+    run_in_own_loop(_overload_answers_503_with_retry_after_and_recovers())
 
 
 async def _overload_answers_503_with_retry_after_and_recovers() -> None:
@@ -79,5 +80,5 @@ async def _overload_answers_503_with_retry_after_and_recovers() -> None:
 
 def test_target_zero_never_sheds() -> None:
     app = LoadShedding(_blocking_app, target_seconds=0)
-    answers = asyncio.run(_flood(app, ["/api/v1/tickets"] * 30))
+    answers = run_in_own_loop(_flood(app, ["/api/v1/tickets"] * 30))
     assert {a.status_code for a in answers} == {200}

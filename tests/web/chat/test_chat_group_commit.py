@@ -16,6 +16,7 @@ from opsdesk.desk.channels.chat.protocol import Send
 from opsdesk.desk.models import Message
 from opsdesk.web.chat import work
 from opsdesk.web.chat.batch import SendBatcher
+from tests.conftest import run_in_own_loop
 
 
 def _chats(db: Session, clock: FixedClock, n: int) -> list[work.Who]:
@@ -54,7 +55,7 @@ def test_concurrent_messages_share_commits_and_a_refused_one_fails_alone(
         ]
         return await asyncio.gather(*sends, return_exceptions=True)
 
-    outcomes = asyncio.run(send_all())
+    outcomes = run_in_own_loop(send_all())
     refused = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(refused) == 2 and all(isinstance(o, Conflict) for o in refused)
     stored = [o for o in outcomes if not isinstance(o, BaseException)]
@@ -69,6 +70,6 @@ def test_concurrent_messages_share_commits_and_a_refused_one_fails_alone(
         db.scalar(select(func.count()).select_from(Message).where(Message.body_text.like("message %"))) == 78
     )
     # A resend of a committed message is recognised, not stored again.
-    again = asyncio.run(batcher.send(whos[0], Send(client_id="c-1", text="message 1"), clock))
+    again = run_in_own_loop(batcher.send(whos[0], Send(client_id="c-1", text="message 1"), clock))
     assert again[1] is False
     assert db.scalar(select(func.count()).select_from(ChatEntry)) == 40 + 78
