@@ -104,7 +104,7 @@ def agent_loads(
     if agent_ids is not None:
         query = query.where(Ticket.assignee_id.in_(agent_ids))
     loads: dict[int, dict[CapacityKind, int]] = defaultdict(dict)
-    for agent_id, channel, count in session.execute(query).tuples():
+    for agent_id, channel, count in session.execute(query).all():
         kind = capacity_kind(channel.value)
         assert agent_id is not None  # the query keeps assigned tickets only
         loads[agent_id][kind] = loads[agent_id].get(kind, 0) + count
