@@ -18,7 +18,7 @@ from opsdesk.desk.actions import ASSIGNABLE_ROLES
 from opsdesk.desk.channels.chat.models import ChatConversation, ChatState
 from opsdesk.desk.models import Status, Ticket
 from opsdesk.desk.routing.models import AgentPresence, PresenceStatus, QueueEntry
-from opsdesk.desk.routing.router import CapacityKind
+from opsdesk.desk.routing.router import CapacityKind, capacity_kind
 from opsdesk.desk.routing.triggers import request_drain
 
 
@@ -221,8 +221,9 @@ def auto_away(session: Session, *, clock: Clock, idle: timedelta) -> list[int]:
 
 def after_status_change(session: Session, *, ticket: Ticket, before: Status, clock: Clock) -> None:
     """Called by the desk on every status change of an assigned ticket. Work leaving new/open frees
-    capacity, so the router is woken; a reopened ticket whose agent is not online goes back to the
-    queue (to return to that agent only if they are online when it is routed)."""
+    capacity, so the router is woken; a reopened ticket whose agent is not online, or has no room for
+    it on its channel, goes back to the queue (to return to that agent only if they are online, with
+    room, when it is routed)."""
     if ticket.assignee_id is None:
         return
     presence = session.get(AgentPresence, ticket.assignee_id)
@@ -230,12 +231,24 @@ def after_status_change(session: Session, *, ticket: Ticket, before: Status, clo
         return
     reopened = before in (Status.PENDING, Status.SOLVED, Status.ON_HOLD) and ticket.status is Status.OPEN
     if reopened and presence.status is not PresenceStatus.ONLINE:
-        unassign(
-            session,
-            previous={ticket.id: ticket.assignee_id},
-            now=clock.now(),
-            reason="reopened, agent not online",
-        )
+        reason = "reopened, agent not online"
+    elif reopened and not _has_room(session, presence, ticket):
+        reason = "reopened, agent at capacity"
+    else:
+        reason = ""
+    if reason:
+        unassign(session, previous={ticket.id: ticket.assignee_id}, now=clock.now(), reason=reason)
         request_drain(session, clock=clock)
     elif before in (Status.NEW, Status.OPEN) and ticket.status not in (Status.NEW, Status.OPEN):
         request_drain(session, clock=clock)
+
+
+def _has_room(session: Session, presence: AgentPresence, ticket: Ticket) -> bool:
+    """Whether the agent can take ``ticket`` back without going over capacity on its channel."""
+    from opsdesk.desk.routing.state import agent_loads, capacity_of, current_settings
+
+    settings = current_settings(session)
+    default = settings.default_capacity if settings is not None else {}
+    kind = capacity_kind(ticket.channel.value)
+    load = agent_loads(session, [presence.user_id], exclude_ticket=ticket.id).get(presence.user_id, {})
+    return load.get(kind, 0) < capacity_of(presence, default)[kind]

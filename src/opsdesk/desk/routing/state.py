@@ -93,7 +93,7 @@ def site_on_shift(hours: dict[int, BusinessHours | None], site_id: int | None, n
 
 
 def agent_loads(
-    session: Session, agent_ids: Sequence[int] | None = None
+    session: Session, agent_ids: Sequence[int] | None = None, *, exclude_ticket: int | None = None
 ) -> dict[int, dict[CapacityKind, int]]:
     """Open work per agent and capacity kind, in one grouped query."""
     query = (
@@ -103,6 +103,8 @@ def agent_loads(
     )
     if agent_ids is not None:
         query = query.where(Ticket.assignee_id.in_(agent_ids))
+    if exclude_ticket is not None:
+        query = query.where(Ticket.id != exclude_ticket)
     loads: dict[int, dict[CapacityKind, int]] = defaultdict(dict)
     for agent_id, channel, count in session.execute(query).all():
         kind = capacity_kind(channel.value)
