@@ -30,6 +30,13 @@ class CapacityKind(enum.StrEnum):
     TICKET = "ticket"
 
 
+CHANNELS_OF: Mapping[CapacityKind, tuple[str, ...]] = {
+    CapacityKind.CHAT: ("chat",),
+    CapacityKind.CALL: ("phone",),
+    CapacityKind.TICKET: ("email", "social", "web", "api"),
+}
+
+
 def capacity_kind(channel: str) -> CapacityKind:
     if channel == "chat":
         return CapacityKind.CHAT
