@@ -17,6 +17,7 @@ from opsdesk.cli import (
     plan,
     playbooks,
     quality,
+    routing,
     scheduling,
     staffing,
     success,
@@ -44,6 +45,7 @@ for module in (
     pipeline,
     mine,
     quality,
+    routing,
 ):
     module.register(app)
 

@@ -16,6 +16,7 @@ from opsdesk.web.ui import (
     portal,
     preferences,
     quality_pages,
+    routing_pages,
     success_pages,
     surveys,
     ticket_pages,
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         admin_pages,
         insights_pages,
         surveys,
+        routing_pages,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error
