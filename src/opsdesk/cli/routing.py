@@ -30,7 +30,9 @@ def export(
 
 
 @routing_app.command("import")
-def import_(file: Path = typer.Argument(..., help="A YAML file as `opsdesk routing export` writes it.")) -> None:
+def import_(
+    file: Path = typer.Argument(..., help="A YAML file as `opsdesk routing export` writes it."),
+) -> None:
     """Create or update everything the file names (entries it leaves out are kept); all or nothing."""
     from opsdesk.desk.routing.admin import import_config
     from opsdesk.desk.routing.config_yaml import parse_config_yaml
