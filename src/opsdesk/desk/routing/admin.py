@@ -193,7 +193,8 @@ def import_config(
     session: Session, *, config: RoutingConfig, clock: Clock, actor: User | None
 ) -> dict[str, int]:
     """Apply a whole document in the caller's transaction; a bad entry fails it all, naming the entry."""
-    save_settings(session, body=config.settings, clock=clock, actor=actor)
+    if config.settings is not None:
+        save_settings(session, body=config.settings, clock=clock, actor=actor)
     for language in config.languages:
         save_language(session, body=language, clock=clock, actor=actor)
     for skill in config.skills:

@@ -76,9 +76,9 @@ class SiteIn(_Strict):
 
 
 class RoutingConfig(_Strict):
-    """Everything an admin configures for routing, as one document."""
+    """Everything an admin configures for routing, as one document; a part left out is left as it is."""
 
-    settings: SettingsIn = SettingsIn()
+    settings: SettingsIn | None = None
     languages: list[LanguageIn] = Field(default_factory=list, max_length=500)
     skills: list[SkillIn] = Field(default_factory=list, max_length=1000)
     groups: list[GroupIn] = Field(default_factory=list, max_length=1000)

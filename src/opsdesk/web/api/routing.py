@@ -110,7 +110,9 @@ def put_settings(body: SettingsIn, user: CurrentUser, session: SessionDep, clock
     _manage(user)
     admin.save_settings(session, body=body, clock=clock, actor=user)
     session.commit()
-    return admin.export_config(session).settings
+    saved = admin.export_config(session).settings
+    assert saved is not None  # just saved
+    return saved
 
 
 @router.put("/routing/languages", response_model=LanguageIn)
