@@ -65,6 +65,13 @@ def test_presence_and_configuration(live_server: LiveServer, db: Session, clock:
     assert lead.delete("/api/v1/routing/skills/nothing").status_code == 404
     config = agent.get("/api/v1/routing/config").json()
     assert config["settings"]["choice"] == "round_robin" and config["skills"][0]["name"] == "billing"
+    window = {"from": "2026-03-02T00:00:00Z", "to": "2026-03-03T00:00:00Z"}
+    shifts = [{"starts_at": "2026-03-02T08:00:00Z", "ends_at": "2026-03-02T16:00:00Z"}]
+    published = lead.put(f"/api/v1/routing/agents/{agent_user.id}/shifts", json={**window, "shifts": shifts})
+    assert published.status_code == 200 and published.json() == {"shifts": 1}
+    outside = [{"starts_at": "2026-03-02T20:00:00Z", "ends_at": "2026-03-03T04:00:00Z"}]
+    refused = lead.put(f"/api/v1/routing/agents/{agent_user.id}/shifts", json={**window, "shifts": outside})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "shifts[0]"
     report = agent.get("/api/v1/routing/handovers", params={"hours": 48})
     assert report.status_code == 200 and report.json() == []
     assert agent.get("/api/v1/routing/handovers", params={"hours": 0}).status_code == 422

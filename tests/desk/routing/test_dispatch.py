@@ -162,3 +162,36 @@ def test_idle_agents_are_turned_away(db: Session, clock: FixedClock) -> None:
     db.commit()
     assert db.get_one(AgentPresence, idle.id).status is PresenceStatus.AWAY
     assert db.get_one(AgentPresence, busy.id).status is PresenceStatus.ONLINE
+
+
+def test_a_published_schedule_decides_who_is_on_shift(
+    db: Session, clock: FixedClock, session_factory: sessionmaker[Session]
+) -> None:
+    from opsdesk.desk.routing.admin import publish_shifts
+    from opsdesk.desk.routing.schemas import ShiftsIn
+
+    switch_on(db, clock)
+    scheduled_later = agent(db, clock)
+    unscheduled = agent(db, clock)
+    now = clock.now()
+    body = ShiftsIn.model_validate(
+        {
+            "from": now - timedelta(days=1),
+            "to": now + timedelta(days=1),
+            "shifts": [{"starts_at": now + timedelta(hours=2), "ends_at": now + timedelta(hours=10)}],
+        }
+    )
+    publish_shifts(db, agent=scheduled_later, body=body, clock=clock, actor=None)
+    who = requester(db, clock)
+    first = ticket(db, clock, who)
+    db.commit()
+    drain(session_factory, clock=clock)
+    db.expire_all()
+    assert db.get_one(Ticket, first.id).assignee_id == unscheduled.id  # the other is scheduled, not yet on
+    set_presence(db, agent=unscheduled, status=PresenceStatus.OFFLINE, clock=clock, actor=None)
+    clock.advance(timedelta(hours=3))
+    second = ticket(db, clock, who)
+    db.commit()
+    drain(session_factory, clock=clock)
+    db.expire_all()
+    assert db.get_one(Ticket, second.id).assignee_id == scheduled_later.id

@@ -7,9 +7,10 @@ from the file is kept, so a partial file never deletes configuration by accident
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
@@ -17,7 +18,7 @@ from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Group, Site, User
 from opsdesk.desk.actions import ASSIGNABLE_ROLES, normalise_tags
-from opsdesk.desk.routing.models import AgentPresence, Language, RoutingGroup, SiteShift, Skill
+from opsdesk.desk.routing.models import AgentPresence, AgentShift, Language, RoutingGroup, SiteShift, Skill
 from opsdesk.desk.routing.presence import presence_of
 from opsdesk.desk.routing.schemas import (
     AgentIn,
@@ -26,6 +27,7 @@ from opsdesk.desk.routing.schemas import (
     LanguageIn,
     RoutingConfig,
     SettingsIn,
+    ShiftsIn,
     SiteIn,
     SkillIn,
 )
@@ -276,3 +278,38 @@ def export_config(session: Session) -> RoutingConfig:
         agents=agents,
         sites=sites,
     )
+
+
+MAX_SHIFT = timedelta(hours=24)
+
+
+def publish_shifts(
+    session: Session, *, agent: User, body: ShiftsIn, clock: Clock, actor: User | None
+) -> list[AgentShift]:
+    """Replace the agent's published shifts between ``from`` and ``to`` (what a schedule publishes)."""
+    if agent.role not in ASSIGNABLE_ROLES:
+        raise ValidationFailed(f"{agent.name} is not an agent", field="user_id")
+    if body.to <= body.from_:
+        raise ValidationFailed("'to' must be after 'from'", field="to")
+    for i, shift in enumerate(body.shifts):
+        if not body.from_ <= shift.starts_at < shift.ends_at <= body.to:
+            raise ValidationFailed("a shift must start before it ends, within from-to", field=f"shifts[{i}]")
+        if shift.ends_at - shift.starts_at > MAX_SHIFT:
+            raise ValidationFailed("a shift is at most 24 hours", field=f"shifts[{i}]")
+    session.execute(
+        delete(AgentShift).where(
+            AgentShift.user_id == agent.id, AgentShift.starts_at < body.to, AgentShift.ends_at > body.from_
+        )
+    )
+    rows = [AgentShift(user_id=agent.id, starts_at=s.starts_at, ends_at=s.ends_at) for s in body.shifts]
+    session.add_all(rows)
+    _log(
+        session,
+        clock,
+        actor,
+        "shifts",
+        {"user_id": agent.id, "from": body.from_.isoformat(), "to": body.to.isoformat(), "shifts": len(rows)},
+    )
+    session.flush()
+    request_drain(session, clock=clock)
+    return rows

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from opsdesk.core.bounds import Id, Name, ShortText, Tag, Text
+from opsdesk.core.bounds import Id, Moment, Name, ShortText, Tag, Text
 from opsdesk.core.roles import Tier
 from opsdesk.desk.routing.models import PresenceStatus
 from opsdesk.desk.routing.router import Choice
@@ -108,3 +108,16 @@ class CapacityIn(_Strict):
 
 class AgentRef(_Strict):
     user_id: Id
+
+
+class ShiftIn(_Strict):
+    starts_at: Moment
+    ends_at: Moment
+
+
+class ShiftsIn(_Strict):
+    """An agent's published shifts from ``from_`` to ``to``: they replace the shifts stored there."""
+
+    from_: Moment = Field(alias="from")
+    to: Moment
+    shifts: list[ShiftIn] = Field(default_factory=list, max_length=500)

@@ -22,6 +22,7 @@ from opsdesk.desk.routing.schemas import (
     PresenceOut,
     RoutingConfig,
     SettingsIn,
+    ShiftsIn,
     SiteIn,
     SkillIn,
 )
@@ -162,6 +163,19 @@ def put_site(body: SiteIn, user: CurrentUser, session: SessionDep, clock: ClockD
     admin.save_site(session, body=body, clock=clock, actor=user)
     session.commit()
     return body
+
+
+@router.put("/routing/agents/{user_id}/shifts")
+def put_shifts(
+    user_id: PathId, body: ShiftsIn, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> dict[str, int]:
+    """Publish an agent's shifts for a period: while they have shifts near now, those decide when they
+    are on shift instead of their site's hours."""
+    _manage(user)
+    agent = get_or_not_found(session, User, user_id, "user", field="user_id")
+    rows = admin.publish_shifts(session, agent=agent, body=body, clock=clock, actor=user)
+    session.commit()
+    return {"shifts": len(rows)}
 
 
 @router.get("/routing/handovers")
