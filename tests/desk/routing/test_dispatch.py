@@ -195,3 +195,21 @@ def test_a_published_schedule_decides_who_is_on_shift(
     drain(session_factory, clock=clock)
     db.expire_all()
     assert db.get_one(Ticket, second.id).assignee_id == scheduled_later.id
+
+
+def test_unassignable_work_at_the_head_does_not_hide_the_rest(
+    db: Session, clock: FixedClock, session_factory: sessionmaker[Session]
+) -> None:
+    from opsdesk.desk.models import Priority
+
+    switch_on(db, clock)
+    l1 = agent(db, clock)
+    engineers = core_actions.create_group(db, name="Engineers", tier=Tier.L2)
+    who = requester(db, clock)
+    for _ in range(5):  # urgent L2 work nobody online can take, ahead of everything
+        ticket(db, clock, who, group=engineers, priority=Priority.URGENT)
+    last = ticket(db, clock, who)
+    db.commit()
+    assert drain(session_factory, clock=clock, limit=2) == 1
+    db.expire_all()
+    assert db.get_one(Ticket, last.id).assignee_id == l1.id

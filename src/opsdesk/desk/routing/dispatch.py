@@ -48,14 +48,15 @@ class PassResult:
         return [d for d in self.decisions if d.agent_id is not None]
 
 
-def route_waiting(session: Session, *, clock: Clock, limit: int = BATCH) -> PassResult:
-    """One pass in the caller's transaction: up to ``limit`` waiting tickets, decided and assigned."""
+def route_waiting(session: Session, *, clock: Clock, limit: int = BATCH, offset: int = 0) -> PassResult:
+    """One pass in the caller's transaction: up to ``limit`` waiting tickets (after the first ``offset``
+    in queue order), decided and assigned."""
     settings = current_settings(session)
     if settings is None or not settings.enabled:
         return PassResult(0, [])
     now = clock.now()
     postgres = session.get_bind().dialect.name == "postgresql"
-    items = load_items(session, settings=settings, limit=limit, lock=postgres)
+    items = load_items(session, settings=settings, limit=limit, lock=postgres, offset=offset)
     if not items:
         return PassResult(0, [])
     presence_query = select(AgentPresence).where(AgentPresence.status == PresenceStatus.ONLINE)
@@ -155,16 +156,21 @@ def _save_pointers(session: Session, before: dict[int, int], after: dict[int, in
 
 
 def drain(session_factory: sessionmaker[Session], *, clock: Clock, limit: int = BATCH) -> int:
-    """Route until a pass assigns nothing: the backlog is drained as far as capacity allows. Each pass is
-    its own transaction, so locks are held for one batch only. Returns how many tickets were assigned."""
+    """Route until the whole queue has been seen and a pass assigns nothing: the backlog is drained as
+    far as capacity allows. Items nobody can take stay at the front of the queue, so the next pass
+    starts after them: a head of unassignable work never hides assignable work behind it. Each pass
+    is its own transaction, so locks are held for one batch only. Returns how many were assigned."""
     with transaction(session_factory, write=False) as session:
         settings = current_settings(session)
         if settings is None or not settings.enabled:
             return 0  # a look that takes no write lock: the tick runs every few seconds
     total = 0
+    skip = 0
     while True:
         with transaction(session_factory) as session:
-            result = route_waiting(session, clock=clock, limit=limit)
-        total += len(result.assigned)
-        if not result.assigned:
+            result = route_waiting(session, clock=clock, limit=limit, offset=skip)
+        assigned = len(result.assigned)
+        total += assigned
+        if result.items < limit and not assigned:
             return total
+        skip += result.items - assigned

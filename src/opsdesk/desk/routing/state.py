@@ -199,7 +199,7 @@ def skill_tags(session: Session) -> dict[str, frozenset[str]]:
     return {tag: frozenset(names) for tag, names in out.items()}
 
 
-def waiting_query(limit: int, *, lock: bool) -> Any:
+def waiting_query(limit: int, *, lock: bool, offset: int = 0) -> Any:
     """Unassigned tickets waiting on the team, in queue order, with their queue facts and language.
     ``lock`` takes row locks that skip rows another worker holds (PostgreSQL; SQLite ignores FOR
     UPDATE and relies on its single writer). Enums come back as their plain values: this runs for
@@ -229,15 +229,18 @@ def waiting_query(limit: int, *, lock: bool) -> Any:
             PRIORITY_SQL.desc(), Ticket.sla_next_due_at.asc().nulls_last(), Ticket.created_at, Ticket.id
         )
         .limit(limit)
+        .offset(offset)
     )
     if lock:
         query = query.with_for_update(skip_locked=True, of=Ticket)
     return query
 
 
-def load_items(session: Session, *, settings: RoutingSettings, limit: int, lock: bool) -> list[WorkItem]:
+def load_items(
+    session: Session, *, settings: RoutingSettings, limit: int, lock: bool, offset: int = 0
+) -> list[WorkItem]:
     connection = session.connection()
-    rows = connection.execute(waiting_query(limit, lock=lock)).all()
+    rows = connection.execute(waiting_query(limit, lock=lock, offset=offset)).all()
     if not rows:
         return []
     ids = [row.id for row in rows]
