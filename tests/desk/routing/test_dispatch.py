@@ -213,3 +213,25 @@ def test_unassignable_work_at_the_head_does_not_hide_the_rest(
     assert drain(session_factory, clock=clock, limit=2) == 1
     db.expire_all()
     assert db.get_one(Ticket, last.id).assignee_id == l1.id
+
+
+def test_an_agent_on_a_call_or_not_taking_chats_gets_none(
+    db: Session, clock: FixedClock, session_factory: sessionmaker[Session]
+) -> None:
+    switch_on(db, clock)
+    busy = agent(db, clock)
+    set_presence(
+        db, agent=busy, status=PresenceStatus.ONLINE, on_call=True, in_chats=False, clock=clock, actor=busy
+    )
+    who = requester(db, clock)
+    call, chat, mail = (
+        ticket(db, clock, who, channel=c) for c in (Channel.PHONE, Channel.CHAT, Channel.EMAIL)
+    )
+    db.commit()
+    drain(session_factory, clock=clock)
+    db.expire_all()
+    assert [db.get_one(Ticket, t.id).assignee_id for t in (call, chat, mail)] == [None, None, busy.id]
+    flags = db.scalars(
+        select(Event).where(Event.type == "presence_changed").order_by(Event.id.desc())
+    ).first()
+    assert flags is not None and flags.data["on_call"] is True and flags.data["in_chats"] is False

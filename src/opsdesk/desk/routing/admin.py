@@ -19,7 +19,7 @@ from opsdesk.core.events import append_event
 from opsdesk.core.models import Group, Site, User
 from opsdesk.desk.actions import ASSIGNABLE_ROLES, normalise_tags
 from opsdesk.desk.routing.models import AgentPresence, AgentShift, Language, RoutingGroup, SiteShift, Skill
-from opsdesk.desk.routing.presence import presence_of
+from opsdesk.desk.routing.presence import set_capacity
 from opsdesk.desk.routing.schemas import (
     AgentIn,
     Capacity,
@@ -151,8 +151,14 @@ def save_agent(session: Session, *, body: AgentIn, clock: Clock, actor: User | N
         raise ValidationFailed(
             f"unknown skill {unknown[0]!r}; add it to skills first", field=f"{field}skills"
         )
+    known_languages = set(session.scalars(select(Language.code)))
+    strange = [code for code in body.languages if known_languages and code not in known_languages]
+    if strange:
+        raise ValidationFailed(
+            f"unknown language {strange[0]!r}; add it to languages first", field=f"{field}languages"
+        )
     user.languages, user.skills = list(body.languages), list(body.skills)
-    presence_of(session, user, clock.now()).capacity = body.capacity.given()
+    set_capacity(session, agent=user, capacity=body.capacity.given(), clock=clock, actor=actor)
     _log(
         session,
         clock,

@@ -118,6 +118,16 @@ def capacity_of(presence: AgentPresence, default: dict[str, Any]) -> dict[Capaci
     return {kind: int(presence.capacity.get(kind.value, default.get(kind.value, 0))) for kind in CapacityKind}
 
 
+def _routable_capacity(presence: AgentPresence, default: dict[str, Any]) -> dict[CapacityKind, int]:
+    """Capacity routing may fill now: no chats for an agent not taking chats, no call for one on a call."""
+    capacity = capacity_of(presence, default)
+    if not presence.in_chats:
+        capacity[CapacityKind.CHAT] = 0
+    if presence.on_call:
+        capacity[CapacityKind.CALL] = 0
+    return capacity
+
+
 def load_agents(
     session: Session,
     *,
@@ -181,7 +191,7 @@ def load_agents(
                     site_hours=hours.get(user.site_id) if user.site_id is not None else None,
                     shifts=shifts.get(user.id, ()),
                 ),
-                capacity=capacity_of(presence, settings.default_capacity),
+                capacity=_routable_capacity(presence, settings.default_capacity),
                 load=dict(loads.get(user.id, {})),
                 last_assigned_at=presence.last_assigned_at,
                 sensitive_access=user.id in sensitive,
