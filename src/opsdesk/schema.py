@@ -14,6 +14,7 @@ import opsdesk.desk.channels.models
 import opsdesk.desk.channels.phone.models
 import opsdesk.desk.channels.social.models
 import opsdesk.desk.models
+import opsdesk.desk.routing.models
 import opsdesk.desk.search  # the full-text index DDL on the tickets and messages tables
 import opsdesk.desk.sla.models
 import opsdesk.desk.surveys.models

@@ -18,6 +18,7 @@ from opsdesk.cli import (
     plan,
     playbooks,
     quality,
+    routing,
     scheduling,
     staffing,
     success,
@@ -46,6 +47,7 @@ for module in (
     mine,
     quality,
     history_import,  # after success: it adds to the `import` group success creates
+    routing,
 ):
     module.register(app)
 

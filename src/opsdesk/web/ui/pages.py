@@ -17,6 +17,7 @@ from opsdesk.web.ui import (
     portal,
     preferences,
     quality_pages,
+    routing_pages,
     success_pages,
     surveys,
     ticket_pages,
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
         insights_pages,
         surveys,
         notifications_pages,
+        routing_pages,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error
