@@ -39,7 +39,7 @@ def test_aht_service_level_growth_and_opening_hours_move_requirement_schedule_an
             "sites": {
                 "sites": [
                     base["sites"]["sites"][0],
-                    {**manila, "opening_hours": dict.fromkeys(EVERY_DAY, ["07:00-21:00"])},
+                    {**manila, "opening_hours": {day: ["07:00-21:00"] for day in EVERY_DAY}},
                 ]
             }
         },
