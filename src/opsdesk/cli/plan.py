@@ -1,4 +1,5 @@
-"""`opsdesk plan build` (and `opsdesk plan scenario ...`, in plan_scenario.py): a planning run (forecast, staffing, site schedule, hiring) from desk history."""
+"""`opsdesk plan build`: a planning run (forecast, staffing, site schedule, hiring) from desk history.
+`opsdesk plan scenario ...` lives in plan_scenario.py."""
 
 from __future__ import annotations
 

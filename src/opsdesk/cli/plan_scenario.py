@@ -43,11 +43,11 @@ def parse_sets(sets: list[str]) -> dict[str, Any]:
 
 def _report(scenario: Any) -> None:
     summary = scenario.summary
-    covered = summary["schedule_covered_pct"]
+    covered = "-" if summary["schedule_covered_pct"] is None else summary["schedule_covered_pct"]
     console.print(
         f"scenario #{scenario.id} {scenario.name!r}: computed in {scenario.build_ms / 1000:.1f} s; "
         f"{summary['total_hires']} hires, cost {summary['total_cost_cents'] / 100:,.0f} over "
-        f"{len(summary['months'])} months; first week scheduled {covered if covered is not None else '-'}% covered"
+        f"{len(summary['months'])} months; first week scheduled {covered}% covered"
     )
     for note in summary["notes"]:
         console.print(f"[yellow]note:[/yellow] {note}")
