@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import FixedClock
+from opsdesk.core.errors import ValidationFailed
 from opsdesk.workforce.chain.assumptions import parse_assumptions
 from opsdesk.workforce.chain.build import run_chain
 from opsdesk.workforce.scenarios import merge
@@ -95,3 +96,20 @@ def test_each_link_is_stored_and_fed_by_the_one_before(db: Session, clock: Fixed
     assert chain["schedule"]["covered_hours"] <= (6 + 5) * 40
     need = chain["headcount"]["teams"][0]["need_fte"]
     assert need[0] == pytest.approx(chain["requirement"]["by_site"]["Chicago"][0] / 40 / 0.9, abs=0.01)
+
+
+def test_missing_book_or_history_is_named_before_anything_is_planned(db: Session, clock: FixedClock) -> None:
+    assumptions = parse_assumptions(small_assumptions(clock.now()))
+    with pytest.raises(ValidationFailed) as no_book:
+        run_chain(db, assumptions, now=clock.now())
+    assert no_book.value.field == "growth"
+    add_book(db, clock.now())
+    with pytest.raises(ValidationFailed) as no_history:
+        run_chain(db, assumptions, now=clock.now())
+    assert no_history.value.field == "contacts"
+    unworkable = small_assumptions(clock.now())
+    unworkable["sites"]["sites"][1]["rules"] = {"min_days_off_per_week": 7, "max_consecutive_days": 1}
+    add_history(db, clock.now())
+    with pytest.raises(ValidationFailed) as no_days:
+        run_chain(db, parse_assumptions(unworkable), now=clock.now())
+    assert no_days.value.field == "sites.sites[1].rules"

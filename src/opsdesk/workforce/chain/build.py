@@ -159,6 +159,13 @@ def run_chain(
         round(sum(requirement["by_site"][s.name][m] for s in sites.sites), 1) for m in range(len(months))
     ]
 
+    on_duty = on_shift_hours_per_person(sites)
+    for i, site in enumerate(sites.sites):
+        if on_duty[site.name] <= 0:
+            raise ValidationFailed(
+                "a person works no hours here: the labour rules leave no working day",
+                field=f"sites.sites[{i}].rules",
+            )
     horizon = Horizon(start=start, interval=step.to_pytimedelta(), periods=len(grid))
     schedules = schedule_sites(
         per_month[0].split,
@@ -169,7 +176,6 @@ def run_chain(
     )
     schedule = _schedule_section(schedules, hours, requirement["unserved"][0])
 
-    on_duty = on_shift_hours_per_person(sites)
     headcount: dict[str, Any] = {
         "on_duty_hours_per_week": on_duty,
         "absence": assumptions.hiring.absence,
