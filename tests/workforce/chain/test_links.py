@@ -147,6 +147,7 @@ def test_compare_lines_scenarios_up_by_month_with_differences_from_the_first() -
             "requirement_hours": [10, 11, 12],
             "need_fte": [1, 1, 1],
             "headcount": [1, 1, 1],
+            "coverage_pct": [100.0, 90.0, None],
             "hires": hires,
             "cost_cents": [100, 100, 100],
             "schedule_covered_pct": 90.0,
@@ -158,3 +159,5 @@ def test_compare_lines_scenarios_up_by_month_with_differences_from_the_first() -
     hires = next(m for m in table["measures"] if m["key"] == "hires")
     assert hires["rows"][0] == {"month": "2027-01", "values": [0, 2], "differences": [0, 2]}
     assert [s["name"] for s in table["scenarios"]] == ["base", "busier"]
+    coverage = next(m for m in table["measures"] if m["key"] == "coverage_pct")
+    assert coverage["rows"][2] == {"month": "2027-03", "values": [None, None], "differences": [None, None]}

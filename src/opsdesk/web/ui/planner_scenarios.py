@@ -239,9 +239,14 @@ def _charts(scenario: PlanScenario) -> dict[str, Any]:
         ),
         "requirement": stacked_bars(by_site, months, title="Agent-hours on shift per week, by site"),
         "fte": line_chart(
-            {"need FTE": summary["need_fte"], "headcount": summary["headcount"]},
+            {
+                "need FTE": summary["need_fte"],
+                "headcount": summary["headcount"],
+                "productive FTE": summary["productive_fte"],
+            },
             months,
-            title="Headcount against need, all sites",
+            dashed=frozenset({"productive FTE"}),
+            title="Headcount and productive FTE (new hires ramping up) against need, all sites",
         ),
         "hires": stacked_bars(hires, months, title="Hires starting per month, by site"),
     }

@@ -269,14 +269,19 @@ def _summary(
         return [round(totals[m], 2) for m in months]
 
     hires = [int(v) for v in per_month("hires")]
+    need, productive = per_month("need_fte"), per_month("productive_fte")
     cost = [int(v) for v in per_month("cost_cents")]
     return {
         "months": months,
         "lives": growth["total"],
         "requirement_hours": requirement["total"],
         "unserved_hours": requirement["unserved"],
-        "need_fte": per_month("need_fte"),
+        "need_fte": need,
         "headcount": per_month("headcount"),
+        "productive_fte": productive,
+        # Productive FTE against need, all teams together (a surplus in one team is counted against a
+        # shortfall in another here; the hiring rows are per team).
+        "coverage_pct": [round(100 * p / n, 1) if n else None for p, n in zip(productive, need, strict=True)],
         "hires": hires,
         "cost_cents": cost,
         "total_hires": sum(hires),

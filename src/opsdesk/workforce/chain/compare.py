@@ -11,6 +11,7 @@ MEASURES = (
     ("requirement_hours", "required agent-hours per week"),
     ("need_fte", "headcount need (FTE)"),
     ("headcount", "headcount"),
+    ("coverage_pct", "productive FTE as % of need"),
     ("hires", "hires starting"),
     ("cost_cents", "salary cost"),
 )
