@@ -36,13 +36,21 @@ def _name(name: str) -> str:
 
 
 def create_scenario(
-    session: Session, *, name: str, assumptions: dict[str, Any], clock: Clock, actor: User | None
+    session: Session,
+    *,
+    name: str,
+    assumptions: dict[str, Any],
+    clock: Clock,
+    actor: User | None,
+    copied_from: PlanScenario | None = None,
 ) -> PlanScenario:
     """Compute the chain for `assumptions` and store it; flushes, never commits."""
     started = time.monotonic()
+    clean_name = _name(name)  # before the chain's seconds of work
     checked, chain, summary = _computed(session, assumptions, clock)
     scenario = PlanScenario(
-        name=_name(name),
+        name=clean_name,
+        copied_from_id=copied_from.id if copied_from else None,
         created_at=clock.now(),
         created_by_id=actor.id if actor else None,
         computed_at=clock.now(),
@@ -53,7 +61,13 @@ def create_scenario(
     )
     session.add(scenario)
     session.flush()
-    _event(session, scenario, "scenario_created", actor, {"name": scenario.name})
+    _event(
+        session,
+        scenario,
+        "scenario_created",
+        actor,
+        {"name": scenario.name, "copied_from": scenario.copied_from_id},
+    )
     return scenario
 
 
@@ -68,9 +82,9 @@ def copy_scenario(
 ) -> PlanScenario:
     """A new scenario with the source's assumptions, `changes` merged in (nested keys), recomputed."""
     merged = merge(copy.deepcopy(source.assumptions), changes or {})
-    scenario = create_scenario(session, name=name, assumptions=merged, clock=clock, actor=actor)
-    scenario.copied_from_id = source.id
-    return scenario
+    return create_scenario(
+        session, name=name, assumptions=merged, clock=clock, actor=actor, copied_from=source
+    )
 
 
 def change_assumptions(
