@@ -113,3 +113,15 @@ def test_missing_book_or_history_is_named_before_anything_is_planned(db: Session
     with pytest.raises(ValidationFailed) as no_days:
         run_chain(db, parse_assumptions(unworkable), now=clock.now())
     assert no_days.value.field == "sites.sites[1].rules"
+
+
+def test_out_of_range_levers_are_refused_by_name(db: Session, clock: FixedClock) -> None:
+    for change, field in (
+        ({"channels": {"phone": {"aht_seconds": 1e9}}}, "channels.phone.aht_seconds"),
+        ({"channels": {"chat": {"concurrency": 500}}}, "channels.chat.concurrency"),
+        ({"growth": {"extra_monthly_growth_pct": 80}}, "growth.extra_monthly_growth_pct"),
+        ({"salaries": {"Paris": {"all": 1}}}, "salaries.Paris"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            run_chain(db, parse_assumptions(merge(small_assumptions(clock.now()), change)), now=clock.now())
+        assert refused.value.field == field

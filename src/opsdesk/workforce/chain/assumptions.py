@@ -31,7 +31,7 @@ class GrowthAssumptions(_Strict):
     """Customer growth: the success data's forecast, moved by a planner's view of the market."""
 
     # Added to the forecast's growth, compounding monthly: 1.0 means 1% a month more covered lives.
-    extra_monthly_growth_pct: float = Field(default=0.0, ge=-50, le=50)
+    extra_monthly_growth_pct: float = Field(default=0.0, ge=-25, le=25)
     # Renewal probability of a term ending in the horizon that has no renewal opportunity yet.
     default_renewal_probability: float = Field(default=0.85, ge=0, le=1)
     # Converts an expansion's ARR into lives when the book has no per-life (PEPM) contract to price by.

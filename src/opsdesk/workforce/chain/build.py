@@ -32,6 +32,10 @@ from opsdesk.workforce.queries import contact_volume_history
 from opsdesk.workforce.scheduling import Horizon, schedule_sites
 from opsdesk.workforce.staffing import StaffingTargets
 
+# Bounds that keep a request's queueing maths finite (the planner's own limits are far below them).
+MAX_AHT_SECONDS = 24 * 3600
+MAX_ANSWER_WITHIN_SECONDS = 7 * 24 * 3600
+MAX_CONCURRENCY = 20
 SCHEDULE_WORKERS = 1  # one CP-SAT worker: the same assumptions give the same schedule on a busy machine
 
 
@@ -46,6 +50,13 @@ def first_monday(label: str) -> datetime:
 def _targets(assumptions: Assumptions) -> dict[Channel, StaffingTargets]:
     targets = {}
     for channel, plan in assumptions.channels.items():
+        for key, value, top in (
+            ("aht_seconds", plan.aht_seconds, MAX_AHT_SECONDS),
+            ("answer_within_seconds", plan.answer_within_seconds, MAX_ANSWER_WITHIN_SECONDS),
+            ("concurrency", plan.concurrency, MAX_CONCURRENCY),
+        ):
+            if value > top:
+                raise ValidationFailed(f"at most {top}", field=f"channels.{channel.value}.{key}")
         try:
             targets[channel] = StaffingTargets(
                 channel=channel, interval_seconds=assumptions.interval_minutes * 60, **plan.model_dump()
