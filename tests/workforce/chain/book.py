@@ -3,7 +3,7 @@ sites (Chicago and Manila) whose opening hours leave a gap the follow-the-sun sp
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -117,6 +117,3 @@ def small_assumptions(now: datetime, *, chicago: int = 6, manila: int = 5) -> di
         "hiring": {"attrition_monthly": 0.03, "lead_time_months": 1, "ramp": [0.5], "absence": 0.1},
         "salaries": {"Chicago": {"all": 5_200_000}, "Manila": {"all": 1_100_000}},
     }
-
-
-__all__ = ["add_book", "add_history", "date", "small_assumptions"]
