@@ -96,3 +96,119 @@ def test_support_overview_draws_filters_and_downloads(browser: Any, demo: Demo) 
     assert sum(v for (_l, s), v in bars(other, "volume").items() if s == "created") == created
     other.close()
     page.close()
+
+
+def test_productivity_shows_agents_teams_and_qa_and_no_invented_occupancy(browser: Any, demo: Demo) -> None:
+    page = browser.new_page(accept_downloads=True)
+    sign_in(page, demo.server, "lead@dash.test")
+    page.goto(demo.server.url + "/dashboards/productivity")
+    agents = download_csv(page, "agents")
+    assert agents and sum(int(r["tickets_solved"]) for r in agents) > 0
+    assert any(r["qa_score"] for r in agents), "the demo's QA reviews score some agents"
+    # The demo records no presence events: occupancy is never made up.
+    assert all(r["occupancy"] == "" for r in agents)
+    assert "no presence data" in page.get_by_test_id("note-agents").inner_text().lower()
+    assert any("no presence data" in cells for cells in numbers(page, "agents"))
+    teams = chart_equals_csv(page, "teams", "team")
+    chart_equals_csv(page, "team_quality", "team")
+    first_team = teams[0]["team"]
+    page.check(f"[data-testid=filter-team] input[value='{first_team}']")
+    page.check("[data-testid=filter-channel] input[value=email]")
+    page.check("[data-testid=filter-channel] input[value=phone]")
+    page.click("[data-testid=dashboard-filters] button[type=submit]")
+    page.wait_for_url("**/dashboards/productivity?**team=**")
+    query = parse_qs(urlparse(page.url).query)
+    assert sorted(query["channel"]) == ["email", "phone"] and query["team"] == [first_team]
+    narrowed = download_csv(page, "agents")
+    assert sum(int(r["tickets_solved"]) for r in narrowed) < sum(int(r["tickets_solved"]) for r in agents)
+    page.close()
+
+
+def test_sla_per_site_team_and_agent(browser: Any, demo: Demo) -> None:
+    page = browser.new_page(accept_downloads=True)
+    sign_in(page, demo.server, "lead@dash.test")
+    page.goto(demo.server.url + "/dashboards/sla")
+    sites = chart_equals_csv(page, "sla_site", "site")
+    assert all(0 <= float(r["all"]) <= 1 for r in sites if r["all"])
+    assert sum(int(r["targets"]) for r in sites) > 0
+    chart_equals_csv(page, "sla_group", "group")
+    page.check("[data-testid=filter-tier] input[value=L1]")
+    page.check("[data-testid=filter-tier] input[value=L2]")
+    page.check("[data-testid=filter-channel] input[value=chat]")
+    page.check("[data-testid=filter-channel] input[value=social]")
+    page.click("[data-testid=dashboard-filters] button[type=submit]")
+    page.wait_for_url("**/dashboards/sla?**tier=L2**")
+    narrowed = download_csv(page, "sla_site")
+    assert sum(int(r["targets"]) for r in narrowed) < sum(int(r["targets"]) for r in sites)
+    page.close()
+
+
+def test_customer_success_dashboard(browser: Any, demo: Demo) -> None:
+    page = browser.new_page(accept_downloads=True)
+    sign_in(page, demo.server, "cslead@dash.test")
+    page.goto(demo.server.url + "/dashboards/success?from=2025-03-03&to=2026-03-02")
+    for key in ("bridge", "retention_trend", "health_mix", "renewals", "pipeline"):
+        assert page.locator(f"[data-testid=panel-{key}] svg").count() == 1, key
+    bridge = download_csv(page, "bridge")
+    steps = {r["step"]: int(r["arr_cents"]) for r in bridge}
+    assert steps["Start"] + sum(v for k, v in steps.items() if k not in ("Start", "End")) == steps["End"]
+    mix = chart_equals_csv(page, "health_mix", "segment")
+    chart_equals_csv(page, "retention_trend", "month")
+    segments = [r["segment"] for r in mix]
+    assert len(segments) >= 2
+    for name in segments[:2]:
+        page.check(f"[data-testid=filter-segment] input[value='{name}']")
+    page.click("[data-testid=dashboard-filters] button[type=submit]")
+    page.wait_for_url("**/dashboards/success?**segment=**")
+    assert sorted(parse_qs(urlparse(page.url).query)["segment"]) == sorted(segments[:2])
+    narrowed = chart_equals_csv(page, "health_mix", "segment")
+    assert {r["segment"] for r in narrowed} == set(segments[:2])
+    books = download_csv(page, "csm_books")
+    assert books and {"accounts", "arr_cents", "covered_lives", "renewals_won", "nrr"} <= set(books[0])
+    page.close()
+
+
+def test_workforce_dashboard_in_the_viewers_zone(browser: Any, demo: Demo) -> None:
+    page = browser.new_page(accept_downloads=True)
+    sign_in(page, demo.server, "lead@dash.test")
+    page.goto(demo.server.url + "/dashboards/workforce?from=2026-01-01&to=2026-03-02")
+    for key in ("forecast_actual", "required_site", "required_day"):
+        assert page.locator(f"[data-testid=panel-{key}] svg").count() == 1, key
+    sites = chart_equals_csv(page, "required_site", "site")
+    chart_equals_csv(page, "forecast_actual", "day")
+    assert len(sites) >= 2
+    chosen = [r["site"] for r in sites[:2]]
+    for name in chosen:
+        page.check(f"[data-testid=filter-site] input[value='{name}']")
+    page.click("[data-testid=dashboard-filters] button[type=submit]")
+    page.wait_for_url("**/dashboards/workforce?**site=**")
+    narrowed = chart_equals_csv(page, "required_site", "site")
+    assert [r["site"] for r in narrowed] == chosen
+    days = download_csv(page, "required_day")
+    assert sum(float(r["required_h"]) for r in days) == pytest.approx(
+        sum(float(r["required_h"]) for r in narrowed)
+    )
+    page.close()
+
+
+def test_each_role_sees_only_its_dashboards(demo: Demo) -> None:
+    import httpx
+
+    from tests.web.signin_http import sign_in_http
+
+    expected = {
+        "lead@dash.test": {"support", "productivity", "sla", "success", "workforce"},
+        "cslead@dash.test": {"support", "productivity", "sla", "success"},
+        "csm@dash.test": {"success"},
+        "qa@dash.test": {"support", "productivity", "sla"},
+        "agent@dash.test": set(),
+    }
+    for email, boards in expected.items():
+        with httpx.Client(base_url=demo.server.url, timeout=60) as client:
+            sign_in_http(client, email)
+            for name in ("support", "productivity", "sla", "success", "workforce"):
+                status = client.get(f"/dashboards/{name}").status_code
+                assert (status == 200) == (name in boards), (email, name, status)
+                assert status in (200, 403), (email, name, status)
+            csv_status = client.get("/dashboards/support/volume.csv").status_code
+            assert (csv_status == 200) == ("support" in boards)

@@ -21,6 +21,7 @@ class DashboardFilter:
     teams: tuple[str, ...] = ()
     tiers: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
 
     @property
     def restricts_tickets(self) -> bool:
@@ -30,7 +31,10 @@ class DashboardFilter:
         return (
             self.start,
             self.end,
-            *(tuple(sorted(v)) for v in (self.channels, self.sites, self.teams, self.tiers, self.tags)),
+            *(
+                tuple(sorted(v))
+                for v in (self.channels, self.sites, self.teams, self.tiers, self.tags, self.segments)
+            ),
         )
 
     def query(self) -> str:
@@ -42,6 +46,7 @@ class DashboardFilter:
             ("team", self.teams),
             ("tier", self.tiers),
             ("tag", self.tags),
+            ("segment", self.segments),
         ):
             pairs += [(name, v) for v in values]
         return urlencode(pairs)

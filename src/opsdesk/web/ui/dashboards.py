@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -29,6 +30,7 @@ from opsdesk.insights.dashboards.filters import MAX_DAYS, DashboardFilter, defau
 from opsdesk.insights.dashboards.panels import Panel
 from opsdesk.web.api.params import From, To
 from opsdesk.web.deps import ClockDep, SessionDep
+from opsdesk.web.ui import zones
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.charts import grouped_bars, waterfall
 from opsdesk.web.ui.render import page
@@ -36,7 +38,7 @@ from opsdesk.web.ui.render import page
 router = APIRouter(include_in_schema=False)
 Values = Annotated[list[Annotated[str, AfterValidator(no_nul)]], Query(max_length=50)]
 PanelKey = Annotated[str, Path(max_length=40, pattern=r"^[a-z_]+$")]
-Builder = Callable[[Session, DashboardFilter, User, datetime], list[Panel]]
+Builder = Callable[[Session, DashboardFilter, User, datetime, ZoneInfo], list[Panel]]
 
 
 @dataclass(frozen=True)
@@ -50,22 +52,42 @@ class Dashboard:
     build: Builder
 
 
-def _support(session: Session, where: DashboardFilter, user: User, now: datetime) -> list[Panel]:
+def _support(
+    session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
+) -> list[Panel]:
     from opsdesk.insights.dashboards.support import support_overview
 
     return support_overview(session, where, now=now)
 
 
-def _productivity(session: Session, where: DashboardFilter, user: User, now: datetime) -> list[Panel]:
+def _productivity(
+    session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
+) -> list[Panel]:
     from opsdesk.insights.dashboards.productivity import productivity_dashboard
 
     return productivity_dashboard(session, where, reader=user, now=now)
 
 
-def _sla(session: Session, where: DashboardFilter, user: User, now: datetime) -> list[Panel]:
+def _sla(session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo) -> list[Panel]:
     from opsdesk.insights.dashboards.support import sla_dashboard
 
     return sla_dashboard(session, where, now=now)
+
+
+def _success(
+    session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
+) -> list[Panel]:
+    from opsdesk.insights.dashboards.success import success_dashboard
+
+    return success_dashboard(session, where, today=now.date())
+
+
+def _workforce(
+    session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
+) -> list[Panel]:
+    from opsdesk.insights.dashboards.workforce import workforce_dashboard
+
+    return workforce_dashboard(session, where, zone=zone)
 
 
 TICKET_FILTERS = ("channel", "site", "team", "tier", "tag")
@@ -81,6 +103,14 @@ DASHBOARDS: dict[str, Dashboard] = {
             _productivity,
         ),
         Dashboard("sla", "SLA attainment", (permissions.INSIGHTS_READ,), TICKET_FILTERS, _sla),
+        Dashboard("success", "Customer success", (permissions.SUCCESS_READ,), ("segment",), _success),
+        Dashboard(
+            "workforce",
+            "Workforce",
+            (permissions.WORKFORCE_READ, permissions.INSIGHTS_READ),
+            ("channel", "site"),
+            _workforce,
+        ),
     )
 }
 
@@ -105,14 +135,26 @@ class Options:
     team: tuple[str, ...]
     tier: tuple[str, ...]
     tag: tuple[str, ...]
+    segment: tuple[str, ...] = ()
 
 
-def _options(session: Session, where: DashboardFilter) -> Options:
+def _options(session: Session, where: DashboardFilter, board: Dashboard) -> Options:
     """What each filter offers: tags are those of the period's tickets that are not only on sensitive
     tickets (the KPI engine's rule), so no filter names what only protected tickets are about."""
     from opsdesk.insights.dashboards.data import period_data
     from opsdesk.insights.kpis.summary import RESTRICTED_TAG, visible_tags
 
+    if board.name == "success":
+        from opsdesk.success.models import Segment
+        from opsdesk.success.portfolio import UNSEGMENTED
+
+        names = tuple(session.scalars(select(Segment.name).order_by(Segment.priority, Segment.name)))
+        return Options((), (), (), (), (), (*names, UNSEGMENTED))
+    if board.name == "workforce":
+        from opsdesk.insights.dashboards.workforce import plan_choices
+
+        channels, sites = plan_choices(session)
+        return Options(channels, sites, (), (), ())
     data = period_data(session, where)
     tags = visible_tags(data.frames.tickets, data.frames.tags)["tag"]
     return Options(
@@ -136,7 +178,14 @@ def _filter(
         raise ValidationFailed(f"the period may span at most {MAX_DAYS} days", field="to")
     clean = {k: tuple(dict.fromkeys(v.strip() for v in vs if v.strip())) for k, vs in values.items()}
     return DashboardFilter(
-        first, last, clean["channel"], clean["site"], clean["team"], clean["tier"], clean["tag"]
+        first,
+        last,
+        clean["channel"],
+        clean["site"],
+        clean["team"],
+        clean["tier"],
+        clean["tag"],
+        clean["segment"],
     )
 
 
@@ -147,18 +196,21 @@ def _check(where: DashboardFilter, options: Options) -> None:
         ("team", where.teams, options.team),
         ("tier", where.tiers, options.tier),
         ("tag", where.tags, options.tag),
+        ("segment", where.segments, options.segment),
     ):
         unknown = [v for v in chosen if v not in offered]
         if unknown:
             raise ValidationFailed(f"unknown {field} {unknown[0][:60]!r}", field=field)
 
 
-def _panels(session: Session, board: Dashboard, where: DashboardFilter, user: User, now: datetime) -> Any:
+def _panels(
+    session: Session, board: Dashboard, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
+) -> Any:
     """The board's panels, cached until the data changes. QA scores depend on what the reader may see,
-    so the productivity board is cached per reader."""
+    so the productivity board is cached per reader; the workforce board's days per viewer zone."""
     reader = user.id if board.name == "productivity" else None
-    key = ("board", watermark(session), board.name, where.key(), reader, now.date())
-    return CACHE.get_or_make(key, lambda: (now, board.build(session, where, user, now)))
+    key = ("board", watermark(session), board.name, where.key(), reader, zone.key, now.date())
+    return CACHE.get_or_make(key, lambda: (now, board.build(session, where, user, now, zone)))
 
 
 def _chart(panel: Panel) -> Markup:
@@ -220,18 +272,20 @@ def dashboard_page(
     team: Values = [],  # noqa: B006
     tier: Values = [],  # noqa: B006
     tag: Values = [],  # noqa: B006
+    segment: Values = [],  # noqa: B006
 ) -> Response:
     board = _dashboard(user, name)
     now = clock.now()
-    values = {"channel": channel, "site": site, "team": team, "tier": tier, "tag": tag}
+    zone = zones.viewer_zone(user, request.cookies.get(zones.ZONE_COOKIE)).zone
+    values = {"channel": channel, "site": site, "team": team, "tier": tier, "tag": tag, "segment": segment}
     error, panels, computed_at = None, [], None
     where = _filter(now.date(), None, None, {k: [] for k in values})
-    options = _options(session, where)
+    options = _options(session, where, board)
     try:
         where = _filter(now.date(), start, end, values)
-        options = _options(session, where)
+        options = _options(session, where, board)
         _check(where, options)
-        computed_at, panels = _panels(session, board, where, user, now)
+        computed_at, panels = _panels(session, board, where, user, now, zone)
     except ValidationFailed as exc:
         error = exc.message
     return page(
@@ -253,6 +307,7 @@ def dashboard_page(
 
 @router.get("/dashboards/{name}/{panel}.{fmt}")
 def dashboard_download(
+    request: Request,
     user: PageUser,
     session: SessionDep,
     clock: ClockDep,
@@ -266,16 +321,17 @@ def dashboard_download(
     team: Values = [],  # noqa: B006
     tier: Values = [],  # noqa: B006
     tag: Values = [],  # noqa: B006
+    segment: Values = [],  # noqa: B006
 ) -> Response:
     """Exactly the numbers of one panel for the same filter: one header row of column names, then the
     rows as the page's table holds them (rates 0..1, hours, cents), empty where the page says none."""
     board = _dashboard(user, name)
     now = clock.now()
-    where = _filter(
-        now.date(), start, end, {"channel": channel, "site": site, "team": team, "tier": tier, "tag": tag}
-    )
-    _check(where, _options(session, where))
-    _at, panels = _panels(session, board, where, user, now)
+    zone = zones.viewer_zone(user, request.cookies.get(zones.ZONE_COOKIE)).zone
+    values = {"channel": channel, "site": site, "team": team, "tier": tier, "tag": tag, "segment": segment}
+    where = _filter(now.date(), start, end, values)
+    _check(where, _options(session, where, board))
+    _at, panels = _panels(session, board, where, user, now, zone)
     chosen = next((p for p in panels if p.key == panel), None)
     if chosen is None:
         raise NotFound(f"no panel {panel!r} on {board.name}", field="panel")
