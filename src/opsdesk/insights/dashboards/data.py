@@ -1,8 +1,10 @@
 """The KPI engine's frames for a period, narrowed to a dashboard's filter, and the engine's rows over
-them. Frames and finished dashboards are cached in the process, keyed by the database, the period (and
-filter) and the newest event's id: every change to tickets appends an event, so a cached answer is
-reused exactly until the data under it changes, and a filter change reuses the period's frames
-instead of reading the tables again."""
+them. Frames and finished dashboards are cached in the process, keyed by the database and the period
+(and filter). An entry is reused while the newest event's id is the one it was computed at (every
+change to tickets appends an event, and the log is append-only), and for up to ``FRESH_SECONDS`` after
+it was computed even when events arrived since: on a busy desk a new event comes every few seconds, and
+a dashboard a few minutes old (the page says when it was computed) beats one recomputed on every view.
+A filter change reuses the period's frames instead of reading the tables again."""
 
 from __future__ import annotations
 
@@ -27,24 +29,29 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 CACHE_SIZE = 48
+FRESH_SECONDS = 300
 
 
 class _Cache:
-    """A small LRU shared by the requests of one process."""
+    """A small LRU shared by the requests of one process; each entry remembers the watermark and the
+    time it was computed at."""
 
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[tuple[str, int], datetime, Any]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
+    def get_or_make(self, key: Hashable, mark: tuple[str, int], now: datetime, make: Callable[[], T]) -> T:
         with self._lock:
             if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
+                was, computed, value = self._items[key]
+                if was == mark or (was[0] == mark[0] and now - computed < timedelta(seconds=FRESH_SECONDS)):
+                    self._items.move_to_end(key)
+                    return value  # type: ignore[no-any-return,unused-ignore]
         value = make()
         with self._lock:
-            self._items[key] = value
+            self._items[key] = (mark, now, value)
+            self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return value
@@ -70,16 +77,27 @@ class PeriodData:
     frames: KpiFrames
     schedules: dict[int, list[tuple[datetime, BusinessHours]]]
     policies: dict[int, CachedPolicy]
+    _tags: tuple[str, ...] | None = None
+
+    def visible_tags(self) -> tuple[str, ...]:
+        """The period's tags that are on some ticket that is not sensitive (the KPI engine's rule), so
+        no filter offers what only protected tickets are about; computed once per period."""
+        if self._tags is None:
+            from opsdesk.insights.kpis.summary import RESTRICTED_TAG, visible_tags
+
+            shown = set(visible_tags(self.frames.tickets, self.frames.tags)["tag"])
+            self._tags = tuple(sorted(t for t in shown if t != RESTRICTED_TAG))
+        return self._tags
 
 
-def period_data(session: Session, where: DashboardFilter) -> PeriodData:
+def period_data(session: Session, where: DashboardFilter, now: datetime) -> PeriodData:
     from opsdesk.insights.kpis.loader import load
 
     def make() -> PeriodData:
         frames, schedules, policies = load(session, KpiRequest(("tickets_created",), where.start, where.end))
         return PeriodData(frames, schedules, policies)
 
-    return CACHE.get_or_make(("period", watermark(session), where.start, where.end), make)
+    return CACHE.get_or_make(("period", where.start, where.end), watermark(session), now, make)
 
 
 def narrowed(frames: KpiFrames, where: DashboardFilter) -> KpiFrames:

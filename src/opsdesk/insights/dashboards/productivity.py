@@ -63,7 +63,7 @@ def productivity_dashboard(
     from opsdesk.insights.kpis.contacts import contacts
     from opsdesk.insights.kpis.definitions import public_agent_replies
 
-    data = period_data(session, where)
+    data = period_data(session, where, now)
     frames = narrowed(data.frames, where)
     start, end = bounds(where)
     outcomes = productivity.engine_outcomes(

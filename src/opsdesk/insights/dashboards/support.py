@@ -59,7 +59,7 @@ def _value(row: Mapping[str, Any] | None, field: str) -> Any:
 
 
 def support_overview(session: Session, where: DashboardFilter, *, now: datetime) -> list[Panel]:
-    data = period_data(session, where)
+    data = period_data(session, where, now)
     frames = narrowed(data.frames, where)
     weekly = engine_rows(data, frames, where, WEEKLY_METRICS, ("week",), now=now)
     by_week = _pick(weekly, "week")
@@ -201,7 +201,7 @@ def support_overview(session: Session, where: DashboardFilter, *, now: datetime)
 
 def sla_dashboard(session: Session, where: DashboardFilter, *, now: datetime) -> list[Panel]:
     """SLA attainment per target for each agent (the assignee), team (group) and site."""
-    data = period_data(session, where)
+    data = period_data(session, where, now)
     frames = narrowed(data.frames, where)
     panels = []
     for key, label in (("site", "Site"), ("group", "Team"), ("agent", "Agent")):

@@ -9,10 +9,12 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.insights.dashboards.filters import DashboardFilter
 from opsdesk.insights.dashboards.panels import Column, Panel
+from opsdesk.workforce.models import PlanRun
 from opsdesk.workforce.queries import latest_plan
 
 
@@ -22,12 +24,24 @@ def _local_day(stamp: str, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).date().isoformat()
 
 
+_CHOICES: dict[tuple[str, int], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
 def plan_choices(session: Session) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The channels and sites of the latest plan: what the workforce filters offer."""
-    run = latest_plan(session)
-    if run is None:
+    """The channels and sites of the latest plan: what the workforce filters offer. A plan run never
+    changes once built, so they are read once per run (its forecast is large)."""
+    latest = session.scalar(
+        select(PlanRun.id).order_by(PlanRun.created_at.desc(), PlanRun.id.desc()).limit(1)
+    )
+    if latest is None:
         return (), ()
-    return tuple(sorted(run.forecast)), tuple(sorted(run.schedule.get("sites", {})))
+    key = (str(session.get_bind().engine.url), int(latest))
+    if key not in _CHOICES:
+        run = session.get(PlanRun, latest)
+        assert run is not None
+        _CHOICES.clear()
+        _CHOICES[key] = (tuple(sorted(run.forecast)), tuple(sorted(run.schedule.get("sites", {}))))
+    return _CHOICES[key]
 
 
 def workforce_dashboard(session: Session, where: DashboardFilter, *, zone: ZoneInfo) -> list[Panel]:

@@ -138,11 +138,10 @@ class Options:
     segment: tuple[str, ...] = ()
 
 
-def _options(session: Session, where: DashboardFilter, board: Dashboard) -> Options:
+def _options(session: Session, where: DashboardFilter, board: Dashboard, now: datetime) -> Options:
     """What each filter offers: tags are those of the period's tickets that are not only on sensitive
     tickets (the KPI engine's rule), so no filter names what only protected tickets are about."""
     from opsdesk.insights.dashboards.data import period_data
-    from opsdesk.insights.kpis.summary import RESTRICTED_TAG, visible_tags
 
     if board.name == "success":
         from opsdesk.success.models import Segment
@@ -155,14 +154,13 @@ def _options(session: Session, where: DashboardFilter, board: Dashboard) -> Opti
 
         channels, sites = plan_choices(session)
         return Options(channels, sites, (), (), ())
-    data = period_data(session, where)
-    tags = visible_tags(data.frames.tickets, data.frames.tags)["tag"]
+    tags = period_data(session, where, now).visible_tags()
     return Options(
         channel=tuple(c.value for c in Channel),
         site=tuple(session.scalars(select(Site.name).order_by(Site.name))),
         team=tuple(session.scalars(select(Group.name).order_by(Group.name))),
         tier=("L1", "L2"),
-        tag=tuple(sorted(t for t in set(tags) if t != RESTRICTED_TAG)),
+        tag=tags,
     )
 
 
@@ -209,8 +207,10 @@ def _panels(
     """The board's panels, cached until the data changes. QA scores depend on what the reader may see,
     so the productivity board is cached per reader; the workforce board's days per viewer zone."""
     reader = user.id if board.name == "productivity" else None
-    key = ("board", watermark(session), board.name, where.key(), reader, zone.key, now.date())
-    return CACHE.get_or_make(key, lambda: (now, board.build(session, where, user, now, zone)))
+    key = ("board", board.name, where.key(), reader, zone.key, now.date())
+    return CACHE.get_or_make(
+        key, watermark(session), now, lambda: (now, board.build(session, where, user, now, zone))
+    )
 
 
 def _chart(panel: Panel) -> Markup:
@@ -280,10 +280,10 @@ def dashboard_page(
     values = {"channel": channel, "site": site, "team": team, "tier": tier, "tag": tag, "segment": segment}
     error, panels, computed_at = None, [], None
     where = _filter(now.date(), None, None, {k: [] for k in values})
-    options = _options(session, where, board)
+    options = _options(session, where, board, now)
     try:
         where = _filter(now.date(), start, end, values)
-        options = _options(session, where, board)
+        options = _options(session, where, board, now)
         _check(where, options)
         computed_at, panels = _panels(session, board, where, user, now, zone)
     except ValidationFailed as exc:
@@ -330,7 +330,7 @@ def dashboard_download(
     zone = zones.viewer_zone(user, request.cookies.get(zones.ZONE_COOKIE)).zone
     values = {"channel": channel, "site": site, "team": team, "tier": tier, "tag": tag, "segment": segment}
     where = _filter(now.date(), start, end, values)
-    _check(where, _options(session, where, board))
+    _check(where, _options(session, where, board, now))
     _at, panels = _panels(session, board, where, user, now, zone)
     chosen = next((p for p in panels if p.key == panel), None)
     if chosen is None:
