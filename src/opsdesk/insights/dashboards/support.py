@@ -16,16 +16,32 @@ from opsdesk.insights.dashboards.panels import Column, Panel
 
 TARGETS = ("first_reply", "next_reply", "resolution")
 BREAKDOWNS = (("channel", "Channel"), ("site", "Site"), ("tier", "Tier"))
-BREAKDOWN_METRICS = ("tickets_created", "first_reply_time", "full_resolution_time", "sla_attainment", "csat")
-WEEKLY_METRICS = (
-    "tickets_created",
-    "tickets_solved",
-    "backlog",
-    "first_reply_time",
-    "full_resolution_time",
-    "sla_attainment",
-    "csat",
-)
+ADDITIVE_METRICS = ("tickets_created", "tickets_solved", "backlog", "sla_attainment", "csat")
+"""Counts and rates: the engine computes them once by week, channel, site and tier, and each panel adds
+up the numerators and denominators of the groups it merges (exact, unlike merging medians). Backlog is
+a snapshot at each week's end, so only its weekly sums are backlogs; no panel merges it otherwise."""
+DURATION_METRICS = ("first_reply_time", "full_resolution_time")
+"""Medians and percentiles do not add up: the engine computes them per breakdown."""
+FINE_KEYS = ("week", "channel", "site", "tier")
+
+
+def merged(rows: Iterable[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Engine rows of counts and rates over finer groups, added up per value of ``key`` (and SLA
+    target): counts' values, rates' numerators and denominators."""
+    totals: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        group = (row.get(key), row["metric"], row.get("target"))
+        total = totals.setdefault(
+            group, {key: row.get(key), "metric": row["metric"], "target": row.get("target"), "n": 0}
+        )
+        total["n"] += int(row["n"])
+        if "numerator" in row:
+            total["numerator"] = total.get("numerator", 0) + int(row["numerator"])
+            total["denominator"] = total.get("denominator", 0) + int(row["denominator"])
+            total["value"] = total["numerator"] / total["denominator"] if total["denominator"] else None
+        else:
+            total["value"] = total.get("value", 0) + int(row["value"])
+    return [{k: v for k, v in t.items() if not (k == "target" and v is None)} for t in totals.values()]
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -61,7 +77,8 @@ def _value(row: Mapping[str, Any] | None, field: str) -> Any:
 def support_overview(session: Session, where: DashboardFilter, *, now: datetime) -> list[Panel]:
     data = period_data(session, where, now)
     frames = narrowed(data.frames, where)
-    weekly = engine_rows(data, frames, where, WEEKLY_METRICS, ("week",), now=now)
+    fine = engine_rows(data, frames, where, ADDITIVE_METRICS, FINE_KEYS, now=now)
+    weekly = merged(fine, "week") + engine_rows(data, frames, where, DURATION_METRICS, ("week",), now=now)
     by_week = _pick(weekly, "week")
     sla_week = sla_parts(weekly, "week")
     weeks = sorted({str(r["week"]) for r in weekly if r.get("week") is not None})
@@ -164,7 +181,9 @@ def support_overview(session: Session, where: DashboardFilter, *, now: datetime)
         ),
     ]
     for key, label in BREAKDOWNS:
-        rows = engine_rows(data, frames, where, BREAKDOWN_METRICS, (key,), now=now)
+        rows = merged([r for r in fine if r["metric"] != "backlog"], key) + engine_rows(
+            data, frames, where, DURATION_METRICS, (key,), now=now
+        )
         picked, sla = _pick(rows, key), sla_parts(rows, key)
         groups = sorted({str(r[key]) for r in rows if r.get(key) is not None})
         panels.append(
@@ -203,10 +222,10 @@ def sla_dashboard(session: Session, where: DashboardFilter, *, now: datetime) ->
     """SLA attainment per target for each agent (the assignee), team (group) and site."""
     data = period_data(session, where, now)
     frames = narrowed(data.frames, where)
+    fine = engine_rows(data, frames, where, ("sla_attainment",), ("site", "group", "agent"), now=now)
     panels = []
     for key, label in (("site", "Site"), ("group", "Team"), ("agent", "Agent")):
-        rows = engine_rows(data, frames, where, ("sla_attainment",), (key,), now=now)
-        parts = sla_parts(rows, key)
+        parts = sla_parts(fine, key)
         panels.append(
             Panel(
                 f"sla_{key}",
