@@ -212,3 +212,33 @@ def test_each_role_sees_only_its_dashboards(demo: Demo) -> None:
                 assert status in (200, 403), (email, name, status)
             csv_status = client.get("/dashboards/support/volume.csv").status_code
             assert (csv_status == 200) == ("support" in boards)
+
+
+def test_bad_filters_are_4xx_with_a_message(demo: Demo) -> None:
+    import httpx
+
+    from tests.web.signin_http import sign_in_http
+
+    with httpx.Client(base_url=demo.server.url, timeout=120) as client:
+        sign_in_http(client, "lead@dash.test")
+        unknown = client.get("/dashboards/support?channel=email&channel=pigeon")
+        assert unknown.status_code == 422 and "unknown channel" in unknown.text
+        backwards = client.get("/dashboards/sla?from=2026-02-10&to=2026-02-01")
+        assert backwards.status_code == 422 and "ends before it starts" in backwards.text
+        for path in (
+            "/dashboards/support?from=2026-13-45",
+            "/dashboards/support?tag=" + "x" * 300,
+            "/dashboards/support?site=a%00b",
+            "/dashboards/support/volume.csv?channel=pigeon",
+            "/dashboards/support/volume.txt",
+        ):
+            assert 400 <= client.get(path).status_code < 500, path
+        assert client.get("/dashboards/nothing").status_code == 404
+        assert client.get("/dashboards/support/nothing.csv").status_code == 404
+        sheet = client.get("/dashboards/support/volume.xlsx?channel=email&channel=chat")
+        assert sheet.status_code == 200
+        from openpyxl import load_workbook
+
+        rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
+        text = client.get("/dashboards/support/volume.csv?channel=email&channel=chat").text
+        assert [[str(v) for v in row] for row in rows] == list(csv.reader(io.StringIO(text)))

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ from opsdesk.web.ui.charts import grouped_bars, waterfall
 from opsdesk.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
-Values = Annotated[list[Annotated[str, AfterValidator(no_nul)]], Query(max_length=50)]
+Values = Annotated[list[Annotated[str, Field(max_length=200), AfterValidator(no_nul)]], Query(max_length=50)]
 PanelKey = Annotated[str, Path(max_length=40, pattern=r"^[a-z_]+$")]
 Builder = Callable[[Session, DashboardFilter, User, datetime, ZoneInfo], list[Panel]]
 
@@ -207,7 +207,8 @@ def _panels(
     """The board's panels, cached until the data changes. QA scores depend on what the reader may see,
     so the productivity board is cached per reader; the workforce board's days per viewer zone."""
     reader = user.id if board.name == "productivity" else None
-    key = ("board", board.name, where.key(), reader, zone.key, now.date())
+    zone_key = zone.key if board.name == "workforce" else None
+    key = ("board", board.name, where.key(), reader, zone_key, now.date())
     return CACHE.get_or_make(
         key, watermark(session), now, lambda: (now, board.build(session, where, user, now, zone))
     )
