@@ -280,8 +280,7 @@ def dashboard_page(
     zone = zones.viewer_zone(user, request.cookies.get(zones.ZONE_COOKIE)).zone
     values = {"channel": channel, "site": site, "team": team, "tier": tier, "tag": tag, "segment": segment}
     error, panels, computed_at = None, [], None
-    where = _filter(now.date(), None, None, {k: [] for k in values})
-    options = _options(session, where, board, now)
+    options: Options | None = None
     try:
         where = _filter(now.date(), start, end, values)
         options = _options(session, where, board, now)
@@ -289,6 +288,9 @@ def dashboard_page(
         computed_at, panels = _panels(session, board, where, user, now, zone)
     except ValidationFailed as exc:
         error = exc.message
+        if options is None:  # the period itself is wrong: show the form for the default one
+            where = _filter(now.date(), None, None, {k: [] for k in values})
+            options = _options(session, where, board, now)
     return page(
         request,
         "dashboards/dashboard.html",
