@@ -10,6 +10,7 @@ from opsdesk.web.ui import (
     admin_pages,
     audit_page,
     auth,
+    dashboards,
     home,
     insights_pages,
     notifications_pages,
@@ -44,6 +45,7 @@ def install(app: FastAPI) -> None:
         surveys,
         notifications_pages,
         routing_pages,
+        dashboards,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error
