@@ -13,9 +13,11 @@ import opsdesk.desk.channels.models
 import opsdesk.desk.channels.phone.models
 import opsdesk.desk.channels.social.models
 import opsdesk.desk.models
+import opsdesk.desk.outbound_webhooks.models
 import opsdesk.desk.search  # the full-text index DDL on the tickets and messages tables
 import opsdesk.desk.sla.models
 import opsdesk.desk.surveys.models
+import opsdesk.desk.views.models
 import opsdesk.quality.models
 import opsdesk.success.health.models
 import opsdesk.success.models

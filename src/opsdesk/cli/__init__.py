@@ -20,6 +20,7 @@ from opsdesk.cli import (
     scheduling,
     staffing,
     success,
+    webhooks,
     worker,
 )
 
@@ -44,6 +45,7 @@ for module in (
     pipeline,
     mine,
     quality,
+    webhooks,
 ):
     module.register(app)
 
