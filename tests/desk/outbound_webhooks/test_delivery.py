@@ -46,9 +46,14 @@ def _requester(db: Session, clock: FixedClock) -> User:
 
 def _ticket(db: Session, clock: FixedClock, requester: User, *, sensitive: bool = False) -> Ticket:
     return desk_actions.create_ticket(
-        db, requester=requester, subject="Lab results for J. Doe" if sensitive else "Printer on fire",
-        body_text="See attached.", channel=Channel.EMAIL, clock=clock, sensitive=sensitive,
-    )  # fmt: skip
+        db,
+        requester=requester,
+        subject="Lab results for J. Doe" if sensitive else "Printer on fire",
+        body_text="See attached.",
+        channel=Channel.EMAIL,
+        clock=clock,
+        sensitive=sensitive,
+    )
 
 
 def _dispatch(session_factory: sessionmaker[Session], clock: FixedClock) -> int:
@@ -64,9 +69,14 @@ def test_a_delivery_is_signed_per_standard_webhooks_and_verifies_with_the_publis
     hooks: Receiver,
 ) -> None:
     made = actions.create_subscription(
-        db, actor=None, clock=clock, settings=hook_settings, name="crm", url=hooks.url,
+        db,
+        actor=None,
+        clock=clock,
+        settings=hook_settings,
+        name="crm",
+        url=hooks.url,
         event_types=["ticket_created", "status_changed"],
-    )  # fmt: skip
+    )
     assert made.secret.startswith("whsec_") and made.subscription.secret_encrypted != made.secret
     ticket = _ticket(db, clock, _requester(db, clock))
     desk_actions.change_status(db, ticket=ticket, to=Status.OPEN, actor=None, clock=clock)
@@ -191,9 +201,15 @@ def test_a_sensitive_ticket_sends_ids_and_type_only_unless_the_subscription_is_a
 ) -> None:
     for name, allowed in (("plain", False), ("clinical", True)):
         actions.create_subscription(
-            db, actor=None, clock=clock, settings=hook_settings, name=name, url=f"{hooks.url}/{name}",
-            event_types=["ticket_created", "message_added"], allow_sensitive=allowed,
-        )  # fmt: skip
+            db,
+            actor=None,
+            clock=clock,
+            settings=hook_settings,
+            name=name,
+            url=f"{hooks.url}/{name}",
+            event_types=["ticket_created", "message_added"],
+            allow_sensitive=allowed,
+        )
     ticket = _ticket(db, clock, _requester(db, clock), sensitive=True)
     db.commit()
     _dispatch(session_factory, clock)
@@ -222,17 +238,26 @@ def test_an_automation_request_goes_only_to_the_named_subscription_with_the_rule
 ) -> None:
     for name in ("pager", "crm"):
         actions.create_subscription(
-            db, actor=None, clock=clock, settings=hook_settings, name=name, url=f"{hooks.url}/{name}",
+            db,
+            actor=None,
+            clock=clock,
+            settings=hook_settings,
+            name=name,
+            url=f"{hooks.url}/{name}",
             event_types=["*"] if name == "crm" else ["ticket_created"],
-        )  # fmt: skip
+        )
     ticket = _ticket(db, clock, _requester(db, clock))
     db.commit()
     _dispatch(session_factory, clock)  # the creation's events
     body = {"text": "Urgent ticket waiting", "ticket": ticket.id}
     append_event(
-        db, subject_type="ticket", subject_id=ticket.id, type="automation_webhook_requested", at=clock.now(),
+        db,
+        subject_type="ticket",
+        subject_id=ticket.id,
+        type="automation_webhook_requested",
+        at=clock.now(),
         data={"rule_id": 7, "subscription": "pager", "body": body},
-    )  # fmt: skip
+    )
     db.commit()
     assert _dispatch(session_factory, clock) == 1
     db.expire_all()

@@ -47,9 +47,14 @@ def test_a_dispatcher_killed_before_commit_enqueues_nothing_and_the_next_run_eac
 ) -> None:
     hook_settings = settings.model_copy(update={"webhook_allow_private_targets": True})
     actions.create_subscription(
-        db, actor=None, clock=clock, settings=hook_settings, name="crm", url="http://127.0.0.1:9/hooks",
+        db,
+        actor=None,
+        clock=clock,
+        settings=hook_settings,
+        name="crm",
+        url="http://127.0.0.1:9/hooks",
         event_types=["ticket_created", "message_added"],
-    )  # fmt: skip
+    )
     requester = make_user(db, clock, Role.REQUESTER, email="rita@acme.test")
     for n in range(5):
         desk_actions.create_ticket(
