@@ -46,6 +46,7 @@ def _key(name: str) -> ColumnElement[Any]:
 SORT_KEYS = ("number", "created", "updated", "priority", "status", "sla_due")
 TIME_KEYS = {"created", "updated", "sla_due"}
 SORTS = tuple(f"{sign}{key}" for key in SORT_KEYS for sign in ("", "-"))
+SORT_PATTERN = f"^-?({'|'.join(SORT_KEYS)})$"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from opsdesk.web.api import (
     ticket_email,
     tickets,
     users,
+    views,
+    webhooks,
     workforce,
 )
 from opsdesk.web.api.audit import router as audit_router
@@ -57,6 +59,8 @@ API_ROUTERS = [
     success_nps.router,
     surveys.router,
     audit_router,
+    views.router,
+    webhooks.router,
 ]
 
 
