@@ -19,6 +19,7 @@ from opsdesk.web.ui import (
     success_pages,
     surveys,
     ticket_pages,
+    view_pages,
 )
 from opsdesk.web.ui.render import HERE, page
 
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
         admin_pages,
         insights_pages,
         surveys,
+        view_pages,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error
