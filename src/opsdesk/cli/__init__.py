@@ -20,6 +20,7 @@ from opsdesk.cli import (
     scheduling,
     staffing,
     success,
+    views,
     webhooks,
     worker,
 )
@@ -46,6 +47,7 @@ for module in (
     mine,
     quality,
     webhooks,
+    views,
 ):
     module.register(app)
 

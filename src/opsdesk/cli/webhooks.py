@@ -33,7 +33,7 @@ def list_subscriptions() -> None:
         for s in queries.subscriptions(session):
             state = "active" if s.active else "paused"
             sensitive = " sensitive-allowed" if s.allow_sensitive else ""
-            console.print(f"{s.id}\t{s.name}\t{s.url}\t{','.join(s.event_types)}\t{state}{sensitive}")
+            console.print(f"{s.id}  {s.name}  {s.url}  {','.join(s.event_types)}  {state}{sensitive}")
 
 
 @webhooks_app.command("create")
@@ -66,7 +66,7 @@ def dead_letters(limit: int = typer.Option(100, min=1, max=1000, help="How many,
             console.print("no dead letters")
         for d in rows:
             console.print(
-                f"{d.id}\t{d.subscription.name}\t{d.event_type}#{d.event_id}\t{d.attempts} attempts\t"
+                f"{d.id}  {d.subscription.name}  {d.event_type}#{d.event_id}  {d.attempts} attempts  "
                 f"{d.last_error or ''}",
                 markup=False,
             )
