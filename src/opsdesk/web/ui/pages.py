@@ -20,6 +20,7 @@ from opsdesk.web.ui import (
     surveys,
     ticket_pages,
     view_pages,
+    webhook_pages,
 )
 from opsdesk.web.ui.render import HERE, page
 
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
         insights_pages,
         surveys,
         view_pages,
+        webhook_pages,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error
