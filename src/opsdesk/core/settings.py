@@ -97,7 +97,7 @@ class Settings(BaseSettings):
         default=False, description="Allow webhook URLs on loopback and private networks (tests, labs)"
     )
     webhook_max_attempts: int = Field(
-        default=8, ge=1, le=50, description="Attempts before a webhook delivery goes to the dead letters"
+        default=12, ge=1, le=50, description="Attempts before a webhook delivery goes to the dead letters"
     )
 
     def resolved_database_url(self) -> str:

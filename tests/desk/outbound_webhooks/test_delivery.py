@@ -4,7 +4,11 @@ become dead letters, and a replay sends them again. Every outcome is committed a
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -27,6 +31,15 @@ from opsdesk.desk.outbound_webhooks.sender import retry_delay, send_due
 from opsdesk.desk.outbound_webhooks.targets import check_url
 from tests.desk.outbound_webhooks.receiver import Receiver, receiver
 from tests.factories import make_user
+
+
+def verify_by_hand(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """The README's independent check of the scheme, with the standard library only."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    fresh = abs(time.time() - int(headers["webhook-timestamp"])) <= 300
+    return fresh and any(hmac.compare_digest(expected, s) for s in headers["webhook-signature"].split())
 
 
 @pytest.fixture
@@ -88,6 +101,7 @@ def test_a_delivery_is_signed_per_standard_webhooks_and_verifies_with_the_publis
     assert len(run.delivered) == 2 and len(hooks.requests) == 2
 
     for request in hooks.requests:
+        assert verify_by_hand(made.secret, request.headers, request.body)  # as the README shows it
         verified = Webhook(made.secret).verify(request.body, request.headers)
         assert verified["data"]["ticket"]["id"] == ticket.id
         assert request.headers["webhook-signature"].startswith("v1,")
