@@ -290,7 +290,13 @@ def test_private_and_loopback_targets_are_refused_unless_allowed(
                 db, actor=None, clock=clock, settings=settings, name="x", url=url, event_types=["*"]
             )
         assert caught.value.field == "url"
-    for url in ("ftp://example.com/", "http://user:pw@example.com/", "/relative"):
+    for url in (
+        "ftp://example.com/",
+        "http://user:pw@example.com/",
+        "/relative",
+        "http://[::1",
+        "http://h:99999/",
+    ):
         with pytest.raises(ValidationFailed):
             check_url(url, allow_private=True)
     assert check_url("http://127.0.0.1:9/x", allow_private=True) == "http://127.0.0.1:9/x"
@@ -320,3 +326,29 @@ def test_a_subscription_receives_events_from_its_creation_on(
     assert _dispatch(session_factory, clock) == 1
     db.expire_all()
     assert json.loads(db.scalars(select(WebhookDelivery.body)).one())["data"]["subject_id"] == later.id
+
+
+def test_the_background_job_dispatches_and_sends_in_one_run(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    hook_settings: Settings,
+    hooks: Receiver,
+) -> None:
+    from opsdesk.core.jobs import JobContext
+    from opsdesk.desk.outbound_webhooks import jobs
+
+    actions.create_subscription(
+        db, actor=None, clock=clock, settings=hook_settings, name="crm", url=hooks.url, event_types=["*"]
+    )
+    requester = _requester(db, clock)
+    db.commit()
+    with session_factory() as session, session.begin():
+        dispatch(session, clock=clock)  # the cursor exists, after the user's creation
+    for _ in range(3):
+        _ticket(db, clock, requester)
+    db.commit()
+    context = JobContext(session_factory, clock, hook_settings, jobs.WEBHOOKS_JOB, "job-1", 1, None)
+    jobs.run_webhooks(context, {})
+    created = [json.loads(r.body)["type"] for r in hooks.requests if b'"ticket_created"' in r.body]
+    assert len(created) == 3

@@ -18,15 +18,21 @@ def check_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
     url = url.strip()
     if len(url) > MAX_URL:
         raise ValidationFailed(f"the URL is longer than {MAX_URL} characters", field="url")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        raise ValidationFailed(f"the URL is not valid: {exc}", field="url") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationFailed("the URL must be http:// or https:// with a host", field="url")
     if parts.username or parts.password:
         raise ValidationFailed("put credentials in the secret, not in the URL", field="url")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise ValidationFailed("the URL may not contain spaces or control characters", field="url")
     if allow_private or not resolve:
         return url
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(parts.hostname, port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise ValidationFailed(f"the host {parts.hostname!r} does not resolve", field="url") from exc
     for info in infos:
