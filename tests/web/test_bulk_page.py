@@ -71,14 +71,16 @@ def test_select_tickets_apply_a_bulk_action_and_save_a_view(
     assert page.get_by_test_id(f"status-{third}").inner_text() == "new"
 
     page.click("[data-testid=sort-priority]")
-    rows = page.locator("[data-testid=ticket-list] tbody tr")
-    assert [rows.nth(i).get_attribute("data-ticket") for i in range(3)] == [
+    page.wait_for_url(lambda url: url.endswith("sort=priority"))
+    rows = page.locator("[data-testid=ticket-list] tbody input[name=ticket_ids]")
+    assert [rows.nth(i).get_attribute("value") for i in range(3)] == [
         str(first),
         str(third),
         str(second),
     ]
     page.click("[data-testid=sort-priority]")  # again: the other way
-    assert rows.first.get_attribute("data-ticket") == str(second)
+    page.wait_for_url(lambda url: url.endswith("sort=-priority"))
+    assert rows.first.get_attribute("value") == str(second)
 
     page.goto(f"{live_server.url}/tickets?view=all&status=pending")
     page.fill("form[data-testid=save-view] input[name=name]", "Waiting on customer")
