@@ -90,6 +90,12 @@ def test_select_tickets_apply_a_bulk_action_and_save_a_view(
     saved_key = "saved-" + page.url.rsplit("saved=", 1)[1]
     assert page.get_by_test_id(f"count-{saved_key}").inner_text() == "2"
     assert page.locator("[data-testid=ticket-list] tbody tr").count() == 2
+    # Saved again from the saved view's own list, under another name, it keeps the view's filters.
+    first_saved = page.url
+    page.fill("form[data-testid=save-view] input[name=name]", "Copy of waiting")
+    page.click("form[data-testid=save-view] button[type=submit]")
+    page.wait_for_url(lambda url: "saved=" in url and url != first_saved)
+    assert page.get_by_test_id("count-saved-" + page.url.rsplit("saved=", 1)[1]).inner_text() == "2"
     page.close()
 
     db.expire_all()

@@ -165,12 +165,17 @@ def post_view(
     for key, value in parse_qsl(query):
         if key == "sort":
             sort = value
+        elif key == "saved":  # saving a saved view's list under another name keeps its filters
+            number = int(value) if value.isdigit() and len(value) <= 10 else 0
+            based_on = view_queries.view_for(session, number if number <= MAX_ID else 0, user)
+            raw.update(based_on.filters)
+            sort = sort or based_on.sort
         elif key in LIST_KEYS:
             raw.setdefault(key, []).append(value)
         elif key == "view":
             if value != "all":
                 raw["view"] = value
-        elif key not in ("cursor", "saved", "done", "skipped"):
+        elif key not in ("cursor", "done", "skipped"):
             raw[key] = value
     to_filters(raw)
     view = view_actions.save_view(
