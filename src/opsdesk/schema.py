@@ -14,10 +14,12 @@ import opsdesk.desk.channels.models
 import opsdesk.desk.channels.phone.models
 import opsdesk.desk.channels.social.models
 import opsdesk.desk.models
+import opsdesk.desk.outbound_webhooks.models
 import opsdesk.desk.routing.models
 import opsdesk.desk.search  # the full-text index DDL on the tickets and messages tables
 import opsdesk.desk.sla.models
 import opsdesk.desk.surveys.models
+import opsdesk.desk.views.models
 import opsdesk.insights.imports.models
 import opsdesk.quality.models
 import opsdesk.success.health.models

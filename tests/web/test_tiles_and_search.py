@@ -27,7 +27,11 @@ from tests.web.signin_http import PASSWORD, sign_in_http
 
 def numbers_listed(html: str, testid: str) -> list[int]:
     body = html.split(f'data-testid="{testid}"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-    return [int(n) for n in re.findall(r"<tr>\s*<td>(?:<a href=\"/tickets/\d+\">)?(\d+)", body)]
+    # A row may start with the bulk-selection checkbox's cell.
+    row = (
+        r"<tr[^>]*>\s*(?:<td><input type=\"checkbox\"[^>]*></td>\s*)?<td>(?:<a href=\"/tickets/\d+\">)?(\d+)"
+    )
+    return [int(n) for n in re.findall(row, body)]
 
 
 @pytest.fixture

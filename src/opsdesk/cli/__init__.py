@@ -22,6 +22,8 @@ from opsdesk.cli import (
     scheduling,
     staffing,
     success,
+    views,
+    webhooks,
     worker,
 )
 
@@ -48,6 +50,8 @@ for module in (
     quality,
     history_import,  # after success: it adds to the `import` group success creates
     routing,
+    webhooks,
+    views,
 ):
     module.register(app)
 

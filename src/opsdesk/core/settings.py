@@ -99,6 +99,13 @@ class Settings(BaseSettings):
     )
     social_webhook_secret: SecretStr = Field(default=SecretStr(""), description="Signs inbound social posts")
     social_connectors: dict[str, SocialConnector] = Field(default_factory=dict)
+    # Outbound webhooks (opsdesk.desk.outbound_webhooks).
+    webhook_allow_private_targets: bool = Field(
+        default=False, description="Allow webhook URLs on loopback and private networks (tests, labs)"
+    )
+    webhook_max_attempts: int = Field(
+        default=12, ge=1, le=50, description="Attempts before a webhook delivery goes to the dead letters"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

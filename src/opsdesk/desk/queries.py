@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -18,6 +18,7 @@ from opsdesk.core import permissions
 from opsdesk.core.clock import Clock
 from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.models import Role, User
+from opsdesk.desk import ticket_sort
 from opsdesk.desk.access import messages_visible_to, visible_to
 from opsdesk.desk.models import UNSOLVED, Attachment, Channel, Message, Priority, Status, Ticket, TicketTag
 from opsdesk.desk.requesters import current_person
@@ -91,21 +92,11 @@ def _decode(cursor: str) -> tuple[int, datetime | None]:
         raise ValidationFailed("the cursor is not one this server gave out", field="cursor") from exc
 
 
-def list_tickets(
-    session: Session,
-    *,
-    user: User,
-    filters: TicketFilters,
-    clock: Clock,
-    breaching_soon_minutes: int,
-    cursor: str | None = None,
-    limit: int = 50,
-    relations: Sequence[ORMOption] = LIST_RELATIONS,
-) -> Page[Ticket]:
-    """Newest first by number, which never changes, so paging is stable while tickets are updated; the
-    SLA views most urgent first, by due time and then number. ``relations``: what is loaded with each
-    row, each in one statement for the page (every statement counts on a list integrations poll)."""
-    limit = max(1, min(limit, MAX_PAGE))
+def filtered_tickets(
+    user: User, filters: TicketFilters, *, now: datetime, breaching_soon_minutes: int
+) -> Select[Ticket]:
+    """The tickets ``user`` may see that match ``filters``: one condition for the list and its count,
+    so a view's count is always the length of its list."""
     query = select(Ticket).where(visible_to(user))
     if filters.status:
         query = query.where(Ticket.status.in_(filters.status))
@@ -130,7 +121,42 @@ def list_tickets(
     if filters.updated_since is not None:
         query = query.where(Ticket.updated_at >= filters.updated_since)
     if filters.view is not None:
-        query = query.where(view_condition(user, filters.view, clock.now(), breaching_soon_minutes))
+        query = query.where(view_condition(user, filters.view, now, breaching_soon_minutes))
+    return query
+
+
+def count_tickets(
+    session: Session, *, user: User, filters: TicketFilters, clock: Clock, breaching_soon_minutes: int
+) -> int:
+    query = filtered_tickets(user, filters, now=clock.now(), breaching_soon_minutes=breaching_soon_minutes)
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+def list_tickets(
+    session: Session,
+    *,
+    user: User,
+    filters: TicketFilters,
+    clock: Clock,
+    breaching_soon_minutes: int,
+    cursor: str | None = None,
+    limit: int = 50,
+    relations: Sequence[ORMOption] = LIST_RELATIONS,
+    sort: str | None = None,
+) -> Page[Ticket]:
+    """Newest first by number, which never changes, so paging is stable while tickets are updated; the
+    SLA views most urgent first, by due time and then number; ``sort`` (see ``ticket_sort``) orders by
+    a column, then number. ``relations``: what is loaded with each row, each in one statement for the
+    page (every statement counts on a list integrations poll)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = filtered_tickets(user, filters, now=clock.now(), breaching_soon_minutes=breaching_soon_minutes)
+    if sort is not None:
+        by = ticket_sort.parse(sort)
+        query = ticket_sort.after(query, by, cursor) if cursor else query
+        rows = list(session.scalars(query.options(*relations).order_by(*by.clauses()).limit(limit + 1)))
+        items = rows[:limit]
+        more = len(rows) > limit
+        return Page(items=items, next_cursor=ticket_sort.cursor_after(items[-1], by) if more else None)
     by_due = filters.view in SLA_VIEWS
     if cursor:
         before, due = _decode(cursor)

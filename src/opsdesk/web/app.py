@@ -24,6 +24,8 @@ from opsdesk.web.api import (
     ticket_email,
     tickets,
     users,
+    views,
+    webhooks,
     workforce,
 )
 from opsdesk.web.api.audit import router as audit_router
@@ -62,6 +64,8 @@ API_ROUTERS = [
     audit_router,
     notifications_router,
     routing_router,
+    views.router,
+    webhooks.router,
 ]
 
 

@@ -40,6 +40,7 @@ from opsdesk.desk.schemas import (
 )
 from opsdesk.desk.surveys.queries import rating_for
 from opsdesk.desk.surveys.schemas import SatisfactionOut
+from opsdesk.desk.ticket_sort import SORT_PATTERN
 from opsdesk.web.api.params import QueryMoment
 from opsdesk.web.deps import Authenticates, ClockDep, CurrentUser, SessionDep, SettingsDep, run_as_user
 
@@ -251,6 +252,9 @@ async def list_tickets(
     updated_since: QueryMoment = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
+    sort: Annotated[
+        str | None, Query(max_length=20, pattern=SORT_PATTERN, description="A column, - first for descending")
+    ] = None,
 ) -> Response:
     """A page of tickets. Read-only but for the audit rows of sensitive tickets shown, a few indexed
     statements: short work that runs inline (see web.deps.run_as_user), like a single-ticket read."""
@@ -280,6 +284,7 @@ async def list_tickets(
             cursor=cursor,
             limit=limit,
             relations=API_LIST_RELATIONS,
+            sort=sort,
         )
         access.audit_shown(session, user, page.items, clock, via="api_list")
         out = TicketPageOut(items=[TicketOut.of(t, user) for t in page.items], next_cursor=page.next_cursor)

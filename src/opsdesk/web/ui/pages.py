@@ -23,6 +23,8 @@ from opsdesk.web.ui import (
     success_pages,
     surveys,
     ticket_pages,
+    view_pages,
+    webhook_pages,
 )
 from opsdesk.web.ui.render import HERE, page
 
@@ -46,6 +48,8 @@ def install(app: FastAPI) -> None:
         notifications_pages,
         routing_pages,
         dashboards,
+        view_pages,
+        webhook_pages,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,15 +14,19 @@ from opsdesk.core import permissions
 from opsdesk.core.clock import Clock
 from opsdesk.core.errors import NotFound, OpsDeskError, ValidationFailed
 from opsdesk.core.models import Group, Role, User
-from opsdesk.desk import access, actions, queries
+from opsdesk.desk import access, actions, queries, ticket_sort
 from opsdesk.desk.access import TicketOp, audit_shown, can, can_see, require, ticket_for
+from opsdesk.desk.bulk import MAX_BULK
 from opsdesk.desk.channels.email.ccs import remove_cc, ticket_ccs
 from opsdesk.desk.channels.email.sources import sources_for
-from opsdesk.desk.models import AuthorKind, Channel, Status, Ticket
+from opsdesk.desk.models import AuthorKind, Channel, Priority, Status, Ticket
 from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import clean_query, search_tickets
 from opsdesk.desk.sla.queries import sla_state
 from opsdesk.desk.surveys import queries as survey_queries
+from opsdesk.desk.views import actions as view_actions
+from opsdesk.desk.views import filters as view_filters
+from opsdesk.desk.views import queries as view_queries
 from opsdesk.web.api.params import (
     FormBlankOrId,
     FormLine,
@@ -34,6 +39,7 @@ from opsdesk.web.api.params import (
 from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui.auth import PageUser, StaffFormUser, StaffPageUser
 from opsdesk.web.ui.render import PageId, page
+from opsdesk.web.ui.view_pages import views_bar
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,6 +59,16 @@ VIEWS = {
 }
 
 
+SORTABLE = {
+    "number": "#",
+    "status": "Status",
+    "priority": "Priority",
+    "sla_due": "Next SLA target",
+    "updated": "Updated",
+}
+QueryCount = Annotated[int | None, Query(ge=0, le=MAX_BULK)]
+
+
 @router.get("/tickets")
 def ticket_list(
     request: Request,
@@ -62,7 +78,16 @@ def ticket_list(
     settings: SettingsDep,
     view: QueryFilter = "mine",
     status: OptionalFilter = None,
+    priority: OptionalFilter = None,
+    channel: OptionalFilter = None,
+    tag: OptionalFilter = None,
+    group_id: OptionalFilter = None,
+    assignee_id: OptionalFilter = None,
+    sort: OptionalFilter = None,
+    saved: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     cursor: QueryCursor = None,
+    done: QueryCount = None,
+    skipped: QueryCount = None,
 ) -> Response:
     require(user, TicketOp.LIST)
     if view not in VIEWS:
@@ -70,29 +95,71 @@ def ticket_list(
     if status and status not in set(Status):
         choices = ", ".join(s.value for s in Status)
         raise UnknownFilter(f"There is no ticket status {status!r}; the statuses are {choices}.")
+    saved_view = view_queries.view_for(session, saved, user) if saved is not None else None
+    if saved_view is not None:
+        raw, title = dict(saved_view.filters), saved_view.name
+        sort = sort or saved_view.sort
+        params: dict[str, str | int] = {"saved": saved_view.id}
+    else:
+        given = {"status": status, "priority": priority, "channel": channel, "tag": tag}
+        given |= {"group_id": group_id, "assignee_id": assignee_id}
+        raw = {k: v for k, v in given.items() if v}
+        if view != "all":
+            raw["view"] = view
+        title = VIEWS[view]
+        params = {"view": view, **{k: str(v) for k, v in raw.items() if k != "view"}}
+    try:
+        filters = view_filters.to_filters(raw)
+        if sort:
+            ticket_sort.parse(sort)
+    except ValidationFailed as exc:
+        raise UnknownFilter(exc.message) from exc
     result = queries.list_tickets(
         session,
         user=user,
         clock=clock,
-        filters=queries.TicketFilters(
-            view=None if view == "all" else view, status=[Status(status)] if status else ()
-        ),
+        filters=filters,
         cursor=cursor,
         limit=50,
         breaching_soon_minutes=settings.breaching_soon_minutes,
+        sort=sort or None,
     )
     audit_shown(session, user, result.items, clock, via="page_list")
+    bar = views_bar(session, user=user, clock=clock, settings=settings, view=view, saved=saved)
+    agents = session.scalars(
+        select(User)
+        .where(User.role.in_([Role.AGENT, Role.SUPPORT_LEAD, Role.ADMIN]), User.active.is_(True))
+        .order_by(User.name)
+    ).all()
     session.commit()  # writes the audit rows of the sensitive tickets listed
+
+    def link(**changes: str | None) -> str:
+        merged = {**params, **({"sort": sort} if sort else {}), **changes}
+        return "/tickets?" + urlencode({k: v for k, v in merged.items() if v is not None})
+
     return page(
         request,
         "tickets/list.html",
         user,
         view=view,
-        title=VIEWS[view],
-        status=status,
+        title=title,
+        status=status if saved_view is None else None,
         tickets=result.items,
         next_cursor=result.next_cursor,
         now=clock.now(),
+        views_bar=bar,
+        saved_view=saved_view,
+        sort=sort,
+        sortable=SORTABLE,
+        link=link,
+        here=link(),
+        agents=agents,
+        statuses=[s for s in Status if s is not Status.CLOSED],
+        priorities=list(Priority),
+        done=done,
+        skipped=skipped,
+        can_share=view_actions.can_share(user),
+        max_bulk=MAX_BULK,
     )
 
 
