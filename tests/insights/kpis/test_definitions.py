@@ -10,11 +10,22 @@ from typing import Any
 import pytest
 
 from opsdesk.desk.sla.business_hours import BusinessHours
+from opsdesk.insights.kpis import duck_engine
+from opsdesk.insights.kpis.duck_source import DuckSource
 from opsdesk.insights.kpis.engine import compute
 from opsdesk.insights.kpis.request import kpi_request
 from tests.insights.kpis.fixture import T0, History, at
 
 NOW = T0 + timedelta(days=20)
+ENGINES = ("frames", "duckdb")
+engine = {"name": "frames"}
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def each_engine(request: pytest.FixtureRequest) -> None:
+    """Every hand-computed history runs through both engines: the frame definitions, and DuckDB (its
+    SQL definitions where it has them, the frame definitions over DuckDB's reads for the rest)."""
+    engine["name"] = request.param
 
 
 def rows(
@@ -28,6 +39,8 @@ def rows(
         business_hours=options.pop("business_hours", False),
         date_basis=options.pop("date_basis", "created"),
     )
+    if engine["name"] == "duckdb":
+        return duck_engine.compute(DuckSource.of_frames(history.frames()), request, now=now, **options)
     return compute(history.frames(), request, now=now, **options)
 
 
