@@ -8,6 +8,7 @@ from opsdesk.cli import (
     admin,
     audit,
     demo,
+    export,
     forecast,
     health,
     history_import,
@@ -46,6 +47,7 @@ for module in (
     mine,
     quality,
     history_import,  # after success: it adds to the `import` group success creates
+    export,
 ):
     module.register(app)
 

@@ -17,8 +17,8 @@ from opsdesk.insights.kpis.request import kpi_request
 from tests.insights.kpis.fixture import T0, History, at
 
 NOW = T0 + timedelta(days=20)
-ENGINES = ("frames", "duckdb")
-engine = {"name": "frames"}
+ENGINES = ("pandas", "duckdb")
+engine = {"name": "pandas"}
 
 
 @pytest.fixture(autouse=True, params=ENGINES)

@@ -29,9 +29,10 @@ TYPES: dict[str, dict[str, str]] = {
         "policy_id": "BIGINT",
     },
     "events": {
-        "ticket_id": "BIGINT", "seq": "BIGINT", "at": "TIMESTAMPTZ", "type": "VARCHAR", "status": "VARCHAR",
-        "from_status": "VARCHAR", "public": "BOOLEAN", "author_kind": "VARCHAR", "created_by_agent": "BOOLEAN",
-        "agent_id": "BIGINT", "rating": "VARCHAR", "score": "DOUBLE", "scale": "VARCHAR", "by": "VARCHAR",
+        "ticket_id": "BIGINT", "seq": "BIGINT", "at": "TIMESTAMPTZ", "type": "VARCHAR",
+        "status": "VARCHAR", "from_status": "VARCHAR", "public": "BOOLEAN", "author_kind": "VARCHAR",
+        "created_by_agent": "BOOLEAN", "agent_id": "BIGINT", "rating": "VARCHAR", "score": "DOUBLE",
+        "scale": "VARCHAR", "by": "VARCHAR",
     },
     "tags": {"ticket_id": "BIGINT", "tag": "VARCHAR"},
     "calls": {
@@ -118,7 +119,9 @@ class DuckSource:
         )
 
         def read(table: str, order: str) -> pd.DataFrame:
-            query = f"SELECT * FROM {table} WHERE ticket_id IN (SELECT ticket_id FROM involved) ORDER BY {order}"
+            query = (
+                f"SELECT * FROM {table} WHERE ticket_id IN (SELECT ticket_id FROM involved) ORDER BY {order}"
+            )
             return self.con.execute(query).df()
 
         agents = self.con.execute("SELECT agent_id, email FROM agents").df()

@@ -64,22 +64,19 @@ SELECT
 FROM tickets t LEFT JOIN per_ticket f USING (ticket_id)
 """
 
-_SECONDS = "(epoch_us({end}) - epoch_us({start})) / 1e6"
 _FIRST_REPLY = "first_agent_comments[CASE WHEN opening THEN 2 ELSE 1 END].a"
 
+
+def _span(end: str) -> str:
+    """Created -> ``end`` in seconds (zero when ``end`` is not later), for tickets where it happened."""
+    seconds = f"greatest((epoch_us({end}) - epoch_us(created_at)) / 1e6, 0)"
+    return f"SELECT ticket_id, {seconds} AS seconds FROM ticket_facts WHERE {end} IS NOT NULL"
+
+
 SAMPLES: dict[str, str] = {
-    "first_reply_time": (
-        f"SELECT ticket_id, greatest({_SECONDS.format(end=_FIRST_REPLY, start='created_at')}, 0) AS seconds "
-        f"FROM ticket_facts WHERE {_FIRST_REPLY} IS NOT NULL"
-    ),
-    "first_resolution_time": (
-        f"SELECT ticket_id, greatest({_SECONDS.format(end='first_solve', start='created_at')}, 0) AS seconds "
-        "FROM ticket_facts WHERE first_solve IS NOT NULL"
-    ),
-    "full_resolution_time": (
-        f"SELECT ticket_id, greatest({_SECONDS.format(end='latest_solve', start='created_at')}, 0) AS seconds "
-        "FROM ticket_facts WHERE latest_solve IS NOT NULL"
-    ),
+    "first_reply_time": _span(_FIRST_REPLY),
+    "first_resolution_time": _span("first_solve"),
+    "full_resolution_time": _span("latest_solve"),
     "reopen_rate": "SELECT ticket_id, reopened AS hit FROM ticket_facts WHERE solved_once",
     "one_touch_rate": (
         "SELECT ticket_id, agent_comments - CASE WHEN opening THEN 1 ELSE 0 END = 1 AS hit "
@@ -87,12 +84,15 @@ SAMPLES: dict[str, str] = {
     ),
     "escalation_rate": "SELECT ticket_id, escalated AS hit FROM ticket_facts",
     "csat": (
-        "SELECT ticket_id, rating.at AS \"at\", CASE WHEN rating.scale = 'one_to_five' AND rating.score IS NOT NULL "
-        "THEN rating.score >= 4 ELSE coalesce(rating.rating = 'good', false) END AS hit "
+        "SELECT ticket_id, rating.at AS \"at\", CASE WHEN rating.scale = 'one_to_five' "
+        "AND rating.score IS NOT NULL THEN rating.score >= 4 ELSE coalesce(rating.rating = 'good', false) "
+        "END AS hit "
         "FROM ticket_facts WHERE rating IS NOT NULL"
     ),
-    "tickets_created": "SELECT ticket_id, created_at AS \"at\" FROM ticket_facts",
-    "tickets_solved": "SELECT ticket_id, latest_solve AS \"at\" FROM ticket_facts WHERE latest_solve IS NOT NULL",
+    "tickets_created": 'SELECT ticket_id, created_at AS "at" FROM ticket_facts',
+    "tickets_solved": (
+        'SELECT ticket_id, latest_solve AS "at" FROM ticket_facts WHERE latest_solve IS NOT NULL'
+    ),
 }
 """Per metric, its samples: ``ticket_id`` and ``seconds`` (durations), ``hit`` (rates) or nothing more
 (counts); ``at`` when the sample has its own instant."""
@@ -116,7 +116,7 @@ def rows(con: duckdb.DuckDBPyConnection, request: KpiRequest, name: str) -> list
     keys = list(request.by)
     if metric.basis is Basis.TICKET:
         at = "f.latest_solve" if request.date_basis == "solved" else "f.created_at"
-        source = f"SELECT s.*, {at} AS \"at\" FROM ({SAMPLES[name]}) s JOIN ticket_facts f USING (ticket_id)"
+        source = f'SELECT s.*, {at} AS "at" FROM ({SAMPLES[name]}) s JOIN ticket_facts f USING (ticket_id)'
     else:
         source = SAMPLES[name]
     start = datetime.combine(request.start, time(), UTC)
@@ -179,7 +179,12 @@ def _keys(keys: Sequence[str]) -> tuple[list[str], str]:
 def _numbers(kind: Kind, values: Sequence[Any]) -> dict[str, Any]:
     n = int(values[0])
     if kind is Kind.DURATION:
-        return {"n": n, "mean_s": _round(values[1]), "median_s": _round(values[2]), "p90_s": _round(values[3])}
+        return {
+            "n": n,
+            "mean_s": _round(values[1]),
+            "median_s": _round(values[2]),
+            "p90_s": _round(values[3]),
+        }
     if kind is Kind.RATE:
         hits = int(values[1])
         return {"n": n, "value": _round(hits / n, 6), "numerator": hits, "denominator": n}
