@@ -111,14 +111,19 @@ def build_facts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def rows(con: duckdb.DuckDBPyConnection, request: KpiRequest, name: str) -> list[dict[str, Any]]:
-    """One metric's rows for the request, from ``ticket_facts`` (built once by :func:`build_facts`)."""
+    """One metric's rows for the request, from ``ticket_facts`` (built once by :func:`build_facts`);
+    SLA attainment's from ``sla_samples`` (:mod:`duck_sla`), per target."""
     metric = METRICS[name]
     keys = list(request.by)
+    samples = SAMPLES.get(name)
+    if name == "sla_attainment":
+        keys.append("target")
+        samples = "SELECT ticket_id, target, hit FROM sla_samples"
     if metric.basis is Basis.TICKET:
         at = "f.latest_solve" if request.date_basis == "solved" else "f.created_at"
-        source = f'SELECT s.*, {at} AS "at" FROM ({SAMPLES[name]}) s JOIN ticket_facts f USING (ticket_id)'
+        source = f'SELECT s.*, {at} AS "at" FROM ({samples}) s JOIN ticket_facts f USING (ticket_id)'
     else:
-        source = SAMPLES[name]
+        source = str(samples)
     start = datetime.combine(request.start, time(), UTC)
     end = datetime.combine(request.end + timedelta(days=1), time(), UTC)
     labels, joins = _keys(keys)
@@ -159,6 +164,8 @@ def _keys(keys: Sequence[str]) -> tuple[list[str], str]:
             labels.append("strftime(s.\"at\", '%Y-%m')")
         elif key in TICKET_KEYS:
             labels.append(f't."{key}"')
+        elif key == "target":
+            labels.append("s.target")
         else:
             labels.append("g.tag")
     joins = ""
