@@ -33,7 +33,7 @@ WITH wanted AS (
 log AS (
     SELECT e.ticket_id, e.seq, e."at", e.type, e.status, e.public IS TRUE AS public, e.author_kind,
         e.created_by_agent IS TRUE AS created_by_agent,
-        row_number() OVER (PARTITION BY e.ticket_id ORDER BY e."at", e.seq) AS pos
+        e.log_order AS pos
     FROM events e
     WHERE e."at" <= $now AND e.ticket_id IN (SELECT ticket_id FROM wanted)
         AND e.type IN ('ticket_created', 'status_changed', 'message_added')

@@ -52,11 +52,20 @@ def connect() -> duckdb.DuckDBPyConnection:
 
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET preserve_insertion_order = false")  # row order is set by ORDER BY where it matters
     return con
+
+
+LOG_ORDER = 'epoch_us("at")::HUGEINT * 4294967296 + seq'
+"""The log's order (time, then the order written) as one number, so finding a ticket's first or last
+event compares integers rather than (time, seq) pairs; ``seq`` is below 2^32 (the log's row id)."""
 
 
 def _view(con: duckdb.DuckDBPyConnection, table: str, relation: str) -> None:
     columns = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in TYPES[table].items())
+    if table == "events":
+        columns += f", {LOG_ORDER} AS log_order"
     con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT {columns} FROM {relation}")
 
 
