@@ -13,8 +13,9 @@ HELP = """Mine an event log: variants, the directly-follows graph with waiting t
 and time in each status.
 
 EVENTS is a CSV file (gzip accepted), or a Parquet file (read through DuckDB), with one row per
-event. Events of a case with equal timestamps keep their order in the file. Timestamps may be ISO 8601 with or without an offset (none = UTC),
-YYYY/MM/DD hh:mm:ss[.fff], or d/m/yyyy HH:MM with --dayfirst (m/d/yyyy without it).
+event. Events of a case with equal timestamps keep their order in the file. Timestamps may be ISO 8601
+with or without an offset (none = UTC), YYYY/MM/DD hh:mm:ss[.fff], or d/m/yyyy HH:MM with --dayfirst
+(m/d/yyyy without it); a Parquet timestamp column is read as it is.
 
 REPORT.json holds cases, events, variants [{activities, count, median_duration_s, ...}], edges
 [{source, target, count, mean_s, median_s, ...}], start/end activities, bottlenecks, rework and
