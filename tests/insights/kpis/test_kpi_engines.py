@@ -4,12 +4,15 @@ own actions (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from opsdesk.insights.kpis.catalogue import METRICS
+from opsdesk.insights.kpis.duck_source import TYPES
 from tests.insights.kpis.test_kpi_database import PERIOD, cli_rows, history, runner
 
 __all__ = ["history"]  # the fixture, used by name
@@ -54,6 +57,24 @@ def test_the_export_holds_numbers_and_labels_only(history: Session, tmp_path: Pa
         text = con.execute(f"SELECT * FROM read_parquet('{tmp_path}/kpis/{table}.parquet')").df().to_csv()
         assert "Card declined" not in text and "alice" not in text and "fixed" not in text
     assert not list((tmp_path / "kpis").glob(".*"))  # no partial file left behind
+    for table, types in TYPES.items():
+        columns = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet('{tmp_path}/kpis/{table}.parquet')"
+        ).fetchall()
+        assert [c[0] for c in columns] == list(types)
+
+
+def test_the_exported_event_log_can_be_mined(history: Session, tmp_path: Path) -> None:
+    from opsdesk.cli import app
+
+    export(tmp_path / "kpis")
+    events = tmp_path / "kpis" / "events.parquet"
+    args = ["--case", "ticket_id", "--activity", "type", "--timestamp", "at", "-o", str(tmp_path / "r.json")]
+    result = runner.invoke(app, ["mine", str(events), *args])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert (report["cases"], report["events"]) == (3, len(pd.read_parquet(events)))
+    assert {e["source"] for e in report["edges"]} >= {"ticket_created"}
 
 
 def test_bad_engine_or_missing_export_is_refused_naming_the_option(history: Session, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from opsdesk.insights.kpis.duck_source import TABLES, DuckSource
+from opsdesk.insights.kpis.duck_source import TABLES, TYPES, DuckSource
 from opsdesk.insights.kpis.loader import load_all
 from opsdesk.insights.kpis.summary import visible_tags
 
@@ -31,7 +31,10 @@ def export_parquet(session: Session, directory: Path) -> dict[str, int]:
         final = directory / f"{table}.parquet"
         partial = directory / f".{table}.parquet.partial"
         target = str(partial).replace("'", "''")
-        source.con.execute(f"COPY (SELECT * FROM {table}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        columns = ", ".join(f'"{c}"' for c in TYPES[table])
+        source.con.execute(
+            f"COPY (SELECT {columns} FROM {table}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)"
+        )
         os.replace(partial, final)
         (count,) = source.con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
         written[table] = int(count)
