@@ -8,6 +8,7 @@ from opsdesk.cli import (
     admin,
     audit,
     demo,
+    export,
     forecast,
     health,
     history_import,
@@ -52,6 +53,7 @@ for module in (
     routing,
     webhooks,
     views,
+    export,
 ):
     module.register(app)
 

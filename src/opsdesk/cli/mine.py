@@ -12,9 +12,10 @@ from opsdesk.cli.common import console, fail
 HELP = """Mine an event log: variants, the directly-follows graph with waiting times, bottlenecks, rework
 and time in each status.
 
-EVENTS is a CSV file (gzip accepted) with one row per event. Events of a case with equal timestamps keep
-their order in the file. Timestamps may be ISO 8601 with or without an offset (none = UTC),
-YYYY/MM/DD hh:mm:ss[.fff], or d/m/yyyy HH:MM with --dayfirst (m/d/yyyy without it).
+EVENTS is a CSV file (gzip accepted), or a Parquet file (read through DuckDB), with one row per
+event. Events of a case with equal timestamps keep their order in the file. Timestamps may be ISO 8601
+with or without an offset (none = UTC), YYYY/MM/DD hh:mm:ss[.fff], or d/m/yyyy HH:MM with --dayfirst
+(m/d/yyyy without it); a Parquet timestamp column is read as it is.
 
 REPORT.json holds cases, events, variants [{activities, count, median_duration_s, ...}], edges
 [{source, target, count, mean_s, median_s, ...}], start/end activities, bottlenecks, rework and
@@ -23,7 +24,7 @@ time_in_status; durations are in seconds.
 
 
 def mine(
-    events: Path = typer.Argument(..., help="Event log CSV (plain or .gz).", show_default=False),
+    events: Path = typer.Argument(..., help="Event log CSV (plain or .gz) or .parquet.", show_default=False),
     case: str = typer.Option(..., "--case", help="Column naming the case (ticket, incident)."),
     activity: str = typer.Option(..., "--activity", help="Column naming the activity or status."),
     timestamp: str = typer.Option(..., "--timestamp", help="Column holding the event's time."),

@@ -10,11 +10,22 @@ from typing import Any
 import pytest
 
 from opsdesk.desk.sla.business_hours import BusinessHours
+from opsdesk.insights.kpis import duck_engine
+from opsdesk.insights.kpis.duck_source import DuckSource
 from opsdesk.insights.kpis.engine import compute
 from opsdesk.insights.kpis.request import kpi_request
 from tests.insights.kpis.fixture import T0, History, at
 
 NOW = T0 + timedelta(days=20)
+ENGINES = ("pandas", "duckdb")
+engine = {"name": "pandas"}
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def each_engine(request: pytest.FixtureRequest) -> None:
+    """Every hand-computed history runs through both engines: the frame definitions, and DuckDB (its
+    SQL definitions where it has them, the frame definitions over DuckDB's reads for the rest)."""
+    engine["name"] = request.param
 
 
 def rows(
@@ -28,6 +39,8 @@ def rows(
         business_hours=options.pop("business_hours", False),
         date_basis=options.pop("date_basis", "created"),
     )
+    if engine["name"] == "duckdb":
+        return duck_engine.compute(DuckSource.of_frames(history.frames()), request, now=now, **options)
     return compute(history.frames(), request, now=now, **options)
 
 
@@ -392,3 +405,58 @@ def test_metrics_without_data_give_no_rows() -> None:
     metrics = ("aht", "wait_time", "service_level", "abandon_rate", "csat", "first_reply_time", "reopen_rate")
     assert rows(h, *metrics, by="week,channel,tag") == []
     assert rows(History(), "tickets_created", "backlog", "sla_attainment", by="day") == []
+
+
+def test_business_hours_with_a_lunch_break_a_holiday_and_the_fall_back_weekend() -> None:
+    """Chicago returns to CST on Sunday 1 November 2026; Monday 2 November is a holiday; the desk is
+    open 08:00-12:00 and 13:00-17:00. Created Friday 16:00 CDT (21:00 UTC); first reply Tuesday 09:00
+    CST (15:00 UTC): Friday 16-17 + Tuesday 08-09 = 2 business hours (90 real hours). Solved Tuesday
+    14:00 CST: Friday 1 h + Tuesday 08-12 and 13-14 = 6 h."""
+    split = BusinessHours.from_spec(
+        timezone="America/Chicago",
+        intervals=[
+            {"weekday": d, "start": start, "end": end}
+            for d in range(5)
+            for start, end in (("08:00", "12:00"), ("13:00", "17:00"))
+        ],
+        holidays=["2026-11-02"],
+    )
+    friday = datetime(2026, 10, 30, 21, 0, tzinfo=UTC)
+    reply = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)
+    h = History()
+    h.ticket(1, friday, schedule_id=9)
+    h.message(1, friday, "requester")
+    h.message(1, reply, "agent")
+    h.status(1, reply, "open")
+    h.status(1, datetime(2026, 11, 3, 20, 0, tzinfo=UTC), "solved")
+    schedules = {9: [(datetime(2020, 1, 1, tzinfo=UTC), split)]}
+    metrics = ("first_reply_time", "full_resolution_time", "agent_work_time")
+    period = {"start": "2026-10-01", "end": "2026-11-30", "now": datetime(2026, 12, 1, tzinfo=UTC)}
+    business = {
+        r["metric"]: r["mean_s"]
+        for r in rows(h, *metrics, schedules=schedules, business_hours=True, **period)
+    }
+    assert business == {
+        "first_reply_time": 7200.0,
+        "full_resolution_time": 21600.0,
+        "agent_work_time": 21600.0,
+    }
+    calendar = {r["metric"]: r["mean_s"] for r in rows(h, *metrics, schedules=schedules, **period)}
+    assert calendar["first_reply_time"] == 90 * 3600.0  # the extra hour of 1 November is real time
+    assert calendar["full_resolution_time"] == 95 * 3600.0
+
+
+def test_a_ticket_an_agent_opened_replies_next_reply_and_one_touch() -> None:
+    h = History()
+    h.ticket(1, T0, by_agent=True)
+    h.message(1, T0, "agent")  # the agent's opening comment: not a reply
+    h.message(1, at(10), "requester")
+    h.message(1, at(12), "system")  # a bot: not a reply
+    h.message(1, at(40), "agent")  # first reply: 40 min after creation
+    h.message(1, at(50), "requester")
+    h.message(1, at(65), "agent")  # next reply: 15 min
+    h.status(1, at(70), "solved")
+    got = {r["metric"]: r for r in rows(h, "first_reply_time", "next_reply_time", "one_touch_rate")}
+    assert got["first_reply_time"]["mean_s"] == 2400.0
+    assert (got["next_reply_time"]["n"], got["next_reply_time"]["mean_s"]) == (1, 900.0)
+    assert (got["one_touch_rate"]["numerator"], got["one_touch_rate"]["denominator"]) == (0, 1)

@@ -82,6 +82,11 @@ def compute(
             numbers = {k: v for k, v in row.items() if k not in keys}
             labels = {k: row[k] for k in keys}
             rows.append({**labels, "metric": name, **numbers})
+    return sort_rows(rows, request)
+
+
+def sort_rows(rows: list[dict[str, Any]], request: KpiRequest) -> list[dict[str, Any]]:
+    """Rows by their group keys (stable: within a group, metrics in the order asked)."""
     key_order = [*request.by, "target"]
     rows.sort(key=lambda r: [_sortable(r.get(k)) for k in key_order])
     return rows

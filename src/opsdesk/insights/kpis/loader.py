@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql import Executable
 
@@ -33,11 +33,23 @@ def load(
 ) -> tuple[KpiFrames, dict[int, list[tuple[datetime, BusinessHours]]], dict[int, CachedPolicy]]:
     """The frames for the tickets the period can involve (and all their events), the schedules and the
     active SLA policies."""
-    import pandas as pd
-
     since = datetime.combine(request.start, time(), UTC)
     until = datetime.combine(request.end + timedelta(days=1), time(), UTC)
-    involved = _involved(since, until)
+    return load_tickets(session, _involved(since, until))
+
+
+def load_all(
+    session: Session,
+) -> tuple[KpiFrames, dict[int, list[tuple[datetime, BusinessHours]]], dict[int, CachedPolicy]]:
+    """The frames of every ticket (for the Parquet export)."""
+    return load_tickets(session, true())
+
+
+def load_tickets(
+    session: Session, involved: ColumnElement[bool]
+) -> tuple[KpiFrames, dict[int, list[tuple[datetime, BusinessHours]]], dict[int, CachedPolicy]]:
+    import pandas as pd
+
     snapshot = policy_snapshot(session)
     tickets = _frame(session, _tickets_query(involved), (*TICKET_COLUMNS[:-2], "organisation_id"))
     tickets["created_at"] = pd.to_datetime(tickets["created_at"], utc=True)
@@ -65,6 +77,13 @@ def load(
     agents = dict(session.execute(select(User.id, User.email).where(User.role != Role.REQUESTER)).all())
     frames = KpiFrames(tickets[list(TICKET_COLUMNS)], tags, events, calls, pd.Series(agents, dtype="object"))
     return frames, _schedules(session), by_id
+
+
+def load_measures(
+    session: Session,
+) -> tuple[dict[int, list[tuple[datetime, BusinessHours]]], dict[int, CachedPolicy]]:
+    """The schedules and the active SLA policies alone (when the frames come from Parquet)."""
+    return _schedules(session), {p.id: p for p in policy_snapshot(session).policies}
 
 
 def _frame(session: Session, query: Executable, columns: tuple[str, ...]) -> pd.DataFrame:
