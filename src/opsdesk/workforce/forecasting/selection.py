@@ -31,6 +31,7 @@ BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
 
 FOLDS = 3
+CALIBRATION_FOLDS = 12
 MIN_TRAIN_DAYS = 14
 ENSEMBLE_SIZES = (1, 3, 5)
 
@@ -45,6 +46,16 @@ class Selection:
     cv_actual: FloatArray
     cv_mae: float
     folds: int
+    # The chosen model's out-of-sample errors from more origins (the selection folds and up to
+    # CALIBRATION_FOLDS weekly origins in all), with each cell's day ahead of its origin (0 = first day).
+    calibration: Calibration | None = None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    forecast: FloatArray
+    actual: FloatArray
+    step: IntArray
 
 
 @dataclass
@@ -56,11 +67,11 @@ class _Folds:
     actual: list[FloatArray] = field(default_factory=list)  # (cells,)
 
 
-def fold_origins(days: int, horizon_days: int) -> tuple[list[int], int]:
+def fold_origins(days: int, horizon_days: int, folds: int = FOLDS) -> tuple[list[int], int]:
     """Origins (rows) one week apart ending at the history's end, and the fold horizon in days."""
     fold_horizon = max(7, min(horizon_days, 14))
     fold_horizon = min(fold_horizon, days - MIN_TRAIN_DAYS)
-    origins = [days - fold_horizon - 7 * k for k in range(FOLDS)]
+    origins = [days - fold_horizon - 7 * k for k in range(folds)]
     return sorted(o for o in origins if o >= MIN_TRAIN_DAYS), fold_horizon
 
 
@@ -77,11 +88,15 @@ def select_and_forecast(
     totals = day_totals(values)
     open_days = np.asarray(open_mask.any(axis=1), dtype=np.bool_)
     origins, fold_horizon = fold_origins(days, horizon_days)
-    total_names, total_table = total_models(totals, weekday, open_days, [*origins, days])
-    profile_names, profile_table = profile_models(values, totals, weekday, open_mask, [*origins, days])
+    calibration_origins, _ = fold_origins(days, horizon_days, CALIBRATION_FOLDS)
+    # Tables for every calibration origin (the selection origins are the last of them) and the end.
+    table_origins = [*calibration_origins, days]
+    offset = len(calibration_origins) - len(origins)
+    total_names, total_table = total_models(totals, weekday, open_days, table_origins)
+    profile_names, profile_table = profile_models(values, totals, weekday, open_mask, table_origins)
 
     def total_rows(position: int, origin: int, horizon: int) -> tuple[list[str], FloatArray]:
-        rows = total_table[position][:, future_weekdays(weekday, origin, horizon)]
+        rows = total_table[offset + position][:, future_weekdays(weekday, origin, horizon)]
         if not thorough:
             return total_names, rows
         extra_names, extra_rows = statsforecast_totals(totals, weekday, open_days, origin, horizon)
@@ -98,7 +113,7 @@ def select_and_forecast(
         day_of_cell = np.nonzero(cells)[0]
         actual = values[origin : origin + fold_horizon][cells]
         actual_totals = totals[origin : origin + fold_horizon]
-        shares = profile_table[position][:, future, :][:, cells]
+        shares = profile_table[offset + position][:, future, :][:, cells]
         fold_total_error = np.abs(fold_totals - actual_totals).sum(axis=1)
         fold_profile_error = np.abs(shares * actual_totals[day_of_cell] - actual).sum(axis=1)
         total_error = fold_total_error if total_error is None else total_error + fold_total_error
@@ -132,6 +147,16 @@ def select_and_forecast(
         final_totals[chosen_totals].mean(axis=0)[:, None]
         * profile_table[-1][chosen_profiles].mean(axis=0)[future]
     )
+    calibration = _calibration(
+        values,
+        weekday,
+        open_mask,
+        calibration_origins,
+        fold_horizon,
+        (chosen_totals, chosen_profiles),
+        total_rows,
+        profile_table,
+    )
     return Selection(
         name=f"daily total: {_describe(names, chosen_totals)}; "
         f"profile: {_describe(profile_names, chosen_profiles)}",
@@ -140,7 +165,39 @@ def select_and_forecast(
         cv_actual=actual_all,
         cv_mae=error / max(actual_all.size, 1),
         folds=len(origins),
+        calibration=calibration,
     )
+
+
+def _calibration(
+    values: FloatArray,
+    weekday: IntArray,
+    open_mask: BoolArray,
+    origins: list[int],
+    fold_horizon: int,
+    chosen: tuple[IntArray, IntArray],
+    total_rows: Callable[[int, int, int], tuple[list[str], FloatArray]],
+    profile_table: FloatArray,
+) -> Calibration:
+    """The chosen model re-run from every calibration origin; each origin sees only the days before it."""
+    chosen_totals, chosen_profiles = chosen
+    offset = len(origins) - FOLDS if len(origins) > FOLDS else 0
+    forecasts: list[FloatArray] = []
+    actuals: list[FloatArray] = []
+    steps: list[IntArray] = []
+    for index, origin in enumerate(origins):
+        _names, rows = total_rows(index - offset, origin, fold_horizon)
+        future = future_weekdays(weekday, origin, fold_horizon)
+        cells = open_mask[future]
+        day_of_cell = np.nonzero(cells)[0]
+        shares = profile_table[index][chosen_profiles].mean(axis=0)[future][cells]
+        forecasts.append(rows[chosen_totals].mean(axis=0)[day_of_cell] * shares)
+        actuals.append(values[origin : origin + fold_horizon][cells])
+        steps.append(day_of_cell.astype(np.int64))
+    actual = np.concatenate(actuals)
+    present = ~np.isnan(actual)
+    forecast = np.concatenate(forecasts)[present]
+    return Calibration(forecast=forecast, actual=actual[present], step=np.concatenate(steps)[present])
 
 
 def _describe(names: list[str], chosen: IntArray) -> str:

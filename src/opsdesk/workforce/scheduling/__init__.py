@@ -1,5 +1,12 @@
 """Shift scheduling: shift templates per site, the CP-SAT model, and the coverage report."""
 
+from opsdesk.workforce.scheduling.joint import (
+    JointSchedule,
+    Part,
+    parts_from_requirement,
+    parts_from_split,
+    schedule_jointly,
+)
 from opsdesk.workforce.scheduling.model import ScheduledShift, SiteSchedule, Weights, schedule_site
 from opsdesk.workforce.scheduling.plan import schedule_sites, site_requirement, split_by_site
 from opsdesk.workforce.scheduling.report import coverage_table, shifts_table
@@ -8,13 +15,18 @@ from opsdesk.workforce.scheduling.templates import Horizon, ShiftCandidate, site
 
 __all__ = [
     "Horizon",
+    "JointSchedule",
+    "Part",
     "Requirement",
     "ScheduledShift",
     "ShiftCandidate",
     "SiteSchedule",
     "Weights",
     "coverage_table",
+    "parts_from_requirement",
+    "parts_from_split",
     "read_requirement",
+    "schedule_jointly",
     "schedule_site",
     "schedule_sites",
     "shifts_table",
