@@ -7,6 +7,12 @@ from opsdesk.workforce.scheduling.joint import (
     parts_from_split,
     schedule_jointly,
 )
+from opsdesk.workforce.scheduling.language_queues import (
+    OWN_QUEUE_MIN_OCCUPANCY,
+    LanguageQueues,
+    QueueDecision,
+    plan_language_queues,
+)
 from opsdesk.workforce.scheduling.model import ScheduledShift, SiteSchedule, Weights, schedule_site
 from opsdesk.workforce.scheduling.plan import schedule_sites, site_requirement, split_by_site
 from opsdesk.workforce.scheduling.report import coverage_table, shifts_table
@@ -14,9 +20,12 @@ from opsdesk.workforce.scheduling.requirement import Requirement, read_requireme
 from opsdesk.workforce.scheduling.templates import Horizon, ShiftCandidate, site_calendar
 
 __all__ = [
+    "OWN_QUEUE_MIN_OCCUPANCY",
     "Horizon",
     "JointSchedule",
+    "LanguageQueues",
     "Part",
+    "QueueDecision",
     "Requirement",
     "ScheduledShift",
     "ShiftCandidate",
@@ -25,6 +34,7 @@ __all__ = [
     "coverage_table",
     "parts_from_requirement",
     "parts_from_split",
+    "plan_language_queues",
     "read_requirement",
     "schedule_jointly",
     "schedule_site",

@@ -304,6 +304,11 @@ def _taken_by_site(
     return taken
 
 
+def _sizes(problems: list[_Problem]) -> list[int]:
+    """Count variables per site: how a time budget is shared between per-site solves."""
+    return [len(problem.candidates) * len(problem.teams) for problem in problems]
+
+
 def _split_start(
     problems: list[_Problem],
     parts: Sequence[Part],
@@ -333,11 +338,13 @@ def _split_start(
                 shares[s][k, p] += agents
     started = time.monotonic()
     counts: list[dict[tuple[int, int], int]] = []
+    sizes = _sizes(problems)
     for s, problem in enumerate(problems):
         problem.required = shares[s]
         relaxed = _count_model(problem)
         left = seconds - (time.monotonic() - started)
-        solver = _solver(max(0.1, left / (len(problems) - s)), workers, deterministic_time)
+        share = left * sizes[s] / max(1, sum(sizes[s:]))
+        solver = _solver(max(0.1, share), workers, deterministic_time)
         if solver.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             counts.append({key: int(solver.value(var)) for key, var in relaxed.counts.items()})
         else:
@@ -364,6 +371,7 @@ def _improve_site_by_site(
     sites' shifts held, until a round over all sites improves nothing or time runs out. Each step is a
     model of one site's size (which CP-SAT solves well) and can only lower the joint objective."""
     improved = True
+    sizes = _sizes(problems)
     while improved and time.monotonic() < deadline:
         improved = False
         for s in range(len(problems)):
@@ -372,7 +380,7 @@ def _improve_site_by_site(
                 break
             trial = _joint_model(problems, parts, required, horizon, weights, fixed=counts, free=s)
             trial.hint(current, current_solver)
-            solver = _solver(left / (len(problems) - s), workers, deterministic_time)
+            solver = _solver(left * sizes[s] / max(1, sum(sizes[s:])), workers, deterministic_time)
             status = solver.solve(trial.model)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and (
                 solver.objective_value < current_solver.objective_value - 0.5
@@ -408,7 +416,7 @@ def schedule_jointly(
     def remaining() -> float:
         return time_limit - (time.monotonic() - started)
 
-    start = _split_start(problems, parts, required, horizon, remaining() * 0.25, workers, deterministic_time)
+    start = _split_start(problems, parts, required, horizon, remaining() * 0.45, workers, deterministic_time)
     # The split's counts scored jointly: a complete solution to start the joint search from.
     current = _joint_model(problems, parts, required, horizon, weights, fixed=start)
     current_solver = _solver(max(1.0, remaining() * 0.1), workers, deterministic_time)
@@ -417,7 +425,7 @@ def schedule_jointly(
     counts = start
     relaxed = _joint_model(problems, parts, required, horizon, weights)
     relaxed.hint(current, current_solver)
-    solver = _solver(remaining() * 0.35, workers, deterministic_time)
+    solver = _solver(remaining() * 0.25, workers, deterministic_time)
     status = solver.solve(relaxed.model)
     status_name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
     if (
