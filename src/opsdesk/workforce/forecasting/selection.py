@@ -95,9 +95,11 @@ def select_and_forecast(
     total_names, total_table = total_models(totals, weekday, open_days, table_origins)
     profile_names, profile_table = profile_models(values, totals, weekday, open_mask, table_origins)
 
-    def total_rows(position: int, origin: int, horizon: int) -> tuple[list[str], FloatArray]:
+    def total_rows(
+        position: int, origin: int, horizon: int, slow: bool = True
+    ) -> tuple[list[str], FloatArray]:
         rows = total_table[offset + position][:, future_weekdays(weekday, origin, horizon)]
-        if not thorough:
+        if not thorough or not slow:
             return total_names, rows
         extra_names, extra_rows = statsforecast_totals(totals, weekday, open_days, origin, horizon)
         return total_names + extra_names, np.vstack([rows, extra_rows])
@@ -176,17 +178,20 @@ def _calibration(
     origins: list[int],
     fold_horizon: int,
     chosen: tuple[IntArray, IntArray],
-    total_rows: Callable[[int, int, int], tuple[list[str], FloatArray]],
+    total_rows: Callable[[int, int, int, bool], tuple[list[str], FloatArray]],
     profile_table: FloatArray,
 ) -> Calibration:
     """The chosen model re-run from every calibration origin; each origin sees only the days before it."""
     chosen_totals, chosen_profiles = chosen
     offset = len(origins) - FOLDS if len(origins) > FOLDS else 0
+    # statsforecast's totals (with `thorough`) are refitted per origin only when one was chosen.
+    fast_count = len(total_rows(-offset, origins[0], fold_horizon, False)[0]) if origins else 0
+    slow = bool((chosen_totals >= fast_count).any())
     forecasts: list[FloatArray] = []
     actuals: list[FloatArray] = []
     steps: list[IntArray] = []
     for index, origin in enumerate(origins):
-        _names, rows = total_rows(index - offset, origin, fold_horizon)
+        _names, rows = total_rows(index - offset, origin, fold_horizon, slow)
         future = future_weekdays(weekday, origin, fold_horizon)
         cells = open_mask[future]
         day_of_cell = np.nonzero(cells)[0]
