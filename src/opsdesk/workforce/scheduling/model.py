@@ -427,11 +427,10 @@ def _line_model(
 
 def _solver(seconds: float, workers: int, deterministic_time: float | None = None) -> cp_model.CpSolver:
     """A CP-SAT solver; with `deterministic_time` it also stops on CP-SAT's deterministic work clock, so
-    the same input gives the same answer on a loaded machine (with one worker and a fixed seed)."""
+    the same input gives the same answer on a loaded machine (with one worker; CP-SAT's seed is fixed)."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, seconds)
     solver.parameters.num_workers = workers
-    solver.parameters.random_seed = 0
     if deterministic_time is not None:
         solver.parameters.max_deterministic_time = deterministic_time
     return solver
