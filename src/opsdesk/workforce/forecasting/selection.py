@@ -19,8 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from opsdesk.workforce.forecasting.candidates import (
+    PROFILE_WEEKS,
     day_totals,
     future_weekdays,
+    profile_label,
     profile_models,
     statsforecast_totals,
     total_models,
@@ -65,6 +67,7 @@ class _Folds:
     totals: list[FloatArray] = field(default_factory=list)  # (models, cells): total of each cell's day
     shares: list[FloatArray] = field(default_factory=list)  # (profiles, cells)
     actual: list[FloatArray] = field(default_factory=list)  # (cells,)
+    steps: list[IntArray] = field(default_factory=list)  # (cells,): days after the fold's origin
 
 
 def fold_origins(days: int, horizon_days: int, folds: int = FOLDS) -> tuple[list[int], int]:
@@ -88,18 +91,12 @@ def select_and_forecast(
     totals = day_totals(values)
     open_days = np.asarray(open_mask.any(axis=1), dtype=np.bool_)
     origins, fold_horizon = fold_origins(days, horizon_days)
-    calibration_origins, _ = fold_origins(days, horizon_days, CALIBRATION_FOLDS)
-    # Tables for every calibration origin (the selection origins are the last of them) and the end.
-    table_origins = [*calibration_origins, days]
-    offset = len(calibration_origins) - len(origins)
-    total_names, total_table = total_models(totals, weekday, open_days, table_origins)
-    profile_names, profile_table = profile_models(values, totals, weekday, open_mask, table_origins)
+    total_names, total_table = total_models(totals, weekday, open_days, [*origins, days])
+    profile_names, profile_table = profile_models(values, totals, weekday, open_mask, [*origins, days])
 
-    def total_rows(
-        position: int, origin: int, horizon: int, slow: bool = True
-    ) -> tuple[list[str], FloatArray]:
-        rows = total_table[offset + position][:, future_weekdays(weekday, origin, horizon)]
-        if not thorough or not slow:
+    def total_rows(position: int, origin: int, horizon: int) -> tuple[list[str], FloatArray]:
+        rows = total_table[position][:, future_weekdays(weekday, origin, horizon)]
+        if not thorough:
             return total_names, rows
         extra_names, extra_rows = statsforecast_totals(totals, weekday, open_days, origin, horizon)
         return total_names + extra_names, np.vstack([rows, extra_rows])
@@ -115,7 +112,7 @@ def select_and_forecast(
         day_of_cell = np.nonzero(cells)[0]
         actual = values[origin : origin + fold_horizon][cells]
         actual_totals = totals[origin : origin + fold_horizon]
-        shares = profile_table[offset + position][:, future, :][:, cells]
+        shares = profile_table[position][:, future, :][:, cells]
         fold_total_error = np.abs(fold_totals - actual_totals).sum(axis=1)
         fold_profile_error = np.abs(shares * actual_totals[day_of_cell] - actual).sum(axis=1)
         total_error = fold_total_error if total_error is None else total_error + fold_total_error
@@ -123,6 +120,7 @@ def select_and_forecast(
         folds.totals.append(fold_totals[:, day_of_cell])
         folds.shares.append(shares)
         folds.actual.append(actual)
+        folds.steps.append(day_of_cell.astype(np.int64))
         if on_fold is not None:
             on_fold()
     if total_error is None or profile_error is None:
@@ -149,15 +147,17 @@ def select_and_forecast(
         final_totals[chosen_totals].mean(axis=0)[:, None]
         * profile_table[-1][chosen_profiles].mean(axis=0)[future]
     )
-    calibration = _calibration(
-        values,
-        weekday,
-        open_mask,
-        calibration_origins,
-        fold_horizon,
-        (chosen_totals, chosen_profiles),
-        total_rows,
-        profile_table,
+    extra_origins = [
+        origin for origin in fold_origins(days, horizon_days, CALIBRATION_FOLDS)[0] if origin not in origins
+    ]
+    chosen_names = ([names[int(i)] for i in chosen_totals], [profile_names[int(i)] for i in chosen_profiles])
+    extra = _calibration_cells(
+        values, weekday, open_mask, extra_origins, fold_horizon, chosen_names, thorough
+    )
+    calibration = Calibration(
+        forecast=np.concatenate([extra.forecast, cv_forecast]),
+        actual=np.concatenate([extra.actual, actual_all]),
+        step=np.concatenate([extra.step, *folds.steps]),
     )
     return Selection(
         name=f"daily total: {_describe(names, chosen_totals)}; "
@@ -171,32 +171,48 @@ def select_and_forecast(
     )
 
 
-def _calibration(
+def _calibration_cells(
     values: FloatArray,
     weekday: IntArray,
     open_mask: BoolArray,
     origins: list[int],
     fold_horizon: int,
-    chosen: tuple[IntArray, IntArray],
-    total_rows: Callable[[int, int, int, bool], tuple[list[str], FloatArray]],
-    profile_table: FloatArray,
+    chosen: tuple[list[str], list[str]],
+    thorough: bool,
 ) -> Calibration:
-    """The chosen model re-run from every calibration origin; each origin sees only the days before it."""
+    """The chosen model re-run from more origins; each sees only the days before it. Only the chosen
+    profiles' windows are computed, and statsforecast's totals only when one of them was chosen."""
+    empty = np.zeros(0)
+    if not origins:
+        return Calibration(forecast=empty, actual=empty, step=np.zeros(0, dtype=np.int64))
     chosen_totals, chosen_profiles = chosen
-    offset = len(origins) - FOLDS if len(origins) > FOLDS else 0
-    # statsforecast's totals (with `thorough`) are refitted per origin only when one was chosen.
-    fast_count = len(total_rows(-offset, origins[0], fold_horizon, False)[0]) if origins else 0
-    slow = bool((chosen_totals >= fast_count).any())
+    totals = day_totals(values)
+    open_days = np.asarray(open_mask.any(axis=1), dtype=np.bool_)
+    total_names, total_table = total_models(totals, weekday, open_days, origins)
+    windows = [
+        window
+        for window in PROFILE_WEEKS
+        if any(
+            name.split(" profile of ")[1].split(",")[0] == profile_label(window) for name in chosen_profiles
+        )
+    ]
+    profile_names, profile_table = profile_models(values, totals, weekday, open_mask, origins, windows)
+    profile_index = [profile_names.index(name) for name in chosen_profiles]
+    slow = thorough and any(name not in total_names for name in chosen_totals)
     forecasts: list[FloatArray] = []
     actuals: list[FloatArray] = []
     steps: list[IntArray] = []
-    for index, origin in enumerate(origins):
-        _names, rows = total_rows(index - offset, origin, fold_horizon, slow)
+    for position, origin in enumerate(origins):
         future = future_weekdays(weekday, origin, fold_horizon)
+        names, rows = total_names, total_table[position][:, future]
+        if slow:
+            extra_names, extra_rows = statsforecast_totals(totals, weekday, open_days, origin, fold_horizon)
+            names, rows = names + extra_names, np.vstack([rows, extra_rows])
+        total_index = [names.index(name) for name in chosen_totals]
         cells = open_mask[future]
         day_of_cell = np.nonzero(cells)[0]
-        shares = profile_table[index][chosen_profiles].mean(axis=0)[future][cells]
-        forecasts.append(rows[chosen_totals].mean(axis=0)[day_of_cell] * shares)
+        shares = profile_table[position][profile_index].mean(axis=0)[future][cells]
+        forecasts.append(rows[total_index].mean(axis=0)[day_of_cell] * shares)
         actuals.append(values[origin : origin + fold_horizon][cells])
         steps.append(day_of_cell.astype(np.int64))
     actual = np.concatenate(actuals)
