@@ -43,7 +43,8 @@ from _http_load import Connection, ProtocolError
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "opsdesk_load"
-LEVELS = (4, 16, 64, 256)
+# BENCH_LEVELS=64,256 runs only those levels (a quick look; the targets need all four).
+LEVELS = tuple(int(n) for n in os.environ.get("BENCH_LEVELS", "4,16,64,256").split(","))
 SQLITE_CLIENTS = 16
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 HANG_SECONDS = 10.0
@@ -333,14 +334,25 @@ def main() -> None:
     sqlite = run_levels("SQLite", "", (SQLITE_CLIENTS,))
     by_clients = {level.clients: level for level in postgres}
     sound = all(level.sound for level in postgres)
-    p99_64 = pct(by_clients[64].answered, 0.99)
     print(f"target 0 errors and 0 hangs at every level on PostgreSQL: {verdict(sound)}")
-    print(f"target p99 < 1 s at 64 clients: {verdict(p99_64 < 1000)} ({p99_64:.0f} ms)")
-    print(
-        "target throughput at 64 clients >= at 16: "
-        f"{verdict(by_clients[64].throughput >= by_clients[16].throughput)} "
-        f"({by_clients[64].throughput:.0f} vs {by_clients[16].throughput:.0f} req/s)"
-    )
+    if 64 in by_clients:
+        p99_64 = pct(by_clients[64].answered, 0.99)
+        print(f"target p99 < 1 s at 64 clients: {verdict(p99_64 < 1000)} ({p99_64:.0f} ms)")
+    if 64 in by_clients and 16 in by_clients:
+        print(
+            "target throughput at 64 clients >= at 16: "
+            f"{verdict(by_clients[64].throughput >= by_clients[16].throughput)} "
+            f"({by_clients[64].throughput:.0f} vs {by_clients[16].throughput:.0f} req/s)"
+        )
+    if 256 in by_clients:
+        # Overload answers 503 quickly: a refusal is worth something only if it comes before the client
+        # would have been served anyway, and shedding is what keeps the served requests' wait bounded.
+        over = by_clients[256]
+        served = [t for kind in KINDS for t in over.done[kind]]
+        print(
+            f"overload (256 clients): {len(over.busy)} answered 503, p99 {pct(over.busy, 0.99):.0f} ms; "
+            f"served p50 {pct(served, 0.5):.0f} ms, p99 {pct(served, 0.99):.0f} ms"
+        )
     print(f"target 0 errors and 0 hangs at {SQLITE_CLIENTS} clients on SQLite: {verdict(sqlite[0].sound)}")
     print(f"503s (busy, retry; not errors): {', '.join(f'{lv.clients}: {len(lv.busy)}' for lv in postgres)}")
     if not sound or not sqlite[0].sound:

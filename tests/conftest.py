@@ -3,15 +3,18 @@ OPSDESK_TEST_DATABASE_URL is set, again on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -29,6 +32,10 @@ from opsdesk.schema import metadata
 # Rich wraps CLI messages to the terminal's width, and tests match whole messages (file paths
 # included, whose length depends on where pytest puts its temporary files): give them a wide one.
 os.environ["COLUMNS"] = "250"
+# Overload shedding (web.load_shedding) answers 503 when a worker's event loop runs a standing queue:
+# two test processes beside a headless browser on two cores can make one, and a refused asset or page
+# would fail a test that is not about overload. tests/web/test_load_shedding.py turns it on.
+os.environ.setdefault("OPSDESK_SHED_LAG_SECONDS", "0")
 
 
 def _own_database(url: str) -> str:
@@ -176,3 +183,13 @@ def live_server(engine: Engine, clock: FixedClock, settings: Settings) -> Iterat
 
     with serving(create_app(settings, engine=engine, clock=clock)) as server:
         yield server
+
+
+T = TypeVar("T")
+
+
+def run_in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: the session's browser (Playwright's sync API) keeps an
+    event loop running on the main thread, where ``asyncio.run`` refuses to start another."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-import opsdesk.core.database
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
+
+import opsdesk.core.database
 
 revision: str = '0014'
 down_revision: str | Sequence[str] | None = '0013'

@@ -7,6 +7,7 @@ import opsdesk.desk.channels.email.jobs
 import opsdesk.desk.channels.phone.jobs
 import opsdesk.desk.channels.social.jobs
 import opsdesk.desk.jobs
+import opsdesk.desk.routing.jobs
 import opsdesk.desk.sla.jobs
 import opsdesk.desk.surveys.jobs
 import opsdesk.success.health.jobs

@@ -7,15 +7,18 @@ import opsdesk.core.append_only  # the triggers that keep the event and audit lo
 import opsdesk.core.config_versions
 import opsdesk.core.jobs.models
 import opsdesk.core.models
+import opsdesk.core.notifications
 import opsdesk.desk.channels.chat.models
 import opsdesk.desk.channels.email.models
 import opsdesk.desk.channels.models
 import opsdesk.desk.channels.phone.models
 import opsdesk.desk.channels.social.models
 import opsdesk.desk.models
+import opsdesk.desk.routing.models
 import opsdesk.desk.search  # the full-text index DDL on the tickets and messages tables
 import opsdesk.desk.sla.models
 import opsdesk.desk.surveys.models
+import opsdesk.insights.imports.models
 import opsdesk.quality.models
 import opsdesk.success.health.models
 import opsdesk.success.models

@@ -106,3 +106,59 @@ def test_review_page_refuses_what_the_reviewer_may_not_read(
     response = page.goto(f"{live_server.url}/qa/lead")
     assert response is not None and response.status == 403
     page.close()
+
+
+def test_lead_coaches_and_calibrates_from_the_page_and_the_agent_is_notified(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    team = build_team(db, clock)
+    agent = make_user(db, clock, Role.AGENT, email="ana@qa.test")
+    make_user(db, clock, Role.QA_LEAD, email="lee@qa.test")
+    rev_a = make_user(db, clock, Role.QA_REVIEWER, email="rev-a@qa.test")
+    rev_b = make_user(db, clock, Role.QA_REVIEWER, email="rev-b@qa.test")
+    ticket = worked_ticket(db, clock, team, agents=[agent], subject="Calibrate me")
+    db.commit()
+
+    page = browser.new_page()
+    sign_in(page, live_server, "lee@qa.test")
+    page.goto(f"{live_server.url}/qa/lead")
+    coaching = page.get_by_test_id("coaching-form")
+    coaching.locator("select[name=agent_id]").select_option(str(agent.id))
+    coaching.locator("select[name=kind]").select_option("goal")
+    coaching.locator("input[name=body]").fill("Confirm the fix with the customer")
+    coaching.locator("input[name=target_iqs]").fill("80")
+    coaching.locator("button[type=submit]").click()
+    page.wait_for_url("**/qa/lead")
+    goals = page.get_by_test_id("open-goals").inner_text()
+    assert "Confirm the fix with the customer" in goals and "80%" in goals and "no reviews yet" in goals
+
+    calibration = page.get_by_test_id("calibration-form")
+    calibration.locator("input[name=name]").fill("Week 49")
+    calibration.locator("input[name=tickets]").fill(f"#{ticket.id}")
+    calibration.locator(f"input[name=reviewer_ids][value='{rev_a.id}']").check()
+    calibration.locator(f"input[name=reviewer_ids][value='{rev_b.id}']").check()
+    calibration.locator("button[type=submit]").click()
+    page.wait_for_url("**/qa/calibrations/*")
+    assert page.get_by_test_id("blind").is_visible()
+    assert f"Rate ticket #{ticket.id}" in page.content()
+    page.context.clear_cookies()
+
+    # The reviewer is asked to calibrate; the agent is told about the coaching goal.
+    sign_in(page, live_server, "rev-a@qa.test")
+    page.goto(f"{live_server.url}/qa/queue")
+    assert page.get_by_test_id("unread-count").inner_text() == "1"
+    page.get_by_test_id("notifications").click()
+    page.wait_for_url("**/notifications")
+    assert "Week 49" in page.get_by_test_id("notification-list").inner_text()
+    page.context.clear_cookies()
+
+    sign_in(page, live_server, "ana@qa.test")
+    page.goto(f"{live_server.url}/qa/me")
+    assert page.get_by_test_id("unread-count").inner_text() == "1"
+    assert "so far no reviews" in page.content()
+    page.goto(f"{live_server.url}/notifications")
+    assert "added a coaching goal for you" in page.get_by_test_id("notification-qa_coaching").inner_text()
+    page.goto(f"{live_server.url}/qa/me")
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_test_id("unread-count").count() == 0  # read once shown
+    page.close()

@@ -10,6 +10,7 @@ from opsdesk.cli import (
     demo,
     forecast,
     health,
+    history_import,
     kpi,
     mail,
     mine,
@@ -17,6 +18,7 @@ from opsdesk.cli import (
     plan,
     playbooks,
     quality,
+    routing,
     scheduling,
     staffing,
     success,
@@ -44,6 +46,8 @@ for module in (
     pipeline,
     mine,
     quality,
+    history_import,  # after success: it adds to the `import` group success creates
+    routing,
 ):
     module.register(app)
 

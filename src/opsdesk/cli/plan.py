@@ -1,4 +1,5 @@
-"""`opsdesk plan build`: a planning run (forecast, staffing, site schedule, hiring) from desk history."""
+"""`opsdesk plan build`: a planning run (forecast, staffing, site schedule, hiring) from desk history.
+`opsdesk plan scenario ...` lives in plan_scenario.py."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
+from opsdesk.cli.plan_scenario import app as scenario_app
 from opsdesk.core.errors import ValidationFailed
 
 app = typer.Typer(help="Workforce plans: forecast, staffing, site schedule and hiring in one run.")
+app.add_typer(scenario_app, name="scenario")
 
 CONFIG_HELP = (
     "PLAN.yaml: interval_minutes, horizon_days, actual_days, backtest_days, schedule_time_limit_seconds, "

@@ -195,7 +195,8 @@ def _import_command(kind: str) -> Any:
 def register(app: typer.Typer) -> None:
     app.command()(retention)
     import_app = typer.Typer(
-        help="Import CRM exports (CSV); see examples/import/README.md.", no_args_is_help=True
+        help="Import CRM exports (CSV; see examples/import/README.md) and helpdesk history.",
+        no_args_is_help=True,
     )
     for kind in IMPORT_KINDS:
         import_app.command(kind)(_import_command(kind))

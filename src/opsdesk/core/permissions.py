@@ -30,6 +30,8 @@ WORKFORCE_READ = "workforce.read"
 WORKFORCE_WRITE = "workforce.write"
 INSIGHTS_READ = "insights.read"
 SETTINGS_MANAGE = "settings.manage"
+# Routing configuration: groups, skills, languages, capacities, routing settings, site hours.
+ROUTING_MANAGE = "routing.manage"
 
 _AGENT_WORK = {
     TICKET_READ,
@@ -58,12 +60,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             SUCCESS_WRITE,
             WORKFORCE_WRITE,
             SETTINGS_MANAGE,
+            ROUTING_MANAGE,
         }
     ),
     # Leads read sensitive tickets and will be the ones the log is reviewed for: reviewing it is for
     # admins and compliance officers, not for the people whose access it records day to day.
     Role.SUPPORT_LEAD: frozenset(
-        _AGENT_WORK | _READ_ALL | {QA_REVIEW, QA_MANAGE, WORKFORCE_WRITE, USER_MERGE, TICKET_BREAK_GLASS}
+        _AGENT_WORK
+        | _READ_ALL
+        | {QA_REVIEW, QA_MANAGE, WORKFORCE_WRITE, USER_MERGE, TICKET_BREAK_GLASS, ROUTING_MANAGE}
     ),
     Role.AGENT: frozenset(_AGENT_WORK | {WORKFORCE_READ}),
     Role.QA_REVIEWER: frozenset({TICKET_READ, USER_READ, QA_REVIEW, INSIGHTS_READ}),

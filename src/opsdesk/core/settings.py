@@ -34,6 +34,13 @@ class Settings(BaseSettings):
         le=60,
         description="How long a web request waits for a free database connection before a 503",
     )
+    shed_lag_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=60,
+        description="Answer 503 with Retry-After while each worker's requests have waited longer than this "
+        "to start, for as long again (a standing queue); 0 never sheds",
+    )
 
     redis_url: str = Field(
         default="", description="When set, background jobs run on a Redis queue and chat fans out over it"

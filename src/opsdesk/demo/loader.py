@@ -16,6 +16,7 @@ from opsdesk.demo.chats import create_chat_history
 from opsdesk.demo.email import create_email_conversation
 from opsdesk.demo.people import create_people
 from opsdesk.demo.quality import create_quality_demo
+from opsdesk.demo.routing import create_routing_demo
 from opsdesk.demo.sla import create_sla_setup
 from opsdesk.demo.success import create_success_book
 from opsdesk.demo.surveys import create_csat_history
@@ -77,6 +78,7 @@ def load_demo(
             create_email_conversation(session, agent=people.staff["agent"], settings=settings, now=now)
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
         counts["chats"] = create_chat_history(session, rng=rng, now=now)
+        counts.update(create_routing_demo(session, people=people, clock=FixedClock(now)))
         # Its own generator: the survey draws leave the rest of the demo as it was. Before QA,
         # whose sampling picks low-rated tickets.
         counts.update(create_csat_history(session, rng=np.random.default_rng(seed + 2), now=now))

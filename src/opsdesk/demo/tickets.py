@@ -30,6 +30,8 @@ REGION_HOURS = {
     "EMEA": (0.2, list(range(7, 18))),
     "APAC": (0.2, list(range(0, 10))),
 }
+# Tickets that arrived this recently are left waiting for the real router to assign (with its reasons).
+ROUTED_BY_THE_ROUTER = timedelta(minutes=90)
 REGION_SITES = {"Americas": ["Chicago", "Seattle", "San Francisco"], "EMEA": ["Dublin"], "APAC": ["Manila"]}
 
 TOPICS = [
@@ -367,6 +369,8 @@ def _one_ticket(
         status(t, Status.OPEN)
     else:
         writer.message(tid, t, requester, AuthorKind.REQUESTER, True, channel, opening)
+        if now - created < ROUTED_BY_THE_ROUTER:
+            return  # the latest arrivals wait in the queue; the demo's router assigns them (demo/routing.py)
         assign(t + timedelta(seconds=int(rng.integers(5, 120))), agent)
 
     def delay(median: float, sigma: float = 1.0) -> timedelta:

@@ -475,6 +475,10 @@ def _set_status(session: Session, ticket: Ticket, to: Status, actor: User | None
     elif to is Status.CLOSED:
         ticket.closed_at = clock.now()
     _event(session, ticket, "status_changed", clock, actor, **{"from": before.value, "to": to.value})
+    if ticket.assignee_id is not None:
+        from opsdesk.desk.routing.presence import after_status_change
+
+        after_status_change(session, ticket=ticket, before=before, clock=clock)
 
 
 def _check_status_change(ticket: Ticket, to: Status) -> None:

@@ -3,7 +3,10 @@
 Events (subject ``qa_review`` unless said): ``qa_rubric_published`` (subject ``qa_rubric``),
 ``qa_review_submitted``, ``qa_dispute_opened``, ``qa_dispute_resolved``, ``qa_coaching_added``
 (subject ``user``: the agent), ``qa_calibration_created`` and ``qa_calibration_agreed`` (subject
-``qa_calibration``).
+``qa_calibration``); ``qa_goal_met`` in quality.goals.
+
+The agent is notified (core.notifications) of a review of their work, a decision on their dispute and
+coaching given to them; reviewers of the sessions they are asked to calibrate.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Event, Role, User
+from opsdesk.core.notifications import notify
 from opsdesk.desk.models import AuthorKind, Message, Ticket
 from opsdesk.quality import access
+from opsdesk.quality.goals import check_goals
 from opsdesk.quality.models import (
     CalibrationItem,
     CalibrationParticipant,
@@ -157,6 +162,17 @@ def submit_review(
     session.add(review)
     session.flush()
     _review_event(session, review, "qa_review_submitted", reviewer, clock, score=review.score)
+    if calibration is None:  # calibration reviews are practice between reviewers, not feedback
+        score = f"{review.score:.1f}%" if review.score is not None else "N/A"
+        notify(
+            session,
+            user_id=agent.id,
+            kind="qa_review",
+            title=f"{reviewer.name} reviewed your work on ticket #{ticket.id}: {score}",
+            link=f"/qa/me#review-{review.id}",
+            clock=clock,
+        )
+        check_goals(session, agent.id, clock=clock)
     return review
 
 
@@ -286,6 +302,16 @@ def resolve_dispute(
         corrected_score=review.corrected_score if review.corrected else None,
         hours_open=round((now - dispute.opened_at).total_seconds() / 3600, 2),
     )
+    notify(
+        session,
+        user_id=dispute.opened_by_id,
+        kind="qa_dispute_resolved",
+        title=f"Your dispute of the review of ticket #{review.ticket_id} was {dispute.status.value}",
+        link=f"/qa/me#review-{review.id}",
+        clock=clock,
+    )
+    if accept and review.calibration_session_id is None:
+        check_goals(session, review.agent_id, clock=clock)
     return dispute
 
 
@@ -347,6 +373,14 @@ def add_coaching(
         actor=author,
         data={"coaching_id": row.id, "kind": kind.value, "review_id": row.review_id},
     )
+    notify(
+        session,
+        user_id=agent.id,
+        kind="qa_coaching",
+        title=f"{author.name} added a coaching {kind.value} for you",
+        link="/qa/me",
+        clock=clock,
+    )
     return row
 
 
@@ -394,6 +428,15 @@ def create_calibration(
         actor=lead,
         data={"items": len(calibration.items), "reviewers": len(calibration.participants)},
     )
+    for participant in calibration.participants:
+        notify(
+            session,
+            user_id=participant.reviewer_id,
+            kind="qa_calibration",
+            title=f"Rate {len(calibration.items)} conversations blind for calibration {name!r}",
+            link=f"/qa/calibrations/{calibration.id}",
+            clock=clock,
+        )
     return calibration
 
 

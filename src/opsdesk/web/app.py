@@ -27,12 +27,15 @@ from opsdesk.web.api import (
     workforce,
 )
 from opsdesk.web.api.audit import router as audit_router
+from opsdesk.web.api.notifications import router as notifications_router
+from opsdesk.web.api.routing import router as routing_router
 from opsdesk.web.api_docs import install_api_docs
 from opsdesk.web.chat import install as install_chat
 from opsdesk.web.chat import lifespan as chat_lifespan
 from opsdesk.web.connection_gate import RETRY_AFTER_SECONDS, ConnectionGate, DatabaseBusy
 from opsdesk.web.deps import Unauthenticated
 from opsdesk.web.errors import error_body, install_error_handlers
+from opsdesk.web.load_shedding import LoadShedding
 from opsdesk.web.openapi import install_openapi
 from opsdesk.web.security_headers import SecurityHeaders
 from opsdesk.web.ui import pages
@@ -57,6 +60,8 @@ API_ROUTERS = [
     success_nps.router,
     surveys.router,
     audit_router,
+    notifications_router,
+    routing_router,
 ]
 
 
@@ -80,6 +85,7 @@ def create_app(
     # Short request work runs on the event loop on PostgreSQL (see web.deps.run_as_user).
     app.state.inline_short_work = engine.dialect.name == "postgresql"
     app.state.connection_gate = ConnectionGate.for_engine(engine, settings.db_wait_seconds)
+    app.add_middleware(LoadShedding, target_seconds=settings.shed_lag_seconds)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 

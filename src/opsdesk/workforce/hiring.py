@@ -130,6 +130,10 @@ class MonthPlan:
     attrition: float  # expected leavers during the month
     hires_starting: int
     requisitions: int  # to open this month, for hires starting lead_time_months later
+    # The month whose need this month's hires answer (None inside the lead time: nobody can start yet),
+    # and the productive FTE the staff already there would give in it, after attrition.
+    target_month: int | None = None
+    projected_fte: float | None = None
 
 
 def productivity(ramp: Sequence[float], tenure_month: int) -> float:
@@ -154,11 +158,14 @@ def project_stream(
         return 1.0 if start is None else productivity(ramp, month - start + 1)
 
     rows: list[tuple[float, float, float, float]] = []
+    projections: list[tuple[int | None, float | None]] = []
     for month in range(months):
+        projections.append((None, None))
         if month >= lead_time:
             target = min(month + len(ramp), months - 1)
             survive = (1 - attrition) ** (target - month)
             projected = sum(size * survive * output(start, target) for start, size in cohorts)
+            projections[month] = (target, projected)
             per_hire = survive * output(month, target)
             gap = required[target] - projected
             if gap > 1e-9 and per_hire > 0:
@@ -176,6 +183,8 @@ def project_stream(
             attrition=leavers,
             hires_starting=hires[month],
             requisitions=hires[month + lead_time] if month + lead_time < months else 0,
+            target_month=projections[month][0],
+            projected_fte=projections[month][1],
         )
         for month, (need, productive, headcount, leavers) in enumerate(rows)
     ]

@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer
+from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opsdesk.core.database import Base, JSONType
@@ -45,6 +45,34 @@ class PlanRun(Base):
     # Monthly rows by site and skill (opsdesk.workforce.hiring.HIRING_COLUMNS).
     hiring: Mapped[dict[str, Any]] = mapped_column(JSONType)
     # Headline numbers and notes (e.g. a channel left out and why).
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class PlanScenario(Base):
+    """A planning scenario: its assumptions and the output of every link of the chain built from them.
+
+    Copying a scenario makes a new row with `copied_from_id` set; changing an assumption recomputes
+    the whole chain in the same transaction, so a stored scenario never mixes old and new links.
+    """
+
+    __tablename__ = "workforce_scenarios"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    copied_from_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("workforce_scenarios.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    computed_at: Mapped[datetime]
+    build_ms: Mapped[int] = mapped_column(Integer)
+    # As checked (opsdesk.workforce.chain.assumptions.Assumptions), so a recompute reuses them exactly.
+    assumptions: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # growth, contacts, volume, requirement, schedule, headcount, hiring: each link's output.
+    chain: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Per month: lives, requirement hours, need, headcount, hires, cost; the schedule's coverage.
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
     created_by: Mapped[User | None] = relationship()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.models import Event
 from opsdesk.core.queries import get_or_not_found
-from opsdesk.workforce.models import PlanRun
+from opsdesk.workforce.models import PlanRun, PlanScenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,4 +61,13 @@ def plan_by_id(session: Session, plan_id: int) -> PlanRun:
 def recent_plans(session: Session, *, limit: int = 10) -> list[PlanRun]:
     """The latest runs, newest first, for picking an earlier one to compare."""
     query = select(PlanRun).order_by(PlanRun.created_at.desc(), PlanRun.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def scenario_by_id(session: Session, scenario_id: int) -> PlanScenario:
+    return get_or_not_found(session, PlanScenario, scenario_id, "scenario", field="id")
+
+
+def list_scenarios(session: Session, *, limit: int = 50) -> list[PlanScenario]:
+    query = select(PlanScenario).order_by(PlanScenario.id.desc()).limit(limit)
     return list(session.scalars(query))

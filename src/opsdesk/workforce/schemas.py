@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from opsdesk.core.bounds import NoNulModel
-from opsdesk.workforce.models import PlanRun, PlanStatus
+from opsdesk.workforce.models import PlanRun, PlanScenario, PlanStatus
 
 
 class PlanBuildIn(NoNulModel):
@@ -47,4 +47,82 @@ class PlanRunOut(BaseModel):
             requirement=run.requirement,
             schedule=run.schedule,
             hiring=run.hiring,
+        )
+
+
+class ScenarioIn(NoNulModel):
+    """A new scenario: `assumptions` as opsdesk.workforce.chain.assumptions.Assumptions; without them,
+    the demo organisation's (its sites, channels and hiring terms)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    assumptions: dict[str, Any] | None = None
+
+
+class ScenarioCopyIn(NoNulModel):
+    """A copy of a scenario under a new name, with `changes` merged into its assumptions (nested keys,
+    e.g. {"channels": {"phone": {"aht_seconds": 300}}}); everything downstream is recomputed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    changes: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScenarioChangeIn(NoNulModel):
+    """Changes merged into a scenario's assumptions (nested keys); the whole chain is recomputed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    changes: dict[str, Any] = Field(min_length=1)
+
+
+class ScenarioBrief(BaseModel):
+    id: int
+    name: str
+    copied_from_id: int | None
+    computed_at: datetime
+    total_hires: int
+    total_cost_cents: int
+    schedule_covered_pct: float | None
+
+    @classmethod
+    def of(cls, scenario: PlanScenario) -> ScenarioBrief:
+        return cls(
+            id=scenario.id,
+            name=scenario.name,
+            copied_from_id=scenario.copied_from_id,
+            computed_at=scenario.computed_at,
+            total_hires=scenario.summary["total_hires"],
+            total_cost_cents=scenario.summary["total_cost_cents"],
+            schedule_covered_pct=scenario.summary["schedule_covered_pct"],
+        )
+
+
+class ScenarioOut(BaseModel):
+    id: int
+    name: str
+    copied_from_id: int | None
+    created_at: datetime
+    created_by_id: int | None
+    computed_at: datetime
+    build_ms: int
+    assumptions: dict[str, Any]
+    chain: dict[str, Any]
+    summary: dict[str, Any]
+
+    @classmethod
+    def of(cls, scenario: PlanScenario) -> ScenarioOut:
+        return cls(
+            id=scenario.id,
+            name=scenario.name,
+            copied_from_id=scenario.copied_from_id,
+            created_at=scenario.created_at,
+            created_by_id=scenario.created_by_id,
+            computed_at=scenario.computed_at,
+            build_ms=scenario.build_ms,
+            assumptions=scenario.assumptions,
+            chain=scenario.chain,
+            summary=scenario.summary,
         )

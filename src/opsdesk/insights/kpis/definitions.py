@@ -142,13 +142,17 @@ def solved_once(events: pd.DataFrame) -> pd.Series:
     return solves(events)["ticket_id"]
 
 
-def reopen_rate(tickets: pd.DataFrame, events: pd.DataFrame, timer: Timer) -> pd.DataFrame:
-    reopens = events[
+def reopens(events: pd.DataFrame) -> pd.DataFrame:
+    """Every reopen: a change from solved back to an unsolved status (Zendesk's ``reopens`` counts them)."""
+    return events[
         (events["type"] == "status_changed")
         & (events["from_status"] == "solved")
         & events["status"].isin(UNSOLVED)
     ]
-    return _rate(solved_once(events), reopens["ticket_id"])
+
+
+def reopen_rate(tickets: pd.DataFrame, events: pd.DataFrame, timer: Timer) -> pd.DataFrame:
+    return _rate(solved_once(events), reopens(events)["ticket_id"])
 
 
 def one_touch_rate(tickets: pd.DataFrame, events: pd.DataFrame, timer: Timer) -> pd.DataFrame:

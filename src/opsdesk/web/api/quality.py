@@ -17,7 +17,8 @@ from opsdesk.core.models import User
 from opsdesk.desk import access as desk_access
 from opsdesk.desk.models import Ticket
 from opsdesk.quality import access, actions, calibration, export, queries
-from opsdesk.quality.models import CalibrationItem, CoachingKind, Dispute, Review
+from opsdesk.quality.goals import mark_goal_met
+from opsdesk.quality.models import CalibrationItem, Coaching, CoachingKind, Dispute, Review
 from opsdesk.quality.sampling_queries import queue_rows
 from opsdesk.quality.schemas import (
     AgreedScoreIn,
@@ -314,6 +315,18 @@ def add_coaching(body: CoachingIn, user: CurrentUser, session: SessionDep, clock
     return {"id": row.id, "kind": row.kind.value, "agent_id": row.agent_id, "review_id": row.review_id}
 
 
+@router.post("/qa/coaching/{coaching_id}/met")
+def goal_met(coaching_id: PathId, user: CurrentUser, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
+    """A lead marks a coaching goal met by hand (goals with a target IQS are also met by themselves
+    once the agent's reviews since the goal was set reach it)."""
+    goal = session.get(Coaching, coaching_id)
+    if goal is None:
+        raise NotFound(f"no coaching #{coaching_id}", field="coaching_id")
+    mark_goal_met(session, goal=goal, lead=user, clock=clock)
+    session.commit()
+    return {"id": goal.id, "met_at": goal.met_at}
+
+
 @router.get("/qa/coaching")
 def coaching(user: CurrentUser, session: SessionDep, agent_id: QueryId = None) -> list[dict[str, Any]]:
     agent_id = agent_id or user.id
@@ -326,6 +339,7 @@ def coaching(user: CurrentUser, session: SessionDep, agent_id: QueryId = None) -
             "review_id": c.review_id,
             "target_iqs": c.target_iqs,
             "due_on": c.due_on,
+            "met_at": c.met_at,
             "author_id": c.author_id,
             "created_at": c.created_at,
         }

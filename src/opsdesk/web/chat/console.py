@@ -12,6 +12,7 @@ from opsdesk.core.models import Group, Role, User
 from opsdesk.desk.access import ticket_for
 from opsdesk.desk.channels.chat import queries
 from opsdesk.desk.channels.chat.models import ChatConversation
+from opsdesk.desk.routing.models import AgentPresence
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import StaffPageUser
 from opsdesk.web.ui.render import PageId, page
@@ -27,7 +28,8 @@ def console(request: Request, user: StaffPageUser, session: SessionDep) -> Respo
     ).all()
     groups = session.scalars(select(Group).order_by(Group.name).limit(200)).all()
     chats = queries.console_chats(session, user)
-    return page(request, "chat/console.html", user, chats=chats, agents=agents, groups=groups)
+    mine = session.get(AgentPresence, user.id)
+    return page(request, "chat/console.html", user, chats=chats, agents=agents, groups=groups, mine=mine)
 
 
 @router.get("/chat/list")

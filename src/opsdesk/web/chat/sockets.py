@@ -24,6 +24,7 @@ from opsdesk.core.errors import NotFound, OpsDeskError, PermissionDenied
 from opsdesk.desk.channels.chat import protocol
 from opsdesk.desk.channels.chat.protocol import Accept, End, Hello, Ping, Rate, Read, Send, Transfer, Typing
 from opsdesk.web.chat import work
+from opsdesk.web.chat.batch import batcher_for
 from opsdesk.web.chat.hub import CONSOLE, LocalHub, Subscription, hub_for
 from opsdesk.web.chat.widget import allowed_origins
 from opsdesk.web.deps import SESSION_COOKIE
@@ -192,7 +193,7 @@ async def _handle(ws: WebSocket, hub: LocalHub, who: work.Who, frame: protocol.F
     topic = who.conversation_id
     side = who.sender.value
     if isinstance(frame, Send):
-        message, new, changed = await _db(ws, work.send, who, frame, clock)
+        message, new, changed = await batcher_for(ws.app.state).send(who, frame, clock)
         await _send(ws, {"type": "ack", "client_id": frame.client_id, "seq": message["seq"]})
         if new:
             await hub.publish(topic, message)

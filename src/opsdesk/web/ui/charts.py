@@ -270,3 +270,66 @@ def heat_class(value: float | None, *, low: float, mid: float, high: float) -> s
         return f"heat-g{1 + round(share * 4)}"
     share = min((mid - value) / max(mid - low, 1e-9), 1.0)
     return f"heat-r{1 + round(share * 4)}"
+
+
+def grouped_bars(
+    series: Mapping[str, Sequence[float | None]],
+    labels: Sequence[str],
+    *,
+    percent: bool = False,
+    legend: Mapping[str, str] | None = None,
+    width: int = 760,
+    height: int = 240,
+    title: str = "",
+) -> Markup:
+    """Side-by-side columns per label, one colour per series; a missing value draws nothing. Each bar
+    carries its label, series and exact value as data attributes, so the numbers drawn can be checked
+    against the table and the downloads. ``percent`` reads values 0..1 as percentages on the axis;
+    ``legend`` names the series for people."""
+    names = dict(legend or {})
+    count = len(labels)
+    present = [float(v) for values in series.values() for v in values if v is not None]
+    if count == 0 or not series or not present:
+        return Markup('<p class="muted">No data for this view.</p>')
+    scale = 100.0 if percent else 1.0
+    ticks = nice_ticks(max(present) * scale, integer=not percent and all(v.is_integer() for v in present))
+    top = ticks[-1] or 1.0
+    left, bottom, right, header = 48, 28, 10, 24
+    plot_w, plot_h = width - left - right, height - bottom - header
+    step = plot_w / count
+    bar = max((step - 4) / max(len(series), 1), 1.0)
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
+    for value in ticks:
+        y = header + plot_h - plot_h * value / top
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eef0f4"/>')
+        suffix = "%" if percent else ""
+        parts.append(
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{tick_label(value)}{suffix}</text>'
+        )
+    for s, (colour, (name, values)) in enumerate(zip(PALETTE * 3, series.items(), strict=False)):
+        for i, present_value in enumerate(values):
+            if present_value is None:
+                continue
+            value = float(present_value)
+            h = plot_h * value * scale / top
+            shown = f"{value * 100:.1f}%" if percent else f"{value:,.10g}"
+            parts.append(
+                f'<rect class="bar" x="{left + i * step + 2 + s * bar:.1f}" y="{header + plot_h - h:.1f}" '
+                f'width="{max(bar - 1, 1):.1f}" height="{max(h, 0.0):.1f}" fill="{colour}" '
+                f'data-label="{escape(str(labels[i]))}" data-series="{escape(name)}" data-value="{value!r}">'
+                f"<title>{escape(str(labels[i]))} {escape(names.get(name, name))}: {shown}</title></rect>"
+            )
+    centres = [left + i * step + step / 2 for i in range(count)]
+    texts = [str(label) for label in labels]
+    for i in range(0, count, label_stride(centres, texts)):
+        parts.append(
+            f'<text x="{centres[i]:.1f}" y="{height - 8}" text-anchor="middle">{escape(texts[i])}</text>'
+        )
+    x = left
+    for colour, name in zip(PALETTE * 3, series, strict=False):
+        parts.append(f'<rect x="{x}" y="6" width="10" height="10" fill="{colour}"/>')
+        shown_name = names.get(name, name)
+        parts.append(f'<text x="{x + 14}" y="15">{escape(shown_name)}</text>')
+        x += 16 + 7 * len(shown_name) + 10
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -4,20 +4,25 @@ Thin: every rule is in ``opsdesk.quality``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core import permissions
+from opsdesk.core.bounds import MAX_ID, in_years
 from opsdesk.core.errors import NotFound, ValidationFailed
-from opsdesk.core.models import User
+from opsdesk.core.models import Role, User
 from opsdesk.desk import access as desk_access
 from opsdesk.desk import queries as desk_queries
 from opsdesk.quality import access, actions, calibration, queries
-from opsdesk.quality.models import CalibrationSession, Dispute
+from opsdesk.quality.goals import iqs_since_set, mark_goal_met
+from opsdesk.quality.models import CalibrationSession, Coaching, CoachingKind, Dispute
 from opsdesk.quality.sampling_queries import queue_rows
 from opsdesk.quality.scoring import SCALE_RANGE, Scale
 from opsdesk.web.api.params import FormBlankOrId, FormLine, FormText, PathId, QueryId
@@ -40,6 +45,7 @@ async def rubric_fields(request: Request) -> dict[str, str]:
 
 
 RubricFields = Annotated[dict[str, str], Depends(rubric_fields)]
+FormIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Form(max_length=50)]
 
 
 @router.get("/qa")
@@ -62,6 +68,7 @@ def my_quality(request: Request, user: StaffPageUser, session: SessionDep, clock
         iqs=queries.iqs_of(session, user, agent_id=user.id),
         reviews=reviews,
         coaching=queries.coaching_for(session, user.id),
+        progress=_goal_progress(session, queries.coaching_for(session, user.id)),
         trend=queries.agent_trend(session, user, user.id, weeks=8, today=clock.now().date()),
     )
 
@@ -199,10 +206,24 @@ def lead_page(request: Request, user: StaffPageUser, session: SessionDep) -> Res
     sessions = session.scalars(
         select(CalibrationSession).order_by(CalibrationSession.created_at.desc())
     ).all()
+    goals = session.scalars(
+        select(Coaching)
+        .where(Coaching.kind == CoachingKind.GOAL, Coaching.met_at.is_(None))
+        .order_by(Coaching.created_at)
+    ).all()
+    staff = session.scalars(
+        select(User).where(User.active.is_(True), User.role != Role.REQUESTER).order_by(User.name)
+    ).all()
     return page(
         request,
         "qa/lead.html",
         user,
+        goals=goals,
+        progress=_goal_progress(session, goals),
+        staff=staff,
+        reviewers=[u for u in staff if permissions.has(u, permissions.QA_REVIEW)],
+        versions=queries.rubrics(session),
+        goal_names=_names(session, {g.agent_id for g in goals}),
         disputes=disputes,
         by_agent=[(a, scores[a.id]) for a in agents],
         overall=queries.iqs_of(session, user),
@@ -248,3 +269,111 @@ def calibration_page(
     results = calibration.results(session, row, user)
     names = _names(session, set(results["submitted"]))
     return page(request, "qa/calibration.html", user, session_row=row, results=results, names=names)
+
+
+def _goal_progress(session: Session, coaching: Sequence[Coaching]) -> dict[int, tuple[float | None, int]]:
+    """Per goal: the agent's IQS over the reviews since it was set, and how many."""
+    return {c.id: iqs_since_set(session, c) for c in coaching if c.kind is CoachingKind.GOAL}
+
+
+@router.post("/qa/coaching")
+def post_coaching(
+    user: StaffFormUser,
+    session: SessionDep,
+    clock: ClockDep,
+    agent_id: FormBlankOrId,
+    kind: FormLine,
+    body: FormText,
+    target_iqs: FormLine = "",
+    due_on: FormLine = "",
+    review_id: FormBlankOrId = "",
+) -> Response:
+    if kind not in ("note", "goal"):
+        raise ValidationFailed("a note or a goal", field="kind")
+    agent = session.get(User, int(agent_id)) if agent_id else None
+    if agent is None or not agent.is_staff:
+        raise ValidationFailed("choose the agent", field="agent_id")
+    review = queries.review_for(session, int(review_id), user, clock) if review_id else None
+    actions.add_coaching(
+        session,
+        author=user,
+        agent=agent,
+        kind=CoachingKind(kind),
+        body=body,
+        review=review,
+        target_iqs=_percent(target_iqs, "target_iqs"),
+        due_on=_day(due_on, "due_on"),
+        clock=clock,
+    )
+    session.commit()
+    return RedirectResponse("/qa/lead", status_code=303)
+
+
+@router.post("/qa/coaching/{coaching_id}/met")
+def post_goal_met(coaching_id: PathId, user: StaffFormUser, session: SessionDep, clock: ClockDep) -> Response:
+    goal = session.get(Coaching, coaching_id)
+    if goal is None:
+        raise NotFound(f"no coaching #{coaching_id}", field="coaching_id")
+    mark_goal_met(session, goal=goal, lead=user, clock=clock)
+    session.commit()
+    return RedirectResponse("/qa/lead", status_code=303)
+
+
+@router.post("/qa/calibrations")
+def post_calibration(
+    user: StaffFormUser,
+    session: SessionDep,
+    clock: ClockDep,
+    name: FormLine,
+    rubric_version_id: FormBlankOrId,
+    tickets: FormLine,
+    reviewer_ids: FormIds,
+) -> Response:
+    """A blind session from the lead page: the tickets by number; each agent who worked on a ticket is
+    one item, so the reviewers rate each agent's part as they would in a review."""
+    access.require_manage(user)
+    if not rubric_version_id:
+        raise ValidationFailed("choose the rubric", field="rubric_version_id")
+    numbers = [n for n in tickets.replace(",", " ").replace("#", " ").split() if n]
+    if not 0 < len(numbers) <= 50 or not all(n.isascii() and n.isdecimal() and len(n) < 10 for n in numbers):
+        raise ValidationFailed("list 1 to 50 ticket numbers, e.g. 1042 1057", field="tickets")
+    items = []
+    for number in dict.fromkeys(int(n) for n in numbers):
+        ticket = desk_access.ticket_for(session, number, user, clock)
+        worked = sorted(actions.agents_on_ticket(session, ticket))
+        if not worked:
+            raise ValidationFailed(f"no agent has answered ticket #{number} yet", field="tickets")
+        items += [(ticket, session.get_one(User, agent_id)) for agent_id in worked]
+    reviewers = [r for r in (session.get(User, i) for i in reviewer_ids) if r is not None and r.is_staff]
+    row = actions.create_calibration(
+        session,
+        lead=user,
+        name=name.strip() or "Calibration",
+        version=queries.rubric_version(session, int(rubric_version_id)),
+        reviewers=reviewers,
+        items=items,
+        clock=clock,
+    )
+    session.commit()
+    return RedirectResponse(f"/qa/calibrations/{row.id}", status_code=303)
+
+
+def _percent(value: str, field: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValidationFailed(f"{value[:10]!r} is not a number", field=field) from None
+    if not 0 <= number <= 100:
+        raise ValidationFailed("a score is from 0 to 100", field=field)
+    return number
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return in_years(date.fromisoformat(value.strip()))
+    except ValueError:
+        raise ValidationFailed(f"{value[:12]!r} is not a date (YYYY-MM-DD)", field=field) from None

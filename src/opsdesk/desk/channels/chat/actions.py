@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from opsdesk.core.actions import add_identity
 from opsdesk.core.clock import Clock
@@ -209,6 +210,7 @@ def post_message(
                 client_id=client_id,
                 sender=sender,
                 message_id=message.id,
+                message=message,  # the frame is built from it: no load back
                 created_at=clock.now(),
             )
             session.add(entry)
@@ -218,7 +220,8 @@ def post_message(
         if winner is None:
             raise
         return winner, False
-    session.refresh(conversation, ["last_seq"])
+    # The UPDATE ... RETURNING gave the number: the object takes it without reading it back.
+    set_committed_value(conversation, "last_seq", seq)
     return entry, True
 
 

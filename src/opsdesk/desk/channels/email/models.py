@@ -47,6 +47,9 @@ class OutboundEmail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # Chat replies written after the visitor left, sent in this one mail after ``message`` (see
+    # desk.channels.delivery): ids of later messages of the same ticket, in order.
+    batched_message_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
 
     message: Mapped[Message] = relationship()
 

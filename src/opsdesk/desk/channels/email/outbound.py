@@ -14,8 +14,10 @@ import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from html import escape
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from opsdesk.core import outbox
 from opsdesk.core.clock import Clock
@@ -25,6 +27,7 @@ from opsdesk.core.settings import Settings
 from opsdesk.core.smtp import SmtpConnection, SmtpTarget, open_smtp, parse_smtp_url
 from opsdesk.desk.attachments import AttachmentStore
 from opsdesk.desk.channels.email.models import OutboundEmail, OutboundStatus
+from opsdesk.desk.models import Message
 
 log = logging.getLogger(__name__)
 __all__ = ["SmtpTarget", "open_smtp", "parse_smtp_url", "send_pending"]
@@ -57,8 +60,30 @@ def new_message_id(row: OutboundEmail, settings: Settings) -> str:
     return f"{local}@{support_domain(settings)}"
 
 
+def _batched(row: OutboundEmail) -> list[Message]:
+    """The row's message, then the chat replies batched into its mail, in order."""
+    if not row.batched_message_ids:
+        return [row.message]
+    session = object_session(row)
+    assert session is not None
+    later = session.scalars(select(Message).where(Message.id.in_(row.batched_message_ids))).all()
+    return [row.message, *sorted(later, key=lambda m: m.id)]
+
+
+def _chat_transcript(messages: list[Message]) -> tuple[str, str]:
+    """Several chat replies as one mail body: each with its author and time, as the chat showed it."""
+    texts, htmls = [], []
+    for message in messages:
+        who = message.author.name if message.author is not None else "Support"
+        when = message.created_at.strftime("%H:%M UTC")
+        texts.append(f"{who}, {when}:\n{message.body_text or ''}")
+        htmls.append(f"<p><strong>{escape(who)}</strong>, {when}:</p>{message.body_html or ''}")
+    return "\n\n".join(texts), "\n".join(htmls)
+
+
 def build_email(row: OutboundEmail, *, settings: Settings, store: AttachmentStore) -> EmailMessage:
     message = row.message
+    messages = _batched(row)
     author = message.author.name if message.author is not None else "Support"
     mail = EmailMessage()
     mail["From"] = formataddr((author, settings.support_address))
@@ -72,10 +97,15 @@ def build_email(row: OutboundEmail, *, settings: Settings, store: AttachmentStor
         mail["In-Reply-To"] = f"<{row.in_reply_to}>"
     if row.references:
         mail["References"] = row.references
-    mail.set_content(message.body_text or " ")
-    if message.body_html:
-        mail.add_alternative(message.body_html, subtype="html")
-    for attachment in message.attachments:
+    if len(messages) > 1:
+        text, html = _chat_transcript(messages)
+        mail.set_content(text)
+        mail.add_alternative(html, subtype="html")
+    else:
+        mail.set_content(message.body_text or " ")
+        if message.body_html:
+            mail.add_alternative(message.body_html, subtype="html")
+    for attachment in (a for m in messages for a in m.attachments):
         maintype, _, subtype = attachment.content_type.partition("/")
         mail.add_attachment(
             store.open(attachment.storage_key),

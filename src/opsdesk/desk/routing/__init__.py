@@ -1,0 +1,1 @@
+"""Work distribution: agent presence and capacity, the pure router, the routing job, follow-the-sun."""

@@ -1,0 +1,55 @@
+"""Scenarios side by side: per month, each scenario's requirement, hires and cost, and its schedule
+coverage, with the difference from the first scenario (the baseline)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+MEASURES = (
+    ("lives", "covered lives"),
+    ("requirement_hours", "required agent-hours per week"),
+    ("need_fte", "headcount need (FTE)"),
+    ("headcount", "headcount"),
+    ("coverage_pct", "productive FTE as % of need"),
+    ("hires", "hires starting"),
+    ("cost_cents", "salary cost"),
+)
+
+
+def compare(scenarios: Sequence[tuple[int, str, dict[str, Any]]]) -> dict[str, Any]:
+    """`scenarios` are (id, name, summary); months are those of the first, the others aligned by label."""
+    if not scenarios:
+        return {"months": [], "scenarios": [], "measures": []}
+    months: list[str] = list(scenarios[0][2]["months"])
+    columns = [
+        {
+            "id": sid,
+            "name": name,
+            "covered_pct": s["schedule_covered_pct"],
+            "total_hires": s["total_hires"],
+            "total_cost_cents": s["total_cost_cents"],
+        }
+        for sid, name, s in scenarios
+    ]
+    measures = []
+    for key, label in MEASURES:
+        rows = []
+        for month in months:
+            values = []
+            for _sid, _name, summary in scenarios:
+                position = {label_: i for i, label_ in enumerate(summary["months"])}
+                i = position.get(month)
+                values.append(None if i is None else summary[key][i])
+            base = values[0]
+            rows.append(
+                {
+                    "month": month,
+                    "values": values,
+                    "differences": [
+                        None if v is None or base is None else round(v - base, 2) for v in values
+                    ],
+                }
+            )
+        measures.append({"key": key, "label": label, "rows": rows})
+    return {"months": months, "scenarios": columns, "measures": measures}
