@@ -164,3 +164,42 @@ def test_hire_errors_name_the_yaml_key(tmp_path: Path) -> None:
     plan.write_text("start_month: [\n")
     code, output = run("hire", str(plan), "-o", str(tmp_path / "hiring.csv"))
     assert code == 2 and "invalid YAML at line" in output
+
+
+TWO_SITES = """
+sites:
+""" + "".join(
+    f"""
+  - name: {name}
+    timezone: UTC
+    opening_hours: {{mon: ["00:00-24:00"], tue: ["00:00-24:00"], wed: ["00:00-24:00"], thu: ["00:00-24:00"],
+                    fri: ["00:00-24:00"], sat: ["00:00-24:00"], sun: ["00:00-24:00"]}}
+    languages: [en]
+    skills: [L1]
+    headcount: 2
+    shifts: {{lengths_hours: [8], start_windows: ["{window}"], break_minutes: 0}}
+"""
+    for name, window in (("Early", "08:00-08:00"), ("Late", "16:00-16:00"))
+)
+
+
+def test_schedule_joint_lets_one_site_cover_what_the_split_gave_another(tmp_path: Path) -> None:
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(TWO_SITES)
+    staff = staff_week(tmp_path, {hour: 2 for hour in range(8, 16)})  # Monday 08-16 UTC, two agents
+    out, coverage = tmp_path / "schedule.csv", tmp_path / "coverage.csv"
+    common = ["schedule", str(staff), "--sites", str(sites), "--time-limit", "10", "--workers", "1"]
+    code, output = run(*common, "-o", str(out), "--coverage", str(coverage))
+    assert code == 0, output
+    assert "Late: 0 shifts, under 8, over 0" in output  # the split gave Late hours it cannot start in
+    code, output = run(*common, "--joint", "-o", str(out), "--coverage", str(coverage))
+    assert code == 0, output
+    assert "all sites: under 0, over 0 agent-intervals (optimal)" in output
+    shifts = rows(out)
+    assert [(s["agent"], s["start"]) for s in shifts] == [
+        ("Early-001", "2027-02-01T08:00:00+00:00"),
+        ("Early-002", "2027-02-01T08:00:00+00:00"),
+    ]
+    table = rows(coverage)
+    assert sum(int(r["required"]) for r in table) == 16
+    assert sum(int(r["under"]) for r in table) == 0

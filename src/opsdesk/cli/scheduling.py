@@ -43,12 +43,20 @@ def schedule(
     under_weight: float = typer.Option(3.0, "--under-weight", min=0.0, help="Cost of a missing agent."),
     over_weight: float = typer.Option(1.0, "--over-weight", min=0.0, help="Cost of an idle agent."),
     workers: int = typer.Option(2, "--workers", min=1, help="CP-SAT search workers."),
+    joint: bool = typer.Option(
+        False,
+        "--joint",
+        help="Schedule all sites together against the whole requirement, so an open site with the skill "
+        "and language covers another's shortfall (instead of splitting the requirement by site first).",
+    ),
 ) -> None:
     """Assign shifts to each site's schedule lines to cover the requirement (CP-SAT, a week at a time)."""
     from opsdesk.workforce.scheduling import (
         Weights,
         coverage_table,
+        parts_from_requirement,
         read_requirement,
+        schedule_jointly,
         schedule_sites,
         shifts_table,
         split_by_site,
@@ -69,6 +77,27 @@ def schedule(
             f"[yellow]note:[/yellow] {staff.name} spans {horizon.periods * horizon.interval}, not one week: "
             "shifts are not wrapped around the horizon's ends"
         )
+    weights = Weights(under=under_weight, over=over_weight)
+    if joint:
+        parts, required = parts_from_requirement(requirement, config)
+        with err_console.status("scheduling all sites together"):
+            together = schedule_jointly(
+                config, parts, required, horizon, weights=weights, time_limit=time_limit, workers=workers
+            )
+        _write(shifts_table(together.sites, config), output)
+        if coverage is not None:
+            _write(coverage_table(together.sites, horizon, together.unserved_frame(horizon)), coverage)
+        for result in together.sites:
+            console.print(
+                f"{result.site}: {len(result.shifts)} shifts, took {int(result.required.sum())} "
+                f"required agent-intervals, over {int(result.over.sum())}"
+            )
+        console.print(
+            f"all sites: under {int(together.under.sum())}, over {int(together.over.sum())} "
+            f"agent-intervals ({together.status.lower()}); "
+            f"wrote {sum(len(r.shifts) for r in together.sites)} shifts to {output}"
+        )
+        return
     split = split_by_site(requirement, config)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console
@@ -82,7 +111,7 @@ def schedule(
             split,
             config,
             horizon,
-            weights=Weights(under=under_weight, over=over_weight),
+            weights=weights,
             time_limit=time_limit,
             workers=workers,
             on_site_done=done,

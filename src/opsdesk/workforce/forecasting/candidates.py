@@ -137,8 +137,17 @@ def _statsforecast_totals(
     return names, rows
 
 
+def profile_label(window: int) -> str:
+    return "all weeks" if window == 0 else f"{window} weeks"
+
+
 def profile_models(
-    values: FloatArray, totals: FloatArray, weekday: IntArray, open_mask: BoolArray, origins: Sequence[int]
+    values: FloatArray,
+    totals: FloatArray,
+    weekday: IntArray,
+    open_mask: BoolArray,
+    origins: Sequence[int],
+    profile_weeks: Sequence[int] = PROFILE_WEEKS,
 ) -> tuple[list[str], FloatArray]:
     """Intraday shares per weekday from each origin's recent history: (origins, profiles, 7, slots).
 
@@ -147,10 +156,10 @@ def profile_models(
     """
     ends = np.asarray(origins, dtype=np.int64)
     dense = np.nan_to_num(values)
-    windows = len(PROFILE_WEEKS)
+    windows = len(profile_weeks)
     sums = np.zeros((ends.size, windows, 7, values.shape[1]))
     day_sums = np.zeros((ends.size, windows, 7))
-    weeks = np.asarray(PROFILE_WEEKS)
+    weeks = np.asarray(profile_weeks, dtype=np.int64)
     for day in np.nonzero(open_mask.any(axis=1))[0]:
         rows = np.nonzero(weekday == day)[0]
         prefix = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(dense[rows], axis=0)])
@@ -169,8 +178,8 @@ def profile_models(
     for kind, volume, total in (("weekday", sums, day_sums), ("pooled", pooled_sums, pooled_day_sums)):
         raw = _shares(volume, total, open_mask)
         smoothed = _smooth(raw, open_mask)
-        for index, window in enumerate(PROFILE_WEEKS):
-            label = "all weeks" if window == 0 else f"{window} weeks"
+        for index, window in enumerate(profile_weeks):
+            label = profile_label(window)
             names.append(f"{kind} profile of {label}")
             shares.append(raw[:, index])
             if window != 1:

@@ -63,7 +63,13 @@ def forecast_volume(
     )
     profile = special_profile(grid.observed_special, grid.values, grid.special)
     point = apply_special_days(selection.point, forecast_first_day, special_days, profile)
-    bounds = intervals(point, fit_error_quantiles(selection.cv_forecast, selection.cv_actual))
+    calibration = selection.calibration
+    errors = (
+        fit_error_quantiles(calibration.forecast, calibration.actual, calibration.step)
+        if calibration is not None
+        else fit_error_quantiles(selection.cv_forecast, selection.cv_actual)
+    )
+    bounds = intervals(point, errors)
 
     weekday = (forecast_first_day.weekday() + np.arange(horizon_days)) % 7
     open_cells = grid.open_mask[weekday].copy()

@@ -19,8 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from opsdesk.workforce.forecasting.candidates import (
+    PROFILE_WEEKS,
     day_totals,
     future_weekdays,
+    profile_label,
     profile_models,
     statsforecast_totals,
     total_models,
@@ -31,6 +33,7 @@ BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
 
 FOLDS = 3
+CALIBRATION_FOLDS = 12
 MIN_TRAIN_DAYS = 14
 ENSEMBLE_SIZES = (1, 3, 5)
 
@@ -45,6 +48,16 @@ class Selection:
     cv_actual: FloatArray
     cv_mae: float
     folds: int
+    # The chosen model's out-of-sample errors from more origins (the selection folds and up to
+    # CALIBRATION_FOLDS weekly origins in all), with each cell's day ahead of its origin (0 = first day).
+    calibration: Calibration | None = None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    forecast: FloatArray
+    actual: FloatArray
+    step: IntArray
 
 
 @dataclass
@@ -54,13 +67,14 @@ class _Folds:
     totals: list[FloatArray] = field(default_factory=list)  # (models, cells): total of each cell's day
     shares: list[FloatArray] = field(default_factory=list)  # (profiles, cells)
     actual: list[FloatArray] = field(default_factory=list)  # (cells,)
+    steps: list[IntArray] = field(default_factory=list)  # (cells,): days after the fold's origin
 
 
-def fold_origins(days: int, horizon_days: int) -> tuple[list[int], int]:
+def fold_origins(days: int, horizon_days: int, folds: int = FOLDS) -> tuple[list[int], int]:
     """Origins (rows) one week apart ending at the history's end, and the fold horizon in days."""
     fold_horizon = max(7, min(horizon_days, 14))
     fold_horizon = min(fold_horizon, days - MIN_TRAIN_DAYS)
-    origins = [days - fold_horizon - 7 * k for k in range(FOLDS)]
+    origins = [days - fold_horizon - 7 * k for k in range(folds)]
     return sorted(o for o in origins if o >= MIN_TRAIN_DAYS), fold_horizon
 
 
@@ -106,6 +120,7 @@ def select_and_forecast(
         folds.totals.append(fold_totals[:, day_of_cell])
         folds.shares.append(shares)
         folds.actual.append(actual)
+        folds.steps.append(day_of_cell.astype(np.int64))
         if on_fold is not None:
             on_fold()
     if total_error is None or profile_error is None:
@@ -132,6 +147,18 @@ def select_and_forecast(
         final_totals[chosen_totals].mean(axis=0)[:, None]
         * profile_table[-1][chosen_profiles].mean(axis=0)[future]
     )
+    extra_origins = [
+        origin for origin in fold_origins(days, horizon_days, CALIBRATION_FOLDS)[0] if origin not in origins
+    ]
+    chosen_names = ([names[int(i)] for i in chosen_totals], [profile_names[int(i)] for i in chosen_profiles])
+    extra = _calibration_cells(
+        values, weekday, open_mask, extra_origins, fold_horizon, chosen_names, thorough
+    )
+    calibration = Calibration(
+        forecast=np.concatenate([extra.forecast, cv_forecast]),
+        actual=np.concatenate([extra.actual, actual_all]),
+        step=np.concatenate([extra.step, *folds.steps]),
+    )
     return Selection(
         name=f"daily total: {_describe(names, chosen_totals)}; "
         f"profile: {_describe(profile_names, chosen_profiles)}",
@@ -140,7 +167,58 @@ def select_and_forecast(
         cv_actual=actual_all,
         cv_mae=error / max(actual_all.size, 1),
         folds=len(origins),
+        calibration=calibration,
     )
+
+
+def _calibration_cells(
+    values: FloatArray,
+    weekday: IntArray,
+    open_mask: BoolArray,
+    origins: list[int],
+    fold_horizon: int,
+    chosen: tuple[list[str], list[str]],
+    thorough: bool,
+) -> Calibration:
+    """The chosen model re-run from more origins; each sees only the days before it. Only the chosen
+    profiles' windows are computed, and statsforecast's totals only when one of them was chosen."""
+    empty = np.zeros(0)
+    if not origins:
+        return Calibration(forecast=empty, actual=empty, step=np.zeros(0, dtype=np.int64))
+    chosen_totals, chosen_profiles = chosen
+    totals = day_totals(values)
+    open_days = np.asarray(open_mask.any(axis=1), dtype=np.bool_)
+    total_names, total_table = total_models(totals, weekday, open_days, origins)
+    windows = [
+        window
+        for window in PROFILE_WEEKS
+        if any(
+            name.split(" profile of ")[1].split(",")[0] == profile_label(window) for name in chosen_profiles
+        )
+    ]
+    profile_names, profile_table = profile_models(values, totals, weekday, open_mask, origins, windows)
+    profile_index = [profile_names.index(name) for name in chosen_profiles]
+    slow = thorough and any(name not in total_names for name in chosen_totals)
+    forecasts: list[FloatArray] = []
+    actuals: list[FloatArray] = []
+    steps: list[IntArray] = []
+    for position, origin in enumerate(origins):
+        future = future_weekdays(weekday, origin, fold_horizon)
+        names, rows = total_names, total_table[position][:, future]
+        if slow:
+            extra_names, extra_rows = statsforecast_totals(totals, weekday, open_days, origin, fold_horizon)
+            names, rows = names + extra_names, np.vstack([rows, extra_rows])
+        total_index = [names.index(name) for name in chosen_totals]
+        cells = open_mask[future]
+        day_of_cell = np.nonzero(cells)[0]
+        shares = profile_table[position][profile_index].mean(axis=0)[future][cells]
+        forecasts.append(rows[total_index].mean(axis=0)[day_of_cell] * shares)
+        actuals.append(values[origin : origin + fold_horizon][cells])
+        steps.append(day_of_cell.astype(np.int64))
+    actual = np.concatenate(actuals)
+    present = ~np.isnan(actual)
+    forecast = np.concatenate(forecasts)[present]
+    return Calibration(forecast=forecast, actual=actual[present], step=np.concatenate(steps)[present])
 
 
 def _describe(names: list[str], chosen: IntArray) -> str:

@@ -117,16 +117,17 @@ def _minutes(candidate: ShiftCandidate) -> int:
     return int(candidate.length.total_seconds() // 60)
 
 
-def _add_coverage(
+Duty = dict[int, list[list[tuple[cp_model.IntVar | int, int]]]]  # team -> period -> (count, +1 / -1)
+
+
+def _duty_terms(
     model: cp_model.CpModel,
     problem: _Problem,
     counts: dict[tuple[int, int], cp_model.IntVar | int],
-) -> _CountModel:
-    """Breaks by count, skill matching and the under/over objective on top of people per shift."""
+) -> tuple[Duty, dict[tuple[int, int], list[cp_model.IntVar]]]:
+    """People on duty per team and interval as terms over the shift counts, breaks placed by count."""
     horizon = problem.horizon
-    duty: dict[int, list[list[tuple[cp_model.IntVar | int, int]]]] = {
-        g: [[] for _ in range(horizon.periods)] for g, _ in problem.teams
-    }
+    duty: Duty = {g: [[] for _ in range(horizon.periods)] for g, _ in problem.teams}
     breaks: dict[tuple[int, int], list[cp_model.IntVar]] = {}
     for g, team in problem.teams:
         for c, candidate in enumerate(problem.candidates):
@@ -144,10 +145,24 @@ def _add_coverage(
                 for offset, var in zip(candidate.break_offsets, placed, strict=True):
                     for p in horizon.covered(candidate.first_period + offset, candidate.break_periods):
                         duty[g][p].append((var, -1))
+    return duty, breaks
+
+
+def _on_duty_expr(terms: list[tuple[cp_model.IntVar | int, int]]) -> LinearExpr:
+    return LinearExpr.weighted_sum([var for var, _ in terms], [coef for _, coef in terms])
+
+
+def _add_coverage(
+    model: cp_model.CpModel,
+    problem: _Problem,
+    counts: dict[tuple[int, int], cp_model.IntVar | int],
+) -> _CountModel:
+    """Breaks by count, skill matching and the under/over objective on top of people per shift."""
+    horizon = problem.horizon
+    duty, breaks = _duty_terms(model, problem, counts)
 
     def on_duty(g: int, p: int) -> LinearExpr:
-        terms = duty[g][p]
-        return LinearExpr.weighted_sum([var for var, _ in terms], [coef for _, coef in terms])
+        return _on_duty_expr(duty[g][p])
 
     demands, required = problem.demands, problem.required
     total_required = required.sum(axis=0)
@@ -191,6 +206,11 @@ def _count_model(problem: _Problem, fixed: dict[tuple[int, int], int] | None = N
     model = cp_model.CpModel()
     if fixed is not None:
         return _add_coverage(model, problem, dict(fixed))
+    return _add_coverage(model, problem, _team_counts(model, problem))
+
+
+def _team_counts(model: cp_model.CpModel, problem: _Problem) -> dict[tuple[int, int], cp_model.IntVar | int]:
+    """A count variable per team and shift, with the line rules summed over each team."""
     rules = problem.site.rules
     counts: dict[tuple[int, int], cp_model.IntVar | int] = {}
     for g, team in problem.teams:
@@ -218,7 +238,7 @@ def _count_model(problem: _Problem, fixed: dict[tuple[int, int], int] | None = N
                     <= team.headcount * rules.max_consecutive_days
                 )
         _add_rest_cuts(model, problem, g, team.headcount, counts)
-    return _add_coverage(model, problem, counts)
+    return counts
 
 
 def _add_rest_cuts(
@@ -405,10 +425,14 @@ def _line_model(
     return model, take
 
 
-def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
+def _solver(seconds: float, workers: int, deterministic_time: float | None = None) -> cp_model.CpSolver:
+    """A CP-SAT solver; with `deterministic_time` it also stops on CP-SAT's deterministic work clock, so
+    the same input gives the same answer on a loaded machine (with one worker; CP-SAT's seed is fixed)."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, seconds)
     solver.parameters.num_workers = workers
+    if deterministic_time is not None:
+        solver.parameters.max_deterministic_time = deterministic_time
     return solver
 
 
