@@ -29,7 +29,7 @@ from opsdesk.workforce.chain.requirement import (
 )
 from opsdesk.workforce.channels import Channel
 from opsdesk.workforce.queries import contact_volume_history
-from opsdesk.workforce.scheduling import Horizon, schedule_sites
+from opsdesk.workforce.scheduling import Horizon, parts_from_split, schedule_jointly
 from opsdesk.workforce.staffing import StaffingTargets
 
 # Bounds that keep a request's queueing maths finite (the planner's own limits are far below them).
@@ -178,14 +178,21 @@ def run_chain(
                 field=f"sites.sites[{i}].rules",
             )
     horizon = Horizon(start=start, interval=step.to_pytimedelta(), periods=len(grid))
-    schedules = schedule_sites(
-        per_month[0].split,
+    # The sites are scheduled together against the whole requirement (scheduling.joint): an open site
+    # with the skill and language covers another's shortfall, which a fixed split cannot. Each site's
+    # schedule then carries the work it took; what nobody on duty could take is the joint `under`.
+    parts, required = parts_from_split(per_month[0].split, horizon)
+    joint = schedule_jointly(
         sites,
+        parts,
+        required,
         horizon,
         time_limit=assumptions.schedule_time_limit_seconds,
         workers=SCHEDULE_WORKERS,
     )
-    schedule = _schedule_section(schedules, hours, requirement["unserved"][0])
+    schedule = _schedule_section(joint.sites, hours, float(joint.under.sum()) * hours)
+    schedule["joint"] = True
+    schedule["status"] = joint.status
 
     headcount: dict[str, Any] = {
         "on_duty_hours_per_week": on_duty,
