@@ -7,6 +7,8 @@ import opsdesk.core.append_only  # the triggers that keep the event and audit lo
 import opsdesk.core.config_versions
 import opsdesk.core.jobs.models
 import opsdesk.core.models
+import opsdesk.core.organisation_attributes
+import opsdesk.desk.automation.models
 import opsdesk.desk.channels.chat.models
 import opsdesk.desk.channels.email.models
 import opsdesk.desk.channels.models
