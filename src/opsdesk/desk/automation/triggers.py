@@ -79,8 +79,9 @@ def run_chain(
             for rule in _one_pass(session, ticket, clock, first, "time", seen, tried, directory):
                 fired.add(rule)
                 fired_in_order.append(rule)
-            if fired_in_order:
-                update_kind = "updated"
+            if not fired_in_order:
+                return fired_in_order  # no time rule acted: nothing changed for the triggers to see
+            update_kind = "updated"
         for _depth in range(MAX_CHAIN_DEPTH):
             new = _one_pass(session, ticket, clock, triggers, update_kind, seen, tried, directory)
             fired.update(new)
