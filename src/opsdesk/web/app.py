@@ -27,6 +27,7 @@ from opsdesk.web.api import (
     workforce,
 )
 from opsdesk.web.api.audit import router as audit_router
+from opsdesk.web.api.automation import router as automation_router
 from opsdesk.web.api_docs import install_api_docs
 from opsdesk.web.chat import install as install_chat
 from opsdesk.web.chat import lifespan as chat_lifespan
@@ -57,6 +58,7 @@ API_ROUTERS = [
     success_nps.router,
     surveys.router,
     audit_router,
+    automation_router,
 ]
 
 

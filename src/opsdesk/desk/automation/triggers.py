@@ -33,11 +33,11 @@ DISABLE_AFTER_FAILURES = 5
 FIRED_EVENT = "automation_rule_fired"
 FAILED_EVENT = "automation_rule_failed"
 STOPPED_EVENT = "automation_chain_stopped"
-_IN_CHAIN = "opsdesk.automation.in_chain"
+IN_CHAIN = "opsdesk.automation.in_chain"
 
 
 def in_chain(session: Session, ticket_id: int) -> bool:
-    return ticket_id in session.info.get(_IN_CHAIN, ())
+    return ticket_id in session.info.get(IN_CHAIN, ())
 
 
 def run_triggers(session: Session, *, ticket: Ticket, clock: Clock, update_kind: str) -> None:
@@ -67,7 +67,7 @@ def run_chain(
 ) -> list[int]:
     """One update chain on ``ticket``: the ``first`` rules (the time rules due on it) get one chance,
     then the triggers pass over it until none fires. Returns the ids of the rules that fired."""
-    chained: set[int] = session.info.setdefault(_IN_CHAIN, set())
+    chained: set[int] = session.info.setdefault(IN_CHAIN, set())
     chained.add(ticket.id)
     seen: dict[str, tuple[Any, Any]] = dict(changes)
     fired = fired if fired is not None else set()
