@@ -7,6 +7,7 @@ import typer
 from opsdesk.cli import (
     admin,
     audit,
+    automation,
     demo,
     forecast,
     health,
@@ -44,6 +45,7 @@ for module in (
     pipeline,
     mine,
     quality,
+    automation,
 ):
     module.register(app)
 
