@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.config_versions import bumped_in_transaction, read_version, ride_on_authentication
 from opsdesk.desk.automation.conditions import Predicate, compile_conditions
 from opsdesk.desk.automation.models import Rule, RuleKind
+from opsdesk.desk.automation.rule_index import TriggerIndex, index_key
 
 AUTOMATION_CONFIG = "automation"
 ride_on_authentication(AUTOMATION_CONFIG)  # every ticket change consults the triggers
@@ -31,6 +32,7 @@ class CompiledRule:
     once_per_ticket: bool
     matches: Predicate
     actions: Sequence[Mapping[str, Any]]
+    index_key: tuple[str, str, tuple[Any, ...]] | None = None
 
 
 def compile_rule(
@@ -51,6 +53,7 @@ def compile_rule(
         once_per_ticket=once_per_ticket,
         matches=compile_conditions(conditions),
         actions=tuple(actions),
+        index_key=index_key(conditions),
     )
 
 
@@ -59,6 +62,7 @@ class RuleSnapshot:
     version: int
     triggers: tuple[CompiledRule, ...]
     time_rules: tuple[CompiledRule, ...]
+    trigger_index: TriggerIndex
 
 
 _snapshots: WeakKeyDictionary[Engine, RuleSnapshot] = WeakKeyDictionary()
@@ -81,10 +85,12 @@ def _load(session: Session, version: int) -> RuleSnapshot:
         )
         for r in rows
     ]
+    triggers = tuple(c for c in compiled if c.kind is RuleKind.TRIGGER)
     return RuleSnapshot(
         version=version,
-        triggers=tuple(c for c in compiled if c.kind is RuleKind.TRIGGER),
+        triggers=triggers,
         time_rules=tuple(c for c in compiled if c.kind is RuleKind.TIME),
+        trigger_index=TriggerIndex.build([t.index_key for t in triggers]),
     )
 
 

@@ -67,6 +67,7 @@ def run_time_rules(
                 update_kind="time",
                 changes={},
                 triggers=snapshot.triggers,
+                index=snapshot.trigger_index,
                 first=due,
             )
         )

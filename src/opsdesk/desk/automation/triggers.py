@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -25,6 +25,7 @@ from opsdesk.desk.automation.changes import RULE_CONTEXT, merge, take_changes
 from opsdesk.desk.automation.facts import Directory, facts_for, template_context, view_of
 from opsdesk.desk.automation.models import Rule, RuleFiring
 from opsdesk.desk.automation.plan import plan_actions
+from opsdesk.desk.automation.rule_index import TriggerIndex
 from opsdesk.desk.automation.snapshot import AUTOMATION_CONFIG, CompiledRule, rule_snapshot
 from opsdesk.desk.models import Ticket
 
@@ -64,6 +65,7 @@ def run_chain(
     triggers: Sequence[CompiledRule],
     first: Sequence[CompiledRule] = (),
     fired: set[int] | None = None,
+    index: TriggerIndex | None = None,
 ) -> list[int]:
     """One update chain on ``ticket``: the ``first`` rules (the time rules due on it) get one chance,
     then the triggers pass over it until none fires. Returns the ids of the rules that fired."""
@@ -83,7 +85,7 @@ def run_chain(
                 return fired_in_order  # no time rule acted: nothing changed for the triggers to see
             update_kind = "updated"
         for _depth in range(MAX_CHAIN_DEPTH):
-            new = _one_pass(session, ticket, clock, triggers, update_kind, seen, tried, directory)
+            new = _one_pass(session, ticket, clock, triggers, update_kind, seen, tried, directory, index)
             fired.update(new)
             fired_in_order.extend(new)
             if not new:
@@ -105,21 +107,35 @@ def _one_pass(
     session: Session,
     ticket: Ticket,
     clock: Clock,
-    rules: Iterable[CompiledRule],
+    rules: Sequence[CompiledRule],
     update_kind: str,
     seen: dict[str, tuple[Any, Any]],
     tried: set[int],
     directory: Directory,
+    index: TriggerIndex | None = None,
 ) -> list[int]:
+    """Test ``rules`` in order (only the index's candidates, when given), firing those that match;
+    after a firing the facts are read again and the rest are tested against them."""
     fired: list[int] = []
     facts = None
-    for rule in rules:
-        if rule.id in tried:
-            continue
+    queue: list[int] = []
+    cursor = 0
+    position = 0  # rules before this one have had their chance in this pass
+    while True:
         if facts is None:
             facts = facts_for(
                 view_of(session, ticket), directory, now=clock.now(), update=update_kind, changes=seen
             )
+            every = index.candidates(facts) if index is not None else range(len(rules))
+            queue = [p for p in every if p >= position]
+            cursor = 0
+        if cursor >= len(queue):
+            return fired
+        rule = rules[queue[cursor]]
+        position = queue[cursor] + 1
+        cursor += 1
+        if rule.id in tried:
+            continue
         try:
             matched = rule.matches(facts)
             planned = (
@@ -136,7 +152,6 @@ def _one_pass(
             fired.append(rule.id)
             merge(seen, take_changes(session, ticket.id))
             facts = None
-    return fired
 
 
 def fire(
