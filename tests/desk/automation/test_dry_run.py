@@ -3,6 +3,7 @@ reports is what the rule then does once saved, over the same week of work."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,7 +79,7 @@ def play_week(db: Session, clock: FixedClock, requester: User, agent: User) -> t
 def _normalised(
     firings: list[tuple[int, timedelta, list[dict[str, Any]]]],
 ) -> list[tuple[int, timedelta, str]]:
-    return sorted((i, offset, repr(changes)) for i, offset, changes in firings)
+    return sorted((i, offset, json.dumps(changes, sort_keys=True)) for i, offset, changes in firings)
 
 
 def test_the_dry_run_of_a_week_matches_what_the_saved_rule_then_does(db: Session, clock: FixedClock) -> None:
