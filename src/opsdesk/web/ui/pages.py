@@ -10,6 +10,7 @@ from opsdesk.web.ui import (
     admin_pages,
     audit_page,
     auth,
+    automation_pages,
     home,
     insights_pages,
     planner,
@@ -36,6 +37,7 @@ def install(app: FastAPI) -> None:
         preferences,
         audit_page,
         admin_pages,
+        automation_pages,
         insights_pages,
         surveys,
     ):
