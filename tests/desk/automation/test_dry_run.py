@@ -138,3 +138,26 @@ def test_a_time_rule_dry_run_reports_once_per_ticket(db: Session, clock: FixedCl
         ticket = db.get_one(Ticket, f["ticket_id"])
         assert ticket.status is Status.OPEN  # the open ones, never the solved ones
         assert f["at"] - ticket.updated_at > timedelta(hours=24)
+
+
+def test_the_report_leaves_out_what_would_be_written_on_sensitive_tickets(
+    db: Session, clock: FixedClock
+) -> None:
+    requester, _agent = people(db, clock)
+    plain = new_ticket(db, clock, requester, subject="Invoice")
+    hidden = new_ticket(db, clock, requester, subject="Invoice for my HIV test", sensitive=True)
+    db.commit()
+    report = dry_run(
+        db, name="Echo", kind=RuleKind.TRIGGER, once_per_ticket=False, days=1, clock=clock,
+        conditions={"all": [{"field": "update", "op": "is", "value": "created"}]},
+        actions=[
+            {"action": "add_tags", "tags": ["seen"]},
+            {"action": "note", "template": "Re: {{ ticket.subject }}"},
+        ],
+    )  # fmt: skip
+    by_ticket = {f["ticket_id"]: f["changes"] for f in report.firings}
+    assert by_ticket[plain.id][1]["text"] == "Re: Invoice"
+    assert by_ticket[hidden.id] == [
+        {"action": "add_tags", "tags": ["seen"]},
+        {"action": "note", "text": "(sensitive ticket: text not shown)"},
+    ]

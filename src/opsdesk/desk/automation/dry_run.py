@@ -243,13 +243,29 @@ def dry_run(
                 continue
             report.tickets_examined += 1
             replay = _replay_trigger if kind is RuleKind.TRIGGER else _replay_time_rule
-            report.firings.extend(
-                replay(
-                    ticket, events, matches, stored_actions, name, once_per_ticket, directory, since, until
-                )
+            firings = replay(
+                ticket, events, matches, stored_actions, name, once_per_ticket, directory, since, until
             )
+            if ticket.sensitive:
+                firings = [{**f, "changes": [_redacted(c) for c in f["changes"]]} for f in firings]
+            report.firings.extend(firings)
     report.firings.sort(key=lambda f: (f["at"], f["ticket_id"]))
     return report
+
+
+REDACTED = "(sensitive ticket: text not shown)"
+
+
+def _redacted(change: Mapping[str, Any]) -> dict[str, Any]:
+    """A sensitive ticket's planned change without the rendered texts, which may quote protected
+    details: the report says what would change, not what would be written."""
+    out = dict(change)
+    for key in ("text", "subject"):
+        if key in out:
+            out[key] = REDACTED
+    if "body" in out:
+        out["body"] = dict.fromkeys(out["body"], REDACTED)
+    return out
 
 
 def _fire(
