@@ -60,7 +60,7 @@ _ANY_VALUE = object()
 
 def field_kind(field: str) -> str:
     """'text', 'id', 'list', 'number' or 'bool'; ValidationFailed for a field rules cannot test."""
-    if field in TEXT_FIELDS or (field.startswith(PREFIXED_TEXT) and len(field.split(".", 1)[1]) > 0):
+    if field in TEXT_FIELDS or any(field.startswith(p) and len(field) > len(p) for p in PREFIXED_TEXT):
         return "text"
     if field in ID_FIELDS:
         return "id"
