@@ -3,6 +3,7 @@ schedules with ``opsdesk.core.jobs.registry``; workers call :func:`load_job_modu
 
 from __future__ import annotations
 
+import opsdesk.desk.automation.jobs
 import opsdesk.desk.channels.email.jobs
 import opsdesk.desk.channels.phone.jobs
 import opsdesk.desk.channels.social.jobs

@@ -8,6 +8,8 @@ import opsdesk.core.config_versions
 import opsdesk.core.jobs.models
 import opsdesk.core.models
 import opsdesk.core.notifications
+import opsdesk.core.organisation_attributes
+import opsdesk.desk.automation.models
 import opsdesk.desk.channels.chat.models
 import opsdesk.desk.channels.email.models
 import opsdesk.desk.channels.models

@@ -7,6 +7,7 @@ import typer
 from opsdesk.cli import (
     admin,
     audit,
+    automation,
     demo,
     export,
     forecast,
@@ -54,6 +55,7 @@ for module in (
     webhooks,
     views,
     export,
+    automation,
 ):
     module.register(app)
 

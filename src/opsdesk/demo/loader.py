@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from opsdesk.core.clock import Clock, FixedClock
 from opsdesk.core.models import User
 from opsdesk.core.settings import Settings
+from opsdesk.demo.automation import create_automation_demo
 from opsdesk.demo.chats import create_chat_history
 from opsdesk.demo.email import create_email_conversation
 from opsdesk.demo.people import create_people
@@ -104,6 +105,10 @@ def load_demo(
         )
         plan = build_demo_plan(session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress)
         counts["workforce plans"] = 0 if plan is None else 1
+        # Its own generator: the automation's draws leave the rest of the demo as it was.
+        counts.update(
+            create_automation_demo(session, rng=np.random.default_rng(seed + 3), now=now, admin=people.admin)
+        )
     return counts
 
 

@@ -21,6 +21,8 @@ from opsdesk.core.inserted_rows import attach_inserted, column_values
 from opsdesk.core.models import Event, Group, Role, Tier, User
 from opsdesk.desk.access import has_sensitive_access
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment, safe_filename
+from opsdesk.desk.automation.changes import note_event, rule_context
+from opsdesk.desk.automation.triggers import run_triggers
 from opsdesk.desk.models import (
     Attachment,
     AuthorKind,
@@ -56,6 +58,10 @@ UNSET: Final = _Unset()
 def _event(
     session: Session, ticket: Ticket, type: str, clock: Clock, actor: User | None, **data: Any
 ) -> Event:
+    note_event(session, ticket.id, type, data)
+    origin = rule_context(session)
+    if origin is not None:
+        data = {**data, **origin}  # a change a rule makes names the rule
     return append_event(
         session,
         subject_type="ticket",
@@ -70,6 +76,8 @@ def _event(
 def _after_change(session: Session, ticket: Ticket, clock: Clock) -> None:
     # No flush here: the change and the due time the refresh sets are written together at the next one.
     refresh_ticket_sla(session, ticket=ticket, clock=clock)
+    # The one place triggers run for a changed ticket (a new one: the end of create_ticket).
+    run_triggers(session, ticket=ticket, clock=clock, update_kind="updated")
 
 
 def normalise_tags(tags: Sequence[str]) -> list[str]:
@@ -253,6 +261,9 @@ def create_ticket(
         item.subject_id = ticket.id
     log[-1].data["message_id"] = message.id
     write_events(session, log)
+    for item in log:
+        note_event(session, ticket.id, item.type, item.data)
+    run_triggers(session, ticket=ticket, clock=clock, update_kind="created")
     return ticket
 
 

@@ -16,7 +16,7 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Organisation, Role, User
-from opsdesk.success import queries
+from opsdesk.success import published, queries
 from opsdesk.success.arr import annual_value_cents, arr_steps
 from opsdesk.success.models import (
     Account,
@@ -135,6 +135,9 @@ def resegment(session: Session, accounts: Iterable[Account], *, clock: Clock, re
             old = account.segment.name if account.segment else None
             account.segment_id = new_id
             account.segment = by_name[name] if name else None
+            published.publish(
+                session, account, clock=clock, **{published.SEGMENT: published.segment_name(account)}
+            )
             if record or id(account) not in named:  # a parent's move is always recorded
                 append_event(
                     session,
@@ -219,6 +222,12 @@ def create_account(
             "segment": account.segment.name if account.segment else None,
         },
     )
+    published.publish(
+        session,
+        account,
+        clock=clock,
+        **{published.SEGMENT: published.segment_name(account), published.LIFECYCLE_STAGE: stage.value},
+    )
     return account
 
 
@@ -297,6 +306,7 @@ def change_stage(
         actor=actor,
         data={"from": previous.value, "to": to.value, "on": on.isoformat()},
     )
+    published.publish(session, account, clock=clock, **{published.LIFECYCLE_STAGE: to.value})
 
 
 # --- contacts ---------------------------------------------------------------------------------------
@@ -431,6 +441,13 @@ def save_subscription(
     affected.add(roots.get(account.id, account.id))
     if rebuild:
         rebuild_movements(session, affected)
+    session.flush()
+    published.publish(
+        session,
+        account,
+        clock=clock,
+        **{published.ARR_BAND: published.current_arr_band(session, account, clock=clock)},
+    )
     return sub
 
 
@@ -488,6 +505,14 @@ def amend_subscription(
     )
     root = queries.ultimate_parents(session).get(subscription.account_id, subscription.account_id)
     rebuild_movements(session, {root})
+    session.flush()
+    owner = session.get_one(Account, subscription.account_id)
+    published.publish(
+        session,
+        owner,
+        clock=clock,
+        **{published.ARR_BAND: published.current_arr_band(session, owner, clock=clock)},
+    )
     return new
 
 

@@ -29,6 +29,7 @@ from opsdesk.web.api import (
     workforce,
 )
 from opsdesk.web.api.audit import router as audit_router
+from opsdesk.web.api.automation import router as automation_router
 from opsdesk.web.api.notifications import router as notifications_router
 from opsdesk.web.api.routing import router as routing_router
 from opsdesk.web.api_docs import install_api_docs
@@ -66,6 +67,7 @@ API_ROUTERS = [
     routing_router,
     views.router,
     webhooks.router,
+    automation_router,
 ]
 
 

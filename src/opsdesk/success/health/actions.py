@@ -16,6 +16,7 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.errors import Conflict, NotFound, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import User
+from opsdesk.success import published
 from opsdesk.success.health import queries
 from opsdesk.success.health.measures import DEFAULT_WEIGHTS, default_points, validate_points
 from opsdesk.success.health.models import (
@@ -251,6 +252,9 @@ def _band_changed(
             "reason": reason,
         },
     )
+    account = session.get(Account, account_id)
+    if account is not None:
+        published.publish(session, account, clock=clock, **{published.HEALTH_BAND: after.value})
     return True
 
 

@@ -16,6 +16,7 @@ from opsdesk.core.errors import NotFound, OpsDeskError, ValidationFailed
 from opsdesk.core.models import Group, Role, User
 from opsdesk.desk import access, actions, queries, ticket_sort
 from opsdesk.desk.access import TicketOp, audit_shown, can, can_see, require, ticket_for
+from opsdesk.desk.automation.macros import macros_for
 from opsdesk.desk.bulk import MAX_BULK
 from opsdesk.desk.channels.email.ccs import remove_cc, ticket_ccs
 from opsdesk.desk.channels.email.sources import sources_for
@@ -223,6 +224,7 @@ def ticket_page(
         can_escalate=can(user, TicketOp.ESCALATE, ticket),
         can_return=can(user, TicketOp.RETURN_TO_L1, ticket),
         default_l2=actions.default_l2_group(session),
+        macros=macros_for(session, user) if can(user, TicketOp.UPDATE, ticket) else [],
     )
 
 
