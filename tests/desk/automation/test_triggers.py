@@ -181,3 +181,38 @@ def test_a_webhook_action_appends_the_event_the_dispatcher_delivers(db: Session,
         "subscription": "crm",
         "body": {"subject": "Invoice"},
     }
+
+
+def test_a_notify_action_reaches_the_agents_notifications_and_a_sensitive_ticket_is_not_quoted(
+    db: Session, clock: FixedClock
+) -> None:
+    from opsdesk.core import actions as core_actions
+    from opsdesk.core import notifications
+    from opsdesk.core.models import Tier
+
+    requester, agent = people(db, clock)
+    clinical = core_actions.create_group(db, name="Clinical", tier=Tier.L1, sensitive_access=True)
+    clinical.members.append(agent)
+    db.flush()
+    rules.create_rule(
+        db,
+        name="Tell the assignee",
+        kind=RuleKind.TRIGGER,
+        conditions={"all": [{"field": "update", "op": "is", "value": "created"}]},
+        actions=[{"action": "notify", "to": "assignee", "template": "New: {{ ticket.subject }}"}],
+        actor=None,
+        clock=clock,
+    )
+    db.commit()
+    plain = new_ticket(db, clock, requester, subject="Invoice wrong", assignee=agent)
+    secret = new_ticket(db, clock, requester, subject="HIV test result", assignee=agent, sensitive=True)
+    db.commit()
+    titles = [n.title for n in reversed(notifications.recent(db, agent.id))]
+    assert titles == [
+        "Tell the assignee: New: Invoice wrong",
+        f"Tell the assignee: Ticket #{secret.id} needs you",
+    ]
+    assert [n.link for n in reversed(notifications.recent(db, agent.id))] == [
+        f"/tickets/{plain.id}",
+        f"/tickets/{secret.id}",
+    ]

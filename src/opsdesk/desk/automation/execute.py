@@ -22,6 +22,7 @@ from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.jobs import enqueue
 from opsdesk.core.models import Group, User
+from opsdesk.core.notifications import notify
 from opsdesk.desk import actions
 from opsdesk.desk.models import AuthorKind, Priority, Status, Ticket, TicketType
 
@@ -184,7 +185,9 @@ def _email(
 def _notify(
     session: Session, ticket: Ticket, change: Mapping[str, Any], *, clock: Clock, origin: Mapping[str, Any]
 ) -> None:
-    """An in-app notification per agent, as an event the agent's pages list."""
+    """An in-app notification per agent (core.notifications: the unread count in the navigation and
+    /notifications), and an event. A sensitive ticket's notice says only which ticket: the rule's text
+    may quote it, and a group member without sensitive access may not read it."""
     if change["to"] == "assignee":
         people = [ticket.assignee] if ticket.assignee is not None else []
     else:
@@ -199,4 +202,13 @@ def _notify(
             type=NOTIFY_EVENT,
             at=clock.now(),
             data={**origin, "user_id": person.id, "text": change["text"][:2000]},
+        )
+        title = f"Ticket #{ticket.id} needs you" if ticket.sensitive else change["text"]
+        notify(
+            session,
+            user_id=person.id,
+            kind="automation",
+            title=f"{origin.get('rule', 'Automation')}: {title}",
+            link=f"/tickets/{ticket.id}",
+            clock=clock,
         )
