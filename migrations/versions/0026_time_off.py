@@ -1,4 +1,4 @@
-"""time_off_requests, and agent_shifts.absence: approved time off published beside the shifts
+"""time_off_requests, schedule_feed_tokens, and agent_shifts.absence (approved time off beside shifts)
 
 Revision ID: 0026
 Revises: 0017
@@ -45,6 +45,15 @@ def upgrade() -> None:
     )
     op.create_index('ix_time_off_requests_user_start', 'time_off_requests', ['user_id', 'starts_at'])
     op.create_index(op.f('ix_time_off_requests_status'), 'time_off_requests', ['status'])
+    op.create_table(
+        'schedule_feed_tokens',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('token_sha256', sa.String(length=64), nullable=False),
+        sa.Column('created_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('user_id'),
+        sa.UniqueConstraint('token_sha256'),
+    )
     with op.batch_alter_table('agent_shifts') as batch:
         batch.add_column(sa.Column('absence', sa.Boolean(), nullable=False, server_default=sa.false()))
 
@@ -52,6 +61,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('agent_shifts') as batch:
         batch.drop_column('absence')
+    op.drop_table('schedule_feed_tokens')
     op.drop_index(op.f('ix_time_off_requests_status'), table_name='time_off_requests')
     op.drop_index('ix_time_off_requests_user_start', table_name='time_off_requests')
     op.drop_table('time_off_requests')

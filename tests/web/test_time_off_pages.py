@@ -1,11 +1,13 @@
 """Time off in a real browser: an agent requests days off from their schedule page, a lead approves it
-on the pending page, and the agent sees it approved with the shift it takes marked off."""
+on the pending page, and the agent sees it approved with the shift it takes marked off, and in the
+calendar feed whose address the page gives them."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -78,6 +80,9 @@ def test_agent_requests_time_off_and_lead_approves(
     status = page.get_by_test_id(f"time-off-{request.id}").get_by_test_id("status").inner_text()
     assert status == "approved Enjoy"
     assert "off: vacation" in page.get_by_test_id(f"shift-{wednesday.id}").inner_text()
+    page.get_by_role("button", name="Create a calendar address").click()
+    feed = httpx.get(page.get_by_test_id("feed-url").input_value())
+    assert feed.status_code == 200 and "SUMMARY:Time off (vacation)" in feed.text
     tuesday = db.scalars(select(AgentShift).where(AgentShift.starts_at == now + day)).one()
     assert "off" not in page.get_by_test_id(f"shift-{tuesday.id}").inner_text()
     page.close()

@@ -4,6 +4,8 @@ workforce does not write desk tables."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -13,7 +15,7 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.errors import Conflict, PermissionDenied, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Role, User
-from opsdesk.workforce.time_off.models import TimeOffKind, TimeOffRequest, TimeOffStatus
+from opsdesk.workforce.time_off.models import ScheduleFeedToken, TimeOffKind, TimeOffRequest, TimeOffStatus
 
 MAX_TIME_OFF = timedelta(days=366)
 # Who has shifts to take time off from: the people routing assigns work to.
@@ -91,3 +93,28 @@ def decide_time_off(
     session.flush()
     _event(session, request, "time_off_approved" if approve else "time_off_rejected", clock.now(), lead)
     return request
+
+
+def feed_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def regenerate_feed_token(session: Session, *, user: User, clock: Clock) -> str:
+    """A new secret for the user's calendar feed, returned once in clear; the old one stops working."""
+    token = secrets.token_urlsafe(32)
+    row = session.get(ScheduleFeedToken, user.id)
+    if row is None:
+        row = ScheduleFeedToken(user_id=user.id)
+        session.add(row)
+    row.token_sha256 = feed_token_digest(token)
+    row.created_at = clock.now()
+    session.flush()
+    append_event(
+        session,
+        subject_type="user",
+        subject_id=user.id,
+        type="schedule_feed_token_regenerated",
+        at=clock.now(),
+        actor=user,
+    )
+    return token

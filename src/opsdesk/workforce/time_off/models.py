@@ -44,3 +44,14 @@ class TimeOffRequest(Base):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class ScheduleFeedToken(Base):
+    """The secret in an agent's calendar-feed address (calendar apps send no cookies), stored as its
+    SHA-256 only; regenerating replaces it, so an address once shared stops working."""
+
+    __tablename__ = "schedule_feed_tokens"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from opsdesk.core.errors import NotFound
 from opsdesk.core.models import User
-from opsdesk.workforce.time_off.models import TimeOffRequest, TimeOffStatus
+from opsdesk.workforce.time_off.actions import feed_token_digest
+from opsdesk.workforce.time_off.models import ScheduleFeedToken, TimeOffRequest, TimeOffStatus
 
 MAX_LISTED = 500
 
@@ -39,3 +40,16 @@ def request_by_id(session: Session, request_id: int) -> TimeOffRequest:
     if request is None:
         raise NotFound("no such time-off request")
     return request
+
+
+def user_for_feed_token(session: Session, token: str) -> User | None:
+    """The active user whose calendar feed this secret opens, if any."""
+    return session.scalars(
+        select(User)
+        .join(ScheduleFeedToken, ScheduleFeedToken.user_id == User.id)
+        .where(ScheduleFeedToken.token_sha256 == feed_token_digest(token), User.active.is_(True))
+    ).one_or_none()
+
+
+def has_feed_token(session: Session, user: User) -> bool:
+    return session.get(ScheduleFeedToken, user.id) is not None
