@@ -1,4 +1,4 @@
-"""time_off_requests, schedule_feed_tokens, and agent_shifts.absence (approved time off beside shifts)
+"""time_off_requests, schedule_feed_tokens, shift_swaps, agent_shifts.absence (time off beside shifts)
 
 Revision ID: 0026
 Revises: 0017
@@ -56,9 +56,35 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('agent_shifts') as batch:
         batch.add_column(sa.Column('absence', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_table(
+        'shift_swaps',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('shift_id', sa.Integer(), nullable=False),
+        sa.Column('from_user_id', sa.Integer(), nullable=False),
+        sa.Column('to_user_id', sa.Integer(), nullable=False),
+        sa.Column(
+            'status',
+            sa.Enum(
+                'offered', 'accepted', 'approved', 'rejected', name='swap_status', native_enum=False, length=32
+            ),
+            nullable=False,
+        ),
+        sa.Column('offered_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('decided_by_id', sa.Integer(), nullable=True),
+        sa.Column('decided_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['shift_id'], ['agent_shifts.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['from_user_id'], ['users.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['to_user_id'], ['users.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index(op.f('ix_shift_swaps_shift_id'), 'shift_swaps', ['shift_id'])
+    op.create_index(op.f('ix_shift_swaps_to_user_id'), 'shift_swaps', ['to_user_id'])
+    op.create_index(op.f('ix_shift_swaps_status'), 'shift_swaps', ['status'])
 
 
 def downgrade() -> None:
+    op.drop_table('shift_swaps')
     with op.batch_alter_table('agent_shifts') as batch:
         batch.drop_column('absence')
     op.drop_table('schedule_feed_tokens')

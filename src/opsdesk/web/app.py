@@ -31,6 +31,7 @@ from opsdesk.web.api import (
 from opsdesk.web.api.audit import router as audit_router
 from opsdesk.web.api.notifications import router as notifications_router
 from opsdesk.web.api.routing import router as routing_router
+from opsdesk.web.api.shift_swaps import router as shift_swaps_router
 from opsdesk.web.api.time_off import router as time_off_router
 from opsdesk.web.api_docs import install_api_docs
 from opsdesk.web.chat import install as install_chat
@@ -68,6 +69,7 @@ API_ROUTERS = [
     views.router,
     webhooks.router,
     time_off_router,
+    shift_swaps_router,
 ]
 
 

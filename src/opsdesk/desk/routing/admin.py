@@ -343,3 +343,15 @@ def publish_absence(
     )
     request_drain(session, clock=clock)
     return row
+
+
+def move_shift(session: Session, *, shift: AgentShift, to: User, clock: Clock, actor: User | None) -> None:
+    """Give a published shift to another agent (an approved swap): routing follows the new owner's shifts."""
+    if shift.absence:
+        raise ValidationFailed("time off cannot change hands", field="shift_id")
+    if to.role not in ASSIGNABLE_ROLES:
+        raise ValidationFailed(f"{to.name} is not an agent", field="to_user_id")
+    from_id, shift.user_id = shift.user_id, to.id
+    session.flush()
+    _log(session, clock, actor, "shift_moved", {"shift_id": shift.id, "from": from_id, "to": to.id})
+    request_drain(session, clock=clock)
