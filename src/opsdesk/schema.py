@@ -29,7 +29,9 @@ import opsdesk.success.models
 import opsdesk.success.pipeline.models
 import opsdesk.success.playbooks.models
 import opsdesk.success.voice.models
-import opsdesk.workforce.models  # noqa: F401
+import opsdesk.workforce.models
+import opsdesk.workforce.swaps.models
+import opsdesk.workforce.time_off.models  # noqa: F401
 from opsdesk.core.database import Base
 
 

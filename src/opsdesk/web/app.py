@@ -32,6 +32,8 @@ from opsdesk.web.api.audit import router as audit_router
 from opsdesk.web.api.automation import router as automation_router
 from opsdesk.web.api.notifications import router as notifications_router
 from opsdesk.web.api.routing import router as routing_router
+from opsdesk.web.api.shift_swaps import router as shift_swaps_router
+from opsdesk.web.api.time_off import router as time_off_router
 from opsdesk.web.api_docs import install_api_docs
 from opsdesk.web.chat import install as install_chat
 from opsdesk.web.chat import lifespan as chat_lifespan
@@ -68,6 +70,8 @@ API_ROUTERS = [
     views.router,
     webhooks.router,
     automation_router,
+    time_off_router,
+    shift_swaps_router,
 ]
 
 

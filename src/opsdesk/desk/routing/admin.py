@@ -7,7 +7,7 @@ from the file is kept, so a partial file never deletes configuration by accident
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -304,7 +304,10 @@ def publish_shifts(
             raise ValidationFailed("a shift is at most 24 hours", field=f"shifts[{i}]")
     session.execute(
         delete(AgentShift).where(
-            AgentShift.user_id == agent.id, AgentShift.starts_at < body.to, AgentShift.ends_at > body.from_
+            AgentShift.user_id == agent.id,
+            AgentShift.starts_at < body.to,
+            AgentShift.ends_at > body.from_,
+            AgentShift.absence.is_(False),  # approved time off outlives a re-published schedule
         )
     )
     rows = [AgentShift(user_id=agent.id, starts_at=s.starts_at, ends_at=s.ends_at) for s in body.shifts]
@@ -319,3 +322,36 @@ def publish_shifts(
     session.flush()
     request_drain(session, clock=clock)
     return rows
+
+
+def publish_absence(
+    session: Session, *, agent: User, starts_at: datetime, ends_at: datetime, clock: Clock, actor: User | None
+) -> AgentShift:
+    """Publish approved time off: routing treats the agent as off shift from ``starts_at`` to ``ends_at``
+    whatever shifts are published there (see :func:`opsdesk.desk.routing.shifts.on_shift`)."""
+    if ends_at <= starts_at:
+        raise ValidationFailed("time off must end after it starts", field="ends_at")
+    row = AgentShift(user_id=agent.id, starts_at=starts_at, ends_at=ends_at, absence=True)
+    session.add(row)
+    session.flush()
+    _log(
+        session,
+        clock,
+        actor,
+        "absence",
+        {"user_id": agent.id, "from": starts_at.isoformat(), "to": ends_at.isoformat(), "shift_id": row.id},
+    )
+    request_drain(session, clock=clock)
+    return row
+
+
+def move_shift(session: Session, *, shift: AgentShift, to: User, clock: Clock, actor: User | None) -> None:
+    """Give a published shift to another agent (an approved swap): routing follows the new owner's shifts."""
+    if shift.absence:
+        raise ValidationFailed("time off cannot change hands", field="shift_id")
+    if to.role not in ASSIGNABLE_ROLES:
+        raise ValidationFailed(f"{to.name} is not an agent", field="to_user_id")
+    from_id, shift.user_id = shift.user_id, to.id
+    session.flush()
+    _log(session, clock, actor, "shift_moved", {"shift_id": shift.id, "from": from_id, "to": to.id})
+    request_drain(session, clock=clock)

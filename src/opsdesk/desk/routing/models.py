@@ -7,7 +7,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opsdesk.core.database import Base, JSONType
@@ -125,7 +125,8 @@ class SiteShift(Base):
 
 class AgentShift(Base):
     """One shift of the published schedule: when it exists for an agent, it decides when they are on
-    shift instead of their site's hours."""
+    shift instead of their site's hours. An ``absence`` (approved time off) overrides both: the agent is
+    off shift through it whatever else is published."""
 
     __tablename__ = "agent_shifts"
     __table_args__ = (Index("ix_agent_shifts_user_start", "user_id", "starts_at"),)
@@ -134,6 +135,7 @@ class AgentShift(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
+    absence: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Handover(Base):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.models import Site, User
 from opsdesk.desk.models import UNSOLVED, Status, Ticket
-from opsdesk.desk.routing.models import AgentPresence, Handover
+from opsdesk.desk.routing.models import AgentPresence, AgentShift, Handover
 from opsdesk.desk.routing.router import CapacityKind
 from opsdesk.desk.routing.state import agent_loads, capacity_of, current_settings
 
@@ -77,3 +77,20 @@ def handovers_since(session: Session, since: datetime, *, limit: int = 2000) -> 
         if site_id in sites:
             sites[site_id].handed = handed
     return list(sites.values())
+
+
+def published_shifts(session: Session, user_id: int, start: datetime, end: datetime) -> list[AgentShift]:
+    """The agent's published work shifts (not absences) that overlap ``start``-``end``, in order."""
+    return list(
+        session.scalars(
+            select(AgentShift)
+            .where(
+                AgentShift.user_id == user_id,
+                AgentShift.absence.is_(False),
+                AgentShift.starts_at < end,
+                AgentShift.ends_at > start,
+            )
+            .order_by(AgentShift.starts_at)
+            .limit(1000)
+        )
+    )

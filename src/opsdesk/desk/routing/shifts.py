@@ -18,7 +18,11 @@ def on_shift(
     *,
     site_hours: BusinessHours | None,
     shifts: Sequence[tuple[datetime, datetime]] = (),
+    absences: Sequence[tuple[datetime, datetime]] = (),
 ) -> bool:
+    """Approved time off (``absences``) wins over shifts and hours: an agent on leave is never on shift."""
+    if any(start <= now < end for start, end in absences):
+        return False
     near = [(start, end) for start, end in shifts if start - SCHEDULE_REACH <= now < end + SCHEDULE_REACH]
     if near:
         return any(start <= now < end for start, end in near)

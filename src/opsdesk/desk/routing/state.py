@@ -162,14 +162,15 @@ def load_agents(
         if is_sensitive:
             sensitive.add(user_id)
     shifts: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for user_id, start, end in session.execute(
-        select(AgentShift.user_id, AgentShift.starts_at, AgentShift.ends_at).where(
+    absences: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for user_id, start, end, absence in session.execute(
+        select(AgentShift.user_id, AgentShift.starts_at, AgentShift.ends_at, AgentShift.absence).where(
             AgentShift.user_id.in_(ids),
             AgentShift.starts_at < now + SCHEDULE_REACH,
             AgentShift.ends_at > now - SCHEDULE_REACH,
         )
     ).all():
-        shifts[user_id].append((start, end))
+        (absences if absence else shifts)[user_id].append((start, end))
     hours = site_hours(session, now)
     loads = agent_loads(session, ids)
     agents = []
@@ -190,6 +191,7 @@ def load_agents(
                     now,
                     site_hours=hours.get(user.site_id) if user.site_id is not None else None,
                     shifts=shifts.get(user.id, ()),
+                    absences=absences.get(user.id, ()),
                 ),
                 capacity=_routable_capacity(presence, settings.default_capacity),
                 load=dict(loads.get(user.id, {})),

@@ -21,6 +21,7 @@ from opsdesk.web.ui import (
     preferences,
     quality_pages,
     routing_pages,
+    schedule_pages,
     success_pages,
     surveys,
     ticket_pages,
@@ -52,6 +53,7 @@ def install(app: FastAPI) -> None:
         dashboards,
         view_pages,
         webhook_pages,
+        schedule_pages,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error
