@@ -19,6 +19,7 @@ from opsdesk.cli import (
     plan,
     playbooks,
     quality,
+    report,
     routing,
     scheduling,
     staffing,
@@ -54,6 +55,7 @@ for module in (
     webhooks,
     views,
     export,
+    report,
 ):
     module.register(app)
 
