@@ -215,3 +215,24 @@ def test_chosen_kpis_and_statistics(two_weeks: Session, tmp_path: Path) -> None:
     (row,) = json.loads(out)
     assert f"First reply time (p90) {shown(row, 'p90_s', 'duration')}" in text
     assert "Backlog" in text and "Tickets created" not in text
+
+
+def test_the_report_shows_each_kpi_against_its_desk_target(two_weeks: Session, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from opsdesk.insights.reports.targets import set_target
+
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    set_target(two_weeks, kpi="csat", low=0.8, high=None, now=day)
+    set_target(two_weeks, kpi="first_reply_time", low=None, high=2 * 3600, now=day)
+    set_target(two_weeks, kpi="sla_attainment", low=0.9, high=1, now=day, sla_target="resolution")
+    set_target(two_weeks, kpi="tickets_created", low=1, high=None, now=day, scope="site", scope_name="Lisbon")
+    two_weeks.commit()
+    target = tmp_path / "weekly.pdf"
+    code, out = invoke("report", "weekly", "--pdf", str(target), "--week", "2026-03-09")
+    assert code == 0, out
+    text = pdf_text(target.read_bytes())
+    assert "CSAT 50.0% 100.0% -50.0 pp (worse) >= 80.0% (off target)" in text
+    assert "First reply time (median) 1.25 h 35.0 min +40.0 min (worse) <= 2.00 h (on target)" in text
+    assert "SLA attainment (resolution) 25.0% 100.0% -75.0 pp (worse) 90.0% to 100.0% (off target)" in text
+    assert "Tickets created 4 2 +2 Tickets solved" in text  # a site's target is not the desk's

@@ -64,3 +64,19 @@ def trend(figure: Figure) -> str:
     """A word for the colour-blind and for plain text: better, worse or blank."""
     improved = figure.improved
     return "" if improved is None else ("better" if improved else "worse")
+
+
+def band(figure: Figure) -> str:
+    """The target as a reader says it: ``>= 80.0%``, ``<= 1.00 h``, ``90.0% to 95.0%``; blank if none."""
+    if figure.band is None:
+        return ""
+    kind = figure.line.choice.kind
+    low, high = figure.band
+    if low is not None and high is not None:
+        return f"{number(kind, low)} to {number(kind, high)}"
+    return f">= {number(kind, low)}" if low is not None else f"<= {number(kind, high)}"
+
+
+def target_status(figure: Figure) -> str:
+    on = figure.on_target
+    return "" if on is None else ("on target" if on else "off target")

@@ -31,6 +31,7 @@ def render_text(report: WeeklyReport) -> str:
             f"{display.label(f.line)}: {display.number(kind, f.current)} "
             f"(previous week {display.number(kind, f.previous)}, change {display.change(f)}"
             + (f", {display.trend(f)}" if display.trend(f) else "")
+            + (f", target {display.band(f)}: {display.target_status(f)}" if f.band else "")
             + ")"
         )
     if report.movers:

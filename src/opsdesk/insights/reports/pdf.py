@@ -48,7 +48,7 @@ def render_pdf(report: WeeklyReport) -> bytes:
         ),
         Spacer(1, 6 * mm),
     ]
-    data = [["KPI", "This week", "Previous week", "Change"]]
+    data = [["KPI", "This week", "Previous week", "Change", "Target"]]
     style = TableStyle(grid.getCommands())
     for i, f in enumerate(report.figures, start=1):
         kind = f.line.choice.kind
@@ -59,11 +59,16 @@ def render_pdf(report: WeeklyReport) -> bytes:
                 display.number(kind, f.current),
                 display.number(kind, f.previous),
                 display.change(f) + (f" ({trend})" if trend else ""),
+                f"{display.band(f)} ({display.target_status(f)})" if f.band else "",
             ]
         )
         shade = NEUTRAL if f.improved is None else (GOOD if f.improved else BAD)
         style.add("TEXTCOLOR", (3, i), (3, i), colors.HexColor(shade))
-    story.append(Table(data, colWidths=[70 * mm, 30 * mm, 30 * mm, 40 * mm], style=style, hAlign="LEFT"))
+        if f.on_target is not None:
+            style.add("TEXTCOLOR", (4, i), (4, i), colors.HexColor(GOOD if f.on_target else BAD))
+    story.append(
+        Table(data, colWidths=[52 * mm, 22 * mm, 24 * mm, 36 * mm, 40 * mm], style=style, hAlign="LEFT")
+    )
     story += [Spacer(1, 8 * mm), Paragraph("Biggest movers", styles["Heading2"])]
     if report.movers:
         movers = [["KPI", "By", "Group", "This week", "Previous week", "Change"]]

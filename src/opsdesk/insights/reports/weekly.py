@@ -9,10 +9,11 @@ here is arithmetic between two engine values (the change) and the reading of an 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.errors import ValidationFailed
@@ -103,6 +104,15 @@ class Figure:
     previous: float | None
     n_current: int
     n_previous: int
+    band: tuple[float | None, float | None] | None = None  # the desk-wide target (low, high), if any
+
+    @property
+    def on_target(self) -> bool | None:
+        """Whether this week's value is inside the target band; None without a target or a value."""
+        if self.band is None or self.current is None:
+            return None
+        low, high = self.band
+        return (low is None or self.current >= low) and (high is None or self.current <= high)
 
     @property
     def change(self) -> float | None:
@@ -177,7 +187,11 @@ def build_weekly(
     current_rows = rows(monday, monday + timedelta(days=6))
     previous_rows = rows(previous, previous + timedelta(days=6))
     lines = _lines(choices, [*current_rows, *previous_rows])
-    figures = tuple(_figure(line, current_rows, previous_rows) for line in lines)
+    bands = _bands(session)
+    figures = tuple(
+        replace(_figure(line, current_rows, previous_rows), band=bands.get((line.choice, line.target or "")))
+        for line in lines
+    )
 
     found: list[Mover] = []
     for dimension in dimensions:
@@ -201,6 +215,14 @@ def build_weekly(
         chosen.extend(ranked[:movers])
     chosen.sort(key=lambda m: order[m.figure.line])
     return WeeklyReport(monday, previous, figures, tuple(chosen), now)
+
+
+def _bands(session: Session) -> dict[tuple[KpiChoice, str], tuple[float | None, float | None]]:
+    """The desk-wide KPI targets (site and group targets are for alerts)."""
+    from opsdesk.insights.reports.models import KpiTarget
+
+    rows = session.scalars(select(KpiTarget).where(KpiTarget.scope == "desk"))
+    return {(KpiChoice(t.metric, t.stat), t.sla_target): (t.low, t.high) for t in rows}
 
 
 def _lines(choices: Sequence[KpiChoice], rows: list[dict[str, Any]]) -> list[Line]:
