@@ -14,6 +14,7 @@ from opsdesk.web.api import (
     access,
     channels,
     insights,
+    kpi_targets,
     quality,
     sla,
     success_health,
@@ -66,6 +67,7 @@ API_ROUTERS = [
     routing_router,
     views.router,
     webhooks.router,
+    kpi_targets.router,
 ]
 
 

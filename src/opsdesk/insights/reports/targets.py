@@ -175,3 +175,14 @@ def alert_mail(alert: Alert, *, sender: str) -> EmailMessage:
     mail["Subject"], mail["From"], mail["To"] = alert.subject, sender, alert.to
     mail.set_content(alert.body)
     return mail
+
+
+def delete_target(session: Session, *, target_id: int, now: datetime) -> None:
+    from opsdesk.core.errors import NotFound
+
+    row = session.get(KpiTarget, target_id)
+    if row is None:
+        raise NotFound(f"no KPI target {target_id}", field="target_id")
+    append_event(session, subject_type="kpi_target", subject_id=row.id, type="kpi_target_deleted", at=now)
+    session.delete(row)
+    session.flush()
