@@ -160,3 +160,14 @@ def test_bad_targets_are_refused_naming_the_field(db: Session, kwargs: dict[str,
     with pytest.raises(ValidationFailed) as caught:
         set_target(db, now=datetime(2026, 3, 1, tzinfo=UTC), **kwargs)  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+def test_the_check_runs_hourly_once_mail_is_configured(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from opsdesk.background import load_job_modules
+
+    periodic = load_job_modules().periodics["insights.check_kpi_targets"]
+    assert periodic.every == timedelta(hours=1)
+    assert not periodic.enabled(settings)
+    assert periodic.enabled(settings.model_copy(update={"smtp_url": "smtp://127.0.0.1:2525"}))
