@@ -16,7 +16,7 @@ import pytest
 import opsdesk
 from opsdesk.cli.success import IMPORT_KINDS
 
-HEAVY = ("pandas", "scipy", "statsforecast", "ortools", "duckdb", "numpy")
+HEAVY = ("pandas", "scipy", "statsforecast", "ortools", "duckdb", "numpy", "reportlab")
 SOURCES = str(Path(opsdesk.__file__).resolve().parents[1])
 
 

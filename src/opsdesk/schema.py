@@ -23,6 +23,7 @@ import opsdesk.desk.sla.models
 import opsdesk.desk.surveys.models
 import opsdesk.desk.views.models
 import opsdesk.insights.imports.models
+import opsdesk.insights.reports.models
 import opsdesk.quality.models
 import opsdesk.success.health.models
 import opsdesk.success.models

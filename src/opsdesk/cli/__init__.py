@@ -20,6 +20,7 @@ from opsdesk.cli import (
     plan,
     playbooks,
     quality,
+    report,
     routing,
     scheduling,
     staffing,
@@ -56,6 +57,7 @@ for module in (
     views,
     export,
     automation,
+    report,
 ):
     module.register(app)
 

@@ -14,6 +14,7 @@ from opsdesk.web.api import (
     access,
     channels,
     insights,
+    kpi_targets,
     quality,
     sla,
     success_health,
@@ -72,6 +73,7 @@ API_ROUTERS = [
     automation_router,
     time_off_router,
     shift_swaps_router,
+    kpi_targets.router,
 ]
 
 
