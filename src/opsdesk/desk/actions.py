@@ -253,6 +253,11 @@ def create_ticket(
         item.subject_id = ticket.id
     log[-1].data["message_id"] = message.id
     write_events(session, log)
+    if assignee is None:
+        # Waiting work is assigned within a second of arriving, not at the router's next tick.
+        from opsdesk.desk.routing.triggers import request_drain_for_arrival
+
+        request_drain_for_arrival(session, clock=clock)
     return ticket
 
 
