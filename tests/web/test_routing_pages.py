@@ -3,6 +3,7 @@ console; a lead changes settings and imports YAML on the admin page; the hand-ov
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from opsdesk.core import actions as core_actions
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role, Tier
 from opsdesk.desk.routing.models import AgentPresence, PresenceStatus, RoutingSettings, Skill
+from opsdesk.desk.routing.presence import auto_away, set_presence
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
 from tests.web.browsing import sign_in
@@ -68,3 +70,27 @@ def test_presence_admin_and_handover_pages(
     db.expire_all()
     assert db.get_one(RoutingSettings, 1).skill_timeout_seconds == 300
     assert db.scalars(select(Skill.match_tags)).one() == ["invoice"]
+
+
+def test_an_open_page_keeps_the_agent_from_auto_away(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    """The pages send the presence heartbeat: an online agent with a page open is seen now, so the
+    auto-away sweep leaves them online; without one they would be turned away."""
+    ana = core_actions.create_user(
+        db, email="ana@desk.test", name="Ana Agent", role=Role.AGENT, tier=Tier.L1, password=PASSWORD,
+        clock=clock,
+    )  # fmt: skip
+    set_presence(db, agent=ana, status=PresenceStatus.ONLINE, clock=clock, actor=None)
+    db.commit()
+    clock.advance(timedelta(minutes=20))  # long past auto_away_seconds: last seen 20 minutes ago
+
+    page = browser.new_page()
+    with page.expect_response(lambda r: r.url.endswith("/presence/me/heartbeat")) as beat:
+        sign_in(page, live_server, "ana@desk.test")  # lands on a page of the desk
+    assert beat.value.status == 204
+    db.expire_all()
+    assert db.get_one(AgentPresence, ana.id).last_seen_at == clock.now()
+    assert auto_away(db, clock=clock, idle=timedelta(minutes=10)) == []
+    db.commit()
+    assert db.get_one(AgentPresence, ana.id).status is PresenceStatus.ONLINE

@@ -1,9 +1,11 @@
 """Routing in the demo organisation: skills, languages, group choices, capacities and site shifts set up
 through the same admin actions a team uses, agents on shift online, and the real router assigning the
 latest arrivals (demo/tickets.py leaves them waiting), so those tickets carry the routing events that
-produced their assignments."""
+produced their assignments (the older history is routed by the same core, demo/history_routing.py)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,6 +63,8 @@ LANGUAGES = [
     ("de", "German"),
 ]
 L2_CAPACITY = Capacity(chat=2, call=1, ticket=5)
+DEFAULT_CAPACITY = Capacity(chat=3, call=1, ticket=8)
+SKILL_TIMEOUT = timedelta(minutes=15)
 
 
 def create_routing_demo(session: Session, *, people: DemoPeople, clock: Clock) -> dict[str, int]:
@@ -83,9 +87,9 @@ def create_routing_demo(session: Session, *, people: DemoPeople, clock: Clock) -
         settings=SettingsIn(
             enabled=True,
             choice=Choice.SPARE_CAPACITY,
-            skill_timeout_seconds=15 * 60,
+            skill_timeout_seconds=int(SKILL_TIMEOUT.total_seconds()),
             auto_away_seconds=600,
-            default_capacity=Capacity(chat=3, call=1, ticket=8),
+            default_capacity=DEFAULT_CAPACITY,
             default_language="en",
         ),
         languages=[LanguageIn(code=code, name=name) for code, name in LANGUAGES],

@@ -1,5 +1,6 @@
 """Six months of desk history: tickets on four channels with daily and weekly seasonality, replies,
-escalations, solves, closes and SLA breaches, written as the rows and events the desk actions write."""
+escalations, solves, closes and SLA breaches, written as the rows and events the desk actions write. The
+tickets arrive in time order and the routing core assigns them (demo/history_routing.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from sqlalchemy.orm import Session
 from opsdesk.core.models import Event, Tier
 from opsdesk.demo.bulk import bulk_insert, next_id
 from opsdesk.demo.calls import DemoCalls
+from opsdesk.demo.history_routing import HistoryRouter
 from opsdesk.demo.people import TAG_POOL, DemoPeople
 from opsdesk.demo.sla import CHAT_FIRST_REPLY, FIRST_REPLY_TARGET, RESOLUTION_TARGET, DemoPolicies
 from opsdesk.desk.models import AuthorKind, Channel, Message, Priority, Status, Ticket, TicketTag, TicketType
+from opsdesk.desk.routing.router import Decision
 
 CHANNEL_MIX = {Channel.EMAIL: 0.38, Channel.CHAT: 0.30, Channel.PHONE: 0.20, Channel.SOCIAL: 0.12}
 WEEKDAY_FACTOR = [1.15, 1.10, 1.05, 1.00, 0.95, 0.45, 0.40]  # Monday first
@@ -211,6 +214,7 @@ def generate_tickets(
 ) -> int:
     """Load tickets created between start and end; `now` is end. Returns how many were created."""
     writer = _Writer(session, policies)
+    router = HistoryRouter(session, people)
     hour_weights = np.zeros(24)
     for share, hours in REGION_HOURS.values():
         hour_weights[hours] += share / len(hours)
@@ -222,9 +226,6 @@ def generate_tickets(
     region_of_hour = region_of_hour / region_of_hour.sum(axis=1, keepdims=True)
     channels, channel_p = list(CHANNEL_MIX), list(CHANNEL_MIX.values())
     priorities, priority_p = list(PRIORITY_MIX), list(PRIORITY_MIX.values())
-    l2_agents = [
-        a for (site, tier), ids in people.agents_by_site_tier.items() if tier is Tier.L2 for a in ids
-    ]
     privacy_l2 = [m.id for m in people.privacy_group.members if m.tier is Tier.L2]
     days = (end.date() - start.date()).days
     total = 0
@@ -232,12 +233,17 @@ def generate_tickets(
         date = start.date() + timedelta(days=day)
         growth = 1 + 0.02 * day / 30
         count = int(rng.poisson(tickets_per_day * WEEKDAY_FACTOR[date.weekday()] * growth))
-        for hour in rng.choice(24, size=count, p=hour_weights):
+        arrival_hours = rng.choice(24, size=count, p=hour_weights)
+        seconds = rng.integers(3600, size=count)
+        # In time order, so the router sees each arrival with the capacity the earlier ones left.
+        order = np.argsort(arrival_hours * 3600 + seconds, kind="stable")
+        for hour, second in zip(arrival_hours[order], seconds[order], strict=True):
             created = datetime(date.year, date.month, date.day, int(hour), tzinfo=UTC) + timedelta(
-                seconds=int(rng.integers(3600))
+                seconds=int(second)
             )
             if created >= end:
                 continue
+            router.arrive(created)
             region = region_names[int(rng.choice(3, p=region_of_hour[hour]))]
             _one_ticket(
                 writer,
@@ -248,7 +254,7 @@ def generate_tickets(
                 region=region,
                 channel=channels[int(rng.choice(len(channels), p=channel_p))],
                 priority=priorities[int(rng.choice(len(priorities), p=priority_p))],
-                l2_agents=l2_agents,
+                router=router,
                 privacy_l2=privacy_l2,
             )
             total += 1
@@ -269,7 +275,7 @@ def _one_ticket(
     region: str,
     channel: Channel,
     priority: Priority,
-    l2_agents: list[int],
+    router: HistoryRouter,
     privacy_l2: list[int],
 ) -> None:
     tid = writer.ids.ticket
@@ -282,13 +288,13 @@ def _one_ticket(
     site_name = REGION_SITES[region][int(rng.integers(len(REGION_SITES[region])))]
     site = next(s for s in people.sites if s.name == site_name)
     group = people.privacy_group if sensitive else people.l1_groups[region]
+    # Sensitive work is the privacy group's engineers' (tier L2), so the router sends it only to them.
+    tier = Tier.L2 if sensitive and privacy_l2 else Tier.L1
     l1 = people.agents_by_site_tier[(site_name, Tier.L1)]
-    agent = int(l1[int(rng.integers(len(l1)))])
-    if sensitive and privacy_l2:
-        agent = int(privacy_l2[int(rng.integers(len(privacy_l2)))])
+    agent = int(l1[int(rng.integers(len(l1)))])  # who answers a call (calls are not routed here)
     tags = sorted({topic_tag} | ({str(rng.choice(TAG_POOL))} if rng.random() < 0.3 else set()))
     by_agent = channel is Channel.PHONE
-    state: dict[str, Any] = {"status": Status.NEW, "assignee": None, "group": group.id, "tier": Tier.L1}
+    state: dict[str, Any] = {"status": Status.NEW, "assignee": None, "group": group.id, "tier": tier}
     ticket: dict[str, Any] = {
         "id": tid,
         "subject": subject,
@@ -301,7 +307,7 @@ def _one_ticket(
         "group_id": group.id,
         "assignee_id": None,
         "site_id": site.id,
-        "tier": Tier.L1,
+        "tier": tier,
         "escalation_reason": None,
         "sensitive": sensitive,
         "custom_fields": {},
@@ -329,7 +335,7 @@ def _one_ticket(
             "requester_id": requester,
             "organisation_id": org,
             "group_id": group.id,
-            "tier": "L1",
+            "tier": tier.value,
             "tags": tags,
             "created_by_agent": by_agent,
             "sensitive": sensitive,
@@ -338,6 +344,8 @@ def _one_ticket(
 
     def status(at: datetime, to: Status, *, by_system: bool = False) -> None:
         actor = None if by_system else state["assignee"]
+        if to not in (Status.NEW, Status.OPEN):
+            router.release(tid, at)
         writer.event(tid, at, "status_changed", actor, {"from": state["status"].value, "to": to.value})
         state["status"] = to
         ticket["status"] = to
@@ -347,16 +355,23 @@ def _one_ticket(
         if to is Status.CLOSED:
             ticket["closed_at"] = at
 
-    def assign(at: datetime, who: int) -> None:
-        writer.event(
-            tid,
-            at,
-            "assigned",
-            None,
-            {"from_assignee_id": state["assignee"], "to_assignee_id": who, "group_id": state["group"]},
-        )
+    def assign(at: datetime, who: int, decision: Decision | None = None) -> None:
+        data = {"from_assignee_id": state["assignee"], "to_assignee_id": who, "group_id": state["group"]}
+        if decision is None:
+            data["via"] = "call answered"
+        else:  # as dispatch.apply_decisions writes it
+            data |= {"via": "routing", "routing": decision.event_data()}
+            router.release(tid, at)
+            router.hold(tid, decision, channel.value)
+        writer.event(tid, at, "assigned", None, data)
         state["assignee"] = who
         ticket["assignee_id"] = who
+
+    def routed(at: datetime) -> tuple[datetime, Decision] | None:
+        return router.route(
+            ticket_id=tid, queued_at=at, channel=channel.value, priority=priority.value,
+            tier=state["tier"], group_id=state["group"], tags=tags, sensitive=sensitive,
+        )  # fmt: skip
 
     t = created
     if by_agent:
@@ -371,7 +386,12 @@ def _one_ticket(
         writer.message(tid, t, requester, AuthorKind.REQUESTER, True, channel, opening)
         if now - created < ROUTED_BY_THE_ROUTER:
             return  # the latest arrivals wait in the queue; the demo's router assigns them (demo/routing.py)
-        assign(t + timedelta(seconds=int(rng.integers(5, 120))), agent)
+        found = routed(t)
+        if found is None or found[0] >= now:
+            return  # nobody could take it yet: it waits in the queue for the live router
+        t, decision = found
+        agent = decision.agent_id or agent
+        assign(t, agent, decision)
 
     def delay(median: float, sigma: float = 1.0) -> timedelta:
         return timedelta(seconds=max(20.0, float(rng.lognormal(np.log(max(median, 1.0)), sigma))))
@@ -399,11 +419,20 @@ def _one_ticket(
         status(t, Status.OPEN)
 
     escalate_p = {Channel.EMAIL: 0.16, Channel.CHAT: 0.08, Channel.PHONE: 0.1, Channel.SOCIAL: 0.06}[channel]
-    if (topic_tag in {"api", "sso"} and rng.random() < escalate_p * 4) or rng.random() < escalate_p / 2:
+    escalates = (
+        topic_tag in {"api", "sso"} and rng.random() < escalate_p * 4
+    ) or rng.random() < escalate_p / 2
+    if escalates and tier is Tier.L1:  # sensitive work is already with engineers
         t += delay(1800, 0.6)
         if t > now:
             return
-        engineer = int(l2_agents[int(rng.integers(len(l2_agents)))])
+        state["tier"], state["group"] = Tier.L2, people.l2_group.id  # what the router routes it as
+        found = routed(t)
+        state["tier"], state["group"] = Tier.L1, group.id
+        if found is None or found[0] > now:
+            return  # the hand-over to L2 is still waiting
+        t, decision = found
+        engineer = decision.agent_id or agent
         reason = ESCALATION_REASONS[int(rng.integers(len(ESCALATION_REASONS)))]
         writer.message(tid, t, agent, AuthorKind.AGENT, False, channel, f"Escalating to L2: {reason}.")
         writer.event(
@@ -426,7 +455,7 @@ def _one_ticket(
         state["tier"] = Tier.L2
         ticket["tier"] = Tier.L2
         ticket["escalation_reason"] = reason
-        assign(t, engineer)
+        assign(t, engineer, decision)
         agent = engineer
         if rng.random() < 0.3:
             status(t, Status.ON_HOLD)

@@ -264,6 +264,12 @@ def create_ticket(
     for item in log:
         note_event(session, ticket.id, item.type, item.data)
     run_triggers(session, ticket=ticket, clock=clock, update_kind="created")
+    if ticket.assignee_id is None:
+        # Waiting work is assigned within a second of arriving, not at the router's next tick (after
+        # the triggers, which may have assigned or routed it themselves).
+        from opsdesk.desk.routing.triggers import request_drain_for_arrival
+
+        request_drain_for_arrival(session, clock=clock)
     return ticket
 
 

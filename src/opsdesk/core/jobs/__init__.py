@@ -14,11 +14,17 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, event, select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
-from opsdesk.core.jobs.database_queue import DatabaseQueue, add_job, claim_effect, notify_local_workers
+from opsdesk.core.jobs.database_queue import (
+    DatabaseQueue,
+    add_job,
+    add_job_if,
+    claim_effect,
+    notify_local_workers,
+)
 from opsdesk.core.jobs.queue import DeadLetter, Delivery, JobQueue, normalise_payload
 from opsdesk.core.jobs.registry import JobContext, Registry, registry
 from opsdesk.core.jobs.runtime import BackgroundRunner, queue_from_settings
@@ -84,18 +90,27 @@ def enqueue(
     clock: Clock,
     key: str | None = None,
     delay: timedelta | None = None,
+    only_if: ColumnElement[bool] | None = None,
 ) -> None:
     """Ask for job ``name`` to run (after ``delay``) if and when ``session``'s transaction commits.
 
     ``key`` makes the request idempotent: a second request with the same key within a day is dropped,
     so replays and concurrent callers queue the work once. The payload must be JSON-serialisable.
+    ``only_if`` (a SQL condition built once, e.g. an EXISTS) asks only when it holds in the caller's
+    transaction; either way the request costs one statement.
     """
     now = clock.now()
     run_at = now + delay if delay else None
     target = _queue_after_commit()
     if target is None:
-        if add_job(session, name, payload, now=now, key=key, run_at=run_at):
+        if only_if is None:
+            added = add_job(session, name, payload, now=now, key=key, run_at=run_at)
+        else:
+            added = add_job_if(session, only_if, name, payload, now=now, key=key, run_at=run_at)
+        if added:
             session.info[_NOTIFY] = True
+        return
+    if only_if is not None and not session.scalar(select(only_if)):
         return
     session.connection()  # begin the transaction whose commit pushes the job
     session.info.setdefault(_PENDING, []).append((target, name, normalise_payload(payload), key, run_at))

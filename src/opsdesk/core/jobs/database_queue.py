@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, Table, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, CursorResult, Executable, Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -102,6 +102,53 @@ def add_job(
             "created_at": now,
         },
     )
+
+
+def add_job_if(
+    session: Session,
+    condition: ColumnElement[bool],
+    name: str,
+    payload: dict[str, Any] | None,
+    *,
+    now: datetime,
+    key: str | None = None,
+    run_at: datetime | None = None,
+) -> bool:
+    """:func:`add_job` only when ``condition`` (a SQL expression, e.g. an EXISTS) holds, tested in the
+    same statement (INSERT ... SELECT ... WHERE), so a caller on a hot path pays one statement for the
+    test and the job. Build ``condition`` once: the statement is cached per condition object."""
+    dialect = session.get_bind().dialect.name
+    statements = _CONDITIONAL.get(condition)
+    if statements is None:
+        statements = _CONDITIONAL[condition] = _per_dialect_if(cast(Table, JobRow.__table__), condition)
+    if dialect not in statements:
+        raise RuntimeError(f"job queue not supported on {dialect}")
+    values = {
+        "name": name,
+        "payload": normalise_payload(payload),
+        "dedupe_key": key,
+        "state": JobState.QUEUED,
+        "attempts": 0,
+        "run_at": max(run_at or now, now),
+        "created_at": now,
+    }
+    return session.connection().execute(statements[dialect], values).first() is not None
+
+
+def _per_dialect_if(table: Table, condition: ColumnElement[bool]) -> dict[str, Executable]:
+    columns = [table.c[name] for name in _JOB_COLUMNS]
+    # Typed parameters, so the columns' own conversions (JSON, enum, datetime) apply as in a plain insert.
+    source = select(*(bindparam(c.name, type_=c.type) for c in columns)).where(condition)
+    return {
+        dialect: cast(
+            Executable,
+            insert(table).from_select(columns, source).on_conflict_do_nothing().returning(*table.primary_key),
+        )
+        for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    }
+
+
+_CONDITIONAL: dict[ColumnElement[bool], dict[str, Executable]] = {}
 
 
 def claim_effect(session: Session, key: str, *, clock: Clock) -> bool:
