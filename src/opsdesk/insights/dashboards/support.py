@@ -74,6 +74,37 @@ def _value(row: Mapping[str, Any] | None, field: str) -> Any:
     return None if row is None else row.get(field)
 
 
+def _weekly_duration(
+    key: str,
+    title: str,
+    metric: str,
+    by_week: Mapping[tuple[str, str], Mapping[str, Any]],
+    weeks: list[str],
+) -> Panel:
+    """A duration KPI per week: how many tickets it was measured on, its median and 90th percentile."""
+    return Panel(
+        key,
+        title,
+        [
+            Column("week", "Week (UTC Monday)"),
+            Column("tickets", "Tickets", "count"),
+            Column("median_h", "Median", "hours"),
+            Column("p90_h", "90th percentile", "hours"),
+        ],
+        [
+            [
+                w,
+                _value(r := by_week.get((w, metric)), "n") or 0,
+                _hours(_value(r, "median_s")),
+                _hours(_value(r, "p90_s")),
+            ]
+            for w in weeks
+        ],
+        x="week",
+        series=["median_h", "p90_h"],
+    )
+
+
 def support_overview(session: Session, where: DashboardFilter, *, now: datetime) -> list[Panel]:
     data = period_data(session, where, now)
     frames = narrowed(data.frames, where)
@@ -110,47 +141,11 @@ def support_overview(session: Session, where: DashboardFilter, *, now: datetime)
             x="week",
             series=["backlog"],
         ),
-        Panel(
-            "first_reply",
-            "First reply time per week (hours)",
-            [
-                Column("week", "Week (UTC Monday)"),
-                Column("tickets", "Tickets", "count"),
-                Column("median_h", "Median", "hours"),
-                Column("p90_h", "90th percentile", "hours"),
-            ],
-            [
-                [
-                    w,
-                    _value(r := by_week.get((w, "first_reply_time")), "n") or 0,
-                    _hours(_value(r, "median_s")),
-                    _hours(_value(r, "p90_s")),
-                ]
-                for w in weeks
-            ],
-            x="week",
-            series=["median_h", "p90_h"],
+        _weekly_duration(
+            "first_reply", "First reply time per week (hours)", "first_reply_time", by_week, weeks
         ),
-        Panel(
-            "resolution",
-            "Full resolution time per week (hours)",
-            [
-                Column("week", "Week (UTC Monday)"),
-                Column("tickets", "Tickets", "count"),
-                Column("median_h", "Median", "hours"),
-                Column("p90_h", "90th percentile", "hours"),
-            ],
-            [
-                [
-                    w,
-                    _value(r := by_week.get((w, "full_resolution_time")), "n") or 0,
-                    _hours(_value(r, "median_s")),
-                    _hours(_value(r, "p90_s")),
-                ]
-                for w in weeks
-            ],
-            x="week",
-            series=["median_h", "p90_h"],
+        _weekly_duration(
+            "resolution", "Full resolution time per week (hours)", "full_resolution_time", by_week, weeks
         ),
         Panel(
             "sla_week",
