@@ -74,6 +74,28 @@ def _dispatch(session_factory: sessionmaker[Session], clock: FixedClock) -> int:
         return dispatch(session, clock=clock)
 
 
+def _one_delivery(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    clock: FixedClock,
+    hook_settings: Settings,
+    hooks: Receiver,
+) -> None:
+    """A subscription to ticket_created, one new ticket, and its delivery enqueued (not yet sent)."""
+    actions.create_subscription(
+        db,
+        actor=None,
+        clock=clock,
+        settings=hook_settings,
+        name="crm",
+        url=hooks.url,
+        event_types=["ticket_created"],
+    )
+    _ticket(db, clock, _requester(db, clock))
+    db.commit()
+    _dispatch(session_factory, clock)
+
+
 def test_a_delivery_is_signed_per_standard_webhooks_and_verifies_with_the_published_library(
     db: Session,
     session_factory: sessionmaker[Session],
@@ -125,18 +147,7 @@ def test_failures_are_retried_with_exponential_backoff_and_the_same_webhook_id(
     hook_settings: Settings,
     hooks: Receiver,
 ) -> None:
-    actions.create_subscription(
-        db,
-        actor=None,
-        clock=clock,
-        settings=hook_settings,
-        name="crm",
-        url=hooks.url,
-        event_types=["ticket_created"],
-    )
-    _ticket(db, clock, _requester(db, clock))
-    db.commit()
-    _dispatch(session_factory, clock)
+    _one_delivery(db, session_factory, clock, hook_settings, hooks)
     hooks.answer(503, 500, 200)
     started = clock.now()
 
@@ -172,18 +183,7 @@ def test_exhausted_deliveries_are_dead_letters_and_a_replay_delivers_them(
     hook_settings: Settings,
     hooks: Receiver,
 ) -> None:
-    actions.create_subscription(
-        db,
-        actor=None,
-        clock=clock,
-        settings=hook_settings,
-        name="crm",
-        url=hooks.url,
-        event_types=["ticket_created"],
-    )
-    _ticket(db, clock, _requester(db, clock))
-    db.commit()
-    _dispatch(session_factory, clock)
+    _one_delivery(db, session_factory, clock, hook_settings, hooks)
     hooks.answer(500)
     for _ in range(hook_settings.webhook_max_attempts):
         send_due(session_factory, clock=clock, settings=hook_settings)
