@@ -4,7 +4,7 @@ be shared). Only tickets the reader may see are counted."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -14,7 +14,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from opsdesk.core import permissions
-from opsdesk.core.bounds import MAX_ID, in_years
+from opsdesk.core.bounds import MAX_ID
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Group
 from opsdesk.desk.models import Channel
@@ -23,6 +23,7 @@ from opsdesk.web.api.params import QueryFilter
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.flow_chart import flow_graph
+from opsdesk.web.ui.form_values import optional_day
 from opsdesk.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -30,15 +31,6 @@ Channels = Annotated[list[Channel], Query(max_length=len(Channel))]
 GroupIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(max_length=100)]
 TOP_VARIANTS = 15
 DEFAULT_DAYS = 7  # a week reads in about 2 s on the demo; longer periods wait for the DuckDB reader
-
-
-def _day(text: str, field: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return in_years(date.fromisoformat(text.strip()))
-    except ValueError:
-        raise ValidationFailed(f"{text[:20]!r} is not a date (YYYY-MM-DD)", field=field) from None
 
 
 @router.get("/insights/workflows")
@@ -60,8 +52,8 @@ def workflows(
     report = None
     try:
         where = WorkflowFilter(
-            start=_day(start, "from"),
-            end=_day(end, "to"),
+            start=optional_day(start, "from"),
+            end=optional_day(end, "to"),
             channels=tuple(c.value for c in channel),
             group_ids=tuple(group),
         )

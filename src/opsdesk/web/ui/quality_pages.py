@@ -5,7 +5,6 @@ Thin: every rule is in ``opsdesk.quality``."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core import permissions
-from opsdesk.core.bounds import MAX_ID, in_years
+from opsdesk.core.bounds import MAX_ID
 from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.models import Role, User
 from opsdesk.desk import access as desk_access
@@ -28,6 +27,7 @@ from opsdesk.quality.scoring import SCALE_RANGE, Scale
 from opsdesk.web.api.params import FormBlankOrId, FormLine, FormText, PathId, QueryId
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import StaffFormUser, StaffPageUser
+from opsdesk.web.ui.form_values import optional_day
 from opsdesk.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -302,7 +302,7 @@ def post_coaching(
         body=body,
         review=review,
         target_iqs=_percent(target_iqs, "target_iqs"),
-        due_on=_day(due_on, "due_on"),
+        due_on=optional_day(due_on, "due_on"),
         clock=clock,
     )
     session.commit()
@@ -368,12 +368,3 @@ def _percent(value: str, field: str) -> float | None:
     if not 0 <= number <= 100:
         raise ValidationFailed("a score is from 0 to 100", field=field)
     return number
-
-
-def _day(value: str, field: str) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return in_years(date.fromisoformat(value.strip()))
-    except ValueError:
-        raise ValidationFailed(f"{value[:12]!r} is not a date (YYYY-MM-DD)", field=field) from None
