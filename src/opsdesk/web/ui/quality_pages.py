@@ -61,14 +61,15 @@ def qa_home(user: StaffPageUser) -> Response:
 def my_quality(request: Request, user: StaffPageUser, session: SessionDep, clock: ClockDep) -> Response:
     reviews = queries.reviews(session, user, agent_id=user.id, limit=100)
     desk_access.audit_shown(session, user, [r.ticket for r in reviews], clock, via="qa_my_reviews")
+    coaching = queries.coaching_for(session, user.id)
     return page(
         request,
         "qa/me.html",
         user,
         iqs=queries.iqs_of(session, user, agent_id=user.id),
         reviews=reviews,
-        coaching=queries.coaching_for(session, user.id),
-        progress=_goal_progress(session, queries.coaching_for(session, user.id)),
+        coaching=coaching,
+        progress=_goal_progress(session, coaching),
         trend=queries.agent_trend(session, user, user.id, weeks=8, today=clock.now().date()),
     )
 
