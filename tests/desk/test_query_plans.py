@@ -13,12 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
 from opsdesk.core import actions as core_actions
 from opsdesk.core.clock import FixedClock
-from opsdesk.core.models import Role, Tier, User
+from opsdesk.core.models import Group, Role, Tier, User
 from opsdesk.desk import queries, search
 from opsdesk.desk.models import Status
 from opsdesk.insights.desk_overview import desk_overview
@@ -125,6 +125,32 @@ def test_my_tickets_walk_the_agents_index_not_the_primary_key(
     assert not full_scans(plan, "tickets", engine.dialect.name), plan
     if view is None and engine.dialect.name == "sqlite":  # the index gives the order too
         assert "ix_tickets_assignee_newest" in plan and "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.parametrize("view", queries.VIEWS)
+def test_each_views_count_reads_an_index_not_the_history(
+    db: Session, engine: Engine, clock: FixedClock, history: dict[str, Any], view: str
+) -> None:
+    """Every ticket list page counts each built-in view for its bar: no count may read the whole table,
+    or every list page slows down as history grows (My groups once counted solved tickets too)."""
+    agent = db.scalars(select(User).where(User.email == "c-agent0@desk.test")).one()
+    group = db.scalars(select(Group).where(Group.name == "c Group 0")).one()
+    core_actions.add_to_group(db, user=agent, group=group, clock=clock)
+    db.commit()
+    count = queries.count_tickets(
+        db, user=agent, filters=queries.TicketFilters(view=view), clock=clock, breaching_soon_minutes=60
+    )
+    if view == "my_group":
+        assert 0 < count < 10  # its unsolved tickets, not the closed ones (about 97)
+    plan = plan_of(
+        db,
+        engine,
+        lambda: queries.count_tickets(
+            db, user=agent, filters=queries.TicketFilters(view=view), clock=clock, breaching_soon_minutes=60
+        ),
+        "count(",
+    )
+    assert not full_scans(plan, "tickets", engine.dialect.name), plan
 
 
 def test_solved_per_day_reads_a_range_of_the_solved_at_index(

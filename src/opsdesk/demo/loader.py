@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 from rich.progress import Progress
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import Clock, FixedClock
@@ -27,6 +27,9 @@ from opsdesk.desk.models import UNSOLVED, Ticket
 from opsdesk.desk.sla.tracking import refresh_ticket_sla
 
 HISTORY_DAYS = 182
+# SQLite's page cache for the load, in KiB: the default 2 MB cannot hold the indexes of half a year of
+# events, so each batch insert re-reads B-tree pages; 256 MB makes the tickets step about a quarter faster.
+SQLITE_LOAD_CACHE_KIB = 262_144
 
 
 def database_is_empty(session: Session) -> bool:
@@ -52,6 +55,9 @@ def load_demo(
     start = now - timedelta(days=history_days)
     counts: dict[str, int] = {}
     with factory() as session, session.begin():
+        sqlite = session.connection().dialect.name == "sqlite"
+        if sqlite:
+            session.execute(text(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}"))
         task = progress.add_task("people and customers", total=1) if progress else None
         people = create_people(session, rng=rng, start=start, organisations=organisations)
         counts["organisations"] = len(people.org_ids)
@@ -109,6 +115,9 @@ def load_demo(
         counts.update(
             create_automation_demo(session, rng=np.random.default_rng(seed + 3), now=now, admin=people.admin)
         )
+        if sqlite:
+            # The connection goes back to the pool: give the memory back with it (SQLite's default).
+            session.execute(text("PRAGMA cache_size=-2000"))
     return counts
 
 

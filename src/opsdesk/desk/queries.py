@@ -183,8 +183,10 @@ def view_condition(user: User, view: str, now: datetime, breaching_soon_minutes:
     if view == "unassigned":
         return and_(Ticket.assignee_id.is_(None), Ticket.status.in_(UNSOLVED))
     if view == "my_group":
+        # Unsolved, as Zendesk's "Unsolved tickets in your groups": with solved and closed ones the list
+        # (and the count on every list page) would grow with history.
         group_ids = [g.id for g in user.groups]
-        return Ticket.group_id.in_(group_ids) if group_ids else false()
+        return and_(Ticket.group_id.in_(group_ids), Ticket.status.in_(UNSOLVED)) if group_ids else false()
     if view == "breaching_soon":
         horizon = now + timedelta(minutes=breaching_soon_minutes)
         return and_(
