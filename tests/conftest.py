@@ -61,6 +61,23 @@ PG_URL = _own_database(os.environ.get("OPSDESK_TEST_DATABASE_URL", ""))
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With PostgreSQL configured (CI), page tests in a real browser and the API fuzz run once, on
+    PostgreSQL, not on both databases: they test what the pages and the API do with any database (the
+    queries under them run on both in their own tests), they are the suite's slowest, and PostgreSQL is the
+    stricter of the two (integer and text limits). Without it they run on SQLite, as everything does."""
+    if len(BACKENDS) < 2:
+        return
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        once = "browser" in getattr(item, "fixturenames", ()) or item.get_closest_marker("one_database")
+        (dropped if once and params.get("_engine") == "sqlite" else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def shared_data(name: str) -> Path:
     """A file of the workplace's `shared/data/`, beside the checkout or, for a git worktree, beside the
     folder of worktrees: the nearest one above this file."""

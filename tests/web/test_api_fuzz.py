@@ -34,6 +34,7 @@ from tests.conftest import _empty_all_tables, serving
 EXAMPLES = int(os.environ.get("OPSDESK_FUZZ_EXAMPLES", "10"))
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 ROLES = (Role.ADMIN, Role.REQUESTER)
+pytestmark = pytest.mark.one_database
 
 
 @dataclass
