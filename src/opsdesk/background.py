@@ -15,7 +15,8 @@ import opsdesk.desk.surveys.jobs
 import opsdesk.insights.reports.jobs
 import opsdesk.success.health.jobs
 import opsdesk.success.playbooks.jobs
-import opsdesk.success.voice.jobs  # noqa: F401
+import opsdesk.success.voice.jobs
+import opsdesk.workforce.intraday.jobs  # noqa: F401
 from opsdesk.core.jobs import Registry, registry
 
 

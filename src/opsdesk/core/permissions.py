@@ -28,6 +28,8 @@ SUCCESS_READ = "success.read"
 SUCCESS_WRITE = "success.write"
 WORKFORCE_READ = "workforce.read"
 WORKFORCE_WRITE = "workforce.write"
+# Today's intraday view: per-agent adherence is for those who run the floor, not for agents themselves.
+WORKFORCE_INTRADAY = "workforce.intraday"
 INSIGHTS_READ = "insights.read"
 SETTINGS_MANAGE = "settings.manage"
 # Routing configuration: groups, skills, languages, capacities, routing settings, site hours.
@@ -44,7 +46,7 @@ _AGENT_WORK = {
     TICKET_MERGE,
     USER_READ,
 }
-_READ_ALL = {TICKET_READ, USER_READ, SUCCESS_READ, WORKFORCE_READ, INSIGHTS_READ}
+_READ_ALL = {TICKET_READ, USER_READ, SUCCESS_READ, WORKFORCE_READ, WORKFORCE_INTRADAY, INSIGHTS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(

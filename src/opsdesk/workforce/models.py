@@ -10,7 +10,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from opsdesk.core.database import Base, JSONType
@@ -76,3 +76,42 @@ class PlanScenario(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
     created_by: Mapped[User | None] = relationship()
+
+
+class IntradayBaseline(Base):
+    """A channel's forecast per 15-minute interval for three UTC days from `origin` (yesterday's UTC
+    midnight), made from the desk's history before `origin`: the "original" forecast intraday re-forecasts
+    from when no stored plan covers today. Made once a day by the intraday job, as forecasting at 15-minute
+    intervals takes seconds per channel."""
+
+    __tablename__ = "workforce_intraday_baselines"
+    __table_args__ = (UniqueConstraint("channel", "origin", name="uq_intraday_baseline"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[datetime]
+    interval_minutes: Mapped[int] = mapped_column(Integer)
+    made_at: Mapped[datetime]
+    # How it was made (the forecasting model chosen), shown beside the numbers.
+    model: Mapped[str] = mapped_column(String(300))
+    forecast: Mapped[list[float]] = mapped_column(JSONType)
+
+
+class IntradayReforecast(Base):
+    """The re-forecast of one channel at one 15-minute tick: the ratio of contacts that arrived to the
+    forecast over the window before `at`, by which every later interval of the day is scaled."""
+
+    __tablename__ = "workforce_intraday_reforecasts"
+    __table_args__ = (
+        UniqueConstraint("at", "channel", name="uq_intraday_reforecast"),
+        Index("ix_workforce_intraday_reforecasts_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(300))
+    window_actual: Mapped[float]
+    window_forecast: Mapped[float]
+    ratio: Mapped[float]
+    computed_at: Mapped[datetime]

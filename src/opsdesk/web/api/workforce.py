@@ -1,5 +1,5 @@
 """/api/v1/workforce: stored plan runs (forecast, staffing, site schedule, hiring) and building a new one;
-planning scenarios (the chain from customer growth to hires) and their comparison."""
+planning scenarios (the chain from customer growth to hires) and their comparison; today's intraday view."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from opsdesk.core import permissions
-from opsdesk.core.errors import NotFound
+from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.desk.schemas import MAX_ID
 from opsdesk.web.api.tickets import BoundedBodyRoute
 from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep
+from opsdesk.web.ui.zones import viewer_zone, zone_named
 from opsdesk.workforce import actions, queries
 from opsdesk.workforce import scenarios as scenario_actions
+from opsdesk.workforce.intraday.day import intraday_day
+from opsdesk.workforce.intraday.schemas import IntradayOut
 from opsdesk.workforce.schemas import (
     PlanBuildIn,
     PlanRunOut,
@@ -127,3 +130,29 @@ def change_scenario(
     )
     session.commit()
     return ScenarioOut.of(scenario)
+
+
+ZoneName = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$",
+        description="IANA zone whose day is shown (e.g. Europe/Dublin); default: the reader's own zone.",
+    ),
+]
+
+
+@router.get("/workforce/intraday", response_model=IntradayOut)
+def intraday(user: CurrentUser, session: SessionDep, clock: ClockDep, zone: ZoneName = None) -> IntradayOut:
+    """Today in the zone: forecast, arrivals and re-forecast per channel and 15-minute interval; agents
+    required, scheduled and online; adherence per agent. Computed in the request (the day's baseline
+    forecast is the intraday job's, or made here in a few seconds before the job has run)."""
+    permissions.require(user, permissions.WORKFORCE_INTRADAY)
+    if zone is None:
+        chosen = viewer_zone(user, None).zone
+    elif (named := zone_named(zone)) is None:
+        raise ValidationFailed(f"unknown time zone {zone!r}", field="zone")
+    else:
+        chosen = named
+    return IntradayOut.of(intraday_day(session, now=clock.now(), zone=chosen))
