@@ -14,6 +14,7 @@ from opsdesk.web.ui import (
     dashboards,
     home,
     insights_pages,
+    lifecycle_pages,
     notifications_pages,
     planner,
     planner_scenarios,
@@ -40,6 +41,7 @@ def install(app: FastAPI) -> None:
         portal,
         planner,
         planner_scenarios,
+        lifecycle_pages,  # before success_pages: /customers/lifecycle is not an account id
         success_pages,
         quality_pages,
         preferences,
