@@ -26,6 +26,7 @@ import opsdesk.insights.imports.models
 import opsdesk.insights.reports.models
 import opsdesk.quality.models
 import opsdesk.success.health.models
+import opsdesk.success.lifecycle.models
 import opsdesk.success.models
 import opsdesk.success.pipeline.models
 import opsdesk.success.playbooks.models

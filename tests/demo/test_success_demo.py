@@ -17,7 +17,7 @@ from opsdesk.core.database import make_session_factory
 from opsdesk.core.models import Event, Organisation, Role, User
 from opsdesk.demo.loader import load_demo
 from opsdesk.desk.models import Ticket
-from opsdesk.success import queries, retention
+from opsdesk.success import portfolio, queries, retention
 from opsdesk.success.health import queries as health_queries
 from opsdesk.success.models import (
     Account,
@@ -191,9 +191,19 @@ def _check_backtest_finds_utilisation_signal(loaded: dict[str, int], db: Session
     assert weights is not None and weights.get("renewal_proximity", 0) < 25, weights
 
 
+def _check_csm_work_counts_as_touches(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
+    """Issue 14: `opsdesk portfolio` showed 0 touches for every CSM: the demo recorded no CSM work."""
+    assert loaded["CSM tasks"] > ACCOUNTS
+    today = clock.now().date()
+    kpis = portfolio.productivity(db, today - timedelta(days=364), today)
+    assert len(kpis) == 12 and (kpis["touches_per_account"] > 1).all(), kpis
+    assert kpis["tasks_on_time"].between(0.5, 0.95).all(), kpis
+
+
 def test_the_book_is_shaped_like_a_real_one(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
     _check_segments_csms_stages_and_contacts(loaded, db)
     _check_stage_events(loaded, db, clock)
+    _check_csm_work_counts_as_touches(loaded, db, clock)
 
 
 def test_the_book_retains_and_signals_like_a_real_one(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Event, Organisation, User
 from opsdesk.demo.bulk import bulk_insert, next_id
+from opsdesk.demo.csm_work import create_csm_work
 from opsdesk.demo.names import company_names, person_name, slug
 from opsdesk.demo.nps import create_nps_history
 from opsdesk.success import actions
@@ -543,6 +544,10 @@ def create_success_book(
     scored = 0
     for as_of in _scoring_dates(today):
         scored += health_actions.score_accounts(session, as_of=as_of, clock=FixedClock(_at(as_of, 23))).scored
+    # Last, so its draws leave everything above as it was.
+    worked = create_csm_work(
+        session, rng=rng, now=now, accounts=account_rows, segment_names={i: n for n, i in segment_ids.items()}
+    )
     step(1)
     return {
         "success accounts": len(account_rows),
@@ -552,4 +557,5 @@ def create_success_book(
         "utilisation months": len(usage_rows),
         "health snapshots": scored,
         **surveyed,
+        **worked,
     }

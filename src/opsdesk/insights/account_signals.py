@@ -110,3 +110,34 @@ def csat_by_organisation(
         good, bad = counts.get(org, (0, 0))
         counts[org] = (good + (rating == "good"), bad + (rating == "bad"))
     return counts
+
+
+STAFF_TICKET_TOUCHES = ("message_added", "call_completed")
+
+
+def staff_ticket_touches(
+    session: Session,
+    organisation_ids: Iterable[int],
+    staff_ids: Iterable[int],
+    *,
+    start: datetime,
+    end: datetime,
+) -> dict[tuple[int, int], int]:
+    """(organisation, person) -> the replies, internal notes and phone calls those people made in
+    ``[start, end)`` on the organisations' tickets: their work with the customer on the desk."""
+    orgs, people = sorted(set(organisation_ids)), sorted(set(staff_ids))
+    if not orgs or not people:
+        return {}
+    rows = session.execute(
+        select(Ticket.organisation_id, Event.actor_id, func.count())
+        .join(Ticket, and_(Event.subject_type == "ticket", Event.subject_id == Ticket.id))
+        .where(
+            Ticket.organisation_id.in_(orgs),
+            Event.actor_id.in_(people),
+            Event.type.in_(STAFF_TICKET_TOUCHES),
+            Event.at >= start,
+            Event.at < end,
+        )
+        .group_by(Ticket.organisation_id, Event.actor_id)
+    ).all()
+    return {(int(org), int(actor)): int(n) for org, actor, n in rows if org is not None and actor is not None}

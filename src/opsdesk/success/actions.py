@@ -218,6 +218,7 @@ def create_account(
         actor=actor,
         data={
             "stage": stage.value,
+            "stage_since": account.stage_since.isoformat(),
             "parent_id": parent.id if parent else None,
             "segment": account.segment.name if account.segment else None,
         },

@@ -18,17 +18,22 @@ account goes only to a CSM who stays at or below the level after taking it, pref
 already covers its region and segment, then the least loaded. So the suggestion moves few, small
 accounts, and a CSM never receives more than the level allows.
 
+A CSM's book is defined once, here (``in_book``), and every place that shows it (the customers page,
+``opsdesk portfolio``, the API, the dashboard and the productivity KPIs) counts it through this module:
+the accounts the CSM owns that are active customers on the day. Each account counts, a subsidiary
+with its own contract too (it is its own relationship to run); a churned or lapsed one does not.
+
 Health mix reads the latest effective band of each account when the health tables exist; accounts
-never scored (or no health tables at all) count as "unknown", not as any band. Task KPIs likewise come
-from the playbook tasks table when it exists and are None (unknown) otherwise.
+never scored (or no health tables at all) count as "unknown", not as any band. The on-time share of
+tasks comes from the playbook tasks table when it exists and is None (unknown) otherwise; touches come
+from the event log (``success.touches``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC as _UTC
-from datetime import date, datetime, time
+from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Table, func, select
@@ -52,6 +57,7 @@ BOOK_COLUMNS = [
     "arr_cents",
     "covered_lives",
     *HEALTH_BANDS,
+    "churned",
     "account_load",
     "arr_load",
     "load",
@@ -101,13 +107,19 @@ def active(accounts: pd.DataFrame) -> pd.Series:
     return (stage != "churned") & ((accounts["arr_cents"] > 0) | (stage == "implementation"))
 
 
+def in_book(accounts: pd.DataFrame) -> pd.Series:
+    """The accounts in a CSM's book: owned by a CSM and active customers on the day."""
+    return accounts["csm_id"].notna() & active(accounts)
+
+
 def books(accounts: pd.DataFrame, csms: pd.DataFrame, capacity: Mapping[str, Capacity]) -> pd.DataFrame:
-    """One row per CSM (every CSM in ``csms``, with or without accounts), of their active customers.
-    ``accounts``: account_id, csm_id, segment, region, stage, arr_cents, covered_lives, health_band
-    (None = unknown)."""
+    """One row per CSM (every CSM in ``csms``, with or without accounts), of their active customers,
+    and how many of the accounts they own have churned. ``accounts``: account_id, csm_id, segment,
+    region, stage, arr_cents, covered_lives, health_band (None = unknown)."""
     import pandas as pd
 
-    owned = accounts[accounts["csm_id"].notna() & active(accounts)].copy()
+    owned = accounts[in_book(accounts)].copy()
+    churned = accounts.loc[accounts["stage"].astype(str) == "churned", "csm_id"].value_counts()
     owned = owned.join(account_weights(owned, capacity))
     owned["band"] = owned["health_band"].fillna("unknown")
     rows = []
@@ -123,6 +135,7 @@ def books(accounts: pd.DataFrame, csms: pd.DataFrame, capacity: Mapping[str, Cap
                 "arr_cents": int(mine["arr_cents"].sum()),
                 "covered_lives": int(mine["covered_lives"].sum()),
                 **{band: int(bands.get(band, 0)) for band in HEALTH_BANDS},
+                "churned": int(churned.get(csm.csm_id, 0)),
                 "account_load": round(account_load, 4),
                 "arr_load": round(arr_load, 4),
                 "load": round(max(account_load, arr_load), 4),
@@ -148,7 +161,7 @@ def rebalance(
     max_moves: int = 200,
 ) -> list[Move]:
     """Suggested moves (see the module doc); accounts and csms as for ``books``."""
-    owned = accounts[accounts["csm_id"].notna() & active(accounts)].copy()
+    owned = accounts[in_book(accounts)].copy()
     owned["csm_id"] = owned["csm_id"].astype("int64")
     owned = owned.join(account_weights(owned, capacity))
     csm_ids = [int(c) for c in csms["csm_id"]]
@@ -265,6 +278,18 @@ def portfolio(
     return books(accounts_frame(session, day), csms_frame(session), capacity)
 
 
+def team_books(session: Session, day: date) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The books on ``day``, and the active customers nobody owns (accounts, ARR, covered lives)."""
+    accounts = accounts_frame(session, day)
+    unowned = accounts[accounts["csm_id"].isna() & active(accounts)]
+    return books(accounts, csms_frame(session), DEFAULT_CAPACITY), {
+        "accounts": len(unowned),
+        "arr_cents": int(unowned["arr_cents"].sum()),
+        "covered_lives": int(unowned["covered_lives"].sum()),
+        "red": int((unowned["health_band"] == "red").sum()),
+    }
+
+
 def rebalance_suggestions(
     session: Session, day: date, capacity: Mapping[str, Capacity] = DEFAULT_CAPACITY
 ) -> tuple[list[Move], pd.DataFrame]:
@@ -276,11 +301,9 @@ def rebalance_suggestions(
 KPI_COLUMNS = ["csm_id", "csm", "accounts", "touches_per_account", "tasks_on_time", "renewal_rate", "nrr"]
 
 
-def _task_kpis(
-    session: Session, start: date, end: date, book: pd.DataFrame
-) -> dict[int, tuple[float, float | None]]:
-    """Per CSM: done tasks in the period per account in the book, and done-on-time share of the tasks
-    due in the period. Empty when the tasks table does not exist."""
+def _tasks_on_time(session: Session, start: date, end: date, book: pd.DataFrame) -> dict[int, float | None]:
+    """Per CSM: the done-on-time share of the tasks on their book due in the period. Empty when the
+    tasks table does not exist."""
     tasks = _table("success_tasks")
     if tasks is None:
         return {}
@@ -290,45 +313,34 @@ def _task_kpis(
         )
     ).all()
     owner = dict(zip(book["account_id"].astype(int), book["csm_id"], strict=True))
-    first = datetime.combine(start, time.min, tzinfo=_UTC)
-    after = datetime.combine(end, time.max, tzinfo=_UTC)
-    done: dict[int, int] = {}
     due: dict[int, int] = {}
     on_time: dict[int, int] = {}
     for account_id, status, due_on, completed_at in rows:
         csm = int(owner[int(account_id)])
         status = str(getattr(status, "value", status))
-        if completed_at is not None and completed_at.tzinfo is None:
-            completed_at = completed_at.replace(tzinfo=_UTC)
-        if status == "done" and completed_at is not None and first <= completed_at <= after:
-            done[csm] = done.get(csm, 0) + 1
         if status != "skipped" and start <= due_on <= end:
             due[csm] = due.get(csm, 0) + 1
             if status == "done" and completed_at is not None and completed_at.date() <= due_on:
                 on_time[csm] = on_time.get(csm, 0) + 1
-    accounts = book.groupby("csm_id").size()
-    return {
-        int(c): (
-            done.get(int(c), 0) / int(n),
-            on_time.get(int(c), 0) / due[int(c)] if due.get(int(c)) else None,
-        )
-        for c, n in accounts.items()
-    }
+    return {csm: on_time.get(csm, 0) / n for csm, n in due.items()}
 
 
 def productivity(session: Session, start: date, end: date) -> pd.DataFrame:
-    """Per CSM over [start, end]: touches (done tasks) per account, tasks done on time, renewal rate
-    (renewals due in the period that were kept, by logo) and the NRR of the customers they own."""
+    """Per CSM over [start, end]: the accounts in their book at the end, touches (``success.touches``)
+    per account of it, tasks done on time, renewal rate (renewals due in the period that were kept, by
+    logo) and the NRR of the customers they own. None where there is nothing to measure."""
     import pandas as pd
 
     from opsdesk.success import retention
+    from opsdesk.success.touches import touches_by_csm
 
     if end < start:
         raise ValueError("the period ends before it starts")
     csms = csms_frame(session)
     book = accounts_frame(session, end)
-    book = book[book["csm_id"].notna()]
-    task_kpis = _task_kpis(session, start, end, book)
+    book = book[in_book(book)]
+    on_time_share = _tasks_on_time(session, start, end, book)
+    touches = touches_by_csm(session, book, start, end)
     movements, customers = success_queries.movements_frame(session), success_queries.customers_frame(session)
     bridge = retention.bridge(movements, customers, [(start, end)], "csm") if not movements.empty else None
     renewals = retention.renewal_retention(movements, customers, start, end, "csm")
@@ -339,15 +351,15 @@ def productivity(session: Session, start: date, end: date) -> pd.DataFrame:
     }
     rows = []
     for csm in csms.itertuples():
-        touches, on_time = task_kpis.get(int(csm.csm_id), (None, None))
+        accounts = int((book["csm_id"] == csm.csm_id).sum())
         value = nrr.get(csm.csm)
         rows.append(
             {
                 "csm_id": int(csm.csm_id),
                 "csm": csm.csm,
-                "accounts": int((book["csm_id"] == csm.csm_id).sum()),
-                "touches_per_account": touches,
-                "tasks_on_time": on_time,
+                "accounts": accounts,
+                "touches_per_account": touches.get(int(csm.csm_id), 0) / accounts if accounts else None,
+                "tasks_on_time": on_time_share.get(int(csm.csm_id)),
                 "renewal_rate": kept.get(csm.csm),
                 "nrr": None if value is None or pd.isna(value) else float(value),
             }

@@ -94,3 +94,45 @@ def test_renewals_forecast_and_portfolio_commands(cli_db: Session, tmp_path: Pat
     capacity.write_text("{nope")
     code, out = run("portfolio", "--capacity", str(capacity))
     assert code != 0 and "line 1" in out
+
+
+def test_portfolio_counts_each_csms_touches_from_the_event_log(cli_db: Session) -> None:
+    """Issue 14: touches were always 0: only done tasks counted, and a book with no playbook tasks (the
+    demo's) had none. Now every piece of the CSM's work the event log records counts, in the period."""
+    from opsdesk.core import actions as core_actions
+    from opsdesk.desk import actions as desk
+    from opsdesk.desk.models import AuthorKind, Channel
+    from opsdesk.success.playbooks import actions as tasks
+    from opsdesk.success.playbooks.models import TaskStatus
+    from opsdesk.success.voice import actions as voice
+    from opsdesk.success.voice.models import Severity
+
+    csm = make_user(cli_db, NOW, Role.CSM, email="csm@example.com")
+    lead = make_user(cli_db, NOW, Role.CS_LEAD, email="lead@example.com")
+    org = core_actions.create_organisation(cli_db, name="Acme Health", clock=NOW)
+    requester = make_user(cli_db, NOW, Role.REQUESTER, email="rita@acme.test", organisation=org)
+    acme = success.create_account(
+        cli_db, name="Acme", covered_lives=50, owner=csm, organisation=org, clock=NOW
+    )
+    beta = success.create_account(cli_db, name="Beta", covered_lives=50, owner=csm, clock=NOW)
+    years_ago = FixedClock(datetime(2024, 6, 3, 9, 0, tzinfo=UTC))
+    for clock, actor in ((NOW, csm), (NOW, lead), (years_ago, csm)):  # only the first is a touch
+        task = tasks.create_task(cli_db, account=beta, title="Call", due_on=date(2026, 3, 9), clock=clock)
+        tasks.update_task(cli_db, task=task, status=TaskStatus.DONE, clock=clock, actor=actor)
+    voice.open_escalation(
+        cli_db, account=acme, severity=Severity.SEV2, title="Late file", clock=NOW, actor=csm
+    )
+    ticket = desk.create_ticket(
+        cli_db, requester=requester, subject="File", body_text="Rejected", channel=Channel.EMAIL, clock=NOW
+    )
+    desk.add_message(
+        cli_db, ticket=ticket, author=csm, author_kind=AuthorKind.AGENT, public=False, channel=Channel.WEB,
+        clock=NOW, body_text="Customer is on a renewal: please prioritise",
+    )  # fmt: skip
+    cli_db.commit()
+
+    code, out = run("portfolio", "--rebalance", "--format", "json")
+    assert code == 0, out
+    books = {b["csm"]: b for b in json.loads(out.split("\n]\n", 1)[0] + "\n]")}
+    # a done task, an escalation opened and a note on the customer's ticket, over two accounts
+    assert books["csm@example.com"]["touches_per_account"] == 1.5

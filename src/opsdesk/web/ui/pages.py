@@ -15,6 +15,7 @@ from opsdesk.web.ui import (
     home,
     insights_pages,
     intraday_pages,
+    lifecycle_pages,
     notifications_pages,
     planner,
     planner_scenarios,
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
         planner,
         planner_scenarios,
         intraday_pages,
+        lifecycle_pages,  # before success_pages: /customers/lifecycle is not an account id
         success_pages,
         quality_pages,
         preferences,

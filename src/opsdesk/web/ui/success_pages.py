@@ -124,7 +124,7 @@ def portfolio(
         for a in accounts
         if a.parent_id is None
     ]
-    books = _books(rows)
+    books = _books(session, today)
 
     def keep(row: PortfolioRow) -> bool:
         name = row.account.segment.name if row.account.segment else ""
@@ -153,33 +153,38 @@ def portfolio(
     )
 
 
-def _books(rows: list[PortfolioRow]) -> list[dict[str, Any]]:
-    """Per CSM: live customers, their ARR and covered lives, red health, and customers lost."""
-    books: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        owner = row.account.owner
-        key = owner.name if owner else "(unassigned)"
-        book = books.setdefault(
-            key,
+def _books(session: Session, today: date) -> list[dict[str, Any]]:
+    """Per CSM: the active customers in their book, its ARR, covered lives and red health, and the
+    customers they lost; counted as ``opsdesk portfolio`` and the dashboards count them."""
+    from opsdesk.success import portfolio as book_of_business
+
+    frame, unowned = book_of_business.team_books(session, today)
+    names = {e: n for e, n in session.execute(select(User.email, User.name).where(User.role == Role.CSM))}
+    books = [
+        {
+            "csm": names.get(row["csm"]) or row["csm"],
+            "email": row["csm"],
+            "customers": int(row["accounts"]),
+            "arr": int(row["arr_cents"]),
+            "lives": int(row["covered_lives"]),
+            "red": int(row["red"]),
+            "churned": int(row["churned"]),
+        }
+        for row in frame.to_dict("records")
+    ]
+    if unowned["accounts"]:
+        books.append(
             {
-                "csm": key,
-                "email": owner.email if owner else "",
-                "customers": 0,
-                "arr": 0,
-                "lives": 0,
-                "red": 0,
+                "csm": "(unassigned)",
+                "email": "",
+                "customers": unowned["accounts"],
+                "arr": unowned["arr_cents"],
+                "lives": unowned["covered_lives"],
+                "red": unowned["red"],
                 "churned": 0,
-            },
+            }
         )
-        if row.account.stage is Stage.CHURNED:
-            book["churned"] += 1
-            continue
-        book["customers"] += 1
-        book["arr"] += row.arr_cents
-        book["lives"] += row.account.covered_lives
-        band = row.health.effective_band if row.health else None
-        book["red"] += int(band is not None and band.value == "red")
-    return sorted(books.values(), key=lambda b: -b["arr"])
+    return sorted(books, key=lambda b: -b["arr"])
 
 
 # --- one account -------------------------------------------------------------------------------------
@@ -193,6 +198,8 @@ EVENT_TEXT = {
     "subscription_created": "Contract term added",
     "subscription_updated": "Contract term changed",
     "subscription_amended": "Contract amended",
+    "handoff_completed": "Hand-off completed",
+    "phase_owner_changed": "Phase owner changed",
 }
 
 
@@ -212,6 +219,11 @@ def _event_detail(type_: str, data: dict[str, Any]) -> str:
         return f"{data.get('start', '')} to {data.get('end', '')}"
     if type_ == "subscription_amended":
         return f"effective {data.get('effective', '')}"
+    if type_ == "handoff_completed":
+        answers = data.get("checklist") or []
+        done = sum(1 for a in answers if isinstance(a, dict) and a.get("done"))
+        note = f"; {data['note']}" if data.get("note") else ""
+        return f"{data.get('from', '')} → {data.get('to', '')}: {done} of {len(answers)} checks done{note}"
     shown = {k: v for k, v in data.items() if not k.endswith("_id") and v not in (None, "", [], {})}
     prefix = ""
     if "to" in shown:  # any status-like change: health bands, task and escalation states
