@@ -7,7 +7,11 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from sqlalchemy.orm import Session
 
+from opsdesk.core.actions import create_user
+from opsdesk.core.clock import FixedClock
+from opsdesk.core.models import Role, Tier
 from opsdesk.insights.kpis.definitions import public_agent_replies
 from opsdesk.insights.kpis.engine import compute
 from opsdesk.insights.kpis.request import KpiRequest
@@ -157,3 +161,24 @@ def test_rollup_adds_parts_not_rates() -> None:
     assert team["handle_s"] == 5400.0
     assert team["occupancy"] == pytest.approx(0.5)  # only Ana has presence: 3600 / 7200
     assert team["qa_score"] == pytest.approx((60 * 1 + 100 * 3) / 4)  # the mean of the four reviews
+
+
+def test_time_online_reads_the_presence_the_routing_pages_set(db: Session, clock: FixedClock) -> None:
+    """The statuses agents set (desk/routing) are the presence events occupancy is computed from."""
+    from opsdesk.desk.routing.models import PresenceStatus
+    from opsdesk.desk.routing.presence import set_presence
+    from opsdesk.insights.productivity.queries import presence as presence_events
+
+    agent = create_user(db, email="ana@desk.test", name="Ana", role=Role.AGENT, tier=Tier.L1, clock=clock)
+    start = clock.now()
+    for minutes, status in (
+        (0, PresenceStatus.ONLINE),
+        (90, PresenceStatus.AWAY),
+        (120, PresenceStatus.ONLINE),
+    ):
+        step = FixedClock(start + timedelta(minutes=minutes))
+        set_presence(db, agent=agent, status=status, clock=step, actor=agent)
+    db.commit()
+    log = presence_events(db, start, start + timedelta(hours=3))
+    # Online 0-90 and 120-180 minutes: 2.5 hours.
+    assert online_seconds(log, start, start + timedelta(hours=3)) == {agent.id: 2.5 * 3600}

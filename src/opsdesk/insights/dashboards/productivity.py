@@ -80,10 +80,15 @@ def productivity_dashboard(
         outcomes=outcomes,
         replies=productivity.reply_counts(replies),
         handle=productivity.handle_seconds(contacts(frames.calls, frames.events), start, end),
-        online=productivity.online_seconds(presence, start, end),
+        # The last status runs to now, not to the end of a period that is not over yet.
+        online=(online := productivity.online_seconds(presence, start, min(end, now))),
         qa=queries.qa_scores(session, reader, where.start, where.end),
     )
-    note = "" if len(presence) else "No presence events in this period: occupancy shows no presence data."
+    note = (
+        ""
+        if any(online.values())
+        else "No time online in this period (presence events): occupancy shows no presence data."
+    )
     team_rows = productivity.rollup(rows, teams)
     site_rows = productivity.rollup(rows, sites)
     return [

@@ -4,7 +4,7 @@
   Touches per ticket: those replies / the distinct tickets they went to.
 - Handle time: the handling seconds of the calls and chats the agent answered (the KPI engine's contact
   frame, so AHT and handle time are one definition).
-- Time online: from ``agent_status_changed`` presence events (agent_id, at, status), the seconds spent
+- Time online: from ``presence_changed`` events (agent_id, at, status: the event's ``to``), the seconds spent
   in ``online`` inside the period; the status in force when the period starts is the agent's last
   event before it. Occupancy: handle time / time online. An agent with no presence event at all has no
   occupancy (None, shown as "no presence data"), never a guessed one.

@@ -19,7 +19,8 @@ from opsdesk.quality.scoring import iqs
 if TYPE_CHECKING:
     import pandas as pd
 
-PRESENCE_EVENT = "agent_status_changed"
+# Written by desk/routing/presence.set_presence: data "from" and "to" are the statuses.
+PRESENCE_EVENT = "presence_changed"
 STAFF = (Role.AGENT, Role.SUPPORT_LEAD, Role.ADMIN)
 
 
@@ -60,7 +61,7 @@ def presence(session: Session, start: datetime, end: datetime) -> pd.DataFrame:
     import pandas as pd
 
     agent = case((Event.subject_type == "user", Event.subject_id), else_=Event.actor_id)
-    status = Event.data["status"].as_string()
+    status = Event.data["to"].as_string()
     before = (
         select(func.max(Event.id))
         .where(Event.type == PRESENCE_EVENT, Event.at < start)
