@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,6 +39,14 @@ from opsdesk.desk.routing.router import (
 # waiting (still unassigned when the history ends, the demo's live router sees it).
 RETRY_EVERY = timedelta(minutes=5)
 RETRY_FOR = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Presence:
+    agent_id: int
+    at: datetime
+    before: str
+    after: str
 
 
 class HistoryRouter:
@@ -133,6 +144,29 @@ class HistoryRouter:
         if held is not None:
             self._seq += 1
             heapq.heappush(self._releases, (at, self._seq, *held))
+
+    def shifts_worked(self, start: datetime, end: datetime, rng: np.random.Generator) -> Iterator[Presence]:
+        """The agents' statuses over the history, as the presence pages would have recorded them: online
+        at their site's shift start, away for a break of 30-60 minutes near its middle, offline at its
+        end; about one shift in eight not worked (leave, sickness). Only whole local days from ``start``
+        until ``end``'s day, so nothing overlaps the live presence the demo sets at ``end``."""
+        for agent in self.agents:
+            if agent.site_id is None:
+                continue
+            zone, shift_start, shift_end = self._site_zone[agent.site_id]
+            day = start.astimezone(zone).date() + timedelta(days=1)
+            last = end.astimezone(zone).date() - timedelta(days=1)
+            while day <= last:
+                if rng.random() >= 0.125:
+                    opens = datetime.combine(day, shift_start, zone).astimezone(UTC)
+                    closes = datetime.combine(day, shift_end, zone).astimezone(UTC)
+                    pause = opens + (closes - opens) / 2 + timedelta(minutes=int(rng.integers(-60, 60)))
+                    back = pause + timedelta(minutes=int(rng.integers(30, 61)))
+                    yield Presence(agent.id, opens, "offline", "online")
+                    yield Presence(agent.id, pause, "online", "away")
+                    yield Presence(agent.id, back, "away", "online")
+                    yield Presence(agent.id, closes, "online", "offline")
+                day += timedelta(days=1)
 
     def _router(self, at: datetime) -> Router:
         """One router per UTC hour (shifts change on the hour), sharing the agents and their loads."""

@@ -125,15 +125,22 @@ class _Writer:
         )
 
     def event(
-        self, ticket_id: int, at: datetime, type_: str, actor: int | None, data: dict[str, Any]
+        self,
+        subject_id: int,
+        at: datetime,
+        type_: str,
+        actor: int | None,
+        data: dict[str, Any],
+        *,
+        subject: str = "ticket",
     ) -> None:
         self.events.append(
             {
                 "id": self.ids.event,
                 "at": at,
                 "actor_id": actor,
-                "subject_type": "ticket",
-                "subject_id": ticket_id,
+                "subject_type": subject,
+                "subject_id": subject_id,
                 "type": type_,
                 "data": data,
             }
@@ -261,6 +268,11 @@ def generate_tickets(
         if len(writer.events) > 50_000:
             writer.flush()
         progress(1)
+    # Its own generator: the shifts' draws leave the tickets as they were.
+    for worked in router.shifts_worked(start, end, np.random.default_rng(11)):
+        data = {"from": worked.before, "to": worked.after, "on_call": False, "in_chats": False}
+        data["reason"] = "shift"
+        writer.event(worked.agent_id, worked.at, "presence_changed", worked.agent_id, data, subject="user")
     writer.flush()
     return total
 
