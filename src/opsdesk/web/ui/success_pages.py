@@ -176,6 +176,7 @@ def portfolio(
         sort_link=sort_link,
         sort=sort,
         descending=descending,
+        per_page=per_page,
         books=books,
         segments=[s.name for s in queries.segments(session)],
         csms=csms,
