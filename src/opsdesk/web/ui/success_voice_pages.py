@@ -22,7 +22,7 @@ from opsdesk.web.api.params import FormBlankOrId, FormLine, FormText, OptionalFi
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import FormUser, PageUser
 from opsdesk.web.ui.render import page
-from opsdesk.web.ui.success_work_pages import workable_accounts
+from opsdesk.web.ui.success_work_pages import back_to, workable_accounts
 
 router = APIRouter(include_in_schema=False)
 MAX_TITLE = 200
@@ -77,6 +77,7 @@ def open_escalation(
     severity: Annotated[Severity, Form()] = Severity.SEV3,
     title: FormLine = "",
     note: FormText = "",
+    next: FormLine = "",
 ) -> Response:
     permissions.require(user, permissions.SUCCESS_WRITE)
     if not account_id:
@@ -92,7 +93,7 @@ def open_escalation(
         session, account=account, severity=severity, title=title, note=note, actor=user, clock=clock
     )
     session.commit()
-    return RedirectResponse("/escalations", status_code=303)
+    return RedirectResponse(back_to(next, "/escalations"), status_code=303)
 
 
 @router.post("/escalations/{escalation_id}/resolve")

@@ -37,8 +37,10 @@ def viewer_today(request: Request, user: User, clock: ClockDep) -> date:
     return clock.now().astimezone(zone).date()
 
 
-def _back(target: str, default: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else default
+def back_to(target: str, default: str) -> str:
+    """Where a form returns to: a path on this site only (never ``//elsewhere`` or ``/\\elsewhere``,
+    which browsers read as another host)."""
+    return target if target[:1] == "/" and target[1:2] not in ("/", "\\") else default
 
 
 def _task(session: Session, user: User, task_id: int) -> Task:
@@ -121,7 +123,7 @@ def complete_task(
     access.require_work_task(user, row)
     actions.update_task(session, task=row, status=TaskStatus.DONE, actor=user, clock=clock)
     session.commit()
-    return RedirectResponse(_back(next, "/tasks"), status_code=303)
+    return RedirectResponse(back_to(next, "/tasks"), status_code=303)
 
 
 @router.post("/tasks/{task_id}/email")
