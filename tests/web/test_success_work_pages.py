@@ -86,6 +86,8 @@ def _book(db: Session, clock: FixedClock) -> dict[str, Any]:
     return {"acme": acme, "call": call, "playbook": playbook}
 
 
+# The most expensive kind of test: one database is enough, the HTTP and domain tests cover both.
+@pytest.mark.parametrize("_engine", ["sqlite"], indirect=True)
 def test_a_csm_works_a_task_and_sends_an_approved_playbook_email(
     browser: Any,
     live_server: LiveServer,

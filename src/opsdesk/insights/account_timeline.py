@@ -101,7 +101,7 @@ def replies_to(
             "email_reply",
             number,
             HIDDEN_SUBJECT if sensitive and not see_sensitive else subject,
-            answered,
+            answered or "",
         )
         for at, number, subject, sensitive, answered in rows
     ]
