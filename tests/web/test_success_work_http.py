@@ -46,6 +46,7 @@ def _people(db: Session, clock: FixedClock) -> dict[str, User]:
         "otto": make_user(db, clock, Role.CSM, email="otto@cs.test"),
         "lee": make_user(db, clock, Role.CS_LEAD, email="lee@cs.test"),
         "ana": make_user(db, clock, Role.AGENT, email="ana@desk.test"),
+        "al": make_user(db, clock, Role.ANALYST, email="al@ops.test"),
     }
 
 
@@ -78,9 +79,12 @@ def test_task_pages_keep_to_the_book(live_server: LiveServer, db: Session, clock
     db.expire_all()
     assert db.get_one(Task, task.id).status is TaskStatus.OPEN
 
+    analyst = _client(live_server, "al@ops.test").get("/tasks/overdue").text  # reads the team's, works none
+    assert "Call Acme" in analyst and f"complete-{task.id}" not in analyst
     lee = _client(live_server, "lee@cs.test")
     overdue = lee.get("/tasks/overdue").text
     assert "Call Acme" in overdue and people["cleo"].name in overdue  # the team's, with owners
+    assert f"complete-{task.id}" in overdue
     assert lee.post(f"/tasks/{task.id}/complete", data={"csrf_token": "stale"}).status_code in (400, 403)
     token = _csrf(lee, "/tasks/overdue")
     done = lee.post(f"/tasks/{task.id}/complete", data={"csrf_token": token, "next": "//evil.test/"})

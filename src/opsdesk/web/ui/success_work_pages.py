@@ -73,6 +73,7 @@ def my_tasks(request: Request, user: PageUser, session: SessionDep, clock: Clock
         team=False,
         back="/tasks",
         live_email=live_email,
+        may_work=lambda task: access.may_work_task(user, task),
     )
 
 
@@ -94,6 +95,7 @@ def overdue_tasks(request: Request, user: PageUser, session: SessionDep, clock: 
         team=team,
         back="/tasks/overdue",
         live_email=live_email,
+        may_work=lambda task: access.may_work_task(user, task),
     )
 
 
