@@ -29,6 +29,8 @@ from opsdesk.success.models import (
     Subscription,
     Utilisation,
 )
+from opsdesk.success.playbooks.models import Task, TaskStatus
+from opsdesk.success.voice.models import Escalation
 from tests.conftest import _empty_all_tables
 
 ACCOUNTS = 400
@@ -200,10 +202,25 @@ def _check_csm_work_counts_as_touches(loaded: dict[str, int], db: Session, clock
     assert kpis["tasks_on_time"].between(0.5, 0.95).all(), kpis
 
 
+def _check_the_team_has_work(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
+    """The task, playbook, escalation and feedback pages have a book to run: renewal plays fired two
+    weeks ago and today, some of their tasks done and some overdue, emails waiting for approval."""
+    tasks = db.scalars(select(Task).where(Task.playbook_id.is_not(None))).all()  # not the CSM check-ins
+    assert loaded["playbook tasks"] == len(tasks) > 0
+    today = clock.now().date()
+    overdue = [t for t in tasks if t.status is TaskStatus.OPEN and t.due_on < today]
+    assert overdue and 0 < loaded["playbook tasks done"] < len(tasks)
+    waiting = [t for t in tasks if t.email_subject and t.email_needs_approval and not t.emails]
+    assert waiting and any(t.email_to for t in waiting)
+    assert loaded["CS escalations"] == len(db.scalars(select(Escalation)).all()) == 6
+    assert loaded["feedback asks"] > 0
+
+
 def test_the_book_is_shaped_like_a_real_one(loaded: dict[str, int], db: Session, clock: FixedClock) -> None:
     _check_segments_csms_stages_and_contacts(loaded, db)
     _check_stage_events(loaded, db, clock)
     _check_csm_work_counts_as_touches(loaded, db, clock)
+    _check_the_team_has_work(loaded, db, clock)
 
 
 def test_the_book_retains_and_signals_like_a_real_one(

@@ -20,6 +20,7 @@ from opsdesk.demo.quality import create_quality_demo
 from opsdesk.demo.routing import create_routing_demo
 from opsdesk.demo.sla import create_sla_setup
 from opsdesk.demo.success import create_success_book
+from opsdesk.demo.success_work import create_success_work
 from opsdesk.demo.surveys import create_csat_history
 from opsdesk.demo.tickets import generate_tickets
 from opsdesk.demo.workforce import build_demo_plan
@@ -107,6 +108,12 @@ def load_demo(
                 organisation_ids=people.org_ids,
                 accounts=success_accounts,
                 progress=advance_success,
+            )
+        )
+        # Its own generator: the CS team's work leaves the rest of the demo as it was.
+        counts.update(
+            create_success_work(
+                session, rng=np.random.default_rng(seed + 4), now=now, lead=people.staff["cslead"]
             )
         )
         plan = build_demo_plan(session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress)

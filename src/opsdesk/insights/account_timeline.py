@@ -1,5 +1,6 @@
 """A customer's desk history for its account timeline: the tickets of its organisation (opened, solved)
-and any satisfaction ratings on them. ``success`` never reads desk tables; its pages come here.
+and any satisfaction ratings on them, and the customers' replies to mail success sent (found by the
+Message-ID they answer). ``success`` never reads desk tables; its pages come here.
 
 Sensitive tickets keep their place on the timeline but show their subject only to readers with
 sensitive access, so the timeline never leaks what the ticket page would refuse."""
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.models import Event, User
 from opsdesk.desk.access import has_sensitive_access
-from opsdesk.desk.models import Ticket
+from opsdesk.desk.channels.email.models import InboundEmail
+from opsdesk.desk.models import Message, Ticket
 
 HIDDEN_SUBJECT = "Sensitive ticket"
 
@@ -74,3 +76,32 @@ def organisation_timeline(
             moments.append(TicketMoment(at, str(type_), int(number), subject_of[int(number)], _rating(data)))
     moments.sort(key=lambda m: m.at, reverse=True)
     return moments[:limit]
+
+
+def replies_to(
+    session: Session, message_ids: list[str], *, reader: User, limit: int = 200
+) -> list[TicketMoment]:
+    """Inbound mails that answer one of ``message_ids`` (mail sent outside a ticket, e.g. a playbook
+    email), newest first, as the tickets (or follow-ups) the desk filed them in. The detail is the
+    Message-ID answered."""
+    if not message_ids:
+        return []
+    rows = session.execute(
+        select(Message.created_at, Ticket.id, Ticket.subject, Ticket.sensitive, InboundEmail.in_reply_to)
+        .join(Message, Message.id == InboundEmail.message_id)
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .where(InboundEmail.in_reply_to.in_(message_ids))
+        .order_by(Message.created_at.desc())
+        .limit(limit)
+    ).all()
+    see_sensitive = has_sensitive_access(reader)
+    return [
+        TicketMoment(
+            at,
+            "email_reply",
+            number,
+            HIDDEN_SUBJECT if sensitive and not see_sensitive else subject,
+            answered or "",
+        )
+        for at, number, subject, sensitive, answered in rows
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -41,6 +41,29 @@ def ultimate_parents(session: Session) -> dict[int, int]:
         for member in [*chain, node]:
             roots[member] = root
     return roots
+
+
+def customer_arr_today(session: Session, today: date) -> dict[int, int]:
+    """Each customer's (top-level account's) ARR in cents today: the last movement on or before today."""
+    rows = session.execute(
+        select(ArrMovement.customer_id, ArrMovement.arr_after_cents)
+        .where(ArrMovement.effective_on <= today)
+        .order_by(ArrMovement.customer_id, ArrMovement.effective_on, ArrMovement.id)
+    )
+    return {int(customer): int(after) for customer, after in rows}
+
+
+def next_renewals(session: Session, today: date) -> dict[int, date]:
+    """The next renewal (the day after the running term's last day) of each account with a running term."""
+    rows = session.execute(
+        select(Subscription.account_id, Subscription.end_date).where(
+            Subscription.start_date <= today, Subscription.end_date >= today
+        )
+    )
+    out: dict[int, date] = {}
+    for account_id, end in rows:
+        out[account_id] = max(out.get(account_id, date.min), end + timedelta(days=1))
+    return out
 
 
 def would_cycle(session: Session, account_id: int, parent_id: int) -> bool:

@@ -40,6 +40,8 @@ class TemplateSpec:
     description: str = ""
     email_subject: str | None = None
     email_body: str | None = None
+    # Nothing reaches a customer unless the playbook says so: by default the CSM approves each email.
+    email_needs_approval: bool = True
 
 
 def _templates(specs: Sequence[TemplateSpec]) -> list[TaskTemplate]:
@@ -78,6 +80,7 @@ def _templates(specs: Sequence[TemplateSpec]) -> list[TaskTemplate]:
                 owner_user=spec.owner,
                 email_subject=spec.email_subject,
                 email_body=spec.email_body,
+                email_needs_approval=spec.email_needs_approval,
             )
         )
     return rows

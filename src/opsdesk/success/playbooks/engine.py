@@ -17,10 +17,13 @@ from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from opsdesk.core.clock import FixedClock
+from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Event, Role, User
 from opsdesk.success.models import Account, Contact, ContactRole, Subscription, Utilisation
 from opsdesk.success.playbooks.drafts import render
+from opsdesk.success.playbooks.emails import queue_email
 from opsdesk.success.playbooks.models import (
     OwnerRule,
     Playbook,
@@ -151,7 +154,8 @@ def plan_run(
 
 
 def _primary_contact(account: Account) -> Contact | None:
-    ranked = sorted(account.contacts, key=lambda c: (CONTACT_PREFERENCE.index(c.role), c.id))
+    """The contact an email is addressed to: one with an address first, then by role."""
+    ranked = sorted(account.contacts, key=lambda c: (not c.email, CONTACT_PREFERENCE.index(c.role), c.id))
     return ranked[0] if ranked else None
 
 
@@ -213,6 +217,8 @@ def _fire(
             owner_id=owner.id if owner else None,
             email_subject=render(template.email_subject, values)[:300] if template.email_subject else None,
             email_body=render(template.email_body, values) if template.email_body else None,
+            email_to=base["contact_email"] or None if template.email_subject else None,
+            email_needs_approval=template.email_needs_approval,
             created_at=now,
             updated_at=now,
         )
@@ -231,8 +237,46 @@ def _fire(
                 "title": task.title,
             },
         )
+        if task.email_subject and task.email_body and task.email_to and not task.email_needs_approval:
+            try:
+                queue_email(session, task=task, clock=FixedClock(now), actor=None)
+            except ValidationFailed:  # e.g. a mistyped contact address: the CSM fixes and sends it
+                task.email_needs_approval = True
     session.flush()
     return len(playbook.templates)
+
+
+def _cs_lead(session: Session) -> User | None:
+    return session.scalar(
+        select(User).where(User.role == Role.CS_LEAD, User.active.is_(True)).order_by(User.id).limit(1)
+    )
+
+
+def start_playbook(
+    session: Session, *, playbook: Playbook, account: Account, actor: User, now: datetime
+) -> int:
+    """Run ``playbook`` on one account now, whatever its trigger says: a CSM starting a play by hand.
+    The episode is keyed by the second, so a double-submitted form fires once. Returns the tasks made."""
+    if not playbook.active:
+        raise ValidationFailed(f"the playbook {playbook.name!r} is paused", field="playbook_id")
+    episode = Episode(key=f"manual:{now.isoformat(timespec='seconds')}", reason=f"started by {actor.name}")
+    try:
+        with session.begin_nested():
+            created = _fire(
+                session, Firing(playbook.id, account.id, episode), playbook, account, _cs_lead(session), now
+            )
+    except IntegrityError:
+        raise Conflict(f"{playbook.name!r} was just started on this account", field="playbook_id") from None
+    append_event(
+        session,
+        subject_type="account",
+        subject_id=account.id,
+        type="playbook_started",
+        at=now,
+        actor=actor,
+        data={"playbook_id": playbook.id, "playbook": playbook.name},
+    )
+    return created
 
 
 def apply_run(
@@ -257,9 +301,7 @@ def apply_run(
         a.id: a
         for a in session.scalars(select(Account).where(Account.id.in_({f.account_id for f in firings})))
     }
-    cs_lead = session.scalar(
-        select(User).where(User.role == Role.CS_LEAD, User.active.is_(True)).order_by(User.id).limit(1)
-    )
+    cs_lead = _cs_lead(session)
     for firing in firings:
         playbook, account = playbooks[firing.playbook_id], accounts[firing.account_id]
         try:

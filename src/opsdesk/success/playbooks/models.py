@@ -36,6 +36,12 @@ class TaskStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+class EmailStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 class ObjectiveStatus(enum.StrEnum):
     NOT_STARTED = "not_started"
     ON_TRACK = "on_track"
@@ -83,6 +89,8 @@ class TaskTemplate(Base):
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     email_subject: Mapped[str | None] = mapped_column(String(300))
     email_body: Mapped[str | None] = mapped_column(Text)
+    # Sent as soon as the playbook fires unless the CSM (or a lead) must read and approve it first.
+    email_needs_approval: Mapped[bool] = mapped_column(Boolean, default=True)
 
     playbook: Mapped[Playbook] = relationship(back_populates="templates")
     owner_user: Mapped[User | None] = relationship()
@@ -104,8 +112,9 @@ class PlaybookEpisode(Base):
 
 
 class Task(Base):
-    """A piece of CSM work on an account, from a playbook or added by hand. ``email_*`` is a rendered
-    draft for the owner to send; OpsDesk does not send it."""
+    """A piece of CSM work on an account, from a playbook or added by hand. ``email_*`` is the rendered
+    email of a playbook step, addressed to the account's primary contact; it goes out as a
+    :class:`TaskEmail` when the playbook fires, or once approved when the step asks for approval."""
 
     __tablename__ = "success_tasks"
     __table_args__ = (Index("ix_success_tasks_owner_status_due", "owner_id", "status", "due_on"),)
@@ -127,12 +136,49 @@ class Task(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     email_subject: Mapped[str | None] = mapped_column(String(300))
     email_body: Mapped[str | None] = mapped_column(Text)
+    email_to: Mapped[str | None] = mapped_column(String(320))
+    email_needs_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
 
     account: Mapped[Account] = relationship()
     owner: Mapped[User | None] = relationship()
+    emails: Mapped[list[TaskEmail]] = relationship(back_populates="task", order_by="TaskEmail.id")
+
+
+class TaskEmail(Base):
+    """A task's email on its way to (or delivered by) the SMTP server: a claimed queue like the desk's
+    outbound mail. ``rfc_message_id`` is minted when first claimed and kept across retries; the emails
+    of one playbook episode to one address form one thread (In-Reply-To/References), and a reply that
+    quotes the Message-ID is shown on the account's timeline."""
+
+    __tablename__ = "success_task_emails"
+    __table_args__ = (Index("ix_success_task_emails_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("success_tasks.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("success_accounts.id"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(
+        ForeignKey("success_playbook_episodes.id", ondelete="SET NULL")
+    )
+    to: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    from_name: Mapped[str] = mapped_column(String(200))
+    rfc_message_id: Mapped[str | None] = mapped_column(String(500), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(500))
+    references: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[EmailStatus] = mapped_column(enum_column(EmailStatus, "task_email_status"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    task: Mapped[Task] = relationship(back_populates="emails")
+    approved_by: Mapped[User | None] = relationship()
 
 
 class SuccessPlan(Base):

@@ -8,7 +8,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from opsdesk.core.bounds import Day, Id, Moment, NoNulModel
-from opsdesk.success.playbooks.models import ObjectiveStatus, OwnerRule, TaskStatus, TriggerKind
+from opsdesk.success.playbooks.models import (
+    EmailStatus,
+    ObjectiveStatus,
+    OwnerRule,
+    TaskStatus,
+    TriggerKind,
+)
 
 
 class TemplateIn(NoNulModel):
@@ -21,6 +27,8 @@ class TemplateIn(NoNulModel):
     owner_user_id: Id | None = None
     email_subject: str | None = Field(default=None, max_length=300)
     email_body: str | None = Field(default=None, max_length=20_000)
+    # False: the email is sent to the account's primary contact as soon as the playbook fires.
+    email_needs_approval: bool = True
 
 
 class PlaybookIn(NoNulModel):
@@ -115,8 +123,34 @@ class TaskOut(BaseModel):
     owner_id: int | None
     email_subject: str | None
     email_body: str | None
+    email_to: str | None
+    email_needs_approval: bool
     created_at: datetime
     completed_at: datetime | None
+
+
+class TaskEmailIn(NoNulModel):
+    """Approve and send the task's email; omitted fields keep the rendered draft's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str | None = Field(default=None, min_length=3, max_length=320)
+    subject: str | None = Field(default=None, min_length=1, max_length=300)
+    body: str | None = Field(default=None, min_length=1, max_length=20_000)
+
+
+class TaskEmailOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    task_id: int
+    to: str
+    subject: str
+    status: EmailStatus
+    approved_by_id: int | None
+    rfc_message_id: str | None
+    created_at: datetime
+    sent_at: datetime | None
 
 
 class ObjectiveIn(NoNulModel):

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.success.arr import arr_on, arr_steps
 from opsdesk.success.models import Account
-from opsdesk.success.queries import subscription_terms
+from opsdesk.success.queries import customer_arr_today, subscription_terms, ultimate_parents
 from opsdesk.success.voice.models import (
     OPEN_REQUEST_STATUSES,
     Escalation,
@@ -57,6 +58,54 @@ def escalations(
             )
         )
     return list(session.scalars(query.order_by(Escalation.severity, Escalation.opened_at, Escalation.id)))
+
+
+@dataclass(frozen=True)
+class RankedEscalation:
+    escalation: Escalation
+    arr_cents: int  # the customer's ARR today: a subsidiary's escalation puts its parent's at stake
+    covered_lives: int  # the escalated account's
+
+
+SEVERITY_ORDER = {s: i for i, s in enumerate(Severity)}
+
+
+def ranked_escalations(
+    session: Session,
+    *,
+    today: date,
+    unresolved_only: bool = True,
+    severity: Severity | None = None,
+    owner_id: int | None = None,
+) -> list[RankedEscalation]:
+    """Escalations ranked by what is at stake: the customer's ARR, then covered lives, then severity and
+    age, so the largest customers' trouble leads. ``owner_id`` keeps one CSM's book (account owner)."""
+    query = select(Escalation).join(Account, Account.id == Escalation.account_id)
+    query = query.options(selectinload(Escalation.account), selectinload(Escalation.owner))
+    if unresolved_only:
+        query = query.where(Escalation.status != EscalationStatus.RESOLVED)
+    if severity is not None:
+        query = query.where(Escalation.severity == severity)
+    if owner_id is not None:
+        query = query.where(Account.owner_id == owner_id)
+    rows = list(session.scalars(query))
+    if not rows:
+        return []
+    roots, arr = ultimate_parents(session), customer_arr_today(session, today)
+    ranked = [
+        RankedEscalation(e, arr.get(roots.get(e.account_id, e.account_id), 0), e.account.covered_lives)
+        for e in rows
+    ]
+    return sorted(
+        ranked,
+        key=lambda r: (
+            -r.arr_cents,
+            -r.covered_lives,
+            SEVERITY_ORDER[r.escalation.severity],
+            r.escalation.opened_at,
+            r.escalation.id,
+        ),
+    )
 
 
 def nps_responses(session: Session, account_id: int) -> list[NpsResponse]:

@@ -1,4 +1,5 @@
-"""CSM work: /api/v1/playbooks (CRUD and POST /playbooks/run), /api/v1/tasks (mine, overdue, updates),
+"""CSM work: /api/v1/playbooks (CRUD and POST /playbooks/run), /api/v1/tasks (mine, overdue, updates,
+POST /tasks/{id}/email to approve and send a playbook email),
 /api/v1/success-plans with objectives, /api/v1/escalations with their timeline, /api/v1/nps-responses and
 /api/v1/feedback with GET /feedback/ranking."""
 
@@ -9,12 +10,14 @@ from fastapi import APIRouter, Response
 from opsdesk.core import permissions
 from opsdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from opsdesk.core.models import Role, User
+from opsdesk.success import access
 from opsdesk.success import queries as success_queries
 from opsdesk.success.models import Account, Contact
 from opsdesk.success.playbooks import actions as playbook_actions
 from opsdesk.success.playbooks import engine
 from opsdesk.success.playbooks import queries as playbook_queries
 from opsdesk.success.playbooks.actions import TemplateSpec
+from opsdesk.success.playbooks.emails import queue_email
 from opsdesk.success.playbooks.models import TaskStatus
 from opsdesk.success.playbooks.schemas import (
     EpisodeOut,
@@ -28,6 +31,8 @@ from opsdesk.success.playbooks.schemas import (
     PlaybookUpdateIn,
     RunIn,
     RunOut,
+    TaskEmailIn,
+    TaskEmailOut,
     TaskIn,
     TaskOut,
     TaskUpdateIn,
@@ -111,6 +116,7 @@ def _specs(session: SessionDep, templates: list[TemplateIn]) -> list[TemplateSpe
             owner=_user(session, t.owner_user_id, f"templates.{i}.owner_user_id"),
             email_subject=t.email_subject,
             email_body=t.email_body,
+            email_needs_approval=t.email_needs_approval,
         )
         for i, t in enumerate(templates)
     ]
@@ -270,6 +276,21 @@ def update_task(
     )
     session.commit()
     return TaskOut.model_validate(row)
+
+
+@router.post("/tasks/{task_id}/email", status_code=201, response_model=TaskEmailOut)
+def send_task_email(
+    task_id: Id, body: TaskEmailIn, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> TaskEmailOut:
+    """Approve and send the task's playbook email (the account's CSM, the task's owner or a CS lead)."""
+    _write(user)
+    task = playbook_queries.task(session, task_id)
+    access.require_work_task(user, task)
+    row = queue_email(
+        session, task=task, clock=clock, actor=user, to=body.to, subject=body.subject, body=body.body
+    )
+    session.commit()
+    return TaskEmailOut.model_validate(row)
 
 
 # --- success plans ------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from opsdesk.web.ui import (
     routing_pages,
     schedule_pages,
     success_pages,
+    success_voice_pages,
+    success_work_pages,
     surveys,
     ticket_pages,
     view_pages,
@@ -45,6 +47,8 @@ def install(app: FastAPI) -> None:
         intraday_pages,
         lifecycle_pages,  # before success_pages: /customers/lifecycle is not an account id
         success_pages,
+        success_work_pages,
+        success_voice_pages,
         quality_pages,
         preferences,
         audit_page,

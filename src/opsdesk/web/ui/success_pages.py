@@ -4,11 +4,13 @@ success queries and the retention maths."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -17,15 +19,19 @@ from opsdesk.core import permissions
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Event, Role, User
 from opsdesk.insights.account_signals import csat_by_organisation
-from opsdesk.insights.account_timeline import organisation_timeline
-from opsdesk.success import queries
+from opsdesk.insights.account_timeline import organisation_timeline, replies_to
+from opsdesk.success import access, queries
 from opsdesk.success.arr import anniversary
 from opsdesk.success.health import queries as health_queries
 from opsdesk.success.health.measures import MEASURES
 from opsdesk.success.health.models import HealthScore
-from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage, Subscription
+from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage
+from opsdesk.success.playbooks import queries as playbook_queries
+from opsdesk.success.playbooks.models import TaskStatus
+from opsdesk.success.voice import queries as voice_queries
+from opsdesk.success.voice.models import Severity
 from opsdesk.success.voice.queries import nps_responses, nps_summary
-from opsdesk.web.api.params import From, PathId, QueryFilter, To
+from opsdesk.web.api.params import From, OptionalFilter, PathId, QueryFilter, To
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import PageUser
 from opsdesk.web.ui.charts import heat_class, line_chart, waterfall
@@ -63,29 +69,6 @@ templates.env.filters["dollars"] = dollars
 templates.env.filters["percent"] = percent
 
 
-def _arr_now(session: Session, today: date) -> dict[int, int]:
-    """Each customer's (top-level account's) ARR in cents today: the last movement on or before today."""
-    rows = session.execute(
-        select(ArrMovement.customer_id, ArrMovement.arr_after_cents)
-        .where(ArrMovement.effective_on <= today)
-        .order_by(ArrMovement.customer_id, ArrMovement.effective_on, ArrMovement.id)
-    )
-    return {int(customer): int(after) for customer, after in rows}
-
-
-def _renewal_dates(session: Session, today: date) -> dict[int, date]:
-    """The next renewal (the day after the running term's last day) of each account with a running term."""
-    rows = session.execute(
-        select(Subscription.account_id, Subscription.end_date).where(
-            Subscription.start_date <= today, Subscription.end_date >= today
-        )
-    )
-    out: dict[int, date] = {}
-    for account_id, end in rows:
-        out[account_id] = max(out.get(account_id, date.min), end + timedelta(days=1))
-    return out
-
-
 @dataclass(frozen=True)
 class PortfolioRow:
     account: Account
@@ -95,6 +78,25 @@ class PortfolioRow:
     health: HealthScore | None
 
 
+SORTS: dict[str, Callable[[PortfolioRow], Any]] = {
+    "name": lambda r: r.account.name.casefold(),
+    "arr": lambda r: r.arr_cents,
+    "lives": lambda r: r.account.covered_lives,
+    "health": lambda r: r.health.effective_score if r.health else None,
+    "renewal": lambda r: r.renewal,
+}
+ASCENDING_FIRST = {"name", "renewal"}  # a first click sorts A-Z and soonest renewal first
+PageSize = Annotated[int, Query(ge=10, le=200)]
+
+
+def sort_rows(rows: list[PortfolioRow], column: str, descending: bool) -> list[PortfolioRow]:
+    """Sorted on one column, ties by name; rows without a value (no health, no renewal) always last."""
+    key = SORTS[column]
+    by_name = sorted(rows, key=SORTS["name"])
+    present = [r for r in by_name if key(r) is not None]
+    return sorted(present, key=key, reverse=descending) + [r for r in by_name if key(r) is None]
+
+
 @router.get("/customers")
 def portfolio(
     request: Request,
@@ -102,11 +104,19 @@ def portfolio(
     session: SessionDep,
     clock: ClockDep,
     segment: QueryFilter = "",
-    csm: QueryFilter = "",
+    csm: OptionalFilter = None,
     stage: QueryFilter = "",
     health: QueryFilter = "",
+    sort: Literal["name", "arr", "lives", "health", "renewal"] = "arr",
+    order: Literal["asc", "desc"] | None = None,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    per_page: PageSize = 50,
 ) -> Response:
+    """The portfolio, a page at a time. A CSM lands on their own book (``csm`` absent); choosing "All"
+    (``csm=``) shows everyone's."""
     permissions.require(user, permissions.SUCCESS_READ)
+    if csm is None:
+        csm = user.email if user.role is Role.CSM and user.email else ""
     today = clock.now().date()
     people_and_segments = (selectinload(Account.owner), selectinload(Account.segment))
     accounts = session.scalars(select(Account).options(*people_and_segments).order_by(Account.name)).all()
@@ -115,9 +125,9 @@ def portfolio(
         if account.parent_id is not None:
             children[account.parent_id] = children.get(account.parent_id, 0) + 1
     arr, scores, renewals = (
-        _arr_now(session, today),
+        queries.customer_arr_today(session, today),
         health_queries.latest_scores(session),
-        _renewal_dates(session, today),
+        queries.next_renewals(session, today),
     )
     rows = [
         PortfolioRow(a, arr.get(a.id, 0), children.get(a.id, 0), renewals.get(a.id), scores.get(a.id))
@@ -136,18 +146,42 @@ def portfolio(
             and (not health or band == health)
         )
 
-    shown = sorted((r for r in rows if keep(r)), key=lambda r: -r.arr_cents)
+    descending = (order or ("asc" if sort in ASCENDING_FIRST else "desc")) == "desc"
+    shown = sort_rows([r for r in rows if keep(r)], sort, descending)
+    pages = max(1, -(-len(shown) // per_page))
+    page_number = min(page_number, pages)
+    filters = {"segment": segment, "csm": csm, "stage": stage, "health": health}
+
+    def link(**changes: Any) -> str:
+        params = {**filters, "sort": sort, "order": "desc" if descending else "asc", "per_page": per_page}
+        params.update(changes)
+        return "/customers?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+    def sort_link(column: str) -> str:
+        if column == sort:
+            return link(sort=column, order="asc" if descending else "desc", page=None)
+        return link(sort=column, order="asc" if column in ASCENDING_FIRST else "desc", page=None)
+
     csms = session.scalars(select(User).where(User.role == Role.CSM).order_by(User.email)).all()
     return page(
         request,
         "success/portfolio.html",
         user,
-        rows=shown,
+        rows=shown[(page_number - 1) * per_page : page_number * per_page],
+        total=len(shown),
+        page_number=page_number,
+        pages=pages,
+        first_shown=(page_number - 1) * per_page + 1 if shown else 0,
+        link=link,
+        sort_link=sort_link,
+        sort=sort,
+        descending=descending,
+        per_page=per_page,
         books=books,
         segments=[s.name for s in queries.segments(session)],
         csms=csms,
         stages=[s.value for s in Stage],
-        filters={"segment": segment, "csm": csm, "stage": stage, "health": health},
+        filters=filters,
         total_arr=sum(r.arr_cents for r in shown),
         total_lives=sum(r.account.covered_lives for r in shown),
     )
@@ -241,7 +275,8 @@ def _movement_detail(move: ArrMovement) -> str:
 
 def _timeline(session: Session, account: Account, reader: User, now: datetime) -> list[Moment]:
     """Account events (stages, contracts, tasks, escalations ... whatever the success packages log),
-    ARR movements up to today and the linked organisation's tickets, newest first."""
+    ARR movements up to today, the linked organisation's tickets and the tickets holding replies to the
+    account's playbook emails, newest first."""
     moments = [
         Moment(
             e.at,
@@ -267,6 +302,16 @@ def _timeline(session: Session, account: Account, reader: User, now: datetime) -
                     _movement_detail(move),
                 )
             )
+    for r in replies_to(session, playbook_queries.sent_message_ids(session, account.id), reader=reader):
+        moments.append(
+            Moment(
+                r.at,
+                "ticket",
+                f"Reply to a playbook email #{r.ticket_number}",
+                r.subject,
+                f"/tickets/{r.ticket_number}",
+            )
+        )
     if account.organisation_id is not None:
         since = now - timedelta(days=365)
         for t in organisation_timeline(session, account.organisation_id, reader=reader, since=since):
@@ -395,9 +440,9 @@ def account_page(
     now = clock.now()
     today = now.date()
     root_id = queries.ultimate_parents(session).get(account.id, account.id)
-    customer_arr = _arr_now(session, today).get(root_id, 0)
+    customer_arr = queries.customer_arr_today(session, today).get(root_id, 0)
     own_arr = queries.arr_on(session, account.id, today)
-    renewal = _renewal_dates(session, today).get(account.id)
+    renewal = queries.next_renewals(session, today).get(account.id)
     view = health_queries.account_health(session, account, now=now)
     scored = view.scorecard_id is not None and view.effective_score is not None
     measures = [
@@ -448,4 +493,10 @@ def account_page(
         nps_answers=nps_responses(session, account.id)[:5],
         usage_chart=usage_chart,
         timeline=_timeline(session, account, user, now),
+        plays=playbook_queries.account_episodes(session, account.id),
+        open_tasks=playbook_queries.tasks(session, account_id=account.id, status=TaskStatus.OPEN),
+        escalations=voice_queries.escalations(session, account_id=account.id),
+        playbooks=[p for p in playbook_queries.playbooks(session) if p.active],
+        may_work=access.may_work(user, account),
+        severities=[s.value for s in Severity],
     )

@@ -246,7 +246,9 @@ def receive_email(
             )
             outcome = Outcome.CREATED
         message = ticket.messages[0]
-    keep_source(session, message=message, raw=raw, full_text=full_text, store=store)
+    # The mail answered: In-Reply-To, else the newest of References (clients that send only those).
+    answered = next(iter([*mail.in_reply_to, *reversed(mail.references)]), None)
+    keep_source(session, message=message, raw=raw, full_text=full_text, store=store, in_reply_to=answered)
     record_ccs(
         session,
         ticket=ticket,

@@ -65,8 +65,9 @@ class TicketCc(Base):
 
 
 class InboundEmail(Base):
-    """The mail a message came in as: its RFC 822 bytes (by store key, downloadable as .eml) and, when
-    quoted history was cut from the message, the whole text as received."""
+    """The mail a message came in as: its RFC 822 bytes (by store key, downloadable as .eml), when
+    quoted history was cut from the message, the whole text as received, and the Message-ID it answers
+    (so a reply to mail sent outside a ticket, such as a customer-success email, can be found)."""
 
     __tablename__ = "inbound_emails"
 
@@ -74,3 +75,4 @@ class InboundEmail(Base):
     raw_key: Mapped[str | None] = mapped_column(String(300))  # None: too large to keep
     raw_size: Mapped[int] = mapped_column(Integer)
     full_text: Mapped[str | None] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(500), index=True)

@@ -19,9 +19,16 @@ from opsdesk.desk.models import Message, Ticket
 
 
 def keep_source(
-    session: Session, *, message: Message, raw: bytes, full_text: str | None, store: AttachmentStore
+    session: Session,
+    *,
+    message: Message,
+    raw: bytes,
+    full_text: str | None,
+    store: AttachmentStore,
+    in_reply_to: str | None = None,
 ) -> InboundEmail:
-    """Store ``raw`` and record it (and the uncut text) against ``message``; once per message."""
+    """Store ``raw`` and record it (the uncut text, the Message-ID it answers) against ``message``; once
+    per message."""
     if message.id is None:
         session.flush()
     existing = session.get(InboundEmail, message.id)
@@ -31,7 +38,13 @@ def keep_source(
     # over IMAP is still filed, without its raw copy (``raw_key`` None).
     limit = store.max_bytes * 2
     key = store.put(raw, max_bytes=limit) if len(raw) <= limit else None
-    row = InboundEmail(message_id=message.id, raw_key=key, raw_size=len(raw), full_text=full_text)
+    row = InboundEmail(
+        message_id=message.id,
+        raw_key=key,
+        raw_size=len(raw),
+        full_text=full_text,
+        in_reply_to=in_reply_to[:500] if in_reply_to else None,
+    )
     session.add(row)
     return row
 
