@@ -1,0 +1,56 @@
+"""weekly report schedule and sends, kpi_targets.webhook_event
+
+Revision ID: 0029
+Revises: 0025
+Create Date: 2026-12-03 20:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import opsdesk.core.database
+
+revision: str = '0029'
+down_revision: str | Sequence[str] | None = '0025'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'report_schedules',
+        sa.Column('report', sa.String(length=20), nullable=False),
+        sa.Column('recipients', opsdesk.core.database.JSONType, nullable=False),
+        sa.Column('weekday', sa.Integer(), nullable=False),
+        sa.Column('hour', sa.Integer(), nullable=False),
+        sa.Column('timezone', sa.String(length=64), nullable=False),
+        sa.Column('active', sa.Boolean(), nullable=False),
+        sa.Column('active_since', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('updated_by_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ['updated_by_id'], ['users.id'], name=op.f('fk_report_schedules_updated_by_id_users'), ondelete='SET NULL'
+        ),
+        sa.PrimaryKeyConstraint('report', name=op.f('pk_report_schedules')),
+    )
+    op.create_table(
+        'report_sends',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('report', sa.String(length=20), nullable=False),
+        sa.Column('week', sa.Date(), nullable=False),
+        sa.Column('recipients', opsdesk.core.database.JSONType, nullable=False),
+        sa.Column('sent_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_report_sends')),
+        sa.UniqueConstraint('report', 'week', name='uq_report_send_week'),
+    )
+    with op.batch_alter_table('kpi_targets') as batch:
+        batch.add_column(sa.Column('webhook_event', sa.String(length=60), nullable=False, server_default=''))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('kpi_targets') as batch:
+        batch.drop_column('webhook_event')
+    op.drop_table('report_sends')
+    op.drop_table('report_schedules')
