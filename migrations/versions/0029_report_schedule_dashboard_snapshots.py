@@ -1,4 +1,4 @@
-"""weekly report schedule and sends, kpi_targets.webhook_event
+"""weekly report schedule and sends, kpi_targets.webhook_event, dashboard_snapshots
 
 Revision ID: 0029
 Revises: 0025
@@ -45,6 +45,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_report_sends')),
         sa.UniqueConstraint('report', 'week', name='uq_report_send_week'),
     )
+    op.create_table(
+        'dashboard_snapshots',
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('board', sa.String(length=40), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('period_start', sa.Date(), nullable=False),
+        sa.Column('period_end', sa.Date(), nullable=False),
+        sa.Column('filtered', sa.Boolean(), nullable=False),
+        sa.Column('reader_id', sa.Integer(), nullable=True),
+        sa.Column('zone', sa.String(length=64), nullable=False),
+        sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('computed_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('viewed_at', opsdesk.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['reader_id'], ['users.id'], name=op.f('fk_dashboard_snapshots_reader_id_users'), ondelete='CASCADE'
+        ),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_dashboard_snapshots')),
+    )
+    op.create_index('ix_dashboard_snapshots_day', 'dashboard_snapshots', ['day'], unique=False)
     with op.batch_alter_table('kpi_targets') as batch:
         batch.add_column(sa.Column('webhook_event', sa.String(length=60), nullable=False, server_default=''))
 
@@ -52,5 +72,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('kpi_targets') as batch:
         batch.drop_column('webhook_event')
+    op.drop_index('ix_dashboard_snapshots_day', table_name='dashboard_snapshots')
+    op.drop_table('dashboard_snapshots')
     op.drop_table('report_sends')
     op.drop_table('report_schedules')
