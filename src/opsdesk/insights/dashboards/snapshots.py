@@ -29,6 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+# Every package's tables registered: success reads some optional tables only when they are (see
+# success.portfolio._table), and a view must not depend on which process computed it.
+import opsdesk.schema  # noqa: F401
 from opsdesk.core.database import transaction
 from opsdesk.core.models import User
 from opsdesk.insights.dashboards.boards import DASHBOARDS, Dashboard
