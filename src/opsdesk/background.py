@@ -12,6 +12,7 @@ import opsdesk.desk.outbound_webhooks.jobs
 import opsdesk.desk.routing.jobs
 import opsdesk.desk.sla.jobs
 import opsdesk.desk.surveys.jobs
+import opsdesk.insights.dashboards.jobs
 import opsdesk.insights.reports.jobs
 import opsdesk.success.health.jobs
 import opsdesk.success.playbooks.jobs

@@ -22,6 +22,7 @@ import opsdesk.desk.search  # the full-text index DDL on the tickets and message
 import opsdesk.desk.sla.models
 import opsdesk.desk.surveys.models
 import opsdesk.desk.views.models
+import opsdesk.insights.dashboards.models
 import opsdesk.insights.imports.models
 import opsdesk.insights.reports.models
 import opsdesk.quality.models

@@ -16,6 +16,7 @@ from opsdesk.web.api import (
     insights,
     kpi_targets,
     quality,
+    report_schedule,
     sla,
     success_health,
     success_lifecycle,
@@ -76,6 +77,7 @@ API_ROUTERS = [
     time_off_router,
     shift_swaps_router,
     kpi_targets.router,
+    report_schedule.router,
 ]
 
 

@@ -162,12 +162,15 @@ def test_bad_targets_are_refused_naming_the_field(db: Session, kwargs: dict[str,
     assert caught.value.field == field
 
 
-def test_the_check_runs_hourly_once_mail_is_configured(settings: Settings) -> None:
+def test_the_check_runs_hourly_and_the_weekly_report_once_mail_is_configured(settings: Settings) -> None:
+    """Alerts may go by webhook alone, so the check always runs; the scheduled report needs mail."""
     from datetime import timedelta
 
     from opsdesk.background import load_job_modules
 
-    periodic = load_job_modules().periodics["insights.check_kpi_targets"]
-    assert periodic.every == timedelta(hours=1)
-    assert not periodic.enabled(settings)
-    assert periodic.enabled(settings.model_copy(update={"smtp_url": "smtp://127.0.0.1:2525"}))
+    periodics = load_job_modules().periodics
+    check, report = periodics["insights.check_kpi_targets"], periodics["insights.send_weekly_report"]
+    assert check.every == timedelta(hours=1) and check.enabled(settings)
+    assert report.every == timedelta(minutes=10)
+    assert not report.enabled(settings)
+    assert report.enabled(settings.model_copy(update={"smtp_url": "smtp://127.0.0.1:2525"}))

@@ -41,19 +41,29 @@ class _Cache:
         self._size = size
         self._lock = threading.Lock()
 
-    def get_or_make(self, key: Hashable, mark: tuple[str, int], now: datetime, make: Callable[[], T]) -> T:
+    def get(self, key: Hashable, mark: tuple[str, int], now: datetime) -> Any:
+        """The entry if still valid for ``mark`` at ``now``, else :data:`MISSING`."""
         with self._lock:
             if key in self._items:
                 was, computed, value = self._items[key]
                 if was == mark or (was[0] == mark[0] and now - computed < timedelta(seconds=FRESH_SECONDS)):
                     self._items.move_to_end(key)
-                    return value  # type: ignore[no-any-return,unused-ignore]
-        value = make()
+                    return value
+        return MISSING
+
+    def put(self, key: Hashable, mark: tuple[str, int], computed: datetime, value: Any) -> None:
         with self._lock:
-            self._items[key] = (mark, now, value)
+            self._items[key] = (mark, computed, value)
             self._items.move_to_end(key)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
+
+    def get_or_make(self, key: Hashable, mark: tuple[str, int], now: datetime, make: Callable[[], T]) -> T:
+        found = self.get(key, mark, now)
+        if found is not MISSING:
+            return found
+        value = make()
+        self.put(key, mark, now, value)
         return value
 
     def clear(self) -> None:
@@ -61,6 +71,7 @@ class _Cache:
             self._items.clear()
 
 
+MISSING = object()
 CACHE = _Cache(CACHE_SIZE)
 
 

@@ -4,6 +4,8 @@ site), from the KPI engine's rows by agent plus replies, handle time, presence a
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +17,7 @@ from opsdesk.insights.dashboards.filters import DashboardFilter
 from opsdesk.insights.dashboards.panels import Column, Panel, ratio
 from opsdesk.insights.productivity import agents as productivity
 from opsdesk.insights.productivity import queries
+from opsdesk.insights.productivity.agents import Fraction
 
 NO_PRESENCE = "no presence data"
 
@@ -57,9 +60,43 @@ NUMBER_COLUMNS = [
 ]
 
 
-def productivity_dashboard(
-    session: Session, where: DashboardFilter, *, reader: User, now: datetime
-) -> list[Panel]:
+@dataclass(frozen=True)
+class Work:
+    """The numbers of the period's work, the same for every reader (only QA depends on who reads):
+    the engine's outcomes by agent email, public replies and tickets touched, handle and online
+    seconds by agent id, and whether anyone was online in the period."""
+
+    outcomes: dict[str, dict[str, Any]]
+    replies: dict[int, tuple[int, int]]
+    handle: dict[int, float]
+    online: dict[int, float]
+    presence: bool
+
+    def to_json(self) -> str:
+        outcomes = {
+            email: {
+                m: [v.numerator, v.denominator] if isinstance(v, Fraction) else v for m, v in numbers.items()
+            }
+            for email, numbers in self.outcomes.items()
+        }
+        return json.dumps([outcomes, self.replies, self.handle, self.online, self.presence])
+
+    @classmethod
+    def from_json(cls, body: str) -> Work:
+        outcomes, replies, handle, online, presence = json.loads(body)
+        return cls(
+            {
+                email: {m: Fraction(*v) if isinstance(v, list) else v for m, v in numbers.items()}
+                for email, numbers in outcomes.items()
+            },
+            {int(a): (n, t) for a, (n, t) in replies.items()},
+            {int(a): s for a, s in handle.items()},
+            {int(a): s for a, s in online.items()},
+            presence,
+        )
+
+
+def period_work(session: Session, where: DashboardFilter, *, now: datetime) -> Work:
     from opsdesk.insights.kpis.contacts import contacts
     from opsdesk.insights.kpis.definitions import public_agent_replies
 
@@ -74,19 +111,36 @@ def productivity_dashboard(
     replies = replies[replies["seq"].isin(list(authors))]
     replies = replies.assign(agent_id=replies["seq"].map(authors))
     presence = queries.presence(session, start, end)
+    return Work(
+        outcomes,
+        productivity.reply_counts(replies),
+        productivity.handle_seconds(contacts(frames.calls, frames.events), start, end),
+        # The last status runs to now, not to the end of a period that is not over yet.
+        (online := productivity.online_seconds(presence, start, min(end, now))),
+        any(online.values()),
+    )
+
+
+def productivity_dashboard(
+    session: Session, where: DashboardFilter, *, reader: User, now: datetime
+) -> list[Panel]:
+    """The period's work (shared by every reader, see ``snapshots.shared_work``) with the QA scores
+    of the reviews ``reader`` may read."""
+    from opsdesk.insights.dashboards.snapshots import shared_work
+
+    work = shared_work(session, where, now)
     agents, teams, sites = queries.staff(session)
     rows = productivity.agent_rows(
         agents,
-        outcomes=outcomes,
-        replies=productivity.reply_counts(replies),
-        handle=productivity.handle_seconds(contacts(frames.calls, frames.events), start, end),
-        # The last status runs to now, not to the end of a period that is not over yet.
-        online=(online := productivity.online_seconds(presence, start, min(end, now))),
+        outcomes=work.outcomes,
+        replies=work.replies,
+        handle=work.handle,
+        online=work.online,
         qa=queries.qa_scores(session, reader, where.start, where.end),
     )
     note = (
         ""
-        if any(online.values())
+        if work.presence
         else "No time online in this period (presence events): occupancy shows no presence data."
     )
     team_rows = productivity.rollup(rows, teams)

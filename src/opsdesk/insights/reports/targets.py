@@ -1,9 +1,10 @@
 """KPI targets and their alerts. A target is a band for one KPI line (a metric, its statistic, for SLA
 attainment its target) over the whole desk, a site or a group. :func:`check_targets` reads the KPI for
 the last seven full days from the engine (the rows of ``opsdesk kpi``, by site or group when scoped) and
-alerts once per excursion: when the value leaves the band it records ``breached_since`` and mails
-``notify``; while it stays out nothing more is sent; back in the band the excursion closes. Each change
-is an event on the target in the event log."""
+alerts once per excursion: when the value leaves the band it records ``breached_since``, mails
+``notify`` and appends an event of the target's ``webhook_event`` type (the KPI, value, band and days),
+which the outbound webhooks subscribed to that type deliver; while it stays out nothing more is sent;
+back in the band the excursion closes. Each change is an event on the target in the event log."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.events import append_event
+from opsdesk.desk.outbound_webhooks.actions import EVENT_TYPE
 from opsdesk.insights.kpis.queries import kpi_rows
 from opsdesk.insights.kpis.request import kpi_request
 from opsdesk.insights.reports.models import KpiTarget
@@ -24,6 +26,20 @@ from opsdesk.insights.reports.weekly import KpiChoice, Line, parse_kpis
 
 SCOPES = ("desk", "site", "group")
 WINDOW_DAYS = 7
+OWN_EVENTS = frozenset(
+    {"kpi_target_set", "kpi_target_breached", "kpi_target_recovered", "kpi_target_deleted"}
+)
+
+
+def _webhook_event(name: str) -> str:
+    """An event type of its own, starting ``kpi_``, so no subscriber of desk events receives it."""
+    if name and (not EVENT_TYPE.match(name) or not name.startswith("kpi_") or name in OWN_EVENTS):
+        raise ValidationFailed(
+            "webhook_event is an event type of lowercase words joined by _, starting kpi_ "
+            f"(e.g. kpi_alert), other than {', '.join(sorted(OWN_EVENTS))}",
+            field="webhook_event",
+        )
+    return name
 
 
 def set_target(
@@ -37,8 +53,10 @@ def set_target(
     scope_name: str = "",
     sla_target: str = "",
     notify: str = "",
+    webhook_event: str = "",
 ) -> KpiTarget:
-    """Create or replace the band of one KPI line in one scope. ``kpi``: as ``--kpi`` of the report."""
+    """Create or replace the band of one KPI line in one scope. ``kpi``: as ``--kpi`` of the report;
+    ``webhook_event``: the event type each excursion appends for the outbound webhooks (empty: none)."""
     (choice,) = parse_kpis([kpi])
     if scope not in SCOPES:
         raise ValidationFailed(f"scope must be one of {', '.join(SCOPES)}", field="scope")
@@ -52,6 +70,7 @@ def set_target(
         raise ValidationFailed("low is above high", field="low")
     if notify and ("@" not in notify or len(notify) > 254):
         raise ValidationFailed("notify must be an email address", field="notify")
+    webhook_event = _webhook_event(webhook_event)
     row = session.scalar(
         select(KpiTarget).where(
             KpiTarget.metric == choice.metric,
@@ -72,6 +91,7 @@ def set_target(
         )
         session.add(row)
     row.low, row.high, row.notify, row.updated_at = low, high, notify, now
+    row.webhook_event = webhook_event
     session.flush()
     append_event(
         session,
@@ -79,7 +99,14 @@ def set_target(
         subject_id=row.id,
         type="kpi_target_set",
         at=now,
-        data={"metric": row.metric, "stat": row.stat, "scope": scope, "low": low, "high": high},
+        data={
+            "metric": row.metric,
+            "stat": row.stat,
+            "scope": scope,
+            "low": low,
+            "high": high,
+            "webhook_event": webhook_event,
+        },
     )
     return row
 
@@ -102,11 +129,23 @@ def outside(target: KpiTarget, value: float) -> bool:
     )
 
 
-def check_targets(session: Session, *, now: datetime, send: Callable[[Alert], None]) -> list[Alert]:
+@dataclass(frozen=True)
+class Checked:
+    alerts: list[Alert]
+    skipped: int  # targets with an alert email left unchecked: no mail server
+
+
+def check_targets(
+    session: Session, *, now: datetime, send: Callable[[Alert], None], email: bool = True
+) -> Checked:
     """Evaluate every target over the seven full UTC days before ``now``; ``send`` each new excursion's
     alert (in the caller's transaction: a failed send rolls the excursion back, so it is retried).
-    A target with no data in the window keeps its state."""
+    A target with no data in the window keeps its state. ``email`` False (no mail server): targets
+    with an alert email are left as they are, so their excursion is not recorded unannounced."""
     targets = list(session.scalars(select(KpiTarget).order_by(KpiTarget.id)))
+    skipped = 0 if email else sum(1 for t in targets if t.notify)
+    if not email:
+        targets = [t for t in targets if not t.notify]
     end = now.date() - timedelta(days=1)
     start = end - timedelta(days=WINDOW_DAYS - 1)
     rows_by_scope: dict[str, list[dict[str, object]]] = {}
@@ -129,12 +168,41 @@ def check_targets(session: Session, *, now: datetime, send: Callable[[Alert], No
             continue  # the same excursion: alerted already
         target.breached_since, target.breached_value = now, value
         _event(session, target, "kpi_target_breached", now, value)
+        if target.webhook_event:
+            append_event(
+                session,
+                subject_type="kpi_target",
+                subject_id=target.id,
+                type=target.webhook_event,
+                at=now,
+                data=webhook_data(target, value, start, end),
+            )
         if target.notify:
             alert = _alert(target, value, start, end)
             send(alert)
             alerts.append(alert)
     session.flush()
-    return alerts
+    return Checked(alerts, skipped)
+
+
+def webhook_data(target: KpiTarget, value: float, start: date, end: date) -> dict[str, object]:
+    """What a webhook receiver is told of an excursion: the KPI line (as ``opsdesk kpi`` names it),
+    where, its value and band in the KPI's unit (seconds, or 0-1 for rates), and the days measured."""
+    from opsdesk.insights.reports import display
+
+    line = line_of(target)
+    return {
+        "kpi": line.key,
+        "metric": target.metric,
+        "stat": target.stat,
+        "sla_target": target.sla_target or None,
+        "scope": target.scope,
+        "scope_name": target.scope_name or None,
+        "value": value,
+        "shown": display.number(line.choice.kind, value),
+        "band": {"low": target.low, "high": target.high},
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+    }
 
 
 def _value(target: KpiTarget, rows: list[dict[str, object]]) -> float | None:

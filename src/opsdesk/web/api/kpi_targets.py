@@ -1,10 +1,11 @@
 """/api/v1/kpi-targets: the target band of a KPI for the desk, a site or a group, and who is alerted when
-it leaves it. Reading needs ``insights.read``; setting and deleting ``settings.manage`` (admins)."""
+it leaves it (by email and/or an outbound webhook event). Reading needs ``insights.read``; setting and
+deleting ``settings.manage`` (admins)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +32,11 @@ class TargetIn(BaseModel):
     )
     high: Bound = Field(None, ge=-1e12, le=1e12, allow_inf_nan=False, description="Highest value on target")
     notify: ShortText = Field("", description="Email alerted once per excursion; empty: none")
+    webhook_event: Annotated[str, Field(max_length=60)] = Field(
+        "",
+        description="Event type (kpi_...) appended once per excursion and delivered to the outbound "
+        "webhooks subscribed to it, with the KPI, value, band and days; empty: none",
+    )
 
 
 class TargetOut(BaseModel):
@@ -43,6 +49,7 @@ class TargetOut(BaseModel):
     low: float | None
     high: float | None
     notify: str
+    webhook_event: str
     breached_since: datetime | None
     breached_value: float | None
 

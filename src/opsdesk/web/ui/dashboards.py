@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -25,7 +24,8 @@ from opsdesk.core.bounds import no_nul
 from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.models import Group, Site, User
 from opsdesk.desk.models import Channel
-from opsdesk.insights.dashboards.data import CACHE, watermark
+from opsdesk.insights.dashboards import snapshots
+from opsdesk.insights.dashboards.boards import DASHBOARDS, Dashboard, visible
 from opsdesk.insights.dashboards.filters import MAX_DAYS, DashboardFilter, default_period
 from opsdesk.insights.dashboards.panels import Panel
 from opsdesk.web.api.params import From, To
@@ -38,85 +38,6 @@ from opsdesk.web.ui.render import page
 router = APIRouter(include_in_schema=False)
 Values = Annotated[list[Annotated[str, Field(max_length=200), AfterValidator(no_nul)]], Query(max_length=50)]
 PanelKey = Annotated[str, Path(max_length=40, pattern=r"^[a-z_]+$")]
-Builder = Callable[[Session, DashboardFilter, User, datetime, ZoneInfo], list[Panel]]
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    name: str
-    title: str
-    needs: tuple[str, ...]
-    """Every permission a reader needs (core.permissions)."""
-    filters: tuple[str, ...]
-    """Which multi-value filters it takes: channel, site, team, tier, tag, segment."""
-    build: Builder
-
-
-def _support(
-    session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
-) -> list[Panel]:
-    from opsdesk.insights.dashboards.support import support_overview
-
-    return support_overview(session, where, now=now)
-
-
-def _productivity(
-    session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
-) -> list[Panel]:
-    from opsdesk.insights.dashboards.productivity import productivity_dashboard
-
-    return productivity_dashboard(session, where, reader=user, now=now)
-
-
-def _sla(session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo) -> list[Panel]:
-    from opsdesk.insights.dashboards.support import sla_dashboard
-
-    return sla_dashboard(session, where, now=now)
-
-
-def _success(
-    session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
-) -> list[Panel]:
-    from opsdesk.insights.dashboards.success import success_dashboard
-
-    return success_dashboard(session, where, today=now.date())
-
-
-def _workforce(
-    session: Session, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
-) -> list[Panel]:
-    from opsdesk.insights.dashboards.workforce import workforce_dashboard
-
-    return workforce_dashboard(session, where, zone=zone)
-
-
-TICKET_FILTERS = ("channel", "site", "team", "tier", "tag")
-DASHBOARDS: dict[str, Dashboard] = {
-    d.name: d
-    for d in (
-        Dashboard("support", "Support overview", (permissions.INSIGHTS_READ,), TICKET_FILTERS, _support),
-        Dashboard(
-            "productivity",
-            "Agent and team productivity",
-            (permissions.INSIGHTS_READ,),
-            TICKET_FILTERS,
-            _productivity,
-        ),
-        Dashboard("sla", "SLA attainment", (permissions.INSIGHTS_READ,), TICKET_FILTERS, _sla),
-        Dashboard("success", "Customer success", (permissions.SUCCESS_READ,), ("segment",), _success),
-        Dashboard(
-            "workforce",
-            "Workforce",
-            (permissions.WORKFORCE_READ, permissions.INSIGHTS_READ),
-            ("channel", "site"),
-            _workforce,
-        ),
-    )
-}
-
-
-def visible(user: User) -> list[Dashboard]:
-    return [d for d in DASHBOARDS.values() if all(permissions.has(user, p) for p in d.needs)]
 
 
 def _dashboard(user: User, name: str) -> Dashboard:
@@ -141,8 +62,6 @@ class Options:
 def _options(session: Session, where: DashboardFilter, board: Dashboard, now: datetime) -> Options:
     """What each filter offers: tags are those of the period's tickets that are not only on sensitive
     tickets (the KPI engine's rule), so no filter names what only protected tickets are about."""
-    from opsdesk.insights.dashboards.data import period_data
-
     if board.name == "success":
         from opsdesk.success.models import Segment
         from opsdesk.success.portfolio import UNSEGMENTED
@@ -154,7 +73,7 @@ def _options(session: Session, where: DashboardFilter, board: Dashboard, now: da
 
         channels, sites = plan_choices(session)
         return Options(channels, sites, (), (), ())
-    tags = period_data(session, where, now).visible_tags()
+    tags = snapshots.period_tags(session, where, now)
     return Options(
         channel=tuple(c.value for c in Channel),
         site=tuple(session.scalars(select(Site.name).order_by(Site.name))),
@@ -203,15 +122,11 @@ def _check(where: DashboardFilter, options: Options) -> None:
 
 def _panels(
     session: Session, board: Dashboard, where: DashboardFilter, user: User, now: datetime, zone: ZoneInfo
-) -> Any:
-    """The board's panels, cached until the data changes. QA scores depend on what the reader may see,
-    so the productivity board is cached per reader; the workforce board's days per viewer zone."""
-    reader = user.id if board.name == "productivity" else None
-    zone_key = zone.key if board.name == "workforce" else None
-    key = ("board", board.name, where.key(), reader, zone_key, now.date())
-    return CACHE.get_or_make(
-        key, watermark(session), now, lambda: (now, board.build(session, where, user, now, zone))
-    )
+) -> tuple[datetime, list[Panel]]:
+    """The board's panels and when they were computed, shared by every process until the data changes
+    (``insights.dashboards.snapshots``). QA scores depend on what the reader may see, so the
+    productivity board is computed per reader; the workforce board's days per viewer zone."""
+    return snapshots.board_panels(session, board, where, user, now, zone)
 
 
 def _chart(panel: Panel) -> Markup:
@@ -279,7 +194,8 @@ def dashboard_page(
     now = clock.now()
     zone = zones.viewer_zone(user, request.cookies.get(zones.ZONE_COOKIE)).zone
     values = {"channel": channel, "site": site, "team": team, "tier": tier, "tag": tag, "segment": segment}
-    error, panels, computed_at = None, [], None
+    error, computed_at = None, None
+    panels: list[Panel] = []
     options: Options | None = None
     try:
         where = _filter(now.date(), start, end, values)

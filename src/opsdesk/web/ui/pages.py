@@ -22,6 +22,7 @@ from opsdesk.web.ui import (
     portal,
     preferences,
     quality_pages,
+    report_pages,
     routing_pages,
     schedule_pages,
     success_pages,
@@ -62,6 +63,7 @@ def install(app: FastAPI) -> None:
         view_pages,
         webhook_pages,
         schedule_pages,
+        report_pages,
     ):
         app.include_router(module.router)
     app.state.html_error = html_error
