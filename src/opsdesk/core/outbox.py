@@ -4,6 +4,8 @@ so runs that overlap (two workers, a run that outlived its schedule) never send 
 
 from __future__ import annotations
 
+import smtplib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,3 +39,25 @@ def claim(session: Session, model: Any, row_id: int, *, pending: Any, now: datet
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
     return session.get_one(model, row_id, populate_existing=True)
+
+
+def record_failure(
+    session: Session,
+    model: Any,
+    row_id: int,
+    exc: Exception,
+    *,
+    retry_after: Sequence[timedelta],
+    failed: Any,
+    now: datetime,
+) -> bool:
+    """Note a failed attempt on the row: due again after its attempt's delay, or ``failed`` once the
+    delays are used up. Returns whether the SMTP connection may send the next row: only when the server
+    refused this message (a connection that broke or timed out is given up for this run)."""
+    row = session.get_one(model, row_id)
+    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if row.attempts > len(retry_after):
+        row.status = failed
+    else:
+        row.next_attempt_at = now + retry_after[row.attempts - 1]
+    return isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused)

@@ -22,7 +22,6 @@ from opsdesk.core.settings import Settings
 from opsdesk.core.smtp import SmtpConnection, parse_smtp_url
 from opsdesk.desk.channels.email.outbound import (
     BACKOFF,
-    MAX_ATTEMPTS,
     support_domain,
 )
 from opsdesk.desk.models import Status, Ticket
@@ -106,13 +105,11 @@ def send_pending_surveys(
                 smtp.send(mail, from_addr=settings.support_address, to_addrs=[to])
             except (smtplib.SMTPException, OSError) as exc:
                 with transaction(session_factory) as session:
-                    row = session.get_one(CsatSurvey, survey_id)
-                    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    if row.attempts >= MAX_ATTEMPTS:
-                        row.status = SurveyStatus.FAILED
-                    else:
-                        row.next_attempt_at = clock.now() + BACKOFF[row.attempts - 1]
-                if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                    usable = outbox.record_failure(
+                        session, CsatSurvey, survey_id, exc, retry_after=BACKOFF, failed=SurveyStatus.FAILED,
+                        now=clock.now(),
+                    )  # fmt: skip
+                if not usable:
                     break
                 continue
             with transaction(session_factory) as session:

@@ -180,13 +180,11 @@ def send_pending_emails(
             except (smtplib.SMTPException, OSError) as exc:
                 log.warning("playbook email %s not sent: %s", row_id, type(exc).__name__)
                 with transaction(session_factory) as session:
-                    failed = session.get_one(TaskEmail, row_id)
-                    failed.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    if failed.attempts > len(RETRY_AFTER):
-                        failed.status = EmailStatus.FAILED
-                    else:
-                        failed.next_attempt_at = clock.now() + RETRY_AFTER[failed.attempts - 1]
-                if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                    usable = outbox.record_failure(
+                        session, TaskEmail, row_id, exc, retry_after=RETRY_AFTER, failed=EmailStatus.FAILED,
+                        now=clock.now(),
+                    )  # fmt: skip
+                if not usable:
                     break
                 continue
             with transaction(session_factory) as session:

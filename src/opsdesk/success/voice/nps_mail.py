@@ -109,13 +109,11 @@ def send_pending_invitations(
                 smtp.send(mail, from_addr=settings.support_address, to_addrs=[to])
             except (smtplib.SMTPException, OSError) as exc:
                 with transaction(session_factory) as session:
-                    row = session.get_one(NpsInvitation, invitation_id)
-                    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    if row.attempts > len(RETRY_AFTER):
-                        row.status = InvitationStatus.FAILED
-                    else:
-                        row.next_attempt_at = clock.now() + RETRY_AFTER[row.attempts - 1]
-                if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                    usable = outbox.record_failure(
+                        session, NpsInvitation, invitation_id, exc, retry_after=RETRY_AFTER,
+                        failed=InvitationStatus.FAILED, now=clock.now(),
+                    )  # fmt: skip
+                if not usable:
                     break
                 continue
             with transaction(session_factory) as session:
