@@ -19,6 +19,15 @@ from tests.conftest import free_port
 class Sink:
     port: int
     received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    refuse: str = ""  # when set, the answer to every recipient (e.g. "550 5.1.1 no such user")
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if self.refuse:
+            return self.refuse
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""

@@ -20,6 +20,7 @@ from opsdesk.core.jobs import DatabaseQueue, Worker, enqueue, registry
 from opsdesk.core.models import Event, Role
 from opsdesk.core.settings import Settings
 from opsdesk.desk import actions as desk_actions
+from opsdesk.desk.channels.email.outbound import BACKOFF
 from opsdesk.desk.models import Status, Ticket
 from opsdesk.desk.surveys.jobs import SEND_SURVEYS
 from opsdesk.desk.surveys.models import CsatRating, CsatSurvey, SurveyOptOut, SurveyStatus
@@ -258,3 +259,40 @@ def test_the_api_records_a_chat_rating_for_the_requester_and_refuses_agents(
         )
     db.expire_all()
     assert db.scalars(select(CsatRating.via)).all() == ["chat"]
+
+
+def test_a_refused_survey_is_retried_on_the_backoff_then_given_up(
+    session_factory: sessionmaker[Session],
+    db: Session,
+    clock: FixedClock,
+    sink: Sink,
+    mail_settings: Settings,
+) -> None:
+    """The server refuses the address: each attempt is recorded with its error and tried again after the
+    next delay; once the delays are used up the survey is failed and never tried again."""
+    with transaction(session_factory) as session:
+        requester = person(session, clock, Role.REQUESTER)
+        solved_ticket(session, clock, requester=requester, agent=person(session, clock, Role.AGENT))
+    sink.refuse = "550 5.1.1 no such user"
+    clock.advance(timedelta(hours=24))
+    for attempt, delay in enumerate(BACKOFF, start=1):
+        run_survey_job(session_factory, clock, mail_settings)
+        db.expire_all()
+        survey = db.scalars(select(CsatSurvey)).one()
+        assert (survey.status, survey.attempts) == (SurveyStatus.PENDING, attempt)
+        assert "SMTPRecipientsRefused" in (survey.last_error or "")
+        assert survey.next_attempt_at == clock.now() + delay
+        clock.advance(delay - timedelta(seconds=1))
+        run_survey_job(session_factory, clock, mail_settings)  # not due yet: no attempt
+        db.expire_all()
+        assert db.scalars(select(CsatSurvey)).one().attempts == attempt
+        clock.advance(timedelta(seconds=1))
+    run_survey_job(session_factory, clock, mail_settings)
+    db.expire_all()
+    survey = db.scalars(select(CsatSurvey)).one()
+    assert (survey.status, survey.attempts) == (SurveyStatus.FAILED, len(BACKOFF) + 1)
+    clock.advance(timedelta(days=2))
+    run_survey_job(session_factory, clock, mail_settings)
+    db.expire_all()
+    assert db.scalars(select(CsatSurvey)).one().attempts == len(BACKOFF) + 1
+    assert sink.received == []
