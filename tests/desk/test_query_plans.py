@@ -23,6 +23,7 @@ from opsdesk.desk import queries, search
 from opsdesk.desk.models import Status
 from opsdesk.insights.desk_overview import desk_overview
 from opsdesk.success import actions as success_actions
+from opsdesk.success import portfolio
 from opsdesk.success.health import queries as health_queries
 from tests.history import add_daily_scores, add_tickets, make_cast
 
@@ -173,6 +174,21 @@ def test_the_latest_health_snapshots_are_read_by_index(
     assert len(latest) == 5 and {float(s.effective_score or 0) for s in latest.values()} == {80.0}
     plan = plan_of(db, engine, lambda: health_queries.latest_scores(db), "success_health_scores")
     assert not full_scans(plan, "success_health_scores", engine.dialect.name), plan
+
+
+def test_the_books_health_mix_reads_the_latest_snapshots_by_index(
+    db: Session, engine: Engine, clock: FixedClock, history: dict[str, Any]
+) -> None:
+    """The customers page's books (their health mix) once grouped every snapshot ever taken."""
+    today = clock.now().date()
+    assert len(portfolio.latest_health_bands(db, today)) == 5
+    plan = plan_of(db, engine, lambda: portfolio.latest_health_bands(db, today), "success_health_scores")
+    # Snapshots are found by account, each a seek: never a range over every account's days.
+    if engine.dialect.name == "sqlite":
+        assert not [line for line in plan.splitlines() if line.startswith("SCAN success_health_scores")], plan
+    else:
+        by_day = [line for line in plan.splitlines() if "Cond:" in line and "scored_on" in line]
+        assert by_day and all("account_id" in line for line in by_day), plan
 
 
 @pytest.mark.parametrize("q", ["zanzibar", "invoice"])

@@ -225,18 +225,23 @@ def _table(name: str) -> Table | None:
 
 
 def latest_health_bands(session: Session, day: date) -> dict[int, str]:
+    """Each account's effective band on its latest snapshot up to ``day``: per account one step down the
+    (account, day) index, so the cost follows the accounts, not a year of daily snapshots."""
     scores = _table("success_health_scores")
     if scores is None:
         return {}
-    latest = (
-        select(scores.c.account_id, func.max(scores.c.scored_on).label("on"))
-        .where(scores.c.scored_on <= day)
-        .group_by(scores.c.account_id)
-        .subquery()
+    newer = scores.alias("newer")
+    latest_id = (
+        select(newer.c.id)
+        .where(newer.c.account_id == Account.id, newer.c.scored_on <= day)
+        .order_by(newer.c.scored_on.desc())
+        .limit(1)
+        .correlate(Account)
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(scores.c.account_id, scores.c.effective_band).join(
-            latest, (latest.c.account_id == scores.c.account_id) & (latest.c.on == scores.c.scored_on)
+        select(scores.c.account_id, scores.c.effective_band).where(
+            scores.c.id.in_(select(latest_id).select_from(Account))
         )
     ).all()
     return {int(a): str(getattr(b, "value", b)) for a, b in rows if b is not None}
