@@ -9,7 +9,8 @@ soon as the last is answered (a closed loop), in equal shares: ticket creations,
 earlier ticket, single-ticket reads and 50-ticket list pages, authenticated by an agent's API token,
 with an SLA policy active. A client that is answered 503 waits what `Retry-After` says, as a
 well-behaved integration does.
-Levels: 4, 16, 64 and 256 clients on PostgreSQL, BENCH_SECONDS (60) each, then 16 clients on SQLite.
+Levels: 4, 16, 64 and 256 clients on PostgreSQL, BENCH_SECONDS (60) each, each from the same seeded
+database and a freshly started server, then 16 clients on SQLite.
 Per level: throughput (answered requests that did what they asked, per second), p50 and p99 latency
 of every answer, 503s, errors and hangs, and the sessions left "idle in transaction" for over
 IDLE_SECONDS once the clients are gone (PostgreSQL).
@@ -43,6 +44,7 @@ from _http_load import Connection, ProtocolError
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "opsdesk_load"
+SEED_DB_NAME = "opsdesk_load_seed"  # the seeded desk every PostgreSQL level starts from
 # BENCH_LEVELS=64,256 runs only those levels (a quick look; the targets need all four).
 LEVELS = tuple(int(n) for n in os.environ.get("BENCH_LEVELS", "4,16,64,256").split(","))
 SQLITE_CLIENTS = 16
@@ -293,14 +295,22 @@ def idle_in_transaction() -> list[str]:
 
 
 def run_levels(database: str, database_url: str, levels: tuple[int, ...]) -> list[Level]:
+    """Each PostgreSQL level starts from the seeded database (copied from a template) with a fresh
+    server: otherwise a later level runs on the tickets the earlier ones created, and the comparison of
+    levels mixes the effect of more clients with that of a larger desk."""
     results = []
     with tempfile.TemporaryDirectory() as data_dir:
         seed_url = database_url or f"sqlite:///{Path(data_dir) / 'opsdesk.db'}"
         desk = seed(seed_url)
-        server, port = start_serve(database_url, data_dir)
-        try:
-            asyncio.run(drive(Level(database, 16, load()), port, desk, min(SECONDS, 3)))  # warm every worker
-            for clients in levels:
+        if database_url:
+            admin(f"CREATE DATABASE {SEED_DB_NAME} TEMPLATE {DB_NAME}")
+        for clients in levels:
+            if database_url and results:
+                admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+                admin(f"CREATE DATABASE {DB_NAME} TEMPLATE {SEED_DB_NAME}")
+            server, port = start_serve(database_url, data_dir)
+            try:
+                asyncio.run(drive(Level(database, 16, load()), port, desk, min(SECONDS, 3)))  # warm workers
                 level = Level(database, clients, load())
                 asyncio.run(drive(level, port, desk, SECONDS))
                 if database == "PostgreSQL":
@@ -308,8 +318,8 @@ def run_levels(database: str, database_url: str, levels: tuple[int, ...]) -> lis
                     level.idle_in_transaction = idle_in_transaction()
                 results.append(level)
                 level.report()
-        finally:
-            stop_serve(server)
+            finally:
+                stop_serve(server)
     return results
 
 
@@ -320,6 +330,7 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     try:
         admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        admin(f"DROP DATABASE IF EXISTS {SEED_DB_NAME} WITH (FORCE)")
         admin(f"CREATE DATABASE {DB_NAME}")
     except psycopg.OperationalError as exc:
         sys.exit(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc}")
@@ -331,6 +342,7 @@ def main() -> None:
         postgres = run_levels("PostgreSQL", pg_url("psycopg"), LEVELS)
     finally:
         admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        admin(f"DROP DATABASE IF EXISTS {SEED_DB_NAME} WITH (FORCE)")
     sqlite = run_levels("SQLite", "", (SQLITE_CLIENTS,))
     by_clients = {level.clients: level for level in postgres}
     sound = all(level.sound for level in postgres)
