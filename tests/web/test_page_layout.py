@@ -79,3 +79,20 @@ def test_the_health_table_fits_the_account_360(
     assert page.evaluate(OVERFLOWING, "[data-testid=health]") == []
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     page.close()
+
+
+def test_the_admins_header_wraps_instead_of_widening_the_page(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    """An admin has every link of the header: at a laptop's 1280 px they wrap onto a second line."""
+    core_actions.create_user(
+        db, email="ada@desk.test", name="Ada Admin", role=Role.ADMIN, password=PASSWORD, clock=clock
+    )
+    db.commit()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    sign_in(page, live_server, "ada@desk.test")
+    for path in ("/", "/tickets?view=all"):
+        page.goto(live_server.url + path)
+        assert page.get_by_role("link", name="Reports").is_visible()
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), path
+    page.close()
