@@ -34,6 +34,53 @@ class AccountIn(NoNulModel):
     organisation_id: Id | None = None
 
 
+class AccountPatch(NoNulModel):
+    """Only the fields sent change; ``null`` clears an optional one (parent, owner, organisation, the
+    segment override, industry, region)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    covered_lives: int | None = Field(default=None, ge=0, le=MAX_LIVES)
+    industry: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    owner_id: Id | None = None
+    parent_id: Id | None = None
+    organisation_id: Id | None = None
+    segment_override_id: Id | None = None
+
+
+class SegmentPatch(NoNulModel):
+    model_config = ConfigDict(extra="forbid")
+
+    priority: int | None = Field(default=None, ge=0, le=1_000_000)
+    rules: list[dict[str, Any]] | None = Field(default=None, min_length=1, max_length=100)
+
+
+class SegmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    priority: int
+    rules: list[dict[str, Any]]
+
+
+class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    external_id: str | None
+    start_date: date
+    end_date: date
+    price_model: PriceModel
+    pepm_cents: int | None
+    covered_lives: int | None
+    flat_annual_cents: int | None
+    escalator_pct: Decimal
+
+
 class AccountOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
