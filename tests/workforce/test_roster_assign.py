@@ -13,6 +13,7 @@ from opsdesk.workforce.roster.assign import (
     TIME_OFF,
     LineShift,
     NamedAgent,
+    Roster,
     SiteRules,
     assign_agents,
 )
@@ -65,10 +66,10 @@ def agent(
     )
 
 
-def owners(roster: object) -> dict[int, list[int]]:
+def owners(roster: Roster) -> dict[int, list[int]]:
     """Agent id -> the days (0 = Monday) of the shifts they got."""
     result: dict[int, list[int]] = {}
-    for s, a in roster.assigned:  # type: ignore[attr-defined]
+    for s, a in roster.assigned:
         result.setdefault(a.id, []).append((s.start.date() - MONDAY.date()).days)
     return {k: sorted(v) for k, v in result.items()}
 

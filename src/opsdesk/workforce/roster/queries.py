@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Role, Site, User
+from opsdesk.core.roles import Tier
 from opsdesk.workforce.models import AgentContract, PlanRun
 from opsdesk.workforce.roster.assign import LineShift, NamedAgent, Roster, SiteRules, assign_agents
 from opsdesk.workforce.sites import SitesConfig
@@ -83,6 +84,14 @@ def week_of(run: PlanRun) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
+def _tier_skills(user: User) -> frozenset[str]:
+    """An agent's tier counts as a skill, as plans that staff by tier name their teams' skills ("L1",
+    "L2"): an L2 engineer also holds L1 work, an L1 advocate only L1."""
+    if user.tier is Tier.L2:
+        return frozenset({Tier.L1.value, Tier.L2.value})
+    return frozenset({Tier.L1.value}) if user.tier is Tier.L1 else frozenset()
+
+
 def roster_for_run(session: Session, run: PlanRun) -> WeekRoster:
     """Assign the active agents of the run's sites to its schedule lines (nothing is written)."""
     shifts = line_shifts(run)
@@ -132,7 +141,7 @@ def roster_for_run(session: Session, run: PlanRun) -> WeekRoster:
                 id=user.id,
                 name=user.name,
                 site=site,
-                skills=frozenset(user.skills or ()),
+                skills=frozenset(user.skills or ()) | _tier_skills(user),
                 languages=frozenset(user.languages or ()),
                 contracted_minutes=contracts.get(user.id, full_time),
                 time_off=tuple(time_off[user.id]),
