@@ -139,6 +139,10 @@ def test_plan_from_desk_history_has_every_section_with_sane_numbers(
         assert sum(site["required"]) > 0, name
         assert sum(site["scheduled"]) >= 0.8 * sum(site["required"]), name
         assert site["agents"] <= site["headcount"]
+    # Every shift of every line is kept for assigning named agents: 8.5 hours less the 30-minute break.
+    assert len(schedule["lines"]) == totals["shifts"]
+    assert {line["site"] for line in schedule["lines"]} == set(schedule["sites"])
+    assert all(line["work_minutes"] == 480 and line["skills"] for line in schedule["lines"])
     week_required = sum(
         sum(site[c][: 7 * 24]) for site in requirement["by_site"].values() for c in CHANNEL_MIX
     ) + sum(requirement["unserved"][: 7 * 24])

@@ -35,6 +35,7 @@ from opsdesk.web.api import (
 from opsdesk.web.api.audit import router as audit_router
 from opsdesk.web.api.automation import router as automation_router
 from opsdesk.web.api.notifications import router as notifications_router
+from opsdesk.web.api.roster import router as roster_router
 from opsdesk.web.api.routing import router as routing_router
 from opsdesk.web.api.shift_swaps import router as shift_swaps_router
 from opsdesk.web.api.time_off import router as time_off_router
@@ -73,6 +74,7 @@ API_ROUTERS = [
     audit_router,
     notifications_router,
     routing_router,
+    roster_router,
     views.router,
     webhooks.router,
     automation_router,

@@ -115,3 +115,14 @@ class IntradayReforecast(Base):
     window_forecast: Mapped[float]
     ratio: Mapped[float]
     computed_at: Mapped[datetime]
+
+
+class AgentContract(Base):
+    """An agent's contracted working time per week: the most the named-agent assignment gives them.
+    An agent with no row is assigned up to their site's weekly maximum (full time)."""
+
+    __tablename__ = "workforce_agent_contracts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    minutes_per_week: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]

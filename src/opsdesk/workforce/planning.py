@@ -356,6 +356,24 @@ def _schedule_section(
             "under": [int(v) for v in result.under],
             "over": [int(v) for v in result.over],
         }
+    lines = []
+    for result in schedules:
+        site = sites.site(result.site)
+        teams = {team.name: team for team in site.teams}
+        for shift in result.shifts:
+            length = int((shift.end - shift.start).total_seconds() // 60)
+            lines.append(
+                {
+                    "line": shift.agent,
+                    "site": shift.site,
+                    "team": shift.team,
+                    "skills": list(teams[shift.team].skills),
+                    "languages": list(teams[shift.team].languages),
+                    "start": shift.start.isoformat(),
+                    "end": shift.end.isoformat(),
+                    "work_minutes": length - site.shifts.break_minutes,
+                }
+            )
     lost = sum(unserved)
     required = sum(int(result.required.sum()) for result in schedules) + lost
     under = sum(int(result.under.sum()) for result in schedules) + lost
@@ -374,4 +392,6 @@ def _schedule_section(
         "sites": by_site,
         "unserved": unserved,
         "totals": totals,
+        # Every shift of every schedule line, so named agents can be assigned to them later.
+        "lines": lines,
     }

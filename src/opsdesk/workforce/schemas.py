@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opsdesk.core.bounds import NoNulModel
 from opsdesk.workforce.models import PlanRun, PlanScenario, PlanStatus
+from opsdesk.workforce.roster.assign import LineShift
+from opsdesk.workforce.roster.queries import WeekRoster
 
 
 class PlanBuildIn(NoNulModel):
@@ -125,4 +127,64 @@ class ScenarioOut(BaseModel):
             assumptions=scenario.assumptions,
             chain=scenario.chain,
             summary=scenario.summary,
+        )
+
+
+class ContractIn(NoNulModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hours_per_week: float = Field(ge=0, le=84, description="Contracted hours per week, to the quarter hour")
+
+
+class RosterShiftOut(BaseModel):
+    line: str
+    site: str
+    team: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class RosterAgentOut(BaseModel):
+    user_id: int
+    name: str
+    shifts: list[RosterShiftOut]
+    hours: float
+    contracted_hours: float
+    contract_set: bool
+
+
+class OpenLineOut(RosterShiftOut):
+    reason: str
+
+
+class RosterOut(BaseModel):
+    """A week of named agents as published: each agent's shifts and hours, and the lines left open."""
+
+    plan_id: int
+    week_start: datetime
+    week_end: datetime
+    agents: list[RosterAgentOut]
+    open: list[OpenLineOut]
+
+    @classmethod
+    def of(cls, week: WeekRoster) -> RosterOut:
+        def shift(s: LineShift) -> dict[str, Any]:
+            return {"line": s.line, "site": s.site, "team": s.team, "starts_at": s.start, "ends_at": s.end}
+
+        return cls(
+            plan_id=week.run.id,
+            week_start=week.week_start,
+            week_end=week.week_end,
+            agents=[
+                RosterAgentOut(
+                    user_id=row.user.id,
+                    name=row.user.name,
+                    shifts=[RosterShiftOut(**shift(s)) for s in row.shifts],
+                    hours=row.minutes / 60,
+                    contracted_hours=row.contracted_minutes / 60,
+                    contract_set=row.contract_set,
+                )
+                for row in week.agents
+            ],
+            open=[OpenLineOut(**shift(o.shift), reason=o.reason) for o in week.roster.open],
         )

@@ -324,6 +324,55 @@ def publish_shifts(
     return rows
 
 
+def publish_week_shifts(
+    session: Session,
+    *,
+    agent: User,
+    starts_from: datetime,
+    starts_before: datetime,
+    shifts: list[tuple[datetime, datetime]],
+    clock: Clock,
+    actor: User | None,
+) -> bool:
+    """Make ``shifts`` the agent's published shifts that start in ``starts_from``-``starts_before`` (a
+    schedule's week). Shifts starting outside it stay, so last week's night shift that runs into this
+    week is kept. Unchanged shifts are left as they are (ids, swaps and no event): publishing the same
+    week twice changes nothing. Returns whether anything changed."""
+    if agent.role not in ASSIGNABLE_ROLES:
+        raise ValidationFailed(f"{agent.name} is not an agent", field="user_id")
+    for start, end in shifts:
+        if not starts_from <= start < starts_before or not start < end <= start + MAX_SHIFT:
+            raise ValidationFailed(
+                "a shift starts inside the week and lasts at most 24 hours", field="shifts"
+            )
+    in_week = (
+        AgentShift.user_id == agent.id,
+        AgentShift.starts_at >= starts_from,
+        AgentShift.starts_at < starts_before,
+        AgentShift.absence.is_(False),  # approved time off outlives a re-published schedule
+    )
+    stored = session.execute(select(AgentShift.starts_at, AgentShift.ends_at).where(*in_week)).all()
+    if sorted((start, end) for start, end in stored) == sorted(shifts):
+        return False
+    session.execute(delete(AgentShift).where(*in_week))
+    session.add_all([AgentShift(user_id=agent.id, starts_at=start, ends_at=end) for start, end in shifts])
+    _log(
+        session,
+        clock,
+        actor,
+        "shifts",
+        {
+            "user_id": agent.id,
+            "from": starts_from.isoformat(),
+            "to": starts_before.isoformat(),
+            "shifts": len(shifts),
+        },
+    )
+    session.flush()
+    request_drain(session, clock=clock)
+    return True
+
+
 def publish_absence(
     session: Session, *, agent: User, starts_at: datetime, ends_at: datetime, clock: Clock, actor: User | None
 ) -> AgentShift:

@@ -18,6 +18,7 @@ from opsdesk.core import permissions
 from opsdesk.core.models import User
 from opsdesk.web.api.params import PathId
 from opsdesk.web.deps import ClockDep, SessionDep
+from opsdesk.web.roster_flow import assign_and_publish
 from opsdesk.web.ui.auth import FormUser, PageUser
 from opsdesk.web.ui.charts import line_chart, stacked_bars
 from opsdesk.web.ui.render import page, templates
@@ -50,10 +51,24 @@ def build(user: FormUser, session: SessionDep, clock: ClockDep) -> Response:
     return RedirectResponse(f"/planner/{run.id}", status_code=303)
 
 
+@router.post("/planner/{run_id:int}/assignment")
+def assign(
+    request: Request, run_id: PathId, user: FormUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Assign named agents to the run's week and publish their shifts; the result is shown at once
+    (publishing the same week again changes nothing, so a repeated form post is harmless)."""
+    permissions.require(user, permissions.WORKFORCE_WRITE)
+    run = queries.plan_by_id(session, run_id)
+    week = assign_and_publish(session, run=run, actor=user, clock=clock)
+    session.commit()
+    return page(request, "planner/roster.html", user, week=week, run=run)
+
+
 def _show(request: Request, user: User, session: SessionDep, run: PlanRun | None) -> Response:
     context: dict[str, Any] = {
         "run": run,
         "can_build": permissions.has(user, permissions.WORKFORCE_WRITE),
+        "has_lines": run is not None and "lines" in run.schedule,
         "recent": queries.recent_plans(session),
     }
     if run is not None:
