@@ -1,5 +1,5 @@
 """Accounts, their contracts and the segment rules over HTTP, so a CS team edits them without a CSV:
-GET/POST /api/v1/accounts, GET/PATCH /api/v1/accounts/{id}, POST /api/v1/accounts/{id}/subscriptions,
+POST /api/v1/accounts, GET/PATCH /api/v1/accounts/{id}, POST /api/v1/accounts/{id}/subscriptions,
 GET/POST /api/v1/segments, PATCH /api/v1/segments/{id}. A CSM edits the accounts of their own book; CS
 leads and admins create accounts and change segment rules (which re-segment every account)."""
 
