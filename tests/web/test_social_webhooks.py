@@ -1,15 +1,17 @@
 """The social webhook and the outbound connector over real HTTP: refusals leave no record, repeats
 create nothing new, posts thread by their reply chain, and agent replies go out signed, retried and
-checked against the platform's length limit."""
+checked against the platform's length limit; the ticket page shows each reply's delivery state."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, select
@@ -26,6 +28,7 @@ from opsdesk.desk.models import AuthorKind, Channel, Message, Ticket
 from tests.conftest import LiveServer, serving
 from tests.desk.channels.signed import SOCIAL_SECRET, post_signed
 from tests.factories import make_token, make_user
+from tests.web.signin_http import sign_in_http
 
 SOCIAL = "/api/v1/channels/social/events"
 CONNECTOR_SECRET = "whsec_Y29ubmVjdG9yIHNlY3JldCBmb3IgcmVwbGllcw=="
@@ -187,24 +190,27 @@ def test_agent_replies_go_out_signed_with_retries_and_a_visible_state(
             ).status_code
             == 201
         )
-        too_long = "x" * 41
-        assert (
-            client.post(
-                f"/api/v1/tickets/{ticket}/messages", json={"body_text": too_long, "public": True}
-            ).status_code
-            == 201
+        too_long = client.post(
+            f"/api/v1/tickets/{ticket}/messages", json={"body_text": "x" * 41, "public": True}
         )
+        assert too_long.status_code == 422
+        assert too_long.json()["error"]["field"] == "body_text"
+        assert "limit of 40" in too_long.json()["error"]["message"]
+        # An internal note is not posted anywhere: no limit.
+        note = client.post(
+            f"/api/v1/tickets/{ticket}/messages", json={"body_text": "x" * 41, "public": False}
+        )
+        assert note.status_code == 201
     connector.statuses = [503, 502]
     assert send_pending_social(session_factory, clock=clock, settings=settings) == 0
-    short, long_ = deliveries(db)
+    (short,) = deliveries(db)  # the refused reply left nothing to send
     assert (short.status, short.attempts, short.last_error) == (
         DeliveryStatus.PENDING,
         1,
         "the connector answered 503",
     )
     assert short.next_attempt_at == clock.now() + BACKOFF[0]
-    assert long_.status is DeliveryStatus.FAILED and "limit of 40" in (long_.last_error or "")
-    assert len(connector.received) == 1  # the long reply never left
+    assert len(connector.received) == 1
     assert send_pending_social(session_factory, clock=clock, settings=settings) == 0  # not due yet
     clock.advance(BACKOFF[0])
     assert send_pending_social(session_factory, clock=clock, settings=settings) == 0  # 502
@@ -224,12 +230,73 @@ def test_agent_replies_go_out_signed_with_retries_and_a_visible_state(
     }
     with live_server.client(token) as client:
         states = client.get(f"/api/v1/channels/social/tickets/{ticket}/deliveries").json()
-    assert [(s["status"], s["attempts"], s["external_post_id"]) for s in states] == [
-        ("sent", 3, "out-3"),
-        ("failed", 1, None),
-    ]
+    assert [(s["status"], s["attempts"], s["external_post_id"]) for s in states] == [("sent", 3, "out-3")]
     # The customer answers our post: it threads into the same ticket.
     assert (
         send(live_server, clock, post(clock, "p2", in_reply_to_id="out-3"), "m2").json()["ticket"] == ticket
     )
     assert db.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def page_state(client: httpx.Client, ticket: int) -> list[tuple[str, str]]:
+    """Each social reply's delivery on the ticket page: its state and what it says."""
+    html = client.get(f"/tickets/{ticket}").text
+    return [
+        (state, " ".join(re.sub(r"<[^>]+>", " ", text).split()))
+        for state, text in re.findall(
+            r'data-testid="social-delivery" data-state="(\w+)">(.*?)</div>', html, re.S
+        )
+    ]
+
+
+def test_ticket_page_shows_the_limit_and_each_reply_s_delivery_state(
+    db: Session,
+    clock: FixedClock,
+    live_server: LiveServer,
+    sink: tuple[Sink, str],
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+) -> None:
+    connector, _url = sink
+    make_user(db, clock, Role.AGENT, email="ana@opsdesk.test")
+    db.commit()
+    ticket = send(live_server, clock, post(clock, "p1"), "m1").json()["ticket"]
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        sign_in_http(client, "ana@opsdesk.test")
+        shown = client.get(f"/tickets/{ticket}").text
+        assert 'data-social-limit="40"' in shown and 'data-testid="social-remaining">40<' in shown
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', shown)
+        assert csrf is not None
+
+        def reply(body: str, kind: str = "reply") -> httpx.Response:
+            form = {"csrf_token": csrf.group(1), "body": body, "kind": kind}
+            return client.post(f"/tickets/{ticket}/messages", data=form)
+
+        over = reply("é" * 41)  # characters, not bytes: 41 is one over
+        assert over.status_code == 422 and "body: 41 characters is over twitter" in over.text
+        assert reply("é" * 40).status_code == 303
+        assert reply("y" * 60, kind="note").status_code == 303  # a note goes nowhere: no limit
+        assert page_state(client, ticket) == [("queued", "To twitter (public reply to @alice): queued")]
+        connector.statuses = [503]
+        send_pending_social(session_factory, clock=clock, settings=settings)
+        ((state, text),) = page_state(client, ticket)
+        assert state == "retrying"
+        assert "attempt 1 of 6 failed: the connector answered 503; next try" in text
+        clock.advance(BACKOFF[0])
+        assert send_pending_social(session_factory, clock=clock, settings=settings) == 1
+        ((state, text),) = page_state(client, ticket)
+        assert state == "sent" and "after 2 attempts" in text
+        # A private message has no public limit; a refusal no retry changes fails it at once.
+        send(live_server, clock, post(clock, "d1", public=False, in_reply_to_id="out-2", text="DM"), "m2")
+        assert "data-social-limit" not in client.get(f"/tickets/{ticket}").text
+        assert reply("z" * 60).status_code == 303
+        connector.statuses = [422]
+        send_pending_social(session_factory, clock=clock, settings=settings)
+        states = page_state(client, ticket)
+        assert [s for s, _ in states] == ["sent", "failed"]
+        assert states[1][1] == (
+            "To twitter (private message to @alice): failed after 1 attempt: the connector answered 422"
+        )
+    db.rollback()
+    stored = db.scalars(select(Message).where(Message.ticket_id == ticket, Message.public.is_(True))).all()
+    assert "é" * 41 not in [m.body_text for m in stored]  # the refused reply stored nothing

@@ -19,6 +19,7 @@ from opsdesk.demo.people import create_people
 from opsdesk.demo.quality import create_quality_demo
 from opsdesk.demo.routing import create_routing_demo
 from opsdesk.demo.sla import create_sla_setup
+from opsdesk.demo.social import create_social_history
 from opsdesk.demo.success import create_success_book
 from opsdesk.demo.success_work import create_success_work
 from opsdesk.demo.surveys import create_csat_history
@@ -86,6 +87,10 @@ def load_demo(
             create_email_conversation(session, agent=people.staff["agent"], settings=settings, now=now)
         counts["tickets in flight"] = refresh_open_tickets(session, clock=FixedClock(now))
         counts["chats"] = create_chat_history(session, rng=rng, now=now)
+        # Its own generator: the threads' draws leave the rest of the demo as it was.
+        counts["social threads"] = create_social_history(
+            session, rng=np.random.default_rng(seed + 5), now=now
+        )
         counts.update(create_routing_demo(session, people=people, clock=FixedClock(now)))
         # Its own generator: the survey draws leave the rest of the demo as it was. Before QA,
         # whose sampling picks low-rated tickets.

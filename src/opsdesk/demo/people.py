@@ -245,7 +245,7 @@ def _bulk_requesters(
                     "id": first_identity + len(identities),
                     "user_id": user_id,
                     "kind": IdentityKind.SOCIAL,
-                    "value": f"{slug(name)}{user_id}",
+                    "value": f"twitter:{slug(name)}{user_id}",  # platform:handle, as the webhook finds it
                     "created_at": at,
                 }
             )

@@ -91,6 +91,14 @@ def test_widget_and_console_chat_end_to_end(
     file_link = panel.locator("li[data-seq='4'] a.file-link", has_text="receipt.txt")
     file_link.wait_for()
     assert console.request.get(live_server.url + file_link.get_attribute("href")).body() == b"order 1234"
+    # The agent sends a file back: the customer downloads it from the widget.
+    panel.locator("[data-testid=chat-agent-file]").set_input_files(
+        {"name": "label.txt", "mimeType": "text/plain", "buffer": b"return label"}
+    )
+    sent_file = customer.locator("#opsdesk-chat li[data-seq='5'] button.file-link", has_text="label.txt")
+    with customer.expect_download() as download:
+        sent_file.click()
+    assert Path(download.value.path()).read_bytes() == b"return label"
 
     # A second customer at the same time: the console holds both chats side by side.
     second_context = browser.new_context()
@@ -133,6 +141,7 @@ def test_widget_and_console_chat_end_to_end(
         ("agent", "Sorry to hear that, let me check"),
         ("requester", "Thank you!"),
         ("requester", ""),
+        ("agent", ""),
     ]
     chat_events = db.scalars(
         select(Event.type).where(Event.subject_id == ticket.id, Event.type.like("chat_%")).order_by(Event.id)

@@ -21,7 +21,9 @@ from opsdesk.core.settings import Settings
 from opsdesk.desk import access, actions, queries, requesters, search
 from opsdesk.desk.access import TicketOp
 from opsdesk.desk.attachments import AttachmentStore, NewAttachment
+from opsdesk.desk.channels.social.limits import check_public_reply
 from opsdesk.desk.models import AuthorKind, Channel, Priority, Status, Ticket
+from opsdesk.desk.sanitize import message_bodies
 from opsdesk.desk.schemas import (
     MAX_ID,
     BreakGlassIn,
@@ -425,6 +427,14 @@ def _post_message(
         )
         message = follow_up.messages[0]
     else:
+        if body.public and user.is_staff and ticket.channel is Channel.SOCIAL:
+            check_public_reply(
+                session,
+                ticket=ticket,
+                text=message_bodies(body.body_html, body.body_text)[1],
+                settings=settings,
+                field="body_text" if body.body_text else "body_html",
+            )
         message = actions.add_message(
             session,
             ticket=ticket,

@@ -4,6 +4,7 @@ role or sensitivity change takes effect at once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from opsdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
 from opsdesk.core.models import Group, User
 from opsdesk.desk import access
 from opsdesk.desk.access import TicketOp
+from opsdesk.desk.attachments import AttachmentStore, NewAttachment
 from opsdesk.desk.channels.chat import actions, queries
 from opsdesk.desk.channels.chat.models import ChatConversation, ChatState, Sender
 from opsdesk.desk.channels.chat.protocol import Rate, Send, Transfer
@@ -105,9 +107,16 @@ def state_frame(conversation: ChatConversation) -> dict[str, Any]:
     }
 
 
-def send(session: Session, who: Who, frame: Send, clock: Clock) -> tuple[dict[str, Any], bool, bool]:
+def send(
+    session: Session,
+    who: Who,
+    frame: Send,
+    clock: Clock,
+    attachments: Sequence[NewAttachment] = (),
+    store: AttachmentStore | None = None,
+) -> tuple[dict[str, Any], bool, bool]:
     """The message's frame, whether it is new, and whether the chat's state changed (an agent's first
-    message takes the chat)."""
+    message takes the chat). A file comes over HTTP rather than the socket, with the same frame."""
     conversation = _conversation(session, who, clock)
     author = session.get_one(User, who.user_id)
     state_before = (conversation.state, conversation.agent_id)
@@ -119,6 +128,8 @@ def send(session: Session, who: Who, frame: Send, clock: Clock) -> tuple[dict[st
         text=frame.text,
         client_id=frame.client_id,
         clock=clock,
+        attachments=attachments,
+        store=store,
     )
     changed = state_before != (conversation.state, conversation.agent_id)
     return queries.entry_frame(entry, entry.message), new, changed

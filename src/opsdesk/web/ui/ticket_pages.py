@@ -20,6 +20,9 @@ from opsdesk.desk.automation.macros import macros_for
 from opsdesk.desk.bulk import MAX_BULK
 from opsdesk.desk.channels.email.ccs import remove_cc, ticket_ccs
 from opsdesk.desk.channels.email.sources import sources_for
+from opsdesk.desk.channels.social.limits import check_public_reply, public_reply_limit
+from opsdesk.desk.channels.social.outbound import MAX_ATTEMPTS
+from opsdesk.desk.channels.social.queries import deliveries_of
 from opsdesk.desk.models import AuthorKind, Channel, Priority, Status, Ticket
 from opsdesk.desk.schemas import MAX_ID, BreakGlassOut
 from opsdesk.desk.search import clean_query, search_tickets
@@ -199,6 +202,9 @@ def ticket_page(
         survey_queries.rating_for(session, ticket.id),
         survey_queries.survey_for(session, ticket.id),
     )
+    social = ticket.channel is Channel.SOCIAL
+    deliveries = {d.message_id: d for d in deliveries_of(session, ticket)} if social else {}
+    reply_limit = public_reply_limit(session, ticket, settings) if social else None
     session.commit()  # the audit rows of a sensitive read (the ticket, and those listed beside it)
     return page(
         request,
@@ -215,6 +221,9 @@ def ticket_page(
         recent=recent,
         rating=rating,
         survey=survey,
+        deliveries=deliveries,
+        reply_limit=reply_limit,
+        max_attempts=MAX_ATTEMPTS,
         breaking_glass=not access.can_see(user, ticket),
         statuses=[s for s in Status if s is not Status.CLOSED],
         can_reply=can(user, TicketOp.REPLY, ticket),
@@ -275,6 +284,7 @@ def post_message(
     user: StaffFormUser,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     body: FormText,
     kind: FormLine = "reply",
     then_status: FormLine = "",
@@ -282,6 +292,8 @@ def post_message(
     ticket = ticket_for(session, number, user, clock)
     public = kind == "reply"
     require(user, TicketOp.REPLY if public else TicketOp.NOTE, ticket)
+    if public:
+        check_public_reply(session, ticket=ticket, text=body.strip(), settings=settings, field="body")
     actions.add_message(
         session,
         ticket=ticket,

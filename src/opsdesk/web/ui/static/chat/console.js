@@ -128,6 +128,21 @@
       clearTimeout(typingTimer);
       typingTimer = setTimeout(function () { frame({ type: "typing", on: false }); typingSent = false; }, 2000);
     });
+    /* A file goes over HTTP (the widget's upload path, the other way round); its message arrives on
+       the socket like any other. */
+    var fileInput = panel.querySelector(".chat-file");
+    fileInput.addEventListener("change", function () {
+      if (!fileInput.files.length) { return; }
+      var body = new FormData();
+      body.append("csrf_token", panel.getAttribute("data-csrf"));
+      body.append("client_id", randomId("f-"));
+      body.append("file", fileInput.files[0]);
+      var before = state.textContent;
+      fileInput.value = ""; state.textContent = "Sending the file…";
+      fetch("/chat/" + id + "/messages", { method: "POST", body: body, credentials: "same-origin" }).then(function (r) {
+        state.textContent = r.ok ? before : (r.status === 413 ? "The file is over the size limit" : "The file was not sent (" + r.status + ")");
+      }, function () { state.textContent = "The file was not sent"; });
+    });
     panel.querySelector(".chat-accept").addEventListener("click", function () { frame({ type: "accept" }); });
     panel.querySelector(".chat-end").addEventListener("click", function () { frame({ type: "end" }); });
     panel.querySelector(".chat-transfer").addEventListener("click", function () {
