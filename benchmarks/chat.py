@@ -76,7 +76,7 @@ def prepare(url: str, pairs: int) -> tuple[str, list[tuple[int, str]]]:
     from opsdesk.core.clock import SystemClock
     from opsdesk.core.database import make_engine, make_session_factory
     from opsdesk.core.models import Role, Tier
-    from opsdesk.desk.channels.chat.actions import start_chat
+    from opsdesk.desk.channels.chat.actions import join_chat, start_chat
     from opsdesk.schema import metadata
 
     engine = make_engine(url)
@@ -105,6 +105,9 @@ def prepare(url: str, pairs: int) -> tuple[str, list[tuple[int, str]]]:
                 client_id="c-0",
                 clock=clock,
             )
+            # The agent takes the chat now, as the console's accept does: the timed load is messages
+            # in chats already under way, not 1,000 chats taken within one pacing period.
+            join_chat(session, conversation=started.conversation, agent=agent, clock=clock)
             chats.append((started.conversation.id, started.token))
         session.commit()
     engine.dispose()
