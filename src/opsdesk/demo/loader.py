@@ -123,7 +123,9 @@ def load_demo(
         )
         plan = build_demo_plan(session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress)
         counts["workforce plans"] = 0 if plan is None else 1
-        scenarios = build_demo_scenarios(session, lead=people.staff["lead"], clock=FixedClock(now))
+        scenarios = build_demo_scenarios(
+            session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress
+        )
         counts["planning scenarios"] = len(scenarios)
         # Its own generator: the automation's draws leave the rest of the demo as it was.
         counts.update(

@@ -38,18 +38,23 @@ def build_demo_plan(
         return None
 
 
-def build_demo_scenarios(session: Session, *, lead: User, clock: Clock) -> list[PlanScenario]:
+def build_demo_scenarios(
+    session: Session, *, lead: User, clock: Clock, progress: Progress | None = None
+) -> list[PlanScenario]:
     """The demo organisation's scenario and a copy with faster growth, so the compare page has two
     scenarios on first run; none when the demo has too little history or book to plan from."""
     from opsdesk.workforce.chain.assumptions import default_assumptions
     from opsdesk.workforce.scenarios import copy_scenario, create_scenario
 
+    task = progress.add_task("planning scenarios", total=2) if progress else None
     try:
         base = create_scenario(
             session, name="Base", assumptions=default_assumptions(clock.now()), clock=clock, actor=lead
         )
     except ValidationFailed:  # raised before anything is stored: the rest of the demo stands
         return []
+    if progress is not None and task is not None:
+        progress.advance(task, 1)
     faster = copy_scenario(
         session,
         source=base,
@@ -58,4 +63,6 @@ def build_demo_scenarios(session: Session, *, lead: User, clock: Clock) -> list[
         clock=clock,
         actor=lead,
     )
+    if progress is not None and task is not None:
+        progress.advance(task, 1)
     return [base, faster]
