@@ -15,7 +15,7 @@ from opsdesk.cli import app
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.settings import get_settings
 from opsdesk.workforce.models import PlanScenario
-from tests.workforce.chain.book import add_book, add_history, small_assumptions
+from tests.workforce.chain.book import add_book, add_history, language_assumptions, small_assumptions
 
 runner = CliRunner()
 
@@ -78,3 +78,32 @@ def test_create_copy_with_changes_and_compare(cli_db: Session, clock: FixedClock
     assert malformed.exit_code == 2 and "expected dotted.key=value" in malformed.output
     printed = runner.invoke(app, ["plan", "scenario", "default-assumptions"])
     assert printed.exit_code == 0 and yaml.safe_load(printed.output)["salaries"]["Manila"]["L1"] > 0
+
+
+def test_language_queues_are_reported_and_the_threshold_checked(
+    cli_db: Session, clock: FixedClock, tmp_path: Path
+) -> None:
+    add_book(cli_db, clock.now())
+    add_history(cli_db, clock.now())
+    path = tmp_path / "assumptions.yaml"
+    path.write_text(yaml.safe_dump(language_assumptions(clock.now())))
+    created = runner.invoke(
+        app, ["plan", "scenario", "create", "--name", "Languages", "--assumptions", str(path)]
+    )
+    assert created.exit_code == 0, created.output
+    assert "language queues (own from 30% occupancy), first month: own " in created.output
+    assert "email/L1/es" in created.output
+    scenario = cli_db.scalars(select(PlanScenario)).one()
+    pooled = runner.invoke(
+        app, ["plan", "scenario", "change", str(scenario.id), "--set", "queues.min_own_queue_occupancy=1"]
+    )
+    assert pooled.exit_code == 0, pooled.output
+    assert "first month: own none;" in pooled.output
+    bad = runner.invoke(
+        app, ["plan", "scenario", "change", str(scenario.id), "--set", "queues.min_own_queue_occupancy=1.5"]
+    )
+    assert (
+        bad.exit_code == 2
+        and "queues.min_own_queue_occupancy" in bad.output
+        and "Traceback" not in bad.output
+    )

@@ -55,3 +55,37 @@ def test_the_threshold_decides() -> None:
     )
     with pytest.raises(ValidationFailed):
         plan_language_queues(STAMPS, {"en": np.ones(3)}, PHONE)
+
+
+def test_the_chain_queues_each_skill_and_decides_its_languages() -> None:
+    from opsdesk.workforce.chain.queues import queue_requirement
+    from opsdesk.workforce.sites import DemandShare
+
+    week = {"phone": np.full(8, 200.0)}  # 33 Erlangs of calls
+    mix = [
+        DemandShare(skill="L1", language="en", share=0.5),
+        DemandShare(skill="L1", language="es", share=0.3),  # 10 Erlangs: large enough for its own queue
+        DemandShare(skill="L1", language="de", share=0.01),  # a third of an Erlang: pooled
+        DemandShare(skill="L2", share=0.19),  # no language split: one queue, nothing to decide
+    ]
+    targets = {Channel.PHONE: PHONE}
+
+    def queued(threshold: float) -> tuple[dict[str, str], np.ndarray, dict[object, np.ndarray]]:
+        result = queue_requirement(STAMPS, week, targets, mix, min_own_queue_occupancy=threshold)
+        decided = {d["language"]: d["queue"] for d in result.decisions}
+        return decided, result.by_channel["phone"], result.by_part
+
+    decided, total, parts = queued(0.5)
+    assert decided == {"en": "pooled", "es": "own", "de": "pooled"}
+    np.testing.assert_array_equal(parts[("L1", "es")], scheduled(week["phone"] * 0.3))
+    np.testing.assert_array_equal(parts[("L1", "en")] + parts[("L1", "de")], scheduled(week["phone"] * 0.51))
+    np.testing.assert_array_equal(parts[("L2", None)], scheduled(week["phone"] * 0.19))
+    np.testing.assert_array_equal(total, sum(parts.values()))
+    # Pooling never needs more agents than queues of their own; a threshold of 1 pools every language,
+    # a tiny one gives every language its own queue.
+    all_pooled = queued(1.0)
+    all_own = queued(1e-6)
+    assert set(all_pooled[0].values()) == {"pooled"}
+    assert all_own[0] == {"en": "pooled", "es": "own", "de": "own"}  # en anchors the shared queue
+    assert all_pooled[1].sum() <= total.sum() <= all_own[1].sum()
+    assert all_pooled[1].sum() < all_own[1].sum()

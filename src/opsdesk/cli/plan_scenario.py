@@ -51,6 +51,17 @@ def _report(scenario: Any) -> None:
     )
     for note in summary["notes"]:
         console.print(f"[yellow]note:[/yellow] {note}")
+    queues = scenario.chain["requirement"].get("language_queues")
+    if queues and queues["first_month"]:
+        own = [
+            f"{d['channel']}/{d['skill'] or 'any'}/{d['language']}"
+            for d in queues["first_month"]
+            if d["queue"] == "own"
+        ]
+        console.print(
+            f"language queues (own from {queues['min_own_queue_occupancy']:.0%} occupancy), first month: "
+            f"own {', '.join(own) or 'none'}; the others pooled with their skill's largest language"
+        )
     console.print("month    lives     req h/wk  need FTE  headcount  hires  cost")
     for m, month in enumerate(summary["months"]):
         console.print(

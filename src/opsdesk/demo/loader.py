@@ -24,7 +24,7 @@ from opsdesk.demo.success import create_success_book
 from opsdesk.demo.success_work import create_success_work
 from opsdesk.demo.surveys import create_csat_history
 from opsdesk.demo.tickets import generate_tickets
-from opsdesk.demo.workforce import build_demo_plan
+from opsdesk.demo.workforce import build_demo_plan, build_demo_scenarios
 from opsdesk.desk.models import UNSOLVED, Ticket
 from opsdesk.desk.sla.tracking import refresh_ticket_sla
 
@@ -123,6 +123,10 @@ def load_demo(
         )
         plan = build_demo_plan(session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress)
         counts["workforce plans"] = 0 if plan is None else 1
+        scenarios = build_demo_scenarios(
+            session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress
+        )
+        counts["planning scenarios"] = len(scenarios)
         # Its own generator: the automation's draws leave the rest of the demo as it was.
         counts.update(
             create_automation_demo(session, rng=np.random.default_rng(seed + 3), now=now, admin=people.admin)

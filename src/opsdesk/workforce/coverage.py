@@ -87,3 +87,23 @@ def split_requirement(
         required=pd.DataFrame(rows, columns=SPLIT_COLUMNS),
         unserved=pd.DataFrame(lost, columns=UNSERVED_COLUMNS),
     )
+
+
+def split_parts(
+    required: dict[tuple[str | None, str | None], pd.Series], sites: Sequence[Site]
+) -> CoverageSplit:
+    """Split a requirement already divided by demand part (skill, language) across the sites."""
+    splits = [
+        split_requirement(series, sites, [DemandShare(skill=skill, language=language, share=1.0)])
+        for (skill, language), series in required.items()
+    ]
+    return CoverageSplit(
+        required=pd.concat(
+            [s.required for s in splits if len(s.required)] or [pd.DataFrame(columns=SPLIT_COLUMNS)],
+            ignore_index=True,
+        ),
+        unserved=pd.concat(
+            [s.unserved for s in splits if len(s.unserved)] or [pd.DataFrame(columns=UNSERVED_COLUMNS)],
+            ignore_index=True,
+        ),
+    )

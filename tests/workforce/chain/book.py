@@ -117,3 +117,20 @@ def small_assumptions(now: datetime, *, chicago: int = 6, manila: int = 5) -> di
         "hiring": {"attrition_monthly": 0.03, "lead_time_months": 1, "ramp": [0.5], "absence": 0.1},
         "salaries": {"Chicago": {"all": 5_200_000}, "Manila": {"all": 1_100_000}},
     }
+
+
+def language_assumptions(now: datetime, *, threshold: float = 0.3) -> dict[str, Any]:
+    """The small organisation ten times busier, its advocates' work split by language: English and
+    Spanish large, German and Tagalog small; Chicago speaks en/es/de and Manila en/tl."""
+    assumptions = small_assumptions(now, chicago=40, manila=30)
+    assumptions["contacts"]["rate_factor"] = 10
+    chicago, manila = assumptions["sites"]["sites"]
+    chicago["languages"], manila["languages"] = ["en", "es", "de"], ["en", "tl"]
+    assumptions["sites"]["demand_mix"] = [
+        {"skill": "L1", "language": "en", "share": 0.55},
+        {"skill": "L1", "language": "es", "share": 0.35},
+        {"skill": "L1", "language": "de", "share": 0.05},
+        {"skill": "L1", "language": "tl", "share": 0.05},
+    ]
+    assumptions["queues"] = {"min_own_queue_occupancy": threshold}
+    return assumptions

@@ -3,6 +3,8 @@ changes them (recomputing the scenario, or saving a copy), and scenarios compare
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -110,7 +112,8 @@ async def scenario_change(
     permissions.require(user, permissions.WORKFORCE_WRITE)
     scenario = queries.scenario_by_id(session, scenario_id)
     changes = form_changes(await request.form(), scenario.assumptions)
-    actions.change_assumptions(session, scenario=scenario, changes=changes, clock=clock, actor=user)
+    with _field_named():
+        actions.change_assumptions(session, scenario=scenario, changes=changes, clock=clock, actor=user)
     session.commit()
     return RedirectResponse(f"/planner/scenarios/{scenario.id}", status_code=303)
 
@@ -123,11 +126,24 @@ async def scenario_copy(
     source = queries.scenario_by_id(session, scenario_id)
     form = await request.form()
     changes = form_changes(form, source.assumptions)
-    copied = actions.copy_scenario(
-        session, source=source, name=_text(form, "copy_name"), changes=changes, clock=clock, actor=user
-    )
+    with _field_named():
+        copied = actions.copy_scenario(
+            session, source=source, name=_text(form, "copy_name"), changes=changes, clock=clock, actor=user
+        )
     session.commit()
     return RedirectResponse(f"/planner/scenarios/compare?ids={source.id}&ids={copied.id}", status_code=303)
+
+
+@contextmanager
+def _field_named() -> Iterator[None]:
+    """The assumptions' errors name their key in the message too, so the error page shows which
+    form field to correct (``queues.min_own_queue_occupancy: ...``)."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        if exc.field and exc.field not in exc.message:
+            raise ValidationFailed(f"{exc.field}: {exc.message}", field=exc.field) from None
+        raise
 
 
 def _text(form: FormData, key: str) -> str:
@@ -167,6 +183,7 @@ def form_changes(form: FormData, assumptions: dict[str, Any]) -> dict[str, Any]:
         "contacts.rate_factor",
         "hiring.attrition_monthly",
         "hiring.absence",
+        "queues.min_own_queue_occupancy",
     ]
     keys += ["hiring.lead_time_months"]
     for channel in assumptions["channels"]:

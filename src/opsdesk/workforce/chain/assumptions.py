@@ -46,6 +46,15 @@ class ContactAssumptions(_Strict):
     rate_factor: float = Field(default=1.0, gt=0, le=10)
 
 
+class QueueAssumptions(_Strict):
+    """How each skill's languages are queued (opsdesk.workforce.chain.queues)."""
+
+    # A language gets its own Erlang queue when that queue would keep its agents at least this busy at
+    # the channel's service level; below it, the language is pooled with the skill's largest language
+    # and answered by multilingual agents. 1.0 pools nearly every language, a small value splits them.
+    min_own_queue_occupancy: float = Field(default=0.5, gt=0, le=1)
+
+
 class HiringAssumptions(_Strict):
     """Supply: who stays, how long a hire takes to start and to become fully productive."""
 
@@ -73,6 +82,7 @@ class Assumptions(_Strict):
     contacts: ContactAssumptions = Field(default_factory=ContactAssumptions)
     channels: dict[Channel, ChannelPlan] = Field(min_length=1)
     sites: SitesConfig
+    queues: QueueAssumptions = Field(default_factory=QueueAssumptions)
     hiring: HiringAssumptions = Field(default_factory=HiringAssumptions)
     # Annual salary in cents per site and team (the role a hire fills); a team left out costs nothing.
     salaries: dict[str, dict[str, int]] = Field(default_factory=dict)
@@ -145,6 +155,7 @@ def default_assumptions(now: datetime) -> dict[str, Any]:
         "contacts": ContactAssumptions().model_dump(),
         "channels": copy.deepcopy(CHANNELS),
         "sites": plan["sites"],
+        "queues": QueueAssumptions().model_dump(),
         "hiring": {
             "attrition_monthly": hiring["attrition_monthly"],
             "lead_time_months": hiring["lead_time_months"],

@@ -22,6 +22,7 @@ from opsdesk.workforce.chain.growth import forecast_lives, month_end
 from opsdesk.workforce.chain.headcount import hiring_rows, team_need
 from opsdesk.workforce.chain.inputs import read_book
 from opsdesk.workforce.chain.requirement import (
+    MonthRequirement,
     month_requirement,
     on_shift_hours_per_person,
     site_hours,
@@ -138,7 +139,15 @@ def run_chain(
     sites = assumptions.sites
     total_lives: list[float] = growth["total"]  # type: ignore[assignment]
     per_month = [
-        month_requirement(grid, lives, fits, targets, sites, rate_factor=assumptions.contacts.rate_factor)
+        month_requirement(
+            grid,
+            lives,
+            fits,
+            targets,
+            sites,
+            rate_factor=assumptions.contacts.rate_factor,
+            min_own_queue_occupancy=assumptions.queues.min_own_queue_occupancy,
+        )
         for lives in total_lives
     ]
     volume = {
@@ -160,6 +169,7 @@ def run_chain(
         "by_site": {site.name: [] for site in sites.sites},
         "unserved": [],
         "first_week_agents": {name: [int(v) for v in values] for name, values in per_month[0].agents.items()},
+        "language_queues": _language_queues(months, per_month, assumptions.queues.min_own_queue_occupancy),
     }
     for r in per_month:
         by_site, unserved = site_hours(r.split, hours)
@@ -242,6 +252,25 @@ def run_chain(
         "hiring": {"rows": rows},
     }
     return chain, summary
+
+
+def _language_queues(
+    months: list[str], per_month: list[MonthRequirement], threshold: float
+) -> dict[str, Any]:
+    """Which languages got their own queue: the first month's decisions with their numbers (the week
+    the schedule is built for), and each month's own queues as channel/skill/language labels."""
+    return {
+        "min_own_queue_occupancy": threshold,
+        "first_month": per_month[0].queues,
+        "own_by_month": {
+            month: [
+                f"{d['channel']}/{d['skill'] or 'any'}/{d['language']}"
+                for d in r.queues
+                if d["queue"] == "own"
+            ]
+            for month, r in zip(months, per_month, strict=True)
+        },
+    }
 
 
 def _schedule_section(schedules: list[Any], hours: float, unserved_hours: float) -> dict[str, Any]:

@@ -3,10 +3,12 @@
 Volume of month m per channel and interval = contacts per life per week x rate factor x lives of m x the
 channel's weekly profile share of that interval. The channel's targets turn it into agents on shift
 (Erlang C/A for phone, Erlang on AHT / concurrency for chat, workload within the response time for email
-and social; shrinkage included, see opsdesk.workforce.staffing). Agents are shared across channels, so
-the channels' agents are added per interval, then the follow-the-sun split hands each interval's agents
-to the sites open at that instant by skill and language (opsdesk.workforce.coverage); work no open site
-can take is kept as unserved, never dropped. Within a site a demand part goes to the teams that can take
+and social; shrinkage included, see opsdesk.workforce.staffing) per queue: each skill of the demand
+mix is a queue, and each of its languages a queue of its own or pooled with the skill's largest language
+(opsdesk.workforce.chain.queues). Agents are shared across channels, so the channels' agents are added
+per interval and demand part, then the follow-the-sun split hands each part's agents to the sites open
+at that instant with the skill and language (opsdesk.workforce.coverage); work no open site can take is
+kept as unserved, never dropped. Within a site a demand part goes to the teams that can take
 it in proportion to their headcount, the same rule the split uses between sites.
 """
 
@@ -15,15 +17,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from opsdesk.workforce.chain.contacts import ChannelFit
+from opsdesk.workforce.chain.queues import queue_requirement
 from opsdesk.workforce.channels import Channel
-from opsdesk.workforce.coverage import CoverageSplit, split_requirement
+from opsdesk.workforce.coverage import CoverageSplit, split_parts
+from opsdesk.workforce.scheduling.language_queues import OWN_QUEUE_MIN_OCCUPANCY
 from opsdesk.workforce.sites import SitesConfig
-from opsdesk.workforce.staffing import StaffingTargets, staff_intervals
+from opsdesk.workforce.staffing import StaffingTargets
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class MonthRequirement:
     agents: dict[str, np.ndarray]  # channel -> agents on shift per interval
     split: CoverageSplit
     team_hours: dict[tuple[str, str], float]  # (site, team) -> agent-hours on shift per week
+    queues: list[dict[str, Any]]  # own queue or pooled, per channel, skill and language (with languages)
 
 
 def week_grid(start: datetime, interval_minutes: int) -> pd.DatetimeIndex:
@@ -48,16 +54,18 @@ def month_requirement(
     sites: SitesConfig,
     *,
     rate_factor: float,
+    min_own_queue_occupancy: float = OWN_QUEUE_MIN_OCCUPANCY,
 ) -> MonthRequirement:
     volume: dict[str, np.ndarray] = {}
-    agents: dict[str, np.ndarray] = {}
     for channel, fit in fits.items():
         week = fit.per_life_week * rate_factor * lives * fit.profile
         volume[channel.value] = np.round(week, 2)  # two decimals keep the exact staffing arithmetic small
-        frame = staff_intervals({"timestamp": grid, "volume": volume[channel.value]}, targets[channel])
-        agents[channel.value] = frame["scheduled_agents"].to_numpy(dtype=np.int64)
-    total = np.sum(list(agents.values()), axis=0) if agents else np.zeros(len(grid), dtype=np.int64)
-    split = split_requirement(pd.Series(total, index=grid), sites.sites, sites.demand_mix)
+    queued = queue_requirement(
+        grid, volume, targets, sites.demand_mix, min_own_queue_occupancy=min_own_queue_occupancy
+    )
+    split = split_parts(
+        {part: pd.Series(agents, index=grid) for part, agents in queued.by_part.items()}, sites.sites
+    )
     hours = (grid[1] - grid[0]).total_seconds() / 3600 if len(grid) > 1 else 1.0
     team_hours: dict[tuple[str, str], float] = defaultdict(float)
     for site in sites.sites:
@@ -71,7 +79,13 @@ def month_requirement(
         capacity = sum(team.headcount for team in able)
         for team in able:
             team_hours[(site.name, team.name)] += int(row.required) * hours * team.headcount / capacity
-    return MonthRequirement(volume=volume, agents=agents, split=split, team_hours=dict(team_hours))
+    return MonthRequirement(
+        volume=volume,
+        agents=queued.by_channel,
+        split=split,
+        team_hours=dict(team_hours),
+        queues=queued.decisions,
+    )
 
 
 def site_hours(split: CoverageSplit, hours: float) -> tuple[dict[str, float], float]:

@@ -1,0 +1,53 @@
+"""The demo organisation's planning scenarios: its own and a copy with faster growth, so the compare
+page has two scenarios to compare on first run."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from opsdesk.core.clock import FixedClock
+from opsdesk.demo.loader import load_demo
+from opsdesk.demo.workforce import FASTER_GROWTH_PCT
+from opsdesk.workforce.chain.compare import compare
+from opsdesk.workforce.models import PlanScenario
+
+
+def test_the_demo_has_a_scenario_and_a_faster_growing_copy_to_compare(
+    session_factory: sessionmaker[Session], db: Session, clock: FixedClock
+) -> None:
+    counts = load_demo(
+        session_factory,
+        clock=clock,
+        organisations=100,
+        tickets_per_day=20,
+        history_days=40,
+        success_accounts=50,
+    )
+    assert counts["planning scenarios"] == 2
+    base, faster = db.scalars(select(PlanScenario).order_by(PlanScenario.id)).all()
+    assert base.name == "Base" and base.copied_from_id is None
+    assert faster.copied_from_id == base.id
+    assert faster.assumptions["growth"]["extra_monthly_growth_pct"] == FASTER_GROWTH_PCT
+    assert base.assumptions["growth"]["extra_monthly_growth_pct"] == 0
+    # Faster growth: more lives from the first month, so more contacts, and at least as many agents
+    # and hires (this small demo's queues are so quiet that one agent per open queue covers both).
+    assert all(f > b for f, b in zip(faster.summary["lives"], base.summary["lives"], strict=True))
+    for channel, weekly in base.chain["volume"]["weekly_by_channel"].items():
+        grown = faster.chain["volume"]["weekly_by_channel"][channel]
+        assert sum(grown) > sum(weekly), channel
+    assert sum(faster.summary["requirement_hours"]) >= sum(base.summary["requirement_hours"])
+    assert faster.summary["total_hires"] >= base.summary["total_hires"]
+    # The demo's demand mix splits work by skill only: each skill is one queue, nothing to decide.
+    assert base.chain["requirement"]["language_queues"]["first_month"] == []
+    table = compare([(s.id, s.name, s.summary) for s in (base, faster)])
+    assert table["months"] == base.summary["months"]
+
+
+def test_a_demo_with_too_little_history_has_no_scenarios(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    counts = load_demo(
+        session_factory, clock=clock, organisations=50, tickets_per_day=2, history_days=3, success_accounts=0
+    )
+    assert counts["planning scenarios"] == 0
