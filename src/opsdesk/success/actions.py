@@ -461,10 +461,14 @@ def amend_subscription(
     pepm_cents: int | None = None,
     covered_lives: int | None = None,
     flat_annual_cents: int | None = None,
+    price_model: PriceModel | None = None,
     actor: User | None = None,
 ) -> Subscription:
     """A mid-term price or covered-lives change: the term ends the day before ``effective`` and a new one
-    carries on to the original end with the new price (its escalators keep the original anniversaries)."""
+    carries on to the original end with the new price (its escalators keep the original anniversaries).
+    ``price_model`` switches the rest of the term to another model (e.g. PEPM to flat annual)."""
+    model = price_model or subscription.price_model
+    same_model = model is subscription.price_model
     if not subscription.start_date < effective <= subscription.end_date:
         raise ValidationFailed(
             "an amendment must take effect inside the term, after its first day", field="effective"
@@ -473,11 +477,13 @@ def amend_subscription(
         account_id=subscription.account_id,
         start_date=effective,
         end_date=subscription.end_date,
-        price_model=subscription.price_model,
-        pepm_cents=pepm_cents if pepm_cents is not None else subscription.pepm_cents,
-        covered_lives=covered_lives if covered_lives is not None else subscription.covered_lives,
+        price_model=model,
+        pepm_cents=pepm_cents if pepm_cents is not None or not same_model else subscription.pepm_cents,
+        covered_lives=covered_lives
+        if covered_lives is not None or not same_model
+        else subscription.covered_lives,
         flat_annual_cents=flat_annual_cents
-        if flat_annual_cents is not None
+        if flat_annual_cents is not None or not same_model
         else subscription.flat_annual_cents,
         escalator_pct=subscription.escalator_pct,
         amends_id=subscription.id,

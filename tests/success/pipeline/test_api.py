@@ -57,6 +57,8 @@ def test_opportunities_forecast_accuracy_renewals_and_portfolio(
         f"/api/v1/opportunities/{deal['id']}/stage", json={"to": "closed_won", "amount_cents": 90_000}
     )
     assert won.status_code == 200 and won.json()["closed_on"] == "2026-02-15"
+    # the win amended the running term: ARR is 2,490,000 from 15 February
+    assert won.json()["won_subscription_id"] is not None
     clock.set(clock.now() + timedelta(days=15))  # 2 March
 
     accuracy = api.get("/api/v1/pipeline/accuracy", params={"from": "2026-02-01", "to": "2026-02-28"})
@@ -105,7 +107,8 @@ def test_opportunities_forecast_accuracy_renewals_and_portfolio(
 
     generated = api.post("/api/v1/renewals/generate", json={"lead_days": 90})
     assert generated.status_code == 200, generated.text
-    assert [o["amount_cents"] for o in generated.json()["created"]] == [2_400_000]
+    # the renewal is of the amended term, so the ARR up for renewal includes the won expansion
+    assert [o["amount_cents"] for o in generated.json()["created"]] == [2_490_000]
     assert api.post("/api/v1/renewals/generate", json={"lead_days": 90}).json()["created"] == []
     assert as_agent.post("/api/v1/renewals/generate", json={}).status_code == 403
 
@@ -113,13 +116,13 @@ def test_opportunities_forecast_accuracy_renewals_and_portfolio(
     assert forecast.status_code == 200, forecast.text
     april = forecast.json()["months"][0]
     # the won deal was only ever in negotiate, so qualify keeps its defaults (new ARR .10, renewal .80):
-    # upsell 60,000 x .1 = 6,000; renewal 2,400,000 x .8 = 1,920,000
-    assert april["weighted"] == 1_920_000 + 6_000
+    # upsell 60,000 x .1 = 6,000; renewal 2,490,000 x .8 = 1,992,000
+    assert april["weighted"] == 1_992_000 + 6_000
     negotiate = next(
         p for p in forecast.json()["probabilities"] if (p["family"], p["stage"]) == ("new_arr", "negotiate")
     )
     assert (negotiate["reached"], negotiate["won"]) == (1, 1) and negotiate["probability"] == 7 / 11
-    assert april["commit"] == 60_000 and april["open_pipeline"] == 2_460_000
+    assert april["commit"] == 60_000 and april["open_pipeline"] == 2_550_000
     assert april["p10"] <= april["p50"] <= april["p90"]
     assert len(api.get("/api/v1/opportunities", params={"account_id": account.id}).json()) == 3
     assert (
@@ -130,7 +133,7 @@ def test_opportunities_forecast_accuracy_renewals_and_portfolio(
     books = api.get("/api/v1/portfolio")
     assert books.status_code == 200, books.text
     mine = {b["csm"]: b for b in books.json()}
-    assert mine["csm@example.com"]["accounts"] == 1 and mine["csm@example.com"]["arr_cents"] == 2_400_000
+    assert mine["csm@example.com"]["accounts"] == 1 and mine["csm@example.com"]["arr_cents"] == 2_490_000
     assert mine["spare@example.com"]["accounts"] == 0
     assert api.get("/api/v1/portfolio/rebalance").json() == []  # nobody over capacity
 

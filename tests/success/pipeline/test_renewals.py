@@ -90,6 +90,16 @@ def test_renewals_are_created_ahead_of_end_once_per_term(db: Session, clock: Fix
 
 def test_stage_moves_record_history_and_events(db: Session, clock: FixedClock) -> None:
     account = success.create_account(db, name="Acme", covered_lives=10, clock=clock)
+    # a won upsell amends the running term, so the account needs one
+    success.save_subscription(
+        db,
+        account=account,
+        start=date(2025, 7, 1),
+        end=date(2026, 6, 30),
+        price_model=PriceModel.FLAT_ANNUAL,
+        flat_annual_cents=1_000_000,
+        clock=clock,
+    )
     deal = actions.create_opportunity(
         db,
         account=account,

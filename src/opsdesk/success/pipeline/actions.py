@@ -20,6 +20,7 @@ from opsdesk.success.pipeline.models import (
     OpportunityKind,
     OpportunityStage,
 )
+from opsdesk.success.pipeline.wins import book_win
 
 UPDATABLE = ("name", "amount_cents", "close_date", "probability_pct", "category", "owner", "notes")
 MAX_CENTS = 10**15  # ten trillion dollars: beyond any contract, below every integer limit
@@ -162,12 +163,23 @@ def move_stage(
     amount_cents: int | None = None,
 ) -> Opportunity:
     """Move a deal to another stage. Closing stamps the close day (and may set the final amount);
-    reopening a closed deal clears it. Moving to the stage it is in changes nothing."""
+    reopening a closed deal clears it. Moving to the stage it is in changes nothing. Winning updates
+    the contract and ARR (``wins.book_win``) once per deal; reopening leaves the booked term in place."""
     _check(amount_cents, None, None)
     if opportunity.stage is to:
         return opportunity
     previous = opportunity.stage
     now = clock.now()
+    if to is OpportunityStage.CLOSED_WON:
+        won_amount = amount_cents if amount_cents is not None else opportunity.amount_cents
+        book_win(
+            session,
+            opportunity=opportunity,
+            won_on=now.date(),
+            amount_cents=won_amount,
+            clock=clock,
+            actor=actor,
+        )
     opportunity.stage = to
     opportunity.closed_on = now.date() if to.is_closed else None
     if amount_cents is not None:

@@ -62,6 +62,8 @@ class OpportunityOut(BaseModel):
     renewal_of_id: int | None
     notes: str | None
     closed_on: date | None
+    won_subscription_id: int | None
+    external_id: str | None
 
 
 class RenewalsIn(NoNulModel):
