@@ -242,6 +242,10 @@ def update_account(
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     if changes.get("covered_lives", 0) < 0:
         raise ValidationFailed("covered lives cannot be negative", field="covered_lives")
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"]:
+            raise ValidationFailed("an account needs a name", field="name")
     if "owner" in changes:
         _check_owner(changes["owner"])
     old_roots: set[int] = set()

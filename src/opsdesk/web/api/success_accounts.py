@@ -11,11 +11,11 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from opsdesk.core import permissions
-from opsdesk.core.errors import PermissionDenied, ValidationFailed
+from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Organisation, User
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.success import actions, queries
-from opsdesk.success.access import LEADS, require_work
+from opsdesk.success.access import require_lead, require_work
 from opsdesk.success.models import Account, Segment, Subscription
 from opsdesk.success.schemas import (
     AccountIn,
@@ -41,12 +41,6 @@ REFERENCES: dict[str, tuple[str, type[Any]]] = {
 }
 
 
-def _require_lead(user: User, what: str) -> None:
-    permissions.require(user, permissions.SUCCESS_WRITE)
-    if user.role not in LEADS:
-        raise PermissionDenied(f"only CS leads and admins {what}")
-
-
 def _referenced(session: SessionDep, field: str, value: int | None) -> Any:
     if value is None:
         return None
@@ -65,7 +59,7 @@ def get_account(account_id: PathId, user: CurrentUser, session: SessionDep) -> A
 
 @router.post("/accounts", status_code=201, response_model=AccountOut)
 def post_account(body: AccountIn, user: CurrentUser, session: SessionDep, clock: ClockDep) -> Account:
-    _require_lead(user, "create accounts")
+    require_lead(user, "create accounts")
     account = actions.create_account(
         session,
         name=body.name,
@@ -94,8 +88,8 @@ def patch_account(
     for field in sorted(body.model_fields_set):
         value = getattr(body, field)
         if field in REFERENCES:
-            if field == "owner_id" and user.role not in LEADS:
-                raise PermissionDenied("only CS leads and admins move an account to another book")
+            if field == "owner_id":
+                require_lead(user, "move an account to another book")
             changes[REFERENCES[field][0]] = _referenced(session, field, value)
         elif value is None and field in ("name", "covered_lives"):
             raise ValidationFailed(f"{field} cannot be cleared", field=field)
@@ -140,7 +134,7 @@ def get_segments(user: CurrentUser, session: SessionDep) -> list[Segment]:
 
 @router.post("/segments", status_code=201, response_model=SegmentOut)
 def post_segment(body: SegmentIn, user: CurrentUser, session: SessionDep, clock: ClockDep) -> Segment:
-    _require_lead(user, "change segment rules")
+    require_lead(user, "change segment rules")
     segment = actions.create_segment(
         session, name=body.name, rules=body.rules, priority=body.priority, clock=clock
     )
@@ -152,7 +146,7 @@ def post_segment(body: SegmentIn, user: CurrentUser, session: SessionDep, clock:
 def patch_segment(
     segment_id: PathId, body: SegmentPatch, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> Segment:
-    _require_lead(user, "change segment rules")
+    require_lead(user, "change segment rules")
     segment = get_or_not_found(session, Segment, segment_id, "segment")
     actions.update_segment(session, segment=segment, clock=clock, rules=body.rules, priority=body.priority)
     session.commit()
