@@ -469,6 +469,21 @@ def amend_subscription(
 ) -> Subscription:
     """A mid-term price or covered-lives change: the term ends the day before ``effective`` and a new one
     carries on to the original end with the new price (its escalators keep the original anniversaries)."""
+    given = {
+        "pepm_cents": pepm_cents, "covered_lives": covered_lives, "flat_annual_cents": flat_annual_cents
+    }  # fmt: skip
+    if all(value is None for value in given.values()):
+        raise ValidationFailed("an amendment changes the price or the covered lives", field="pepm_cents")
+    priced = (
+        ("pepm_cents", "covered_lives")
+        if subscription.price_model is PriceModel.PEPM
+        else ("flat_annual_cents",)
+    )
+    for field, value in given.items():
+        if value is not None and field not in priced:
+            raise ValidationFailed(
+                f"a {subscription.price_model.value} term has no {field.replace('_', ' ')}", field=field
+            )
     if not subscription.start_date < effective <= subscription.end_date:
         raise ValidationFailed(
             "an amendment must take effect inside the term, after its first day", field="effective"

@@ -1,6 +1,7 @@
 """Accounts, their contracts and the segment rules over HTTP, so a CS team edits them without a CSV:
 POST /api/v1/accounts, GET/PATCH /api/v1/accounts/{id}, POST /api/v1/accounts/{id}/subscriptions,
-GET/POST /api/v1/segments, PATCH /api/v1/segments/{id}. A CSM edits the accounts of their own book; CS
+POST /api/v1/accounts/{id}/subscriptions/{term id}/amendments, GET/POST /api/v1/segments,
+PATCH /api/v1/segments/{id}. A CSM edits the accounts of their own book; CS
 leads and admins create accounts and change segment rules (which re-segment every account)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from opsdesk.core import permissions
-from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.models import Organisation, User
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.success import actions, queries
@@ -21,6 +22,7 @@ from opsdesk.success.schemas import (
     AccountIn,
     AccountOut,
     AccountPatch,
+    AmendmentIn,
     SegmentIn,
     SegmentOut,
     SegmentPatch,
@@ -124,6 +126,40 @@ def post_subscription(
     )
     session.commit()
     return subscription
+
+
+@router.post(
+    "/accounts/{account_id}/subscriptions/{subscription_id}/amendments",
+    status_code=201,
+    response_model=SubscriptionOut,
+)
+def post_amendment(
+    account_id: PathId,
+    subscription_id: PathId,
+    body: AmendmentIn,
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+) -> Subscription:
+    """Amend a running term from a day inside it; returns the new term (the old one now ends the day
+    before). The account's CSM or a CS lead."""
+    account = queries.account(session, account_id)
+    require_work(user, account)
+    term = session.get(Subscription, subscription_id)
+    if term is None or term.account_id != account.id:
+        raise NotFound(f"no contract term {subscription_id} on account {account_id}", field="subscription_id")
+    new = actions.amend_subscription(
+        session,
+        subscription=term,
+        effective=body.effective,
+        clock=clock,
+        pepm_cents=body.pepm_cents,
+        covered_lives=body.covered_lives,
+        flat_annual_cents=body.flat_annual_cents,
+        actor=user,
+    )
+    session.commit()
+    return new
 
 
 @router.get("/segments", response_model=list[SegmentOut])
