@@ -75,6 +75,13 @@ class Opportunity(Base):
     close_date: Mapped[date]
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     renewal_of_id: Mapped[int | None] = mapped_column(ForeignKey("success_subscriptions.id"), unique=True)
+    # The contract term a win created (renewal) or the amendment it made (expansion): set once, so a
+    # second move to won changes nothing more.
+    won_subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("success_subscriptions.id", name="fk_success_opportunities_won_subscription")
+    )
+    # The deal's id in the CRM it was imported from; re-imports update the same row.
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -82,7 +89,8 @@ class Opportunity(Base):
 
     account: Mapped[Account] = relationship()
     owner: Mapped[User | None] = relationship()
-    renewal_of: Mapped[Subscription | None] = relationship()
+    renewal_of: Mapped[Subscription | None] = relationship(foreign_keys=[renewal_of_id])
+    won_subscription: Mapped[Subscription | None] = relationship(foreign_keys=[won_subscription_id])
     history: Mapped[list[OpportunityHistory]] = relationship(
         back_populates="opportunity", order_by="OpportunityHistory.id"
     )
