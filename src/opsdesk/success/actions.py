@@ -18,6 +18,7 @@ from opsdesk.core.events import append_event
 from opsdesk.core.models import Organisation, Role, User
 from opsdesk.success import published, queries
 from opsdesk.success.arr import annual_value_cents, arr_steps
+from opsdesk.success.covered_lives import record_covered_lives
 from opsdesk.success.models import (
     Account,
     ArrMovement,
@@ -209,6 +210,7 @@ def create_account(
     ensure_default_segments(session, clock=clock)
     resegment(session, [account], clock=clock, record=False)
     session.flush()
+    record_covered_lives(session, account_id=account.id, on=now.date(), lives=covered_lives)
     append_event(
         session,
         subject_type="account",
@@ -277,6 +279,10 @@ def update_account(
         session.expire(former_parent, ["children"])
     resegment(session, [account, *moved], clock=clock)
     session.flush()
+    if "covered_lives" in changed:
+        record_covered_lives(
+            session, account_id=account.id, on=clock.now().date(), lives=account.covered_lives
+        )
     append_event(
         session,
         subject_type="account",
