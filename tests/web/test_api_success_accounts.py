@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Event, Role
-from opsdesk.success import queries
-from opsdesk.success.models import Account
+from opsdesk.success import actions, queries
+from opsdesk.success.models import Account, PriceModel, Subscription
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
 
@@ -106,3 +106,52 @@ def test_segment_rules_are_led_and_re_segment_every_account(
         assert raised.status_code == 200, raised.text
         assert as_lead.get(f"/api/v1/accounts/{big}").json()["segment_id"] != segment.json()["id"]
         assert as_lead.patch("/api/v1/segments/999999", json={"priority": 1}).status_code == 404
+
+
+def test_the_running_term_is_amended_by_its_csm_or_a_lead(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    lead = make_user(db, clock, Role.CS_LEAD, email="lee@cs.test")
+    csm = make_user(db, clock, Role.CSM, email="cam@cs.test")
+    other = make_user(db, clock, Role.CSM, email="oli@cs.test")
+    tokens = {u.email: make_token(db, clock, u) for u in (lead, csm, other)}
+    account = actions.create_account(db, name="Acme", covered_lives=100, owner=csm, clock=clock)
+    elsewhere = actions.create_account(db, name="Other", covered_lives=10, owner=csm, clock=clock)
+    term = actions.save_subscription(
+        db, account=account, start=date(2026, 1, 1), end=date(2026, 12, 31), price_model=PriceModel.PEPM,
+        pepm_cents=500, covered_lives=100, clock=clock,
+    )  # fmt: skip
+    account_id, elsewhere_id, term_id = account.id, elsewhere.id, term.id
+    db.commit()
+    path = f"/api/v1/accounts/{account_id}/subscriptions/{term_id}/amendments"
+    with live_server.client(tokens["oli@cs.test"]) as as_other:
+        assert as_other.post(path, json={"effective": "2026-07-01", "covered_lives": 200}).status_code == 403
+    with live_server.client(tokens["cam@cs.test"]) as as_csm:
+        outside = as_csm.post(path, json={"effective": "2027-02-01", "covered_lives": 200})
+        assert outside.status_code == 422 and outside.json()["error"]["field"] == "effective", outside.text
+        flat = as_csm.post(path, json={"effective": "2026-07-01", "flat_annual_cents": 100})
+        assert flat.status_code == 422 and flat.json()["error"]["field"] == "flat_annual_cents", flat.text
+        nothing = as_csm.post(path, json={"effective": "2026-07-01"})
+        assert nothing.status_code == 422, nothing.text
+        negative = as_csm.post(path, json={"effective": "2026-07-01", "covered_lives": -1})
+        assert negative.status_code == 422 and negative.json()["error"]["field"] == "covered_lives"
+        wrong = f"/api/v1/accounts/{elsewhere_id}/subscriptions/{term_id}/amendments"
+        assert as_csm.post(wrong, json={"effective": "2026-07-01", "covered_lives": 200}).status_code == 404
+        amended = as_csm.post(path, json={"effective": "2026-07-01", "covered_lives": 200})
+        assert amended.status_code == 201, amended.text
+        assert amended.json()["start_date"] == "2026-07-01" and amended.json()["covered_lives"] == 200
+    with live_server.client(tokens["lee@cs.test"]) as as_lead:
+        later = f"/api/v1/accounts/{account_id}/subscriptions/{amended.json()['id']}/amendments"
+        priced = as_lead.post(later, json={"effective": "2026-10-01", "pepm_cents": 600})
+        assert priced.status_code == 201, priced.text
+
+    db.expire_all()
+    terms = db.scalars(
+        select(Subscription).where(Subscription.account_id == account_id).order_by(Subscription.start_date)
+    ).all()
+    assert [(t.start_date, t.end_date, t.covered_lives, t.pepm_cents) for t in terms] == [
+        (date(2026, 1, 1), date(2026, 6, 30), 100, 500),
+        (date(2026, 7, 1), date(2026, 9, 30), 200, 500),
+        (date(2026, 10, 1), date(2026, 12, 31), 200, 600),
+    ]
+    assert queries.arr_on(db, account_id, date(2026, 11, 1)) == 200 * 600 * 12

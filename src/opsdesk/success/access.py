@@ -31,6 +31,13 @@ def require_work(user: User, account: Account) -> None:
         raise PermissionDenied(f"{account.name} is not in your book; its CSM or a CS lead works it")
 
 
+def require_lead(user: User, what: str) -> None:
+    """Creating accounts, moving books and changing segment rules belong to CS leads and admins."""
+    permissions.require(user, permissions.SUCCESS_WRITE)
+    if user.role not in LEADS:
+        raise PermissionDenied(f"only CS leads and admins {what}")
+
+
 def may_work_task(user: User, task: Task) -> bool:
     """The account's workers, and whoever the task is assigned to (a named owner on another's account)."""
     if may_work(user, task.account):

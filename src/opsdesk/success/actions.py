@@ -18,6 +18,7 @@ from opsdesk.core.events import append_event
 from opsdesk.core.models import Organisation, Role, User
 from opsdesk.success import published, queries
 from opsdesk.success.arr import annual_value_cents, arr_steps
+from opsdesk.success.covered_lives import record_covered_lives
 from opsdesk.success.models import (
     Account,
     ArrMovement,
@@ -209,6 +210,7 @@ def create_account(
     ensure_default_segments(session, clock=clock)
     resegment(session, [account], clock=clock, record=False)
     session.flush()
+    record_covered_lives(session, account_id=account.id, on=now.date(), lives=covered_lives)
     append_event(
         session,
         subject_type="account",
@@ -242,6 +244,10 @@ def update_account(
         raise ValidationFailed(f"cannot change {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     if changes.get("covered_lives", 0) < 0:
         raise ValidationFailed("covered lives cannot be negative", field="covered_lives")
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"]:
+            raise ValidationFailed("an account needs a name", field="name")
     if "owner" in changes:
         _check_owner(changes["owner"])
     old_roots: set[int] = set()
@@ -273,6 +279,10 @@ def update_account(
         session.expire(former_parent, ["children"])
     resegment(session, [account, *moved], clock=clock)
     session.flush()
+    if "covered_lives" in changed:
+        record_covered_lives(
+            session, account_id=account.id, on=clock.now().date(), lives=account.covered_lives
+        )
     append_event(
         session,
         subject_type="account",
@@ -469,6 +479,15 @@ def amend_subscription(
     ``price_model`` switches the rest of the term to another model (e.g. PEPM to flat annual)."""
     model = price_model or subscription.price_model
     same_model = model is subscription.price_model
+    given = {
+        "pepm_cents": pepm_cents, "covered_lives": covered_lives, "flat_annual_cents": flat_annual_cents
+    }  # fmt: skip
+    if same_model and all(value is None for value in given.values()):
+        raise ValidationFailed("an amendment changes the price or the covered lives", field="pepm_cents")
+    priced = ("pepm_cents", "covered_lives") if model is PriceModel.PEPM else ("flat_annual_cents",)
+    for field, value in given.items():
+        if value is not None and field not in priced:
+            raise ValidationFailed(f"a {model.value} term has no {field.replace('_', ' ')}", field=field)
     if not subscription.start_date < effective <= subscription.end_date:
         raise ValidationFailed(
             "an amendment must take effect inside the term, after its first day", field="effective"

@@ -162,3 +162,16 @@ class Utilisation(Base):
     engaged_members: Mapped[int] = mapped_column(Integer)
     sessions: Mapped[int] = mapped_column(Integer)
     programme_uptake_pct: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+
+
+class CoveredLivesMonth(Base):
+    """An account's covered lives from ``month`` on (until its next row): utilisation per covered life
+    is measured against the lives of its own month, not today's."""
+
+    __tablename__ = "success_covered_lives"
+    __table_args__ = (UniqueConstraint("account_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("success_accounts.id"), index=True)
+    month: Mapped[date]  # first day of the month
+    covered_lives: Mapped[int] = mapped_column(Integer)

@@ -139,6 +139,18 @@ class SubscriptionIn(NoNulModel):
         return self
 
 
+class AmendmentIn(NoNulModel):
+    """A mid-term change: the term ends the day before ``effective`` and a new one carries on to its end
+    with the new price or covered lives (a field left out keeps the term's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    effective: Day
+    pepm_cents: int | None = Field(default=None, ge=0, le=MAX_PEPM_CENTS)
+    covered_lives: int | None = Field(default=None, ge=0, le=MAX_LIVES)
+    flat_annual_cents: int | None = Field(default=None, ge=0, le=MAX_CENTS)
+
+
 class MovementOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

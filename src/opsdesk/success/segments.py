@@ -85,3 +85,47 @@ def matching_segment(segments: Sequence[SegmentRules], attributes: Mapping[str, 
         if all(_holds(rule, attributes) for rule in segment.rules):
             return segment.name
     return None
+
+
+def rules_as_lines(rules: Sequence[Mapping[str, Any]]) -> str:
+    """A segment's rules as the page shows them: ``field op value`` a line, ``in`` values by commas."""
+    lines = []
+    for rule in rules:
+        value = rule["value"]
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        lines.append(f"{rule['field']} {rule['op']} {shown}")
+    return "\n".join(lines)
+
+
+def _typed(field: str, text: str, line: int) -> Any:
+    if field != "covered_lives":
+        return text
+    try:
+        return int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise ValidationFailed(
+            f"line {line}: covered_lives compares with a whole number, not {text[:20]!r}", field="rules"
+        ) from None
+
+
+def rules_from_lines(text: str) -> list[dict[str, Any]]:
+    """The typed lines back into rules, checked; an error names the line."""
+    rules: list[dict[str, Any]] = []
+    numbered = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    for number, line in numbered:
+        parts = line.split(None, 2)
+        if len(parts) < 3:
+            raise ValidationFailed(
+                f"line {number}: write it as 'field op value', e.g. 'covered_lives gte 100'", field="rules"
+            )
+        field, op, raw = parts
+        if field not in FIELDS:
+            raise ValidationFailed(f"line {number}: field must be one of {', '.join(FIELDS)}", field="rules")
+        if op not in OPERATORS:
+            raise ValidationFailed(f"line {number}: op must be one of {', '.join(OPERATORS)}", field="rules")
+        if op == "in":
+            value: Any = [_typed(field, v.strip(), number) for v in raw.split(",") if v.strip()]
+        else:
+            value = _typed(field, raw.strip(), number)
+        rules.append({"field": field, "op": op, "value": value})
+    return validate_rules(rules)

@@ -139,3 +139,29 @@ def segment_trend(frame: pd.DataFrame, segment_of: Mapping[int, str | None]) -> 
     grouped["engaged_rate_pct"] = grouped["engaged_members"] / lives * 100.0
     grouped["programme_uptake_pct"] = grouped["uptake_lives"] / lives
     return grouped[columns]
+
+
+def lives_of_each_month(frame: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``covered_lives`` replaced by the lives in force in each row's month: the latest
+    recorded change in or before that month; before the first change, the first recorded value; an
+    account with no history keeps the lives it has (``frame``'s own column)."""
+    if frame.empty or history.empty:
+        return frame
+    out = frame.reset_index(drop=True)
+    rows = out.assign(
+        _row=np.arange(len(out)),
+        _stamp=pd.to_datetime(out["month"]),
+        account_id=out["account_id"].astype("int64"),
+    ).sort_values("_stamp")
+    known = pd.DataFrame(
+        {
+            "account_id": history["account_id"].astype("int64"),
+            "_stamp": pd.to_datetime(history["month"]),
+            "_lives": history["covered_lives"].astype("float64"),
+        }
+    ).sort_values("_stamp")
+    merged = pd.merge_asof(rows, known, on="_stamp", by="account_id", direction="backward")
+    first = known.groupby("account_id")["_lives"].first()
+    lives = merged["_lives"].fillna(merged["account_id"].map(first)).fillna(merged["covered_lives"])
+    merged = merged.assign(covered_lives=lives.astype("int64")).sort_values("_row")
+    return merged.drop(columns=["_row", "_stamp", "_lives"]).reset_index(drop=True)

@@ -83,11 +83,12 @@ def scorecard_for(cards: Sequence[HealthScorecard], account: Account) -> HealthS
 
 
 def utilisation_frame(session: Session, account_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """Monthly utilisation rows with the account's covered lives (the only covered-lives figure stored
-    per account, so a past month's rate uses today's lives)."""
+    """Monthly utilisation rows with the covered lives of each row's month (``success.covered_lives``),
+    so doubling an account's lives today leaves last year's engagement rates as they were."""
     import pandas as pd
 
-    from opsdesk.success.utilisation import FRAME_COLUMNS
+    from opsdesk.success.covered_lives import history_frame
+    from opsdesk.success.utilisation import FRAME_COLUMNS, lives_of_each_month
 
     query = select(
         Utilisation.account_id,
@@ -104,7 +105,7 @@ def utilisation_frame(session: Session, account_ids: Sequence[int] | None = None
         return pd.DataFrame(columns=FRAME_COLUMNS)
     frame.columns = FRAME_COLUMNS
     frame["programme_uptake_pct"] = frame["programme_uptake_pct"].astype("float64")
-    return frame
+    return lives_of_each_month(frame, history_frame(session, account_ids))
 
 
 def _latest_signals(

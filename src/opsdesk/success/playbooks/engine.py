@@ -21,7 +21,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Event, Role, User
-from opsdesk.success.models import Account, Contact, ContactRole, Subscription, Utilisation
+from opsdesk.success.models import Account, Contact, ContactRole, Subscription
 from opsdesk.success.playbooks.drafts import render
 from opsdesk.success.playbooks.emails import queue_email
 from opsdesk.success.playbooks.models import (
@@ -80,15 +80,16 @@ def _states(session: Session, playbooks: Sequence[Playbook], now: datetime) -> d
                 renewal_ends[account_id].append(end)
     engagement: dict[int, dict[date, float | None]] = defaultdict(dict)
     if TriggerKind.UTILISATION_BELOW in kinds:
-        # The whole history: a run may be longer than the threshold and its first month names it.
-        for account_id, month, engaged, lives in session.execute(
-            select(
-                Utilisation.account_id, Utilisation.month, Utilisation.engaged_members, Account.covered_lives
-            )
-            .join(Account, Account.id == Utilisation.account_id)
-            .where(Utilisation.month < today.replace(day=1))
+        from opsdesk.success.health.queries import utilisation_frame
+
+        # The whole history: a run may be longer than the threshold and its first month names it;
+        # each month measured against the covered lives of that month.
+        frame = utilisation_frame(session)
+        for account_id, month, engaged, lives in zip(
+            frame["account_id"], frame["month"], frame["engaged_members"], frame["covered_lives"], strict=True
         ):
-            engagement[account_id][month] = engaged / lives * 100.0 if lives > 0 else None
+            if month < today.replace(day=1):
+                engagement[int(account_id)][month] = engaged / lives * 100.0 if lives > 0 else None
     events: dict[int, list[AccountEvent]] = defaultdict(list)
     event_playbooks = [p for p in playbooks if p.trigger_kind in EVENT_TYPES]
     if event_playbooks:

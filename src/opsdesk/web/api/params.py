@@ -39,6 +39,10 @@ def _blank_or_id(value: str) -> str:
 FormText = Annotated[str, Form(max_length=MAX_FORM_TEXT), AfterValidator(no_nul)]
 FormLine = Annotated[str, Form(max_length=2000), AfterValidator(no_nul)]
 FormBlankOrId = Annotated[str, Form(max_length=10), AfterValidator(_blank_or_id)]
+# A <select> a form shows only to some readers: None when the form did not send it.
+FormOptionalId = Annotated[
+    str | None, Form(max_length=10), AfterValidator(lambda v: v if v is None else _blank_or_id(v))
+]
 QueryFilter = Annotated[str, Query(max_length=500), AfterValidator(no_nul)]
 OptionalFilter = Annotated[Annotated[str, AfterValidator(no_nul)] | None, Query(max_length=500)]
 QueryCursor = Annotated[str | None, Query(max_length=200)]

@@ -1,6 +1,7 @@
 """Accounts, their contracts and the segment rules over HTTP, so a CS team edits them without a CSV:
 POST /api/v1/accounts, GET/PATCH /api/v1/accounts/{id}, POST /api/v1/accounts/{id}/subscriptions,
-GET/POST /api/v1/segments, PATCH /api/v1/segments/{id}. A CSM edits the accounts of their own book; CS
+POST /api/v1/accounts/{id}/subscriptions/{term id}/amendments, GET/POST /api/v1/segments,
+PATCH /api/v1/segments/{id}. A CSM edits the accounts of their own book; CS
 leads and admins create accounts and change segment rules (which re-segment every account)."""
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from opsdesk.core import permissions
-from opsdesk.core.errors import PermissionDenied, ValidationFailed
+from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.models import Organisation, User
 from opsdesk.core.queries import get_or_not_found
 from opsdesk.success import actions, queries
-from opsdesk.success.access import LEADS, require_work
+from opsdesk.success.access import require_lead, require_work
 from opsdesk.success.models import Account, Segment, Subscription
 from opsdesk.success.schemas import (
     AccountIn,
     AccountOut,
     AccountPatch,
+    AmendmentIn,
     SegmentIn,
     SegmentOut,
     SegmentPatch,
@@ -41,12 +43,6 @@ REFERENCES: dict[str, tuple[str, type[Any]]] = {
 }
 
 
-def _require_lead(user: User, what: str) -> None:
-    permissions.require(user, permissions.SUCCESS_WRITE)
-    if user.role not in LEADS:
-        raise PermissionDenied(f"only CS leads and admins {what}")
-
-
 def _referenced(session: SessionDep, field: str, value: int | None) -> Any:
     if value is None:
         return None
@@ -65,7 +61,7 @@ def get_account(account_id: PathId, user: CurrentUser, session: SessionDep) -> A
 
 @router.post("/accounts", status_code=201, response_model=AccountOut)
 def post_account(body: AccountIn, user: CurrentUser, session: SessionDep, clock: ClockDep) -> Account:
-    _require_lead(user, "create accounts")
+    require_lead(user, "create accounts")
     account = actions.create_account(
         session,
         name=body.name,
@@ -94,8 +90,8 @@ def patch_account(
     for field in sorted(body.model_fields_set):
         value = getattr(body, field)
         if field in REFERENCES:
-            if field == "owner_id" and user.role not in LEADS:
-                raise PermissionDenied("only CS leads and admins move an account to another book")
+            if field == "owner_id":
+                require_lead(user, "move an account to another book")
             changes[REFERENCES[field][0]] = _referenced(session, field, value)
         elif value is None and field in ("name", "covered_lives"):
             raise ValidationFailed(f"{field} cannot be cleared", field=field)
@@ -132,6 +128,40 @@ def post_subscription(
     return subscription
 
 
+@router.post(
+    "/accounts/{account_id}/subscriptions/{subscription_id}/amendments",
+    status_code=201,
+    response_model=SubscriptionOut,
+)
+def post_amendment(
+    account_id: PathId,
+    subscription_id: PathId,
+    body: AmendmentIn,
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+) -> Subscription:
+    """Amend a running term from a day inside it; returns the new term (the old one now ends the day
+    before). The account's CSM or a CS lead."""
+    account = queries.account(session, account_id)
+    require_work(user, account)
+    term = session.get(Subscription, subscription_id)
+    if term is None or term.account_id != account.id:
+        raise NotFound(f"no contract term {subscription_id} on account {account_id}", field="subscription_id")
+    new = actions.amend_subscription(
+        session,
+        subscription=term,
+        effective=body.effective,
+        clock=clock,
+        pepm_cents=body.pepm_cents,
+        covered_lives=body.covered_lives,
+        flat_annual_cents=body.flat_annual_cents,
+        actor=user,
+    )
+    session.commit()
+    return new
+
+
 @router.get("/segments", response_model=list[SegmentOut])
 def get_segments(user: CurrentUser, session: SessionDep) -> list[Segment]:
     permissions.require(user, permissions.SUCCESS_READ)
@@ -140,7 +170,7 @@ def get_segments(user: CurrentUser, session: SessionDep) -> list[Segment]:
 
 @router.post("/segments", status_code=201, response_model=SegmentOut)
 def post_segment(body: SegmentIn, user: CurrentUser, session: SessionDep, clock: ClockDep) -> Segment:
-    _require_lead(user, "change segment rules")
+    require_lead(user, "change segment rules")
     segment = actions.create_segment(
         session, name=body.name, rules=body.rules, priority=body.priority, clock=clock
     )
@@ -152,7 +182,7 @@ def post_segment(body: SegmentIn, user: CurrentUser, session: SessionDep, clock:
 def patch_segment(
     segment_id: PathId, body: SegmentPatch, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> Segment:
-    _require_lead(user, "change segment rules")
+    require_lead(user, "change segment rules")
     segment = get_or_not_found(session, Segment, segment_id, "segment")
     actions.update_segment(session, segment=segment, clock=clock, rules=body.rules, priority=body.priority)
     session.commit()

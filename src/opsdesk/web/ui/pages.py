@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from opsdesk.web.ui import (
+    account_edit_pages,
     admin_pages,
     audit_page,
     auth,
@@ -47,6 +48,7 @@ def install(app: FastAPI) -> None:
         planner_scenarios,
         intraday_pages,
         lifecycle_pages,  # before success_pages: /customers/lifecycle is not an account id
+        account_edit_pages,  # nor are /customers/new and /customers/segments
         success_pages,
         success_work_pages,
         success_voice_pages,
