@@ -38,8 +38,13 @@ def test_the_demo_has_a_scenario_and_a_faster_growing_copy_to_compare(
         assert sum(grown) > sum(weekly), channel
     assert sum(faster.summary["requirement_hours"]) >= sum(base.summary["requirement_hours"])
     assert faster.summary["total_hires"] >= base.summary["total_hires"]
-    # The demo's demand mix splits work by skill only: each skill is one queue, nothing to decide.
-    assert base.chain["requirement"]["language_queues"]["first_month"] == []
+    # The demo's demand mix splits work by skill only: L1 anchors each channel's queue, and L2 (15%)
+    # is too little work here for a queue of its own, so the engineers share it.
+    decisions = base.chain["requirement"]["language_queues"]["first_month"]
+    assert {(d["skill"], d["language"]) for d in decisions} == {("L1", None), ("L2", None)}
+    for d in decisions:
+        assert d["queue"] == "pooled"
+        assert "anchors" in d["reason"] if d["skill"] == "L1" else "shares the L1/any queue" in d["reason"]
     table = compare([(s.id, s.name, s.summary) for s in (base, faster)])
     assert table["months"] == base.summary["months"]
 

@@ -48,7 +48,7 @@ def test_the_scenario_page_shows_the_language_queues_and_refuses_a_bad_threshold
         assert row.locator("td.queue").inner_text() == decision["queue"]
         assert row.locator("td.reason").inner_text() == decision["reason"]
     assert "email/L1/es" in page.get_by_test_id(f"own-queues-{months[0]}").inner_text()
-    assert "shares the en queue" in queues.get_by_test_id("queue-phone-L1-de").inner_text()
+    assert "shares the L1/en queue" in queues.get_by_test_id("queue-phone-L1-de").inner_text()
 
     # A threshold above 1 is refused with the field named on the page; nothing is recomputed.
     page.fill("input[name='queues.min_own_queue_occupancy']", "1.5")
@@ -71,7 +71,7 @@ def test_the_scenario_page_shows_the_language_queues_and_refuses_a_bad_threshold
     page.click("[data-testid=recompute]")
     page.wait_for_url(f"{live_server.url}/planner/scenarios/{scenario_id}")
     assert page.get_by_test_id("queue-threshold").inner_text() == "100%"
-    assert "none (every language pooled)" in page.get_by_test_id(f"own-queues-{months[0]}").inner_text()
+    assert "none (every part pooled)" in page.get_by_test_id(f"own-queues-{months[0]}").inner_text()
     with session_factory() as fresh:
         stored = fresh.get(PlanScenario, scenario_id)
         assert stored is not None
@@ -79,3 +79,25 @@ def test_the_scenario_page_shows_the_language_queues_and_refuses_a_bad_threshold
         decisions = stored.chain["requirement"]["language_queues"]["first_month"]
         assert {d["queue"] for d in decisions} == {"pooled"}
         assert sum(stored.summary["requirement_hours"]) < sum(scenario.summary["requirement_hours"])
+
+
+def test_a_scenario_stored_before_queue_decisions_still_shows(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    add_book(db, clock.now())
+    add_history(db, clock.now())
+    make_user(db, clock, Role.SUPPORT_LEAD, email="lead@desk.test")
+    scenario = create_scenario(
+        db, name="Old", assumptions=language_assumptions(clock.now()), clock=clock, actor=None
+    )
+    # As stored before this change: no queues assumption, no decisions in the chain.
+    assumptions = dict(scenario.assumptions)
+    del assumptions["queues"]
+    requirement = dict(scenario.chain["requirement"])
+    del requirement["language_queues"]
+    scenario.assumptions, scenario.chain = assumptions, {**scenario.chain, "requirement": requirement}
+    db.commit()
+    page = sign_in(browser.new_page(), live_server, "lead@desk.test")
+    page.goto(f"{live_server.url}/planner/scenarios/{scenario.id}")
+    assert "recompute the scenario to see them" in page.get_by_test_id("language-queues").inner_text()
+    assert page.get_by_test_id("queue-threshold").inner_text() == "50%"

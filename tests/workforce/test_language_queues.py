@@ -57,7 +57,7 @@ def test_the_threshold_decides() -> None:
         plan_language_queues(STAMPS, {"en": np.ones(3)}, PHONE)
 
 
-def test_the_chain_queues_each_skill_and_decides_its_languages() -> None:
+def test_the_chain_decides_each_part_of_the_demand_mix() -> None:
     from opsdesk.workforce.chain.queues import queue_requirement
     from opsdesk.workforce.sites import DemandShare
 
@@ -66,26 +66,42 @@ def test_the_chain_queues_each_skill_and_decides_its_languages() -> None:
         DemandShare(skill="L1", language="en", share=0.5),
         DemandShare(skill="L1", language="es", share=0.3),  # 10 Erlangs: large enough for its own queue
         DemandShare(skill="L1", language="de", share=0.01),  # a third of an Erlang: pooled
-        DemandShare(skill="L2", share=0.19),  # no language split: one queue, nothing to decide
+        DemandShare(skill="L2", share=0.19),  # 6 Erlangs of engineers' work in any language: its own
     ]
     targets = {Channel.PHONE: PHONE}
 
-    def queued(threshold: float) -> tuple[dict[str, str], np.ndarray, dict[object, np.ndarray]]:
+    def queued(threshold: float) -> tuple[dict[object, str], np.ndarray, dict[object, np.ndarray]]:
         result = queue_requirement(STAMPS, week, targets, mix, min_own_queue_occupancy=threshold)
-        decided = {d["language"]: d["queue"] for d in result.decisions}
+        decided = {(d["skill"], d["language"]): d["queue"] for d in result.decisions}
         return decided, result.by_channel["phone"], result.by_part
 
     decided, total, parts = queued(0.5)
-    assert decided == {"en": "pooled", "es": "own", "de": "pooled"}
+    assert decided == {
+        ("L1", "en"): "pooled",
+        ("L1", "es"): "own",
+        ("L1", "de"): "pooled",
+        ("L2", None): "own",
+    }
     np.testing.assert_array_equal(parts[("L1", "es")], scheduled(week["phone"] * 0.3))
-    np.testing.assert_array_equal(parts[("L1", "en")] + parts[("L1", "de")], scheduled(week["phone"] * 0.51))
     np.testing.assert_array_equal(parts[("L2", None)], scheduled(week["phone"] * 0.19))
+    np.testing.assert_array_equal(parts[("L1", "en")] + parts[("L1", "de")], scheduled(week["phone"] * 0.51))
+    assert (parts[("L1", "de")] >= 1).all()  # German still needs its speakers in the pooled queue
     np.testing.assert_array_equal(total, sum(parts.values()))
-    # Pooling never needs more agents than queues of their own; a threshold of 1 pools every language,
-    # a tiny one gives every language its own queue.
+    # Pooling never needs more agents than queues of their own; a threshold of 1 pools every part,
+    # a tiny one gives every part but the anchor its own queue.
     all_pooled = queued(1.0)
     all_own = queued(1e-6)
     assert set(all_pooled[0].values()) == {"pooled"}
-    assert all_own[0] == {"en": "pooled", "es": "own", "de": "own"}  # en anchors the shared queue
+    assert all_own[0] == {
+        ("L1", "en"): "pooled",
+        ("L1", "es"): "own",
+        ("L1", "de"): "own",
+        ("L2", None): "own",
+    }
+    np.testing.assert_array_equal(all_pooled[1], scheduled(week["phone"]))
     assert all_pooled[1].sum() <= total.sum() <= all_own[1].sum()
     assert all_pooled[1].sum() < all_own[1].sum()
+    # One part (no mix): the channel is one queue, nothing to decide.
+    single = queue_requirement(STAMPS, week, targets, [DemandShare(share=1.0)], min_own_queue_occupancy=0.5)
+    assert single.decisions == [] and list(single.by_part) == [(None, None)]
+    np.testing.assert_array_equal(single.by_channel["phone"], scheduled(week["phone"]))

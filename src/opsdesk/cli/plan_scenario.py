@@ -54,7 +54,7 @@ def _report(scenario: Any) -> None:
     queues = scenario.chain["requirement"].get("language_queues")
     if queues and queues["first_month"]:
         own = [
-            f"{d['channel']}/{d['skill'] or 'any'}/{d['language']}"
+            f"{d['channel']}/{d['skill'] or 'any'}/{d['language'] or 'any'}"
             for d in queues["first_month"]
             if d["queue"] == "own"
         ]

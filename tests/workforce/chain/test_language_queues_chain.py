@@ -40,7 +40,7 @@ def test_the_decisions_are_stored_with_the_scenario_and_read_back(
         for small in ("de", "tl"):  # a few contacts a week: never a queue of their own
             assert decided[(channel, small)]["queue"] == "pooled"
             assert decided[(channel, small)]["own_queue_occupancy"] < 0.3
-            assert "shares the en queue" in decided[(channel, small)]["reason"]
+            assert "shares the L1/en queue" in decided[(channel, small)]["reason"]
     # Spanish email keeps agents of its own busy enough.
     email_es = decided[("email", "es")]
     assert email_es["queue"] == "own" and email_es["own_queue_occupancy"] >= 0.3

@@ -264,7 +264,7 @@ def _language_queues(
         "first_month": per_month[0].queues,
         "own_by_month": {
             month: [
-                f"{d['channel']}/{d['skill'] or 'any'}/{d['language']}"
+                f"{d['channel']}/{d['skill'] or 'any'}/{d['language'] or 'any'}"
                 for d in r.queues
                 if d["queue"] == "own"
             ]

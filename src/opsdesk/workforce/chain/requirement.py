@@ -3,8 +3,8 @@
 Volume of month m per channel and interval = contacts per life per week x rate factor x lives of m x the
 channel's weekly profile share of that interval. The channel's targets turn it into agents on shift
 (Erlang C/A for phone, Erlang on AHT / concurrency for chat, workload within the response time for email
-and social; shrinkage included, see opsdesk.workforce.staffing) per queue: each skill of the demand
-mix is a queue, and each of its languages a queue of its own or pooled with the skill's largest language
+and social; shrinkage included, see opsdesk.workforce.staffing) per queue: each part of the demand
+mix (skill, language) is a queue of its own or pooled with the channel's largest part
 (opsdesk.workforce.chain.queues). Agents are shared across channels, so the channels' agents are added
 per interval and demand part, then the follow-the-sun split hands each part's agents to the sites open
 at that instant with the skill and language (opsdesk.workforce.coverage); work no open site can take is
