@@ -6,7 +6,7 @@ The input frame has one row per account and month (``month`` is the first day) w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import numpy as np
@@ -165,3 +165,35 @@ def lives_of_each_month(frame: pd.DataFrame, history: pd.DataFrame) -> pd.DataFr
     lives = merged["_lives"].fillna(merged["account_id"].map(first)).fillna(merged["covered_lives"])
     merged = merged.assign(covered_lives=lives.astype("int64")).sort_values("_row")
     return merged.drop(columns=["_row", "_stamp", "_lives"]).reset_index(drop=True)
+
+
+def family_frame(frame: pd.DataFrame, families: Mapping[int, Sequence[int]]) -> pd.DataFrame:
+    """Each family's monthly totals under its head's id: engaged members, sessions and the month's
+    covered lives summed over the members that reported that month, uptake weighted by lives. A family
+    of one is its own rows."""
+    pairs = pd.DataFrame(
+        [(head, member) for head, members in families.items() for member in members],
+        columns=["head", "account_id"],
+    )
+    if frame.empty or pairs.empty:
+        return pd.DataFrame(columns=FRAME_COLUMNS)
+    joined = frame.assign(account_id=frame["account_id"].astype("int64")).merge(
+        pairs.astype("int64"), on="account_id"
+    )
+    joined["uptake_lives"] = joined["programme_uptake_pct"].astype("float64") * joined["covered_lives"]
+    totals = (
+        joined.groupby(["head", "month"], sort=True)
+        .agg(
+            engaged_members=("engaged_members", "sum"),
+            sessions=("sessions", "sum"),
+            covered_lives=("covered_lives", "sum"),
+            uptake_lives=("uptake_lives", "sum"),
+            uptake_mean=("programme_uptake_pct", "mean"),
+        )
+        .reset_index()
+    )
+    lives = totals["covered_lives"].astype("float64")
+    totals["programme_uptake_pct"] = np.where(
+        lives > 0, totals["uptake_lives"] / lives.where(lives > 0), totals["uptake_mean"]
+    )
+    return totals.rename(columns={"head": "account_id"})[FRAME_COLUMNS]

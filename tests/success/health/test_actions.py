@@ -17,7 +17,7 @@ from opsdesk.core.models import Event, Role
 from opsdesk.desk import actions as desk
 from opsdesk.desk.models import Channel
 from opsdesk.success import actions as success
-from opsdesk.success.health import actions, queries
+from opsdesk.success.health import actions, queries, raw_signals
 from opsdesk.success.health.models import HealthScore, SignalKind
 from opsdesk.success.health.scorecard import Band
 from opsdesk.success.models import Account, PriceModel, Stage
@@ -254,7 +254,7 @@ def test_signals_are_validated_and_reimports_replace(db: Session, clock: FixedCl
     actions.record_signal(
         db, account=account, kind=SignalKind.NPS, value=Decimal(10), observed_at=when, clock=clock
     )
-    signals = queries._latest_signals(db, [account.id], clock.now())
+    signals = raw_signals._latest_signals(db, [account.id], clock.now())
     assert signals[(account.id, SignalKind.NPS)].value == 10
     with pytest.raises(ValidationFailed):
         actions.record_signal(

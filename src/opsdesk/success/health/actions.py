@@ -17,7 +17,7 @@ from opsdesk.core.errors import Conflict, NotFound, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import User
 from opsdesk.success import published
-from opsdesk.success.health import queries
+from opsdesk.success.health import queries, raw_signals
 from opsdesk.success.health.measures import DEFAULT_WEIGHTS, default_points, validate_points
 from opsdesk.success.health.models import (
     AccountSignal,
@@ -292,7 +292,7 @@ def score_accounts(
             )
         }
         previous = queries.previous_bands(session, ids, as_of)
-        overrides = queries.active_overrides(session, ids, queries.end_of(as_of))
+        overrides = queries.active_overrides(session, ids, raw_signals.end_of(as_of))
         for computed in queries.compute(session, chunk, as_of, cards):
             row = existing.get(computed.account_id)
             if row is not None:

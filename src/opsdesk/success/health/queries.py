@@ -1,27 +1,25 @@
-"""Reads for health: scorecards, each account's raw signals as known on a date, computed and stored
-scores, overrides, history, utilisation frames, and the snapshot table the backtest runs on."""
+"""Reads for health: scorecards, computed and stored scores (from each account's raw signals, read in
+``raw_signals``), overrides, history, utilisation, and the snapshot table the backtest runs on."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased, defer, selectinload
 
 from opsdesk.core.queries import get_or_not_found
-from opsdesk.insights.account_signals import organisation_signals
 from opsdesk.success import queries as success_queries
 from opsdesk.success.health.measures import MEASURES, RawSignals, measure_values
 from opsdesk.success.health.models import (
-    AccountSignal,
     HealthOverride,
     HealthScore,
     HealthScorecard,
-    SignalKind,
 )
+from opsdesk.success.health.raw_signals import raw_signals, utilisation_frame
 from opsdesk.success.health.scorecard import (
     Band,
     ScorecardChoice,
@@ -31,23 +29,14 @@ from opsdesk.success.health.scorecard import (
     choose_scorecard,
     weighted_score,
 )
-from opsdesk.success.models import Account, ArrMovement, MovementKind, Subscription, Utilisation
-from opsdesk.success.voice.models import Escalation, NpsResponse
+from opsdesk.success.models import Account, ArrMovement, MovementKind
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from opsdesk.success.health.backtest import BacktestResult
 
-SUPPORT_WINDOW = timedelta(days=90)
-NPS_WINDOW = timedelta(days=365)
-UTILISATION_MONTHS = 3  # a utilisation figure older than this many completed months is not current
 LOSS_KINDS = (MovementKind.CHURN, MovementKind.CONTRACTION)
-
-
-def end_of(day: date) -> datetime:
-    """A score "on" a day sees everything recorded up to the end of that day (UTC)."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
 
 
 # --- scorecards -------------------------------------------------------------------------------------
@@ -77,145 +66,6 @@ def scorecard_for(cards: Sequence[HealthScorecard], account: Account) -> HealthS
     segment_id = account.segment_override_id or account.segment_id
     chosen = choose_scorecard(choices, segment_id=segment_id, stage=account.stage.value)
     return next(c for c in cards if c.id == chosen.id) if chosen else None
-
-
-# --- raw signals --------------------------------------------------------------------------------------
-
-
-def utilisation_frame(session: Session, account_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """Monthly utilisation rows with the covered lives of each row's month (``success.covered_lives``),
-    so doubling an account's lives today leaves last year's engagement rates as they were."""
-    import pandas as pd
-
-    from opsdesk.success.covered_lives import history_frame
-    from opsdesk.success.utilisation import FRAME_COLUMNS, lives_of_each_month
-
-    query = select(
-        Utilisation.account_id,
-        Utilisation.month,
-        Utilisation.engaged_members,
-        Utilisation.sessions,
-        Utilisation.programme_uptake_pct,
-        Account.covered_lives,
-    ).join(Account, Account.id == Utilisation.account_id)
-    if account_ids is not None:
-        query = query.where(Utilisation.account_id.in_(list(account_ids)))
-    frame = pd.DataFrame(session.execute(query.order_by(Utilisation.account_id, Utilisation.month)).all())
-    if frame.empty:
-        return pd.DataFrame(columns=FRAME_COLUMNS)
-    frame.columns = FRAME_COLUMNS
-    frame["programme_uptake_pct"] = frame["programme_uptake_pct"].astype("float64")
-    return lives_of_each_month(frame, history_frame(session, account_ids))
-
-
-def _latest_signals(
-    session: Session, account_ids: Sequence[int], cutoff: datetime
-) -> dict[tuple[int, SignalKind], AccountSignal]:
-    rows = session.scalars(
-        select(AccountSignal)
-        .where(AccountSignal.account_id.in_(list(account_ids)), AccountSignal.observed_at < cutoff)
-        .order_by(AccountSignal.observed_at, AccountSignal.id)
-    )
-    return {(row.account_id, row.kind): row for row in rows}
-
-
-def _survey_nps(session: Session, account_ids: Sequence[int], cutoff: datetime) -> dict[int, float]:
-    """NPS (% promoters 9-10 minus % detractors 0-6) of each account's survey answers in the year
-    before ``cutoff``."""
-    rows = session.execute(
-        select(NpsResponse.account_id, NpsResponse.score).where(
-            NpsResponse.account_id.in_(list(account_ids)),
-            NpsResponse.responded_at < cutoff,
-            NpsResponse.responded_at >= cutoff - NPS_WINDOW,
-        )
-    ).all()
-    answers: dict[int, list[int]] = {}
-    for account_id, score in rows:
-        answers.setdefault(int(account_id), []).append(int(score))
-    return {
-        a: (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) * 100.0 / len(scores)
-        for a, scores in answers.items()
-    }
-
-
-def _account_escalations(session: Session, account_ids: Sequence[int], cutoff: datetime) -> dict[int, int]:
-    """Customer escalations (the CS kind, raised on the account) opened in the support window."""
-    rows = session.execute(
-        select(Escalation.account_id, func.count())
-        .where(
-            Escalation.account_id.in_(list(account_ids)),
-            Escalation.opened_at < cutoff,
-            Escalation.opened_at >= cutoff - SUPPORT_WINDOW,
-        )
-        .group_by(Escalation.account_id)
-    ).all()
-    return {int(a): int(n) for a, n in rows}
-
-
-def _renewal_ends(session: Session, account_ids: Sequence[int], day: date) -> dict[int, date]:
-    """The last day of the term in force on ``day`` (an amendment runs to the original end)."""
-    rows = session.execute(
-        select(Subscription.account_id, func.max(Subscription.end_date))
-        .where(
-            Subscription.account_id.in_(list(account_ids)),
-            Subscription.start_date <= day,
-            Subscription.end_date >= day,
-        )
-        .group_by(Subscription.account_id)
-    ).all()
-    return {int(a): e for a, e in rows}
-
-
-def raw_signals(session: Session, accounts: Sequence[Account], as_of: date) -> dict[int, RawSignals]:
-    """What each account's measures read, as known at the end of ``as_of`` (nothing later)."""
-    from opsdesk.success.utilisation import latest_rates
-
-    if not accounts:
-        return {}
-    ids = [a.id for a in accounts]
-    cutoff = end_of(as_of)
-    engaged = latest_rates(utilisation_frame(session, ids), as_of=as_of, months=UTILISATION_MONTHS)
-    desk = organisation_signals(
-        session,
-        [a.organisation_id for a in accounts if a.organisation_id is not None],
-        start=cutoff - SUPPORT_WINDOW,
-        end=cutoff,
-    )
-    latest = _latest_signals(session, ids, cutoff)
-    renewals = _renewal_ends(session, ids, as_of)
-    surveyed = _survey_nps(session, ids, cutoff)
-    escalated = _account_escalations(session, ids, cutoff)
-
-    def signal(account_id: int, kind: SignalKind) -> float | None:
-        row = latest.get((account_id, kind))
-        return float(row.value) if row is not None else None
-
-    out = {}
-    for account in accounts:
-        support = desk.get(account.organisation_id) if account.organisation_id is not None else None
-        exec_row = latest.get((account.id, SignalKind.EXEC_ENGAGEMENT))
-        rate = engaged.get(account.id)
-        csat = support.csat_pct if support is not None else None
-        out[account.id] = RawSignals(
-            engaged_rate_pct=rate,
-            tickets_per_1000_lives=(
-                support.tickets_created * 1000.0 / account.covered_lives
-                if support is not None and account.covered_lives > 0
-                else None
-            ),
-            csat_pct=csat if csat is not None else signal(account.id, SignalKind.CSAT),
-            escalations=float(
-                escalated.get(account.id, 0)
-                + (support.escalations + support.sla_breaches if support is not None else 0)
-            ),
-            nps=surveyed.get(account.id, signal(account.id, SignalKind.NPS)),
-            days_since_exec_engagement=(
-                float((as_of - exec_row.observed_at.date()).days) if exec_row is not None else None
-            ),
-            days_to_renewal=float((renewals[account.id] - as_of).days) if account.id in renewals else None,
-            payment_days_overdue=signal(account.id, SignalKind.PAYMENT_DAYS_OVERDUE),
-        )
-    return out
 
 
 # --- computing scores ---------------------------------------------------------------------------------

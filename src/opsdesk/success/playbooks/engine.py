@@ -80,7 +80,7 @@ def _states(session: Session, playbooks: Sequence[Playbook], now: datetime) -> d
                 renewal_ends[account_id].append(end)
     engagement: dict[int, dict[date, float | None]] = defaultdict(dict)
     if TriggerKind.UTILISATION_BELOW in kinds:
-        from opsdesk.success.health.queries import utilisation_frame
+        from opsdesk.success.health.raw_signals import utilisation_frame
 
         # The whole history: a run may be longer than the threshold and its first month names it;
         # each month measured against the covered lives of that month.

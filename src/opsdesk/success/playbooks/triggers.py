@@ -116,6 +116,39 @@ def validate_params(kind: TriggerKind, params: Mapping[str, Any]) -> dict[str, A
     return {}
 
 
+def params_as_text(params: Mapping[str, Any]) -> str:
+    """A trigger's parameters as a page shows them: ``name value`` a line, lists by commas."""
+    return "\n".join(
+        f"{name} {', '.join(map(str, value)) if isinstance(value, list) else value}"
+        for name, value in sorted(params.items())
+    )
+
+
+def _typed(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def params_from_text(kind: TriggerKind, text: str) -> dict[str, Any]:
+    """Typed ``name value`` lines back into the trigger's parameters, checked as the API checks them."""
+    params: dict[str, Any] = {}
+    for line in (line.strip() for line in text.splitlines()):
+        if not line:
+            continue
+        name, _space, value = line.partition(" ")
+        if not value.strip():
+            raise ValidationFailed(f"write {line!r} as 'name value', e.g. 'days 90'", field=name or "trigger")
+        if name == "severities":
+            params[name] = [v.strip() for v in value.split(",") if v.strip()]
+        else:
+            params[name] = _typed(value.strip())
+    return validate_params(kind, params)
+
+
 def _month_before(month: date) -> date:
     return date(month.year - 1, 12, 1) if month.month == 1 else date(month.year, month.month - 1, 1)
 

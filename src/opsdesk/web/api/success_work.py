@@ -8,8 +8,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from opsdesk.core import permissions
-from opsdesk.core.errors import NotFound, PermissionDenied, ValidationFailed
-from opsdesk.core.models import Role, User
+from opsdesk.core.errors import NotFound, ValidationFailed
+from opsdesk.core.models import User
 from opsdesk.success import access
 from opsdesk.success import queries as success_queries
 from opsdesk.success.models import Account, Contact
@@ -63,7 +63,6 @@ from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep
 
 router = APIRouter(tags=["success work"])
 Id = PathId
-PLAYBOOK_EDITORS = (Role.ADMIN, Role.CS_LEAD)
 
 
 def _read(user: User) -> None:
@@ -76,9 +75,7 @@ def _write(user: User) -> None:
 
 def _require_playbook_editor(user: User) -> None:
     """Playbooks create work for every CSM, so only CS leads and admins define them."""
-    _write(user)
-    if user.role not in PLAYBOOK_EDITORS:
-        raise PermissionDenied("only a CS lead or an admin may change playbooks")
+    access.require_lead(user, "change playbooks")
 
 
 def _user(session: SessionDep, user_id: int | None, field: str) -> User | None:

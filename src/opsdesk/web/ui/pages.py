@@ -20,6 +20,7 @@ from opsdesk.web.ui import (
     notifications_pages,
     planner,
     planner_scenarios,
+    playbook_editor_pages,
     portal,
     preferences,
     quality_pages,
@@ -51,6 +52,7 @@ def install(app: FastAPI) -> None:
         account_edit_pages,  # nor are /customers/new and /customers/segments
         success_pages,
         success_work_pages,
+        playbook_editor_pages,
         success_voice_pages,
         quality_pages,
         preferences,

@@ -23,6 +23,7 @@ from opsdesk.insights.account_timeline import organisation_timeline, replies_to
 from opsdesk.success import access, queries
 from opsdesk.success.arr import anniversary
 from opsdesk.success.health import queries as health_queries
+from opsdesk.success.health import raw_signals
 from opsdesk.success.health.measures import MEASURES
 from opsdesk.success.health.models import HealthScore
 from opsdesk.success.models import Account, ArrMovement, MovementKind, Stage
@@ -458,12 +459,12 @@ def account_page(
     through = now + timedelta(seconds=1)  # what is recorded up to this moment, this one included
     good, bad = (
         csat_by_organisation(
-            session, [account.organisation_id], start=now - health_queries.SUPPORT_WINDOW, end=through
+            session, [account.organisation_id], start=now - raw_signals.SUPPORT_WINDOW, end=through
         ).get(account.organisation_id, (0, 0))
         if account.organisation_id is not None
         else (0, 0)
     )
-    nps = nps_summary(session, account.id, since=now - health_queries.NPS_WINDOW, until=through)
+    nps = nps_summary(session, account.id, since=now - raw_signals.NPS_WINDOW, until=through)
     usage, _trend = health_queries.account_utilisation(session, account, as_of=today, months=24)
     usage_chart = line_chart(
         {

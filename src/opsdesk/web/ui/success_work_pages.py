@@ -174,6 +174,7 @@ def playbooks_page(request: Request, user: PageUser, session: SessionDep) -> Res
         playbooks=playbook_queries.playbooks(session),
         trigger_text=_trigger_text,
         accounts=books,
+        may_edit=permissions.has(user, permissions.SUCCESS_WRITE) and user.role in access.LEADS,
     )
 
 
