@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 FORMATS = ("table", "csv", "json")
 VIEWS = ("bridge", "renewals", "cohorts")
 # The keys of opsdesk.success.imports.IMPORTERS, named here so that listing the commands loads no importer.
-IMPORT_KINDS = ("accounts", "contacts", "contracts", "utilisation")
+IMPORT_KINDS = ("accounts", "contacts", "contracts", "utilisation", "opportunities")
 MONEY_COLUMNS = {
     "start_arr", "new", "reactivation", "expansion", "escalator", "contraction", "churn", "end_arr",
     "renewal_base", "renewed_gross", "renewed_net", "base_arr", "arr",
