@@ -23,6 +23,7 @@ from opsdesk.web.api import (
     success_lifecycle,
     success_nps,
     success_pipeline,
+    success_voice_export,
     success_work,
     surveys,
     ticket_email,
@@ -64,6 +65,7 @@ API_ROUTERS = [
     workforce.router,
     quality.router,
     success_health.router,
+    success_voice_export.router,  # before success_work: /feedback/{request_id}
     success_work.router,
     success_pipeline.router,
     success_accounts.router,
