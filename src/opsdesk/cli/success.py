@@ -76,7 +76,7 @@ def retention(
         elif view == "renewals":
             frame = queries.renewal_report(session, first, last, by, today=clock.now().date())
         else:
-            frame = queries.cohort_report(session, last)
+            frame = queries.cohort_report(session, last, today=clock.now().date())
     _render(frame, fmt, title=f"Retention {first} to {last}" + (f" by {by}" if by != "none" else ""))
 
 

@@ -23,6 +23,7 @@ from opsdesk.web.api import (
     success_lifecycle,
     success_nps,
     success_pipeline,
+    success_retention,
     success_voice_export,
     success_work,
     surveys,
@@ -68,6 +69,7 @@ API_ROUTERS = [
     success_voice_export.router,  # before success_work: /feedback/{request_id}
     success_work.router,
     success_pipeline.router,
+    success_retention.router,
     success_accounts.router,
     success_lifecycle.router,
     insights.router,
