@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
-from opsdesk.core.events import append_event
 from opsdesk.core.models import Role, User
 from opsdesk.success.imports.base import DATE_FORMATS, CellError, Checks, Row, RowError, check_rows
 from opsdesk.success.models import Account
 from opsdesk.success.pipeline.actions import MAX_CENTS
-from opsdesk.success.pipeline.models import Opportunity, OpportunityHistory, OpportunityKind, OpportunityStage
+from opsdesk.success.pipeline.history import PastState, save_with_history
+from opsdesk.success.pipeline.models import Opportunity, OpportunityKind, OpportunityStage
 
 REQUIRED = ["Opportunity ID", "Type", "Amount", "Stage", "Close Date", "Stage Changed At"]
 OPTIONAL = ["Account ID", "Account Name", "Opportunity Name", "Owner Email"]
@@ -259,50 +259,21 @@ def apply(
 ) -> tuple[int, int]:
     """Create or update each opportunity and replace its history with the file's, dated as in the file."""
     for plan in planned:
-        if plan.unchanged:
-            progress(len(plan.steps))
-            continue
-        last = plan.last
-        opp = session.scalar(select(Opportunity).where(Opportunity.external_id == plan.external_id))
-        if opp is None:
-            opp = Opportunity(external_id=plan.external_id, created_at=plan.steps[0].at)
-            session.add(opp)
-        else:
-            for row in list(opp.history):
-                session.delete(row)
-            session.flush()
-        owner = last.owner or last.account.owner
-        opp.account_id, opp.kind, opp.name = last.account.id, last.kind, _name(plan)
-        opp.amount_cents, opp.stage, opp.close_date = last.amount_cents, last.stage, last.close_date
-        opp.owner_id = owner.id if owner is not None else None
-        opp.closed_on = last.at.date() if last.stage.is_closed else None
-        opp.updated_at = last.at
-        session.flush()
-        session.add_all(
-            OpportunityHistory(
-                opportunity_id=opp.id,
-                at=step.at,
-                stage=step.stage,
-                amount_cents=step.amount_cents,
-                close_date=step.close_date,
+        if not plan.unchanged:
+            last = plan.last
+            save_with_history(
+                session,
+                account=last.account,
+                kind=last.kind,
+                name=_name(plan),
+                states=[PastState(s.at, s.stage, s.amount_cents, s.close_date) for s in plan.steps],
+                owner=last.owner,
+                external_id=plan.external_id,
+                opportunity=session.scalar(
+                    select(Opportunity).where(Opportunity.external_id == plan.external_id)
+                ),
+                clock=clock,
             )
-            for step in plan.steps
-        )
-        session.flush()
-        session.expire(opp, ["history"])
-        append_event(
-            session,
-            subject_type="opportunity",
-            subject_id=opp.id,
-            type="opportunity_imported",
-            at=clock.now(),
-            data={
-                "external_id": plan.external_id,
-                "account_id": opp.account_id,
-                "stage": opp.stage.value,
-                "history_rows": len(plan.steps),
-            },
-        )
         progress(len(plan.steps))
     updated = sum(p.existing and not p.unchanged for p in planned)
     return sum(not p.existing for p in planned), updated
