@@ -61,3 +61,16 @@ def test_retention_over_the_api_refuses_a_period_ending_after_today(
     assert api.get("/api/v1/retention", params={"by": "planet"}).status_code == 422
     as_agent = live_server.client(tokens["agent@example.com"])
     assert as_agent.get("/api/v1/retention").status_code == 403
+
+
+def test_retention_over_the_api_with_no_contracts_yet(
+    db: Session, clock: FixedClock, live_server: LiveServer
+) -> None:
+    lead = make_user(db, clock, Role.CS_LEAD, email="lead@example.com")
+    token = make_token(db, clock, lead)
+    db.commit()
+    api = live_server.client(token)
+    for view in ("bridge", "renewals", "cohorts"):
+        for by in ("none", "segment", "cohort"):
+            got = api.get("/api/v1/retention", params={"view": view, "by": by})
+            assert got.status_code == 200, (view, by, got.text)
