@@ -130,7 +130,7 @@ def test_retention_of_a_period_that_ends_in_the_future_is_refused(cli_db: Sessio
     coming year read GRR 37.3% and logo churn 80%)."""
     import_examples()
     tomorrow = date.today() + timedelta(days=1)
-    for view in ("bridge", "renewals"):
+    for view in ("bridge", "renewals", "cohorts"):
         code, out = run("retention", "--from", "2025-01-01", "--to", tomorrow.isoformat(), "--view", view)
         assert code == 2, out
         assert f"ends on {tomorrow}, after today" in " ".join(out.split()) and "(to)" in out

@@ -231,6 +231,35 @@ def test_the_book_retains_and_signals_like_a_real_one(
     _check_backtest_finds_utilisation_signal(loaded, db, clock)
 
 
+def test_the_pipeline_matches_the_contracts_and_has_a_year_of_history(
+    loaded: dict[str, int], db: Session, clock: FixedClock
+) -> None:
+    from opsdesk.success.pipeline import queries as pipeline_queries
+    from opsdesk.success.pipeline.models import Opportunity, OpportunityKind, OpportunityStage
+
+    today = clock.now().date()
+    deals = db.scalars(select(Opportunity)).all()
+    assert loaded["opportunities"] == len(deals)
+    renewals = [d for d in deals if d.kind is OpportunityKind.RENEWAL]
+    new_arr = [d for d in deals if d.kind is not OpportunityKind.RENEWAL]
+    for group in (renewals, new_arr):
+        stages = {d.stage for d in group}
+        assert OpportunityStage.CLOSED_WON in stages and OpportunityStage.CLOSED_LOST in stages
+        assert stages - {OpportunityStage.CLOSED_WON, OpportunityStage.CLOSED_LOST}  # open ones too
+    for deal in renewals:  # won renewals point at the next term, starting the day after
+        if deal.stage is OpportunityStage.CLOSED_WON:
+            assert deal.renewal_of is not None and deal.won_subscription is not None
+            assert deal.won_subscription.start_date == deal.renewal_of.end_date + timedelta(days=1)
+    assert all(d.closed_on is None or d.closed_on <= today for d in deals)
+    assert all(len(d.history) >= 2 for d in deals if d.stage.is_closed)
+    assert all(h.at <= clock.now() for d in deals for h in d.history)
+    first = (today.replace(day=1) - timedelta(days=180)).replace(day=1)
+    past = pipeline_queries.accuracy(db, first, today.replace(day=1) - timedelta(days=1), today)
+    assert past.months["actual"].sum() > 0 and past.months["forecast"].sum() > 0
+    ahead = pipeline_queries.forecast(db, today.replace(day=1), today + timedelta(days=90))
+    assert ahead.months["weighted"].sum() > 0
+
+
 def test_the_demo_has_a_customer_who_can_sign_in_to_the_portal(loaded: dict[str, int], db: Session) -> None:
     from opsdesk.core.models import Identity
     from opsdesk.core.secrets import verify_password

@@ -5,6 +5,7 @@ product areas and requests carry the most ARR and covered lives."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import typer
 from rich.progress import Progress
@@ -108,6 +109,29 @@ def ranking(
             f"{row.covered_lives:,}",
         )
     console.print(request_table)
+
+
+@feedback_app.command("export")
+def export(
+    output: Path = typer.Option(None, "-o", "--output", help="Write the CSV here; default standard output."),
+    on: str = typer.Option(None, "--on", help="Weigh by ARR on this day (YYYY-MM-DD); default today."),
+    include_closed: bool = typer.Option(False, "--include-closed", help="Count shipped and declined too."),
+) -> None:
+    """Product requests as CSV for the product team: rank, area, status, accounts asking, and the ARR
+    (cents) and covered lives behind each."""
+    from opsdesk.success.voice.product_export import requests_csv
+
+    try:
+        day = in_years(date.fromisoformat(on)) if on else clock.now().date()
+    except ValueError:
+        raise fail(f"--on: {on!r} is not a date {YEARS} (YYYY-MM-DD)") from None
+    with unit_of_work() as session:
+        text = requests_csv(session, on=day, include_closed=include_closed)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    console.print(f"{output}: {text.count(chr(10)) - 1} request(s), ARR on {day}")
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 FORMATS = ("table", "csv", "json")
 VIEWS = ("bridge", "renewals", "cohorts")
 # The keys of opsdesk.success.imports.IMPORTERS, named here so that listing the commands loads no importer.
-IMPORT_KINDS = ("accounts", "contacts", "contracts", "utilisation")
+IMPORT_KINDS = ("accounts", "contacts", "contracts", "utilisation", "opportunities")
 MONEY_COLUMNS = {
     "start_arr", "new", "reactivation", "expansion", "escalator", "contraction", "churn", "end_arr",
     "renewal_base", "renewed_gross", "renewed_net", "base_arr", "arr",
@@ -76,7 +76,7 @@ def retention(
         elif view == "renewals":
             frame = queries.renewal_report(session, first, last, by, today=clock.now().date())
         else:
-            frame = queries.cohort_report(session, last)
+            frame = queries.cohort_report(session, last, today=clock.now().date())
     _render(frame, fmt, title=f"Retention {first} to {last}" + (f" by {by}" if by != "none" else ""))
 
 

@@ -15,6 +15,7 @@ from opsdesk.core.settings import Settings
 from opsdesk.demo.automation import create_automation_demo
 from opsdesk.demo.chats import create_chat_history
 from opsdesk.demo.email import create_email_conversation
+from opsdesk.demo.opportunities import create_opportunities
 from opsdesk.demo.people import create_people
 from opsdesk.demo.quality import create_quality_demo
 from opsdesk.demo.routing import create_routing_demo
@@ -121,6 +122,8 @@ def load_demo(
                 session, rng=np.random.default_rng(seed + 4), now=now, lead=people.staff["cslead"]
             )
         )
+        # Its own generator: the pipeline's draws leave the rest of the demo as it was.
+        counts.update(create_opportunities(session, rng=np.random.default_rng(seed + 5), now=now))
         plan = build_demo_plan(session, lead=people.staff["lead"], clock=FixedClock(now), progress=progress)
         counts["workforce plans"] = 0 if plan is None else 1
         scenarios = build_demo_scenarios(

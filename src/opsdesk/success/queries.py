@@ -210,9 +210,12 @@ def renewal_report(session: Session, start: date, end: date, by: str, *, today: 
     return retention.renewal_retention(movements, customers, start, end, by)
 
 
-def cohort_report(session: Session, as_of: date) -> pd.DataFrame:
+def cohort_report(session: Session, as_of: date, *, today: date) -> pd.DataFrame:
+    """Cohorts' retention month by month up to ``as_of``; a day after ``today`` is refused, as a
+    cohort's unrenewed future months would read as churn."""
     from opsdesk.success import retention
 
+    refuse_unfinished_period(as_of, today)
     return retention.cohort_table(movements_frame(session), as_of)
 
 

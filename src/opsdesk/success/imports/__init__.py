@@ -1,4 +1,4 @@
-"""CSV imports of CRM exports: accounts, contacts, contracts and utilisation.
+"""CSV imports of CRM exports: accounts, contacts, contracts, utilisation and opportunities.
 
 Every row is checked before anything is written, and every rejected row is reported with its line and
 column. By default one rejected row means nothing is imported (the caller's transaction is rolled
@@ -16,7 +16,7 @@ from types import ModuleType
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
-from opsdesk.success.imports import accounts, contacts, contracts, utilisation
+from opsdesk.success.imports import accounts, contacts, contracts, opportunities, utilisation
 from opsdesk.success.imports.base import ImportFailed, ImportReport, RowError, read_rows
 
 IMPORTERS: dict[str, ModuleType] = {
@@ -24,6 +24,7 @@ IMPORTERS: dict[str, ModuleType] = {
     "contacts": contacts,
     "contracts": contracts,
     "utilisation": utilisation,
+    "opportunities": opportunities,
 }
 
 __all__ = ["IMPORTERS", "ImportFailed", "ImportReport", "RowError", "import_csv"]

@@ -16,6 +16,7 @@ from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import User
 from opsdesk.success.models import Account, Contact
+from opsdesk.success.voice import product_export
 from opsdesk.success.voice.models import (
     Escalation,
     EscalationEntry,
@@ -318,6 +319,7 @@ def create_request(
     )
     session.add(request)
     session.flush()
+    product_export.announce(session, request=request, created=True, changed=[], clock=clock, actor=actor)
     return request
 
 
@@ -330,16 +332,25 @@ def update_request(
     description: str | None = None,
     product_area_name: str | None = None,
     status: RequestStatus | None = None,
+    actor: User | None = None,
 ) -> FeedbackRequest:
+    changed: list[str] = []
     if title is not None:
         if not title.strip():
             raise ValidationFailed("a request needs a title", field="title")
-        request.title = title.strip()
-    if description is not None:
+        if title.strip() != request.title:
+            request.title = title.strip()
+            changed.append("title")
+    if description is not None and description != request.description:
         request.description = description
+        changed.append("description")
     if product_area_name is not None:
-        request.product_area = product_area(session, name=product_area_name, clock=clock)
+        area = product_area(session, name=product_area_name, clock=clock)
+        if area.id != request.product_area_id:
+            request.product_area = area
+            changed.append("product_area")
     if status is not None and status is not request.status:
+        changed.append("status")
         request.status = status
         for ask in request.asks:  # tell each asking account's history what became of its request
             append_event(
@@ -352,6 +363,10 @@ def update_request(
             )
     request.updated_at = clock.now()
     session.flush()
+    if changed:
+        product_export.announce(
+            session, request=request, created=False, changed=changed, clock=clock, actor=actor
+        )
     return request
 
 
@@ -391,12 +406,22 @@ def add_ask(
         actor=actor,
         data={"request_id": request.id, "ticket_number": ticket_number},
     )
+    product_export.announce(
+        session, request=request, created=False, changed=["asks"], clock=clock, actor=actor
+    )
     return ask
 
 
-def remove_ask(session: Session, *, request: FeedbackRequest, account: Account) -> None:
+def remove_ask(
+    session: Session, *, request: FeedbackRequest, account: Account, clock: Clock, actor: User | None = None
+) -> None:
+    before = len(request.asks)
     request.asks = [a for a in request.asks if a.account_id != account.id]
     session.flush()
+    if len(request.asks) != before:
+        product_export.announce(
+            session, request=request, created=False, changed=["asks"], clock=clock, actor=actor
+        )
 
 
 def delete_request(session: Session, *, request: FeedbackRequest) -> None:

@@ -552,6 +552,7 @@ def update_feedback(
         description=body.description,
         product_area_name=body.product_area,
         status=body.status,
+        actor=user,
         clock=clock,
     )
     session.commit()
@@ -591,10 +592,16 @@ def add_ask(request_id: Id, body: AskIn, user: CurrentUser, session: SessionDep,
 
 
 @router.delete("/feedback/{request_id}/asks/{account_id}", status_code=204)
-def remove_ask(request_id: Id, account_id: Id, user: CurrentUser, session: SessionDep) -> Response:
+def remove_ask(
+    request_id: Id, account_id: Id, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> Response:
     _write(user)
     voice_actions.remove_ask(
-        session, request=voice_queries.request(session, request_id), account=_account(session, account_id)
+        session,
+        request=voice_queries.request(session, request_id),
+        account=_account(session, account_id),
+        clock=clock,
+        actor=user,
     )
     session.commit()
     return Response(status_code=204)
