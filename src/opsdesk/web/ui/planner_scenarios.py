@@ -69,7 +69,7 @@ def scenario_compare(
         list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=1, max_length=MAX_COMPARED)
     ],
 ) -> Response:
-    from opsdesk.workforce.chain.compare import compare
+    from opsdesk.workforce.chain.compare import compare, compare_queues
 
     permissions.require(user, permissions.WORKFORCE_READ)
     chosen = [queries.scenario_by_id(session, i) for i in ids]
@@ -81,6 +81,7 @@ def scenario_compare(
         "planner/compare.html",
         user,
         table=table,
+        queues=compare_queues([(s.id, s.chain, s.assumptions) for s in chosen]),
         requirement_chart=line_chart(requirement, table["months"], title="Required agent-hours per week"),
         hires_chart=line_chart(hires, table["months"], title="Hires starting per month"),
     )

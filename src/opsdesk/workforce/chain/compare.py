@@ -53,3 +53,35 @@ def compare(scenarios: Sequence[tuple[int, str, dict[str, Any]]]) -> dict[str, A
             )
         measures.append({"key": key, "label": label, "rows": rows})
     return {"months": months, "scenarios": columns, "measures": measures}
+
+
+def compare_queues(scenarios: Sequence[tuple[int, dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """`scenarios` are (id, chain, assumptions): per scenario its first month's queue decisions, which
+    parts (channel/skill/language) got their own queue and which were pooled, with the reason, and one
+    row per part across the scenarios. A scenario stored before the decisions has `stored` False."""
+    columns = []
+    parts: dict[str, dict[str, Any]] = {}
+    for sid, chain, assumptions in scenarios:
+        stored = chain.get("requirement", {}).get("language_queues")
+        threshold = (stored or {}).get(
+            "min_own_queue_occupancy",
+            assumptions.get("queues", {}).get("min_own_queue_occupancy", 0.5),
+        )
+        own: list[str] = []
+        pooled: list[str] = []
+        for d in (stored or {}).get("first_month", []):
+            part = f"{d['channel']}/{d['skill'] or 'any'}/{d['language'] or 'any'}"
+            (own if d["queue"] == "own" else pooled).append(part)
+            row = parts.setdefault(
+                part,
+                {
+                    "label": part,
+                    "key": "-".join([d["channel"], d["skill"] or "any", d["language"] or "any"]),
+                    "cells": {},
+                },
+            )
+            row["cells"][sid] = {"queue": d["queue"], "reason": d["reason"]}
+        columns.append(
+            {"id": sid, "stored": stored is not None, "threshold": threshold, "own": own, "pooled": pooled}
+        )
+    return {"scenarios": columns, "parts": list(parts.values())}
