@@ -38,13 +38,25 @@ def test_the_demo_has_a_scenario_and_a_faster_growing_copy_to_compare(
         assert sum(grown) > sum(weekly), channel
     assert sum(faster.summary["requirement_hours"]) >= sum(base.summary["requirement_hours"])
     assert faster.summary["total_hires"] >= base.summary["total_hires"]
-    # The demo's demand mix splits work by skill only: L1 anchors each channel's queue, and L2 (15%)
-    # is too little work here for a queue of its own, so the engineers share it.
+    # The demo's demand mix: English L1 anchors each channel's queue; Spanish L1 (8%, answered by the
+    # bilingual advocates of Chicago and San Francisco) and L2 (15%) are too little work here for a
+    # queue of their own, so they share the English one, and the plan says so.
     decisions = base.chain["requirement"]["language_queues"]["first_month"]
-    assert {(d["skill"], d["language"]) for d in decisions} == {("L1", None), ("L2", None)}
+    channels = base.chain["volume"]["weekly_by_channel"]
+    assert {(d["channel"], d["skill"], d["language"]) for d in decisions} == {
+        (channel, skill, language)
+        for channel in channels
+        for skill, language in (("L1", "en"), ("L1", "es"), ("L2", None))
+    }
     for d in decisions:
         assert d["queue"] == "pooled"
-        assert "anchors" in d["reason"] if d["skill"] == "L1" else "shares the L1/any queue" in d["reason"]
+        if (d["skill"], d["language"]) == ("L1", "en"):
+            assert "anchors" in d["reason"]
+        else:
+            assert "shares the L1/en queue" in d["reason"], d
+    spanish = [t for s in base.assumptions["sites"]["sites"] for t in s["teams"] if "es" in t["languages"]]
+    assert {t["name"] for t in spanish} == {"L1"} and len(spanish) == 2
+    assert base.summary["unserved_hours"][0] == 0
     table = compare([(s.id, s.name, s.summary) for s in (base, faster)])
     assert table["months"] == base.summary["months"]
 

@@ -141,8 +141,35 @@ DEMO_SALARIES = {
 }
 
 
+# Spanish-speaking members write in for a few percent of the L1 work; the demo's sites whose people
+# speak Spanish (opsdesk.demo.people.SITES) answer it with bilingual advocates.
+DEMO_SPANISH_SHARE = 0.08
+DEMO_SPANISH_SITES = ("Chicago", "San Francisco")
+
+
+def demo_sites_with_spanish(sites: dict[str, Any]) -> dict[str, Any]:
+    """The demo's sites with Spanish L1 work in the demand mix, taken by the L1 advocates of the sites
+    that speak Spanish, so the plan decides whether Spanish gets its own queue or shares the English one."""
+    sites = copy.deepcopy(sites)
+    l2 = sum(d["share"] for d in sites["demand_mix"] if d["skill"] == "L2")
+    l1 = round(1 - l2 - DEMO_SPANISH_SHARE, 6)
+    sites["demand_mix"] = [
+        {"skill": "L1", "language": "en", "share": l1},
+        {"skill": "L1", "language": "es", "share": DEMO_SPANISH_SHARE},
+        *[d for d in sites["demand_mix"] if d["skill"] == "L2"],
+    ]
+    for site in sites["sites"]:
+        if site["name"] in DEMO_SPANISH_SITES:
+            assert "es" in site["languages"], site["name"]
+            for team in site["teams"]:
+                if team["name"] == "L1":
+                    team["languages"] = ["en", "es"]
+    return sites
+
+
 def default_assumptions(now: datetime) -> dict[str, Any]:
-    """The demo organisation's scenario: its sites, channels and hiring terms (as `default_plan`)."""
+    """The demo organisation's scenario: its sites, channels and hiring terms (as `default_plan`), with
+    Spanish L1 work answered by the bilingual advocates of Chicago and San Francisco."""
     plan = default_plan(now)
     hiring = plan["hiring"]
     assert {site[0] for site in DEMO_SITES} == set(DEMO_SALARIES)
@@ -154,7 +181,7 @@ def default_assumptions(now: datetime) -> dict[str, Any]:
         "growth": GrowthAssumptions().model_dump(),
         "contacts": ContactAssumptions().model_dump(),
         "channels": copy.deepcopy(CHANNELS),
-        "sites": plan["sites"],
+        "sites": demo_sites_with_spanish(plan["sites"]),
         "queues": QueueAssumptions().model_dump(),
         "hiring": {
             "attrition_monthly": hiring["attrition_monthly"],
