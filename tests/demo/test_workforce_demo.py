@@ -7,9 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from opsdesk.core.clock import FixedClock
+from opsdesk.core.models import Site, Tier, User
 from opsdesk.demo.loader import load_demo
 from opsdesk.demo.workforce import FASTER_GROWTH_PCT
 from opsdesk.workforce.chain.compare import compare
+from opsdesk.workforce.default_plan import DEMO_SPANISH_SITES
 from opsdesk.workforce.models import PlanScenario
 
 
@@ -57,6 +59,12 @@ def test_the_demo_has_a_scenario_and_a_faster_growing_copy_to_compare(
     spanish = [t for s in base.assumptions["sites"]["sites"] for t in s["teams"] if "es" in t["languages"]]
     assert {t["name"] for t in spanish} == {"L1"} and len(spanish) == 2
     assert base.summary["unserved_hours"][0] == 0
+    # The plan's bilingual teams are the demo's people: every L1 advocate of those sites speaks Spanish.
+    l1 = db.execute(
+        select(Site.name, User.languages).join(Site, User.site_id == Site.id).where(User.tier == Tier.L1)
+    ).all()
+    assert {name for name, languages in l1 if "es" in (languages or [])} == set(DEMO_SPANISH_SITES)
+    assert all("es" in (languages or []) for name, languages in l1 if name in DEMO_SPANISH_SITES)
     table = compare([(s.id, s.name, s.summary) for s in (base, faster)])
     assert table["months"] == base.summary["months"]
 

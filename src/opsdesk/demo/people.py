@@ -15,6 +15,7 @@ from opsdesk.core.models import Group, Identity, IdentityKind, Organisation, Rol
 from opsdesk.core.secrets import hash_password
 from opsdesk.demo.bulk import bulk_insert, next_id
 from opsdesk.demo.names import company_names, person_name, slug
+from opsdesk.workforce.default_plan import DEMO_SPANISH_SITES
 
 DEMO_PASSWORD = "opsdesk-demo"
 DEMO_DOMAIN = "opsdesk.demo"
@@ -121,7 +122,14 @@ def create_people(
         ):
             for k in range(count):
                 email = f"{slug(site_name)}.{tier.value.lower()}.{k + 1}@{DEMO_DOMAIN}"
-                langs = ["en"] + [lang for lang in languages[1:] if rng.random() < 0.4]
+                # Each extra language with chance 0.4 (drawn even when fixed, so the rest of the demo's
+                # random draws stay as they were); Spanish-speaking sites' advocates are all bilingual.
+                langs = ["en"] + [
+                    lang
+                    for lang in languages[1:]
+                    if rng.random() < 0.4
+                    or (lang == "es" and tier is Tier.L1 and site_name in DEMO_SPANISH_SITES)
+                ]
                 agent = staff(
                     email,
                     person_name(rng),

@@ -30,6 +30,8 @@ DEMO_SITES: list[tuple[str, str, int, int, list[str], str, str, str]] = [
     ("Manila", "Asia/Manila", 26, 6, ["en", "tl"], "07:00-19:00", "08:00-18:00", "07:00-10:30"),
     ("Dublin", "Europe/Dublin", 16, 6, ["en", "fr", "de"], "07:00-20:00", "08:00-18:00", "07:00-11:30"),
 ]
+# The sites whose L1 advocates all speak Spanish beside English (the demo's people and its scenarios).
+DEMO_SPANISH_SITES = ("Chicago", "San Francisco")
 DEMO_CUSTOMERS = 20_000
 MONTHLY_GROWTH = 0.025
 PLAN_MONTHS = 12

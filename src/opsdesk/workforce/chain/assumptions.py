@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.workforce.channels import Channel
-from opsdesk.workforce.default_plan import CHANNELS, DEMO_SITES, default_plan
+from opsdesk.workforce.default_plan import CHANNELS, DEMO_SITES, DEMO_SPANISH_SITES, default_plan
 from opsdesk.workforce.planning import ChannelPlan
 from opsdesk.workforce.sites import KeyProblem, SitesConfig, validation_failed
 
@@ -144,7 +144,6 @@ DEMO_SALARIES = {
 # Spanish-speaking members write in for a few percent of the L1 work; the demo's sites whose people
 # speak Spanish (opsdesk.demo.people.SITES) answer it with bilingual advocates.
 DEMO_SPANISH_SHARE = 0.08
-DEMO_SPANISH_SITES = ("Chicago", "San Francisco")
 
 
 def demo_sites_with_spanish(sites: dict[str, Any]) -> dict[str, Any]:
