@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role, User
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import Account, PriceModel
 from opsdesk.success.playbooks import actions as playbooks
 from opsdesk.success.playbooks.models import Task, TaskStatus
@@ -52,7 +53,7 @@ def _people(db: Session, clock: FixedClock) -> dict[str, User]:
 
 def _paying(db: Session, clock: FixedClock, name: str, owner: User, lives: int, arr: int) -> Account:
     account = success.create_account(db, name=name, covered_lives=lives, owner=owner, clock=clock)
-    success.save_subscription(
+    contracts.save_subscription(
         db, account=account, start=date(2026, 1, 1), end=date(2026, 12, 31),
         price_model=PriceModel.FLAT_ANNUAL, flat_annual_cents=arr * 100, clock=clock,
     )  # fmt: skip

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import PriceModel
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
@@ -23,7 +24,7 @@ def test_opportunities_forecast_accuracy_renewals_and_portfolio(
     account = success.create_account(
         db, name="Acme", covered_lives=200, owner=csm, region="EMEA", clock=clock
     )
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=account,
         start=date(2025, 5, 1),

@@ -18,6 +18,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role
 from opsdesk.core.settings import get_settings
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import PriceModel
 from tests.factories import make_user
 
@@ -47,7 +48,7 @@ def test_renewals_forecast_and_portfolio_commands(cli_db: Session, tmp_path: Pat
         account = success.create_account(
             cli_db, name=f"Employer {n}", covered_lives=50, owner=csm, region="EMEA", clock=NOW
         )
-        success.save_subscription(
+        contracts.save_subscription(
             cli_db,
             account=account,
             start=date(2025, 5, 1),
