@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
@@ -17,7 +17,16 @@ from opsdesk.core.events import append_event
 from opsdesk.core.models import User
 from opsdesk.success import published, queries
 from opsdesk.success.arr import annual_value_cents, arr_steps
-from opsdesk.success.models import Account, ArrMovement, MovementKind, PriceModel, Subscription
+from opsdesk.success.covered_lives import record_covered_lives
+from opsdesk.success.models import (
+    Account,
+    ArrMovement,
+    CoveredLivesMonth,
+    MovementKind,
+    PriceModel,
+    Subscription,
+)
+from opsdesk.success.segmenting import resegment
 
 
 def _validate_terms(
@@ -186,6 +195,9 @@ def amend_subscription(
         actor=actor,
         data={"subscription_id": subscription.id, "amendment_id": new.id, "effective": effective.isoformat()},
     )
+    lives_changed = covered_lives is not None and covered_lives != subscription.covered_lives
+    if new.price_model is PriceModel.PEPM and lives_changed:
+        _amended_lives(session, new, clock=clock, actor=actor)
     root = queries.ultimate_parents(session).get(subscription.account_id, subscription.account_id)
     rebuild_movements(session, {root})
     session.flush()
@@ -197,6 +209,46 @@ def amend_subscription(
         **{published.ARR_BAND: published.current_arr_band(session, owner, clock=clock)},
     )
     return new
+
+
+def _amended_lives(session: Session, term: Subscription, *, clock: Clock, actor: User | None) -> None:
+    """A term whose covered lives changed is a change of the account's lives: the history holds them from
+    the amendment's month on. When the term is in force today, the account's current lives follow (and
+    re-segment it and its parents); if a later month already had its own record, today's month records
+    the contract's lives too, so the latest record is the lives in force. A future amendment only records
+    its month: the account keeps today's lives until then."""
+    lives, today = int(term.covered_lives or 0), clock.now().date()
+    record_covered_lives(session, account_id=term.account_id, on=term.start_date, lives=lives)
+    if not term.start_date <= today <= term.end_date:
+        return
+    since = term.start_date.replace(day=1)
+    this_month = today.replace(day=1)
+    later = session.scalar(
+        select(func.count())
+        .select_from(CoveredLivesMonth)
+        .where(
+            CoveredLivesMonth.account_id == term.account_id,
+            CoveredLivesMonth.month > since,
+            CoveredLivesMonth.month <= this_month,
+        )
+    )
+    if later:
+        record_covered_lives(session, account_id=term.account_id, on=today, lives=lives)
+    account = session.get_one(Account, term.account_id)
+    if account.covered_lives == lives:
+        return
+    account.covered_lives, account.updated_at = lives, clock.now()
+    resegment(session, [account], clock=clock)
+    session.flush()
+    append_event(
+        session,
+        subject_type="account",
+        subject_id=account.id,
+        type="account_updated",
+        at=clock.now(),
+        actor=actor,
+        data={"covered_lives": lives, "amendment_id": term.id},
+    )
 
 
 def rebuild_movements(session: Session, customer_ids: Iterable[int]) -> int:
