@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Event, Role
-from opsdesk.success import actions, queries
+from opsdesk.success import actions, contracts, queries, segmenting
 from opsdesk.success.models import Account, ArrMovement, ContactRole, PriceModel, Stage
 from tests.factories import make_user
 from tests.success import scenario
 
 
 def _flat(db: Session, clock: FixedClock, account: Account, start: date, end: date, cents: int, **kw: object):
-    return actions.save_subscription(
+    return contracts.save_subscription(
         db, account=account, start=start, end=end, price_model=PriceModel.FLAT_ANNUAL,
         flat_annual_cents=cents, clock=clock, **kw,  # type: ignore[arg-type]
     )  # fmt: skip
@@ -64,15 +64,15 @@ def test_a_custom_segment_recomputes_existing_accounts(db: Session, clock: Fixed
         db, name="General", covered_lives=8000, industry="Healthcare", clock=clock
     )
     shop = actions.create_account(db, name="Shop", covered_lives=8000, industry="Retail", clock=clock)
-    actions.create_segment(
+    segmenting.create_segment(
         db, name="Strategic healthcare", priority=1, clock=clock,
         rules=[{"field": "industry", "op": "eq", "value": "healthcare"}],
     )  # fmt: skip
     db.commit()
     assert hospital.segment is not None and hospital.segment.name == "Strategic healthcare"
     assert shop.segment is not None and shop.segment.name == "Large"
-    strategic = actions.segment_by_name(db, "Strategic healthcare")
-    actions.update_segment(
+    strategic = segmenting.segment_by_name(db, "Strategic healthcare")
+    segmenting.update_segment(
         db, segment=strategic, clock=clock, rules=[{"field": "industry", "op": "in", "value": ["retail"]}]
     )
     db.commit()
@@ -102,7 +102,7 @@ def _book(db: Session, clock: FixedClock) -> dict[int, Account]:
         accounts[n] = actions.create_account(db, name=f"C{n}", parent=accounts[7], clock=clock)
     _flat(db, clock, accounts[1], d(2024, 1, 1), d(2024, 12, 31), 100_000)
     c1 = _flat(db, clock, accounts[1], d(2025, 1, 1), d(2025, 12, 31), 100_000)
-    actions.amend_subscription(
+    contracts.amend_subscription(
         db, subscription=c1, effective=d(2025, 7, 1), flat_annual_cents=130_000, clock=clock
     )
     _flat(db, clock, accounts[2], d(2024, 6, 1), d(2025, 5, 31), 200_000)
@@ -115,7 +115,7 @@ def _book(db: Session, clock: FixedClock) -> dict[int, Account]:
     _flat(db, clock, accounts[71], d(2024, 1, 1), d(2025, 8, 31), 70_000)
     _flat(db, clock, accounts[72], d(2025, 9, 1), d(2026, 8, 31), 70_000)
     c8 = _flat(db, clock, accounts[8], d(2024, 1, 1), d(2025, 12, 31), 60_000)
-    actions.amend_subscription(
+    contracts.amend_subscription(
         db, subscription=c8, effective=d(2025, 10, 1), flat_annual_cents=45_000, clock=clock
     )
     db.commit()
@@ -165,7 +165,7 @@ def test_bad_subscription_terms_are_refused(db: Session, clock: FixedClock) -> N
     with pytest.raises(ValidationFailed):
         _flat(db, clock, account, date(2025, 1, 1), date(2025, 12, 31), -10)
     with pytest.raises(ValidationFailed):
-        actions.save_subscription(
+        contracts.save_subscription(
             db,
             account=account,
             start=date(2025, 1, 1),

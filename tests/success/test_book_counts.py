@@ -14,7 +14,7 @@ from opsdesk.core.models import Role
 from opsdesk.insights.dashboards.filters import DashboardFilter
 from opsdesk.insights.dashboards.success import success_dashboard
 from opsdesk.success import actions as success
-from opsdesk.success import portfolio
+from opsdesk.success import contracts, portfolio
 from opsdesk.success.models import Account, PriceModel, Stage
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
@@ -41,7 +41,7 @@ def test_the_customers_page_portfolio_dashboard_and_productivity_count_one_book(
             clock=clock,
         )
         if end is not None:
-            success.save_subscription(
+            contracts.save_subscription(
                 db, account=row, start=date(2025, 1, 1), end=end, price_model=PriceModel.FLAT_ANNUAL,
                 flat_annual_cents=1_000_000, clock=clock,
             )  # fmt: skip

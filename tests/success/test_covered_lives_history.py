@@ -101,3 +101,59 @@ def test_a_csv_import_that_changes_lives_records_the_month(
             select(CoveredLivesMonth.month, CoveredLivesMonth.covered_lives).order_by(CoveredLivesMonth.month)
         ).all()
     assert [tuple(r) for r in rows] == [(date(2026, 3, 1), 400), (date(2026, 9, 1), 650)]
+
+
+def test_an_amendment_of_covered_lives_records_the_month_and_today_s_lives_when_in_force(
+    session_factory: sessionmaker[Session], clock: FixedClock
+) -> None:
+    """A contract amendment that changes the covered lives is a change of the account's lives: the
+    history holds the lives from the amendment's month on, and the account's current lives follow when
+    the amendment is in force today (a future one only records its month)."""
+    from opsdesk.core.models import Event
+    from opsdesk.success import contracts
+    from opsdesk.success.models import PriceModel, Subscription
+
+    clock.set(datetime(2026, 1, 10, 9, tzinfo=UTC))
+    with transaction(session_factory) as s:
+        account = actions.create_account(s, name="Acme", covered_lives=1000, clock=clock)
+        term = contracts.save_subscription(
+            s, account=account, start=date(2026, 1, 1), end=date(2026, 12, 31),
+            price_model=PriceModel.PEPM, pepm_cents=500, covered_lives=1000, clock=clock,
+        )  # fmt: skip
+        account_id, term_id = account.id, term.id
+    clock.set(datetime(2026, 5, 12, 9, tzinfo=UTC))
+    with transaction(session_factory) as s:  # backdated to April: in force today
+        running = contracts.amend_subscription(
+            s, subscription=s.get_one(Subscription, term_id), effective=date(2026, 4, 1),
+            covered_lives=1500, clock=clock,
+        )  # fmt: skip
+        running_id = running.id
+    with transaction(session_factory) as s:  # from September: not in force yet
+        later = contracts.amend_subscription(
+            s, subscription=s.get_one(Subscription, running_id), effective=date(2026, 9, 1),
+            covered_lives=1800, clock=clock,
+        )  # fmt: skip
+        later_id = later.id
+    with transaction(session_factory) as s:  # a price-only amendment leaves the lives alone
+        contracts.amend_subscription(
+            s, subscription=s.get_one(Subscription, later_id), effective=date(2026, 11, 1), pepm_cents=450,
+            clock=clock,
+        )  # fmt: skip
+    with session_factory() as s:
+        assert s.get_one(Account, account_id).covered_lives == 1500
+        rows = s.execute(
+            select(CoveredLivesMonth.month, CoveredLivesMonth.covered_lives)
+            .where(CoveredLivesMonth.account_id == account_id)
+            .order_by(CoveredLivesMonth.month)
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            (date(2026, 1, 1), 1000), (date(2026, 4, 1), 1500), (date(2026, 9, 1), 1800)
+        ]  # fmt: skip
+        updates = s.scalars(
+            select(Event.data).where(
+                Event.subject_id == account_id,
+                Event.subject_type == "account",
+                Event.type == "account_updated",
+            )
+        ).all()
+        assert [u["covered_lives"] for u in updates] == [1500]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role
 from opsdesk.success import actions as success
-from opsdesk.success import portfolio
+from opsdesk.success import contracts, portfolio
 from opsdesk.success.models import PriceModel
 from opsdesk.success.playbooks.models import Task, TaskStatus
 from opsdesk.success.portfolio import Capacity
@@ -91,7 +91,7 @@ def test_portfolio_and_productivity_from_the_database(db: Session, clock: FixedC
     kept = success.create_account(db, name="Kept", covered_lives=500, owner=ann, region="EMEA", clock=clock)
     lost = success.create_account(db, name="Lost", covered_lives=50, owner=ann, region="EMEA", clock=clock)
     for account, end in ((kept, date(2026, 12, 31)), (lost, date(2026, 1, 31))):
-        success.save_subscription(
+        contracts.save_subscription(
             db,
             account=account,
             start=date(2025, 2, 1),

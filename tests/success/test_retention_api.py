@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import PriceModel
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
@@ -29,7 +30,7 @@ def test_retention_over_the_api_refuses_a_period_ending_after_today(
         ("Renewed", date(2025, 12, 1), date(2026, 11, 30)),  # not yet due to renew: 2 March 2026 is today
         ("Lost", date(2024, 6, 1), date(2025, 5, 31)),
     ):
-        success.save_subscription(
+        contracts.save_subscription(
             db,
             account=accounts[name],
             start=start,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role, User
-from opsdesk.success import actions, queries
+from opsdesk.success import actions, contracts, queries
 from opsdesk.success.models import Account, PriceModel, Segment, Subscription
 from tests.conftest import LiveServer
 from tests.factories import make_user
@@ -84,7 +84,7 @@ def test_the_accounts_csm_or_a_lead_edits_it_and_its_contract_terms(
 ) -> None:
     people = _people(db, clock)
     account = actions.create_account(db, name="Acme", covered_lives=90, owner=people["cleo"], clock=clock)
-    term = actions.save_subscription(
+    term = contracts.save_subscription(
         db, account=account, start=date(2026, 1, 1), end=date(2026, 12, 31), price_model=PriceModel.PEPM,
         pepm_cents=500, covered_lives=90, clock=clock,
     )  # fmt: skip

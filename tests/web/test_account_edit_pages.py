@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core import actions as core_actions
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role
-from opsdesk.success import actions
+from opsdesk.success import actions, contracts
 from opsdesk.success.models import Account, PriceModel, Segment, Subscription
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD
@@ -30,7 +30,7 @@ def test_a_csm_edits_an_account_and_a_lead_changes_a_segment_rule(
     csm = core_actions.create_user(db, email="cleo@cs.test", name="Cleo Csm", role=Role.CSM, **user)
     core_actions.create_user(db, email="lee@cs.test", name="Lee Lead", role=Role.CS_LEAD, **user)
     account = actions.create_account(db, name="Acme", covered_lives=800, owner=csm, clock=clock)
-    actions.save_subscription(
+    contracts.save_subscription(
         db, account=account, start=date(2026, 1, 1), end=date(2026, 12, 31), price_model=PriceModel.PEPM,
         pepm_cents=400, covered_lives=800, clock=clock,
     )  # fmt: skip

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Event, Role
-from opsdesk.success import actions, queries
+from opsdesk.success import actions, contracts, queries
 from opsdesk.success.models import Account, PriceModel, Subscription
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
@@ -117,7 +117,7 @@ def test_the_running_term_is_amended_by_its_csm_or_a_lead(
     tokens = {u.email: make_token(db, clock, u) for u in (lead, csm, other)}
     account = actions.create_account(db, name="Acme", covered_lives=100, owner=csm, clock=clock)
     elsewhere = actions.create_account(db, name="Other", covered_lives=10, owner=csm, clock=clock)
-    term = actions.save_subscription(
+    term = contracts.save_subscription(
         db, account=account, start=date(2026, 1, 1), end=date(2026, 12, 31), price_model=PriceModel.PEPM,
         pepm_cents=500, covered_lives=100, clock=clock,
     )  # fmt: skip

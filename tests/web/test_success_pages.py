@@ -18,7 +18,7 @@ from opsdesk.desk import actions as desk_actions
 from opsdesk.desk.models import AuthorKind, Channel, Status
 from opsdesk.desk.surveys.actions import record_rating
 from opsdesk.desk.surveys.scale import Scale, Via
-from opsdesk.success import actions
+from opsdesk.success import actions, contracts
 from opsdesk.success.health import actions as health_actions
 from opsdesk.success.models import PriceModel, Stage
 from opsdesk.success.voice import actions as voice
@@ -66,13 +66,13 @@ def _book(db: Session, clock: FixedClock) -> dict[str, Any]:
         db, name="Beta Bakery", covered_lives=50, owner=csm, stage_since=date(2024, 12, 1), clock=clock
     )
     pepm = {"price_model": PriceModel.PEPM, "covered_lives": 1500, "clock": clock}
-    actions.save_subscription(
+    contracts.save_subscription(
         db, account=acme, start=date(2025, 1, 1), end=date(2025, 12, 31), pepm_cents=400, **pepm
     )
-    actions.save_subscription(
+    contracts.save_subscription(
         db, account=acme, start=date(2026, 1, 1), end=date(2026, 12, 31), pepm_cents=500, **pepm
     )
-    actions.save_subscription(
+    contracts.save_subscription(
         db,
         account=beta,
         start=date(2025, 1, 1),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role, User
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import Account, PriceModel
 from opsdesk.success.playbooks import actions as playbooks
 from opsdesk.success.playbooks.models import Task, TaskStatus
@@ -52,7 +53,7 @@ def _people(db: Session, clock: FixedClock) -> dict[str, User]:
 
 def _paying(db: Session, clock: FixedClock, name: str, owner: User, lives: int, arr: int) -> Account:
     account = success.create_account(db, name=name, covered_lives=lives, owner=owner, clock=clock)
-    success.save_subscription(
+    contracts.save_subscription(
         db, account=account, start=date(2026, 1, 1), end=date(2026, 12, 31),
         price_model=PriceModel.FLAT_ANNUAL, flat_annual_cents=arr * 100, clock=clock,
     )  # fmt: skip
@@ -211,3 +212,24 @@ def test_the_api_approves_and_queues_a_task_email(
     assert [(e.to, e.subject, e.body) for e in db.get_one(Task, task.id).emails] == [
         ("hana@acme.test", "Hello from us", "Hi there")
     ]
+
+
+def test_the_escalations_api_ranks_by_arr_then_covered_lives(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    """Issue 14: escalations ranked by ARR and covered lives, in the API as on the page (the API listed
+    them most severe first, so a small customer's sev1 led a large customer's sev3)."""
+    from opsdesk.success.voice import actions as voice
+
+    people = _people(db, clock)
+    small = _paying(db, clock, "Small Co", people["cleo"], lives=5000, arr=10_000)
+    large = _paying(db, clock, "Large Co", people["otto"], lives=200, arr=250_000)
+    twin = _paying(db, clock, "Twin Co", people["cleo"], lives=9000, arr=10_000)
+    for account, severity in ((small, Severity.SEV1), (twin, Severity.SEV4), (large, Severity.SEV3)):
+        voice.open_escalation(db, account=account, severity=severity, title="Files late", clock=clock)
+    token = make_token(db, clock, people["lee"])
+    db.commit()
+    with live_server.client(token) as api:
+        listed = api.get("/api/v1/escalations")
+        assert listed.status_code == 200, listed.text
+        assert [e["account_id"] for e in listed.json()] == [large.id, twin.id, small.id]

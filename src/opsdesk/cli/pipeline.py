@@ -181,6 +181,7 @@ def _capacity(path: Path | None) -> dict[str, book.Capacity]:
 
 def portfolio(
     rebalance: bool = typer.Option(False, "--rebalance", help="Suggest moves from over-capacity CSMs."),
+    apply: bool = typer.Option(False, "--apply", help="With --rebalance: make the suggested moves."),
     capacity_file: Path = typer.Option(None, "--capacity", help="JSON capacity targets per segment."),
     start: str = typer.Option(None, "--from", help="KPI period start (default 365 days before --to)."),
     end: str = typer.Option(None, "--to", help="Book date and KPI period end (default today)."),
@@ -197,10 +198,20 @@ def portfolio(
     if last < first:
         raise fail("--to is before --from")
     _format(fmt)
+    if apply and not rebalance:
+        raise fail("--apply makes the --rebalance moves: pass both")
+    if apply and last != clock.now().date():
+        raise fail("--apply moves today's books: leave --to out")
     with unit_of_work() as session:
         books = book.portfolio(session, last, capacity)
         kpis = book.productivity(session, first, last).drop(columns=["csm", "accounts"])
-        moves, accounts = book.rebalance_suggestions(session, last, capacity) if rebalance else ([], None)
+        if apply:
+            from opsdesk.success.rebalancing import apply_rebalance
+
+            moves, accounts = apply_rebalance(session, last, clock=clock, capacity=capacity)
+            books = book.portfolio(session, last, capacity)  # the books after the moves
+        else:
+            moves, accounts = book.rebalance_suggestions(session, last, capacity) if rebalance else ([], None)
     _render(
         books.merge(kpis, on="csm_id", how="left").drop(columns=["csm_id"]), fmt, title=f"Books on {last}"
     )
@@ -224,7 +235,7 @@ def portfolio(
         if fmt == "table" and frame.empty:
             console.print(_no_moves(books))
         else:
-            _render(frame, fmt, title="Suggested moves")
+            _render(frame, fmt, title="Moves made" if apply else "Suggested moves")
 
 
 def _no_moves(books: pd.DataFrame) -> str:

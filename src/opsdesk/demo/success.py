@@ -5,7 +5,7 @@ churn and returns, lifecycle stages with dated transitions, and monthly member u
 Each account gets a latent "fit" (0-1). Fit sets how engaged its members are and how likely it is to
 churn or shrink at a renewal, and engagement slides for the months before a loss, so utilisation carries
 the signal a health score should find. The rows are bulk-inserted as the success actions would write
-them; ARR movements are then derived by the live code (``actions.rebuild_movements``).
+them; ARR movements are then derived by the live code (``contracts.rebuild_movements``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from opsdesk.demo.bulk import bulk_insert, next_id
 from opsdesk.demo.csm_work import create_csm_work
 from opsdesk.demo.names import company_names, person_name, slug
 from opsdesk.demo.nps import create_nps_history
-from opsdesk.success import actions
+from opsdesk.success import contracts, segmenting
 from opsdesk.success.arr import anniversary
 from opsdesk.success.health import actions as health_actions
 from opsdesk.success.models import (
@@ -360,7 +360,7 @@ def create_success_book(
     """Load the book; ``progress`` is told of each of its five steps."""
     today = now.date()
     step = progress or (lambda _n: None)
-    segments = actions.ensure_default_segments(session, clock=FixedClock(now))
+    segments = segmenting.ensure_default_segments(session, clock=FixedClock(now))
     rules = [SegmentRules(s.name, s.priority, s.rules) for s in segments]
     segment_ids = {s.name: s.id for s in segments}
     plans = _plans(rng, accounts, today)
@@ -537,7 +537,7 @@ def create_success_book(
     )  # fmt: skip
     step(1)
     roots = [row["id"] for row in account_rows if row["parent_id"] is None]
-    movements = actions.rebuild_movements(session, roots)
+    movements = contracts.rebuild_movements(session, roots)
     step(1)
     # Monthly health snapshots for the last year, each as the scoring job would have stored it that
     # night, so health history and the backtest have something to read.

@@ -15,6 +15,7 @@ from opsdesk.desk.automation import rules
 from opsdesk.desk.automation.models import RuleKind
 from opsdesk.desk.models import Priority, Ticket
 from opsdesk.success import actions as success_actions
+from opsdesk.success import contracts
 from opsdesk.success.models import PriceModel, Stage
 from opsdesk.success.published import arr_band, publish_all
 from tests.desk.automation.helpers import new_ticket
@@ -30,7 +31,7 @@ def test_success_publishes_and_a_rule_tests_the_attributes(db: Session, clock: F
     attrs = attributes_of(db, org.id)
     assert attrs["lifecycle_stage"] == "adoption" and attrs["segment"]
     success_actions.change_stage(db, account=account, to=Stage.RENEWAL, on=clock.now().date(), clock=clock)
-    success_actions.save_subscription(
+    contracts.save_subscription(
         db, account=account, start=clock.now().date() - timedelta(days=30),
         end=clock.now().date() + timedelta(days=335), price_model=PriceModel.FLAT_ANNUAL,
         flat_annual_cents=300_000_00, clock=clock,

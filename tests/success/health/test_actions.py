@@ -17,6 +17,7 @@ from opsdesk.core.models import Event, Role
 from opsdesk.desk import actions as desk
 from opsdesk.desk.models import Channel
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.health import actions, queries, raw_signals
 from opsdesk.success.health.models import HealthScore, SignalKind
 from opsdesk.success.health.scorecard import Band
@@ -36,7 +37,7 @@ def book(db: Session, clock: FixedClock) -> Account:
     account = success.create_account(
         db, name="Acme", covered_lives=1000, stage=Stage.ADOPTION, organisation=org, clock=clock
     )
-    success.save_subscription(
+    contracts.save_subscription(
         db, account=account, start=date(2025, 6, 1), end=date(2026, 5, 31),
         price_model=PriceModel.FLAT_ANNUAL, flat_annual_cents=10_000_00, clock=clock,
     )  # fmt: skip
@@ -297,7 +298,7 @@ def test_backtest_frame_labels_churn_within_the_horizon(db: Session, clock: Fixe
     leaves = success.create_account(db, name="Leaves", covered_lives=100, clock=clock)
     terms = ((stays, date(2025, 1, 1), date(2025, 12, 31)), (stays, date(2026, 1, 1), date(2026, 12, 31)))
     for account, start, end in (*terms, (leaves, date(2025, 1, 1), date(2025, 12, 31))):
-        success.save_subscription(
+        contracts.save_subscription(
             db, account=account, start=start, end=end, price_model=PriceModel.FLAT_ANNUAL,
             flat_annual_cents=5_000_00, clock=clock,
         )  # fmt: skip
@@ -332,7 +333,7 @@ def test_survey_answers_give_the_nps_and_outrank_an_imported_figure(db: Session,
 
 def test_the_backtest_uses_each_accounts_first_snapshot_of_a_month(db: Session, clock: FixedClock) -> None:
     account = success.create_account(db, name="Daily", covered_lives=100, clock=clock)
-    success.save_subscription(
+    contracts.save_subscription(
         db, account=account, start=date(2025, 1, 1), end=date(2025, 11, 10),
         price_model=PriceModel.FLAT_ANNUAL, flat_annual_cents=5_000_00, clock=clock,
     )  # fmt: skip

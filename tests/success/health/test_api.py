@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.health import actions
 from opsdesk.success.models import PriceModel
 from tests.conftest import LiveServer
@@ -137,7 +138,7 @@ def test_utilisation_trends_per_account_and_segment(
 ) -> None:
     account = book(db, clock)
     small = success.create_account(db, name="Small", covered_lives=50, clock=clock)
-    success.save_subscription(
+    contracts.save_subscription(
         db, account=small, start=date(2025, 1, 1), end=date(2026, 12, 31), price_model=PriceModel.FLAT_ANNUAL,
         flat_annual_cents=1_000_00, clock=clock,
     )  # fmt: skip

@@ -18,6 +18,7 @@ from opsdesk.cli import app
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.settings import get_settings
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.health.models import AccountSignal, HealthScore, SignalKind
 from opsdesk.success.models import PriceModel
 
@@ -46,12 +47,12 @@ def history(db: Session) -> None:
     for n in range(12):
         leaves = n % 2 == 0
         account = success.create_account(db, name=f"Employer {n}", covered_lives=1000, clock=NOW)
-        success.save_subscription(
+        contracts.save_subscription(
             db, account=account, start=date(2025, 1, 1), end=date(2025, 10, 31),
             price_model=PriceModel.FLAT_ANNUAL, flat_annual_cents=50_000_00, clock=NOW,
         )  # fmt: skip
         if not leaves:
-            success.save_subscription(
+            contracts.save_subscription(
                 db, account=account, start=date(2025, 11, 1), end=date(2026, 10, 31),
                 price_model=PriceModel.FLAT_ANNUAL, flat_annual_cents=50_000_00, clock=NOW,
             )  # fmt: skip

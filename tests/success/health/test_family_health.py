@@ -18,6 +18,7 @@ from opsdesk.core.models import Role
 from opsdesk.desk import actions as desk
 from opsdesk.desk.models import Channel
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.health import actions, queries
 from opsdesk.success.health.raw_signals import raw_signals
 from opsdesk.success.models import Account, PriceModel, Stage
@@ -47,7 +48,7 @@ def test_a_parent_without_own_lives_is_segmented_and_scored_on_its_family(
     )
     small = _child(db, clock, parent, "Northwind Clinics", 99, 50)
     large = _child(db, clock, parent, "Northwind Hospitals", 15_000, 3000)
-    success.save_subscription(
+    contracts.save_subscription(
         db, account=large, start=date(2025, 7, 1), end=date(2026, 6, 30), price_model=PriceModel.PEPM,
         pepm_cents=400, covered_lives=15_000, clock=clock,
     )  # fmt: skip

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import PriceModel
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
@@ -23,7 +24,7 @@ def test_opportunities_forecast_accuracy_renewals_and_portfolio(
     account = success.create_account(
         db, name="Acme", covered_lives=200, owner=csm, region="EMEA", clock=clock
     )
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=account,
         start=date(2025, 5, 1),
@@ -140,3 +141,39 @@ def test_opportunities_forecast_accuracy_renewals_and_portfolio(
     assert api.delete(f"/api/v1/opportunities/{upsell['id']}").status_code == 204
     assert api.get(f"/api/v1/opportunities/{upsell['id']}").status_code == 404
     assert live_server.client().get("/api/v1/opportunities").status_code == 401
+
+
+def test_rebalancing_is_proposed_and_made_on_request(
+    db: Session, clock: FixedClock, live_server: LiveServer
+) -> None:
+    """Issue 14: rebalancing proposes real moves when a book is over capacity and applies them on
+    request (CS leads and admins); afterwards nothing is left to propose."""
+    from sqlalchemy import select
+
+    from opsdesk.success.models import Account
+
+    ann = make_user(db, clock, Role.CSM, email="ann@example.com")
+    make_user(db, clock, Role.CSM, email="bob@example.com")
+    lead = make_user(db, clock, Role.CS_LEAD, email="lee@example.com")
+    for n in range(2):  # two $2M small-business accounts: 267% of one CSM's ARR capacity
+        account = success.create_account(db, name=f"Big {n}", covered_lives=50, owner=ann, clock=clock)
+        contracts.save_subscription(
+            db, account=account, start=date(2025, 6, 1), end=date(2026, 5, 31),
+            price_model=PriceModel.FLAT_ANNUAL, flat_annual_cents=200_000_000, clock=clock,
+        )  # fmt: skip
+    tokens = {user.email: make_token(db, clock, user) for user in (ann, lead)}
+    db.commit()
+    with live_server.client(tokens["ann@example.com"]) as api:
+        proposed = api.get("/api/v1/portfolio/rebalance").json()
+        assert len(proposed) == 1 and proposed[0]["from_csm_id"] == ann.id
+        assert api.post("/api/v1/portfolio/rebalance").status_code == 403  # a CSM cannot move books
+    with live_server.client(tokens["lee@example.com"]) as api:
+        made = api.post("/api/v1/portfolio/rebalance")
+        assert made.status_code == 200, made.text
+        assert [(m["account_id"], m["to_csm_id"]) for m in made.json()] == [
+            (p["account_id"], p["to_csm_id"]) for p in proposed
+        ]
+        assert api.get("/api/v1/portfolio/rebalance").json() == []
+    db.expire_all()
+    owners = sorted(a.owner.email for a in db.scalars(select(Account)) if a.owner is not None)
+    assert owners == ["ann@example.com", "bob@example.com"]

@@ -9,16 +9,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from opsdesk.cli import app
 from opsdesk.core.clock import FixedClock
-from opsdesk.core.models import Role
+from opsdesk.core.models import Event, Role
 from opsdesk.core.settings import get_settings
 from opsdesk.success import actions as success
-from opsdesk.success.models import PriceModel
+from opsdesk.success import contracts
+from opsdesk.success.models import Account, PriceModel
 from tests.factories import make_user
 
 runner = CliRunner()
@@ -47,7 +48,7 @@ def test_renewals_forecast_and_portfolio_commands(cli_db: Session, tmp_path: Pat
         account = success.create_account(
             cli_db, name=f"Employer {n}", covered_lives=50, owner=csm, region="EMEA", clock=NOW
         )
-        success.save_subscription(
+        contracts.save_subscription(
             cli_db,
             account=account,
             start=date(2025, 5, 1),
@@ -88,6 +89,21 @@ def test_renewals_forecast_and_portfolio_commands(cli_db: Session, tmp_path: Pat
     assert [(m["from"], m["to"]) for m in moves] == [("csm@example.com", "other@example.com")]
     code, out = run("portfolio", "--rebalance", "--capacity", str(capacity))
     assert code == 0 and " arr " in out.replace("┃", " ") and "arr_cents" not in out  # dollars in a table
+    # issue 14: rebalancing applies its moves on request, and the books read back afterwards are even
+    assert run("portfolio", "--apply")[0] != 0
+    code, out = run("portfolio", "--rebalance", "--apply", "--capacity", str(capacity), "--format", "json")
+    assert code == 0, out
+    books_json, made_json = out.split("\n]\n", 1)
+    assert [(m["from"], m["to"]) for m in json.loads(made_json)] == [("csm@example.com", "other@example.com")]
+    after = {b["csm"]: b["accounts"] for b in json.loads(books_json + "\n]")}
+    assert after == {"csm@example.com": 2, "other@example.com": 1}
+    cli_db.expire_all()
+    owners = sorted(a.owner.email for a in cli_db.scalars(select(Account)) if a.owner is not None)
+    assert owners == ["csm@example.com", "csm@example.com", "other@example.com"]
+    moved = cli_db.scalars(select(Event).where(Event.type == "account_updated")).all()
+    assert len(moved) == 1 and "owner" in moved[0].data
+    code, out = run("portfolio", "--rebalance", "--apply", "--capacity", str(capacity))
+    assert code == 0 and "no moves needed" in out
     capacity.write_text('{"Small business": {"accounts": 0}}')
     code, out = run("portfolio", "--capacity", str(capacity))
     assert code != 0 and "capacity.json" in out

@@ -16,6 +16,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Event, Role
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import PriceModel
 from opsdesk.success.pipeline import actions, queries, renewals
 from opsdesk.success.pipeline.models import Opportunity, OpportunityKind, OpportunityStage
@@ -27,7 +28,7 @@ def test_renewals_are_created_ahead_of_end_once_per_term(db: Session, clock: Fix
     csm = make_user(db, clock, Role.CSM, email="csm@example.com")
     soon = success.create_account(db, name="Soon Ltd", covered_lives=100, owner=csm, clock=clock)
     # two-year term with a 5 % escalator: ARR on the last day is 105,000.00
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=soon,
         start=date(2024, 6, 1),
@@ -38,7 +39,7 @@ def test_renewals_are_created_ahead_of_end_once_per_term(db: Session, clock: Fix
         clock=clock,
     )
     later = success.create_account(db, name="Later Ltd", covered_lives=100, clock=clock)
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=later,
         start=date(2026, 1, 1),
@@ -50,7 +51,7 @@ def test_renewals_are_created_ahead_of_end_once_per_term(db: Session, clock: Fix
     )
     renewed = success.create_account(db, name="Renewed Ltd", covered_lives=10, clock=clock)
     for start, end in ((date(2025, 4, 1), date(2026, 3, 31)), (date(2026, 4, 1), date(2027, 3, 31))):
-        success.save_subscription(
+        contracts.save_subscription(
             db,
             account=renewed,
             start=start,
@@ -91,7 +92,7 @@ def test_renewals_are_created_ahead_of_end_once_per_term(db: Session, clock: Fix
 def test_stage_moves_record_history_and_events(db: Session, clock: FixedClock) -> None:
     account = success.create_account(db, name="Acme", covered_lives=10, clock=clock)
     # a won upsell amends the running term, so the account needs one
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=account,
         start=date(2025, 7, 1),
@@ -150,7 +151,7 @@ def test_concurrent_runs_make_one_opportunity_per_term(
     with session_factory() as setup:
         for n in range(20):
             account = success.create_account(setup, name=f"Employer {n}", covered_lives=10, clock=clock)
-            success.save_subscription(
+            contracts.save_subscription(
                 setup,
                 account=account,
                 start=date(2025, 4, 1),

@@ -14,6 +14,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.models import Event, Role
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success import queries as success_queries
 from opsdesk.success.arr import arr_on, arr_steps
 from opsdesk.success.models import Account, PriceModel, Subscription
@@ -48,7 +49,7 @@ def _subscriptions(db: Session, account: Account) -> int:
 
 def test_a_won_renewal_books_the_next_term_once(db: Session, clock: FixedClock) -> None:
     account = success.create_account(db, name="Acme", covered_lives=100, clock=clock)
-    term = success.save_subscription(
+    term = contracts.save_subscription(
         db,
         account=account,
         start=date(2025, 5, 1),
@@ -106,7 +107,7 @@ def test_a_won_renewal_books_the_next_term_once(db: Session, clock: FixedClock) 
 def test_a_won_renewal_links_a_next_term_already_on_file(db: Session, clock: FixedClock) -> None:
     account = success.create_account(db, name="Acme", covered_lives=10, clock=clock)
     for start, end in ((date(2025, 5, 1), date(2026, 4, 30)), (date(2026, 5, 1), date(2027, 4, 30))):
-        success.save_subscription(
+        contracts.save_subscription(
             db,
             account=account,
             start=start,
@@ -132,7 +133,7 @@ def test_a_won_renewal_links_a_next_term_already_on_file(db: Session, clock: Fix
 def test_a_won_expansion_amends_the_running_term_from_the_win(db: Session, clock: FixedClock) -> None:
     today = clock.now().date()  # 2 March 2026
     account = success.create_account(db, name="Acme", covered_lives=10, clock=clock)
-    term = success.save_subscription(
+    term = contracts.save_subscription(
         db,
         account=account,
         start=date(2025, 1, 1),
@@ -203,7 +204,7 @@ def test_winning_over_the_api_updates_arr_or_names_the_missing_term(
     csm = make_user(db, clock, Role.CSM, email="csm@example.com")
     acme = success.create_account(db, name="Acme", covered_lives=10, owner=csm, clock=clock)
     bare = success.create_account(db, name="Bare", covered_lives=10, owner=csm, clock=clock)
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=acme,
         start=date(2025, 6, 1),

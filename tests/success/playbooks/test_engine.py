@@ -14,6 +14,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.events import append_event
 from opsdesk.core.models import Event, Role
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import Account, ContactRole, PriceModel, Stage
 from opsdesk.success.playbooks import actions
 from opsdesk.success.playbooks.actions import TemplateSpec
@@ -38,7 +39,7 @@ def book(db: Session, clock: FixedClock) -> Account:
     success.save_contact(
         db, account=account, name="Hana HR", role=ContactRole.HR_LEADER, email="h@acme.test", clock=clock
     )
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=account,
         start=date(2025, 5, 1),
@@ -108,7 +109,7 @@ def test_renewal_fires_once_across_rerun_restart_and_race(
     assert count(db, Task) == 2 and count(db, PlaybookEpisode) == 1
 
     # The renewed contract has a new end date: a new episode when it comes within 90 days.
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=account,
         start=date(2026, 5, 1),
@@ -301,7 +302,7 @@ def test_racing_runs_in_threads_make_one_set_of_tasks(
     writer that holds it and then fails on the constraint, which the engine absorbs."""
     for n in range(5):
         account = success.create_account(db, name=f"Employer {n}", covered_lives=100, clock=clock)
-        success.save_subscription(
+        contracts.save_subscription(
             db,
             account=account,
             start=date(2025, 5, 1),

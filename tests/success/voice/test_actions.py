@@ -12,6 +12,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.core.models import Event, Role
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import PriceModel
 from opsdesk.success.voice import actions, queries
 from opsdesk.success.voice.models import EscalationStatus, RequestStatus, Severity
@@ -94,7 +95,7 @@ def test_nps_response_replay_and_bounds(db: Session, clock: FixedClock) -> None:
 def test_feedback_ranking_uses_arr_on_the_day(db: Session, clock: FixedClock) -> None:
     big = book(db, clock)  # 1000 lives at 3.00 PEPM: 36,000.00 ARR
     small = success.create_account(db, name="Tiny Co", covered_lives=40, clock=clock)
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=small,
         start=date(2025, 1, 1),

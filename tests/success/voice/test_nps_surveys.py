@@ -22,6 +22,7 @@ from opsdesk.core.jobs import DatabaseQueue, Worker, enqueue
 from opsdesk.core.models import Event, Role
 from opsdesk.core.settings import Settings
 from opsdesk.success import actions as success
+from opsdesk.success import segmenting
 from opsdesk.success.health import actions as health
 from opsdesk.success.health import queries as health_queries
 from opsdesk.success.models import ContactRole, Stage
@@ -102,7 +103,7 @@ def test_scheduled_invitations_are_mailed_answered_by_link_and_move_the_nps_meas
 ) -> None:
     with transaction(session_factory) as session:
         org = core.create_organisation(session, name="Acme", clock=clock)
-        enterprise = success.create_segment(
+        enterprise = segmenting.create_segment(
             session, name="Enterprise", rules=band(500, None), priority=1, clock=clock
         )
         acme = success.create_account(

@@ -24,6 +24,7 @@ from opsdesk.desk.outbound_webhooks import actions as webhooks
 from opsdesk.desk.outbound_webhooks.dispatcher import dispatch
 from opsdesk.desk.outbound_webhooks.sender import send_due
 from opsdesk.success import actions as success
+from opsdesk.success import contracts
 from opsdesk.success.models import Account, PriceModel
 from opsdesk.success.voice import actions
 from opsdesk.success.voice.models import RequestStatus
@@ -34,7 +35,7 @@ from tests.factories import make_token, make_user
 
 def _customer(db: Session, clock: FixedClock, name: str, lives: int, arr_cents: int) -> Account:
     account = success.create_account(db, name=name, covered_lives=lives, clock=clock)
-    success.save_subscription(
+    contracts.save_subscription(
         db,
         account=account,
         start=date(2025, 7, 1),

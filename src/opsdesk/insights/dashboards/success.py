@@ -1,8 +1,9 @@
 """The customer-success dashboard: the ARR bridge of the period, the monthly NRR/GRR trend, the health
 mix, renewals and the open pipeline, and each CSM's book and productivity. Every number comes from the
 success package's own maths (``success.retention``, ``success.portfolio``); a segment filter narrows
-the customers before that maths runs. Periods never run past today: retention is measured on what
-happened."""
+the customers before that maths runs. A period ending after today is refused (as the retention page and
+API refuse it): contracts not renewed yet would read as churn, and cutting the period at today showed a
+shorter period's numbers under the one asked for."""
 
 from __future__ import annotations
 
@@ -48,11 +49,11 @@ def _segment_of(frame: pd.DataFrame, segments: tuple[str, ...], column: str = "s
 
 
 def success_dashboard(session: Session, where: DashboardFilter, *, today: date) -> list[Panel]:
-    """The panels up to the filter's last day, or today when that is earlier."""
+    """The panels for the filter's period; one ending after ``today`` is refused (field ``to``)."""
     from opsdesk.success import portfolio, queries, retention
 
-    last = min(where.end, today)
-    first = min(where.start, last)
+    queries.refuse_unfinished_period(where.end, today)
+    first, last = where.start, where.end
     customers = queries.customers_frame(session)
     customers = customers[_segment_of(customers, where.segments)]
     movements = queries.movements_frame(session)
@@ -91,9 +92,6 @@ def success_dashboard(session: Session, where: DashboardFilter, *, today: date) 
         .group_by(Opportunity.stage)
     )
     pipeline = {s: (int(n), int(c)) for s, n, c in session.execute(pipeline_query)}
-    note = (
-        "" if where.end <= today else f"The period is cut at today ({today}): retention counts what happened."
-    )
     return [
         Panel(
             "bridge",
@@ -105,7 +103,6 @@ def success_dashboard(session: Session, where: DashboardFilter, *, today: date) 
             chart="waterfall",
             x="step",
             series=["arr_cents"],
-            note=note,
         ),
         Panel(
             "retention_trend",

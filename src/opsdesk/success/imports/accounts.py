@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
 from opsdesk.core.models import Role, User
-from opsdesk.success import actions
+from opsdesk.success import actions, segmenting
 from opsdesk.success.imports.base import CellError, Checks, Row, RowError, check_rows
 from opsdesk.success.models import Account, Segment, Stage
 from opsdesk.success.segments import DEFAULT_BANDS
@@ -191,7 +191,7 @@ def apply(
     session: Session, planned: list[PlannedAccount], *, clock: Clock, progress: Callable[[int], None]
 ) -> tuple[int, int]:
     """Upsert every account first, then wire the parents, so a child may come before its parent."""
-    segments = {s.name: s for s in actions.ensure_default_segments(session, clock=clock)}
+    segments = {s.name: s for s in segmenting.ensure_default_segments(session, clock=clock)}
     by_external: dict[str, Account] = {}
     created = updated = 0
     for plan in planned:

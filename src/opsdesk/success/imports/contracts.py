@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from opsdesk.core.clock import Clock
-from opsdesk.success import actions, queries
+from opsdesk.success import contracts, queries
 from opsdesk.success.imports.base import Checks, Row, RowError, check_rows
 from opsdesk.success.models import Account, PriceModel, Subscription
 
@@ -173,7 +173,7 @@ def apply(
         sub = session.scalar(select(Subscription).where(Subscription.external_id == plan.external_id))
         if sub is not None:
             touched.add(roots.get(sub.account_id, sub.account_id))
-        actions.save_subscription(
+        contracts.save_subscription(
             session,
             account=plan.account,
             start=plan.start,
@@ -189,6 +189,6 @@ def apply(
         )
         touched.add(roots.get(plan.account.id, plan.account.id))
         progress(1)
-    actions.rebuild_movements(session, touched)
+    contracts.rebuild_movements(session, touched)
     updated = sum(p.existing and not p.unchanged for p in planned)
     return sum(not p.existing for p in planned), updated

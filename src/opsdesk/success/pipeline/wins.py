@@ -14,8 +14,7 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import User
-from opsdesk.success import actions as success
-from opsdesk.success import published
+from opsdesk.success import contracts, published
 from opsdesk.success import queries as success_queries
 from opsdesk.success.arr import anniversary, term_steps
 from opsdesk.success.models import Account, PriceModel, Subscription
@@ -89,7 +88,7 @@ def _renew(
         return booked
     years = max(1, round((current.end_date - _original_start(session, current)).days / 365.25))
     price = _price(current, amount)
-    return success.save_subscription(
+    return contracts.save_subscription(
         session,
         account=session.get_one(Account, current.account_id),
         start=start,
@@ -114,7 +113,7 @@ def _expand(
     price = _price(running, _arr_on(session, running, won_on) + amount)
     if running.start_date == won_on:  # won on the term's first day: the whole term carries the new price
         return _reprice(session, running, price, clock)
-    return success.amend_subscription(
+    return contracts.amend_subscription(
         session,
         subscription=running,
         effective=won_on,
@@ -130,7 +129,7 @@ def _reprice(session: Session, sub: Subscription, price: dict[str, object], cloc
     sub.covered_lives = price.get("covered_lives")  # type: ignore[assignment]
     sub.flat_annual_cents = price.get("flat_annual_cents")  # type: ignore[assignment]
     root = success_queries.ultimate_parents(session).get(sub.account_id, sub.account_id)
-    success.rebuild_movements(session, {root})
+    contracts.rebuild_movements(session, {root})
     account = session.get_one(Account, sub.account_id)
     published.publish(
         session,

@@ -88,7 +88,11 @@ def ranked_escalations(
         query = query.where(Escalation.severity == severity)
     if owner_id is not None:
         query = query.where(Account.owner_id == owner_id)
-    rows = list(session.scalars(query))
+    return rank(session, list(session.scalars(query)), today=today)
+
+
+def rank(session: Session, rows: list[Escalation], *, today: date) -> list[RankedEscalation]:
+    """These escalations by what is at stake (see ``ranked_escalations``), each with its ARR and lives."""
     if not rows:
         return []
     roots, arr = ultimate_parents(session), customer_arr_today(session, today)

@@ -15,7 +15,7 @@ from opsdesk.core import permissions
 from opsdesk.core.errors import NotFound, ValidationFailed
 from opsdesk.core.models import Organisation, User
 from opsdesk.core.queries import get_or_not_found
-from opsdesk.success import actions, queries
+from opsdesk.success import actions, contracts, queries, segmenting
 from opsdesk.success.access import require_lead, require_work
 from opsdesk.success.models import Account, Segment, Subscription
 from opsdesk.success.schemas import (
@@ -110,7 +110,7 @@ def post_subscription(
     are rebuilt from its contracts."""
     account = queries.account(session, account_id)
     require_work(user, account)
-    subscription = actions.save_subscription(
+    subscription = contracts.save_subscription(
         session,
         account=account,
         start=body.start_date,
@@ -148,7 +148,7 @@ def post_amendment(
     term = session.get(Subscription, subscription_id)
     if term is None or term.account_id != account.id:
         raise NotFound(f"no contract term {subscription_id} on account {account_id}", field="subscription_id")
-    new = actions.amend_subscription(
+    new = contracts.amend_subscription(
         session,
         subscription=term,
         effective=body.effective,
@@ -171,7 +171,7 @@ def get_segments(user: CurrentUser, session: SessionDep) -> list[Segment]:
 @router.post("/segments", status_code=201, response_model=SegmentOut)
 def post_segment(body: SegmentIn, user: CurrentUser, session: SessionDep, clock: ClockDep) -> Segment:
     require_lead(user, "change segment rules")
-    segment = actions.create_segment(
+    segment = segmenting.create_segment(
         session, name=body.name, rules=body.rules, priority=body.priority, clock=clock
     )
     session.commit()
@@ -184,6 +184,6 @@ def patch_segment(
 ) -> Segment:
     require_lead(user, "change segment rules")
     segment = get_or_not_found(session, Segment, segment_id, "segment")
-    actions.update_segment(session, segment=segment, clock=clock, rules=body.rules, priority=body.priority)
+    segmenting.update_segment(session, segment=segment, clock=clock, rules=body.rules, priority=body.priority)
     session.commit()
     return segment

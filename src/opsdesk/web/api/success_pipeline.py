@@ -1,5 +1,6 @@
 """/api/v1/opportunities (CRUD and stage moves), /api/v1/renewals/generate, /api/v1/pipeline/forecast,
-/api/v1/pipeline/accuracy, /api/v1/portfolio (books per CSM with KPIs) and /api/v1/portfolio/rebalance."""
+/api/v1/pipeline/accuracy, /api/v1/portfolio (books per CSM with KPIs) and /api/v1/portfolio/rebalance
+(GET proposes the moves, POST makes them)."""
 
 from __future__ import annotations
 
@@ -233,5 +234,19 @@ def books(
 def rebalance(user: CurrentUser, session: SessionDep, clock: ClockDep) -> list[MoveOut]:
     permissions.require(user, permissions.SUCCESS_READ)
     moves, accounts = portfolio.rebalance_suggestions(session, clock.now().date())
+    names = dict(zip(accounts["account_id"], accounts["name"], strict=True))
+    return [MoveOut(account_name=names[m.account_id], **vars(m)) for m in moves]
+
+
+@router.post("/portfolio/rebalance", response_model=list[MoveOut])
+def apply_rebalance(user: CurrentUser, session: SessionDep, clock: ClockDep) -> list[MoveOut]:
+    """Make the suggested moves (CS leads and admins): each account goes to its receiving CSM, an event
+    on its timeline; the answer lists the moves made (none when every book is within capacity)."""
+    from opsdesk.success import rebalancing
+    from opsdesk.success.access import require_lead
+
+    require_lead(user, "move accounts between books")
+    moves, accounts = rebalancing.apply_rebalance(session, clock.now().date(), clock=clock, actor=user)
+    session.commit()
     names = dict(zip(accounts["account_id"], accounts["name"], strict=True))
     return [MoveOut(account_name=names[m.account_id], **vars(m)) for m in moves]

@@ -372,12 +372,16 @@ def list_escalations(
     status: EscalationStatus | None = None,
     severity: Severity | None = None,
     ticket: QueryId = None,
+    *,
+    clock: ClockDep,
 ) -> list[EscalationOut]:
+    """Ranked by what is at stake: the customer's ARR today, then covered lives, then severity and age."""
     _read(user)
     rows = voice_queries.escalations(
         session, account_id=account_id, status=status, severity=severity, ticket_number=ticket
     )
-    return [EscalationOut.of(e) for e in rows]
+    ranked = voice_queries.rank(session, rows, today=clock.now().date())
+    return [EscalationOut.of(r.escalation) for r in ranked]
 
 
 @router.post("/escalations", status_code=201, response_model=EscalationOut)

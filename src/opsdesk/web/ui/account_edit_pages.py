@@ -20,7 +20,7 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.errors import Conflict, ValidationFailed
 from opsdesk.core.models import Role, User
 from opsdesk.core.queries import get_or_not_found
-from opsdesk.success import access, actions, queries
+from opsdesk.success import access, actions, contracts, queries, segmenting
 from opsdesk.success.models import Account, PriceModel, Segment, Stage, Subscription
 from opsdesk.success.segments import FIELDS, OPERATORS, rules_as_lines, rules_from_lines
 from opsdesk.web.api.params import FormBlankOrId, FormLine, FormOptionalId, FormText
@@ -313,7 +313,7 @@ def post_term(
             )
         if model is PriceModel.FLAT_ANNUAL and flat_cents is None:
             raise ValidationFailed("a flat annual term needs its annual price", field="flat_annual")
-        actions.save_subscription(
+        contracts.save_subscription(
             session,
             account=account,
             start=start,
@@ -356,7 +356,7 @@ def post_amendment(
         day = optional_day(effective, "effective")
         if day is None:
             raise ValidationFailed("an amendment needs the day it takes effect", field="effective")
-        actions.amend_subscription(
+        contracts.amend_subscription(
             session,
             subscription=term,
             effective=day,
@@ -426,7 +426,7 @@ def post_segment(
     access.require_lead(user, "change segment rules")
     try:
         order = whole(priority, "priority", high=1_000_000)
-        actions.create_segment(
+        segmenting.create_segment(
             session, name=name[:100], rules=rules_from_lines(rules), priority=100 if order is None else order,
             clock=clock,
         )  # fmt: skip
@@ -452,7 +452,7 @@ def post_segment_rules(
     access.require_lead(user, "change segment rules")
     segment = get_or_not_found(session, Segment, segment_id, "segment")
     try:
-        actions.update_segment(
+        segmenting.update_segment(
             session, segment=segment, clock=clock, rules=rules_from_lines(rules),
             priority=whole(priority, "priority", high=1_000_000),
         )  # fmt: skip
