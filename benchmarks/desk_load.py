@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -302,17 +302,21 @@ def run_levels(database: str, database_url: str, levels: tuple[int, ...]) -> lis
     with tempfile.TemporaryDirectory() as data_dir:
         seed_url = database_url or f"sqlite:///{Path(data_dir) / 'opsdesk.db'}"
         desk = seed(seed_url)
+        seeded = list(desk.numbers)
         if database_url:
             admin(f"CREATE DATABASE {SEED_DB_NAME} TEMPLATE {DB_NAME}")
         for clients in levels:
             if database_url and results:
                 admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
                 admin(f"CREATE DATABASE {DB_NAME} TEMPLATE {SEED_DB_NAME}")
+            # The tickets this level's database holds: the seeded ones, then what this level creates
+            # (numbers an earlier level created went with its database).
+            own = replace(desk, numbers=list(seeded)) if database_url else desk
             server, port = start_serve(database_url, data_dir)
             try:
-                asyncio.run(drive(Level(database, 16, load()), port, desk, min(SECONDS, 3)))  # warm workers
+                asyncio.run(drive(Level(database, 16, load()), port, own, min(SECONDS, 3)))  # warm workers
                 level = Level(database, clients, load())
-                asyncio.run(drive(level, port, desk, SECONDS))
+                asyncio.run(drive(level, port, own, SECONDS))
                 if database == "PostgreSQL":
                     time.sleep(IDLE_SECONDS + 1)
                     level.idle_in_transaction = idle_in_transaction()
