@@ -8,7 +8,7 @@ from __future__ import annotations
 from itertools import zip_longest
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import AfterValidator
 from sqlalchemy import select
@@ -139,15 +139,22 @@ def _specs(session: Session, rows: list[dict[str, str]]) -> list[TemplateSpec]:
     return specs
 
 
-def _typed_steps(
-    titles: list[str], dues: list[str], owners: list[str], descriptions: list[str], subjects: list[str],
-    bodies: list[str], approvals: list[str],
-) -> list[dict[str, str]]:  # fmt: skip
-    """The rows as posted, the blank ones (no title, no email) left out."""
+def _posted_steps(
+    step_title: StepValues = [],  # noqa: B006 (FastAPI copies form defaults)
+    step_due: StepValues = [],  # noqa: B006
+    step_owner: StepValues = [],  # noqa: B006
+    step_description: StepValues = [],  # noqa: B006
+    step_subject: StepValues = [],  # noqa: B006
+    step_body: StepValues = [],  # noqa: B006
+    step_approval: StepValues = [],  # noqa: B006
+) -> list[dict[str, str]]:
+    """The step rows as posted (one form field per column, row by row), the blank ones (no title, no
+    email) left out: a dependency shared by the new and edit forms."""
     rows = []
     for title, due, owner, description, subject, body, approval in zip_longest(
-        titles, dues, owners, descriptions, subjects, bodies, approvals, fillvalue=""
-    ):
+        step_title, step_due, step_owner, step_description, step_subject, step_body, step_approval,
+        fillvalue="",
+    ):  # fmt: skip
         row = {
             "title": title, "due": due, "owner": owner or OwnerRule.ACCOUNT_CSM.value,
             "description": description, "subject": subject, "body": body, "approval": approval or "1",
@@ -155,6 +162,9 @@ def _typed_steps(
         if title.strip() or subject.strip() or body.strip() or description.strip():
             rows.append(row)
     return rows
+
+
+PostedSteps = Annotated[list[dict[str, str]], Depends(_posted_steps)]
 
 
 @router.get("/playbooks/new")
@@ -216,23 +226,14 @@ def post_new_playbook(
     user: FormUser,
     session: SessionDep,
     clock: ClockDep,
+    steps: PostedSteps,
     name: FormLine = "",
     description: FormText = "",
     trigger_kind: FormLine = "",
     trigger: FormText = "",
     active: FormLine = "1",
-    step_title: StepValues = [],  # noqa: B006 (FastAPI copies form defaults)
-    step_due: StepValues = [],  # noqa: B006
-    step_owner: StepValues = [],  # noqa: B006
-    step_description: StepValues = [],  # noqa: B006
-    step_subject: StepValues = [],  # noqa: B006
-    step_body: StepValues = [],  # noqa: B006
-    step_approval: StepValues = [],  # noqa: B006
 ) -> Response:
     access.require_lead(user, "change playbooks")
-    steps = _typed_steps(
-        step_title, step_due, step_owner, step_description, step_subject, step_body, step_approval
-    )
     form = {
         "name": name, "description": description, "trigger_kind": trigger_kind, "trigger": trigger,
         "active": active, "steps": steps,
@@ -247,23 +248,14 @@ def post_edit_playbook(
     user: FormUser,
     session: SessionDep,
     clock: ClockDep,
+    steps: PostedSteps,
     name: FormLine = "",
     description: FormText = "",
     trigger: FormText = "",
     active: FormLine = "1",
-    step_title: StepValues = [],  # noqa: B006 (FastAPI copies form defaults)
-    step_due: StepValues = [],  # noqa: B006
-    step_owner: StepValues = [],  # noqa: B006
-    step_description: StepValues = [],  # noqa: B006
-    step_subject: StepValues = [],  # noqa: B006
-    step_body: StepValues = [],  # noqa: B006
-    step_approval: StepValues = [],  # noqa: B006
 ) -> Response:
     """The trigger's kind stays (a different trigger is a different playbook); its parameters change."""
     access.require_lead(user, "change playbooks")
-    steps = _typed_steps(
-        step_title, step_due, step_owner, step_description, step_subject, step_body, step_approval
-    )
     form = {
         "name": name, "description": description, "trigger_kind": "", "trigger": trigger, "active": active,
         "steps": steps,
