@@ -332,6 +332,9 @@ def verdict(ok: bool) -> str:
 
 
 def main() -> None:
+    # A terminated run unwinds (each level's `finally` stops its server): by default SIGTERM ends Python
+    # at once, leaving `opsdesk serve` connected to the scratch database the next run recreates.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     try:
         admin(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         admin(f"DROP DATABASE IF EXISTS {SEED_DB_NAME} WITH (FORCE)")
