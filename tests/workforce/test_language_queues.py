@@ -105,3 +105,11 @@ def test_the_chain_decides_each_part_of_the_demand_mix() -> None:
     single = queue_requirement(STAMPS, week, targets, [DemandShare(share=1.0)], min_own_queue_occupancy=0.5)
     assert single.decisions == [] and list(single.by_part) == [(None, None)]
     np.testing.assert_array_equal(single.by_channel["phone"], scheduled(week["phone"]))
+
+
+def test_a_small_language_s_reason_shows_how_busy_its_own_queue_would_be() -> None:
+    """A queue under 10% busy is given with a decimal: "0%" read as a fault in the plan."""
+    queues = plan_language_queues(STAMPS, {"en": VOLUMES["en"], "fr": np.full(8, 0.05)}, PHONE, skill="L1")
+    french = next(d for d in queues.decisions if d.language == "fr")
+    assert french.queue == "pooled" and 0 < french.own_queue_occupancy < 0.01
+    assert f"only {100 * french.own_queue_occupancy:.1f}% busy" in french.reason

@@ -53,6 +53,12 @@ class LanguageQueues:
     decisions: list[QueueDecision]
 
 
+def percent(share: float) -> str:
+    """A share for a reason: whole percent, with one decimal under 10% (a small language's queue is
+    often under 1% busy, which "0%" would hide)."""
+    return f"{share:.1%}" if 0 < share < 0.1 else f"{share:.0%}"
+
+
 def _workload(volume: np.ndarray, targets: StaffingTargets) -> np.ndarray:
     """Offered work in agents per interval (chat sessions share an agent `concurrency` ways)."""
     return volume * float(targets.effective_aht) / float(exact(targets.interval_seconds))
@@ -108,13 +114,14 @@ def plan_language_queues(
             decisions[language] = replace(
                 base,
                 queue="own",
-                reason=f"its own queue keeps agents {occupancy:.0%} busy (threshold {min_occupancy:.0%})",
+                reason=f"its own queue keeps agents {percent(occupancy)} busy "
+                f"(threshold {min_occupancy:.0%})",
             )
         else:
             pooled.append(language)
             decisions[language] = replace(
                 base,
-                reason=f"its own queue would keep agents only {occupancy:.0%} busy "
+                reason=f"its own queue would keep agents only {percent(occupancy)} busy "
                 f"(threshold {min_occupancy:.0%}): shares the {anchor} queue",
             )
     pool_required = staff(sum((volumes[language] for language in pooled), np.zeros(len(stamps))))[
