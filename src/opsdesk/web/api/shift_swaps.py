@@ -8,11 +8,8 @@ from pydantic import BaseModel
 
 from opsdesk.core import permissions
 from opsdesk.core.bounds import Id, NoNulModel
-from opsdesk.core.errors import Conflict
 from opsdesk.core.models import User
-from opsdesk.core.queries import get_or_not_found
-from opsdesk.desk.routing.admin import move_shift
-from opsdesk.desk.routing.models import AgentShift
+from opsdesk.web import swap_flow
 from opsdesk.web.api.params import PathId
 from opsdesk.web.api.tickets import BoundedBodyRoute
 from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep
@@ -48,17 +45,8 @@ class SwapOut(BaseModel):
 @router.post("/workforce/shift-swaps", status_code=201, response_model=SwapOut)
 def offer(body: SwapIn, user: CurrentUser, session: SessionDep, clock: ClockDep) -> SwapOut:
     """Offer one of your future published shifts to a colleague."""
-    shift = get_or_not_found(session, AgentShift, body.shift_id, "shift", field="shift_id")
-    to = get_or_not_found(session, User, body.to_user_id, "user", field="to_user_id")
-    swap = actions.offer_shift(
-        session,
-        agent=user,
-        shift_id=shift.id,
-        shift_owner_id=shift.user_id,
-        shift_starts_at=shift.starts_at,
-        shift_is_absence=shift.absence,
-        to=to,
-        clock=clock,
+    swap = swap_flow.offer(
+        session, agent=user, shift_id=body.shift_id, to_user_id=body.to_user_id, clock=clock
     )
     session.commit()
     return SwapOut.of(swap)
@@ -90,14 +78,9 @@ def decline(swap_id: PathId, user: CurrentUser, session: SessionDep, clock: Cloc
 
 
 def _decide(swap_id: int, approve: bool, user: User, session: SessionDep, clock: ClockDep) -> SwapOut:
-    swap = actions.decide_swap(
-        session, swap=actions.swap_by_id(session, swap_id), lead=user, approve=approve, clock=clock
+    swap = swap_flow.decide_and_move(
+        session, swap=actions.swap_by_id(session, swap_id), approve=approve, lead=user, clock=clock
     )
-    if approve:
-        shift = get_or_not_found(session, AgentShift, swap.shift_id, "shift", field="shift_id")
-        if shift.user_id != swap.from_user_id:
-            raise Conflict("the shift is no longer the offering agent's")
-        move_shift(session, shift=shift, to=swap.to_user, clock=clock, actor=user)
     session.commit()
     return SwapOut.of(swap)
 

@@ -31,6 +31,7 @@ from opsdesk.web.ui import (
     success_voice_pages,
     success_work_pages,
     surveys,
+    swap_pages,
     ticket_pages,
     view_pages,
     webhook_pages,
@@ -67,6 +68,7 @@ def install(app: FastAPI) -> None:
         view_pages,
         webhook_pages,
         schedule_pages,
+        swap_pages,
         report_pages,
     ):
         app.include_router(module.router)

@@ -1,5 +1,6 @@
 """The agent's own schedule (published shifts and time off, in the viewer's zone) with the time-off
-request form and their iCalendar feed, and the leads' page of pending time-off requests to decide."""
+request form, shift swaps (``swap_pages``) and their iCalendar feed, and the leads' page of pending
+time-off requests to decide."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from opsdesk.web.time_off_flow import decide_and_publish
 from opsdesk.web.ui import zones
 from opsdesk.web.ui.auth import StaffFormUser, StaffPageUser
 from opsdesk.web.ui.render import page
+from opsdesk.web.ui.swap_pages import schedule_swaps
 from opsdesk.workforce.time_off import actions, queries
 from opsdesk.workforce.time_off.calendar import CalendarEntry, schedule_calendar
 from opsdesk.workforce.time_off.models import TimeOffKind, TimeOffRequest, TimeOffStatus
@@ -66,6 +68,7 @@ def _schedule_page(
         days=SHOWN_DAYS,
         feed_url=feed_url,
         has_feed=queries.has_feed_token(session, user),
+        **schedule_swaps(session, user, clock, shifts),
     )
 
 

@@ -108,3 +108,38 @@ def swaps_waiting_for_lead(session: Session) -> list[ShiftSwap]:
             select(ShiftSwap).where(ShiftSwap.status == SwapStatus.ACCEPTED).order_by(ShiftSwap.id)
         )
     )
+
+
+def swaps_offered_to(session: Session, agent: User) -> list[ShiftSwap]:
+    """Offers waiting for this agent's answer."""
+    return list(
+        session.scalars(
+            select(ShiftSwap)
+            .where(ShiftSwap.to_user_id == agent.id, ShiftSwap.status == SwapStatus.OFFERED)
+            .order_by(ShiftSwap.id)
+        )
+    )
+
+
+def swaps_offered_by(session: Session, agent: User, *, limit: int = 50) -> list[ShiftSwap]:
+    """This agent's own offers, newest first, whatever became of them."""
+    return list(
+        session.scalars(
+            select(ShiftSwap)
+            .where(ShiftSwap.from_user_id == agent.id)
+            .order_by(ShiftSwap.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def colleagues_to_offer(session: Session, agent: User) -> list[User]:
+    """Active staff with shifts who can take one of this agent's shifts (the rule ``offer_shift`` checks)."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.role.in_(REQUESTING_ROLES), User.active.is_(True), User.id != agent.id)
+            .order_by(User.name)
+            .limit(500)
+        )
+    )

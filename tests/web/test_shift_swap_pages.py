@@ -1,0 +1,174 @@
+"""Shift swaps in pages: in a real browser Ana offers a shift to Bo from her schedule, Bo accepts on his,
+a lead approves on the swaps page and the shift is Bo's; over HTTP, an agent cannot approve, and a swap id
+that does not exist or a refused step is a page with the message, never a 500."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from opsdesk.core.clock import FixedClock
+from opsdesk.core.models import Event, Role, Tier, User
+from opsdesk.desk.routing.admin import publish_shifts
+from opsdesk.desk.routing.models import AgentShift
+from opsdesk.desk.routing.schemas import ShiftsIn
+from opsdesk.workforce.swaps.models import ShiftSwap, SwapStatus
+from tests.conftest import LiveServer
+from tests.factories import make_user
+from tests.web.browsing import sign_in
+from tests.web.signin_http import sign_in_http
+
+
+def _people_and_shifts(db: Session, clock: FixedClock) -> tuple[User, User, User, list[AgentShift]]:
+    ana = make_user(db, clock, Role.AGENT, email="ana@desk.test", tier=Tier.L1)
+    bo = make_user(db, clock, Role.AGENT, email="bo@desk.test", tier=Tier.L1)
+    lead = make_user(db, clock, Role.SUPPORT_LEAD, email="lee@desk.test")
+    now, day = clock.now(), timedelta(days=1)
+    week = ShiftsIn.model_validate(
+        {
+            "from": now,
+            "to": now + 3 * day,
+            "shifts": [
+                {"starts_at": now + i * day, "ends_at": now + i * day + timedelta(hours=8)} for i in (1, 2)
+            ],
+        }
+    )
+    publish_shifts(db, agent=ana, body=week, clock=clock, actor=lead)
+    db.commit()
+    shifts = list(db.scalars(select(AgentShift).order_by(AgentShift.starts_at)))
+    return ana, bo, lead, shifts
+
+
+@pytest.mark.browser
+def test_agent_offers_colleague_accepts_lead_approves(
+    browser: Any, live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    ana, bo, lead, shifts = _people_and_shifts(db, clock)
+    tomorrow = shifts[0]
+
+    page = sign_in(browser.new_page(), live_server, ana.email)
+    page.goto(live_server.url + "/me/schedule")
+    offer = page.get_by_test_id(f"offer-{tomorrow.id}")
+    offer.get_by_label("Colleague").select_option(label=bo.name)
+    offer.get_by_role("button", name="Offer").click()
+    page.wait_for_url("**/me/schedule")
+    swap = db.scalars(select(ShiftSwap)).one()
+    mine = page.get_by_test_id(f"my-offer-{swap.id}")
+    assert bo.name in mine.inner_text() and mine.get_by_test_id("status").inner_text() == "offered"
+    assert page.get_by_test_id(f"offer-{tomorrow.id}").count() == 0  # on offer: not offered twice
+    assert page.goto(live_server.url + "/workforce/shift-swaps").status == 403
+    db.rollback()
+
+    bo_page = sign_in(browser.new_page(), live_server, bo.email)
+    bo_page.goto(live_server.url + "/me/schedule")
+    offered = bo_page.get_by_test_id(f"offer-to-me-{swap.id}")
+    assert ana.name in offered.inner_text()
+    offered.get_by_role("button", name="Accept").click()
+    bo_page.wait_for_url("**/me/schedule")
+    assert "No shift is offered to you" in bo_page.get_by_test_id("offers-to-me").inner_text()
+
+    lead_page = sign_in(browser.new_page(), live_server, lead.email)
+    lead_page.goto(live_server.url + "/me/schedule")
+    lead_page.get_by_role("link", name="Swaps waiting for approval").click()
+    lead_page.wait_for_url("**/workforce/shift-swaps")
+    waiting = lead_page.get_by_test_id(f"swap-{swap.id}")
+    assert ana.name in waiting.inner_text() and bo.name in waiting.inner_text()
+    waiting.get_by_role("button", name="Approve").click()
+    lead_page.wait_for_url("**/workforce/shift-swaps")
+    assert "No swap waits for approval" in lead_page.get_by_test_id("waiting-swaps").inner_text()
+    lead_page.close()
+
+    page.goto(live_server.url + "/me/schedule")
+    assert page.get_by_test_id(f"my-offer-{swap.id}").get_by_test_id("status").inner_text() == "approved"
+    assert page.get_by_test_id(f"shift-{tomorrow.id}").count() == 0
+    bo_page.goto(live_server.url + "/me/schedule")
+    assert bo_page.get_by_test_id(f"shift-{tomorrow.id}").count() == 1
+    page.close()
+    bo_page.close()
+
+    db.expire_all()
+    assert db.get_one(AgentShift, tomorrow.id).user_id == bo.id
+    assert db.get_one(AgentShift, shifts[1].id).user_id == ana.id
+    stored = db.get_one(ShiftSwap, swap.id)
+    assert (stored.status, stored.decided_by_id) == (SwapStatus.APPROVED, lead.id)
+    events = select(Event.type).where(Event.subject_type == "shift_swap").order_by(Event.id)
+    assert db.scalars(events).all() == ["shift_swap_offered", "shift_swap_accepted", "shift_swap_approved"]
+
+
+def _client(server: LiveServer, email: str) -> httpx.Client:
+    client = server.client()
+    sign_in_http(client, email)
+    return client
+
+
+def _csrf(client: httpx.Client) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/me/schedule").text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_agent_cannot_approve_and_bad_swaps_are_pages_with_a_message(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    ana, bo, lead, shifts = _people_and_shifts(db, clock)
+    ana_web, bo_web, lead_web = (_client(live_server, u.email) for u in (ana, bo, lead))
+    ana_csrf, bo_csrf, lead_csrf = (_csrf(c) for c in (ana_web, bo_web, lead_web))
+
+    offered = ana_web.post(
+        "/me/shift-swaps", data={"csrf_token": ana_csrf, "shift_id": shifts[0].id, "to_user_id": bo.id}
+    )
+    assert offered.status_code == 303, offered.text
+    swap = db.scalars(select(ShiftSwap)).one()
+    db.rollback()
+
+    # A form without its CSRF token changes nothing; Bo accepts, then cannot approve as a lead would.
+    forged = bo_web.post(f"/me/shift-swaps/{swap.id}", data={"answer": "accept"})
+    assert forged.status_code == 400 and "reload the page" in forged.text
+    db.expire_all()
+    assert db.get_one(ShiftSwap, swap.id).status is SwapStatus.OFFERED
+    db.rollback()
+    assert (
+        bo_web.post(
+            f"/me/shift-swaps/{swap.id}", data={"csrf_token": bo_csrf, "answer": "accept"}
+        ).status_code
+        == 303
+    )
+    refused = bo_web.post(
+        f"/workforce/shift-swaps/{swap.id}", data={"csrf_token": bo_csrf, "decision": "approve"}
+    )
+    assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
+    assert ana_web.get("/workforce/shift-swaps").status_code == 403
+
+    missing = lead_web.post(
+        "/workforce/shift-swaps/999999", data={"csrf_token": lead_csrf, "decision": "approve"}
+    )
+    assert missing.status_code == 404 and "no such shift swap" in missing.text
+    out_of_range = lead_web.post(
+        "/workforce/shift-swaps/0", data={"csrf_token": lead_csrf, "decision": "approve"}
+    )
+    assert out_of_range.status_code == 404
+    bad_decision = lead_web.post(
+        f"/workforce/shift-swaps/{swap.id}", data={"csrf_token": lead_csrf, "decision": "maybe"}
+    )
+    assert bad_decision.status_code == 400 and "decision" in bad_decision.text
+    not_mine = ana_web.post(f"/me/shift-swaps/{swap.id}", data={"csrf_token": ana_csrf, "answer": "decline"})
+    assert not_mine.status_code == 403 and "offered to someone else" in not_mine.text
+    twice = ana_web.post(
+        "/me/shift-swaps", data={"csrf_token": ana_csrf, "shift_id": shifts[0].id, "to_user_id": bo.id}
+    )
+    assert twice.status_code == 409 and "already offered" in twice.text
+    to_self = ana_web.post(
+        "/me/shift-swaps", data={"csrf_token": ana_csrf, "shift_id": shifts[1].id, "to_user_id": ana.id}
+    )
+    assert to_self.status_code == 422 and "another active agent" in to_self.text
+
+    db.expire_all()
+    stored = db.get_one(ShiftSwap, swap.id)
+    assert (stored.status, db.get_one(AgentShift, shifts[0].id).user_id) == (SwapStatus.ACCEPTED, ana.id)
+    assert db.scalars(select(ShiftSwap)).all() == [stored]
