@@ -58,6 +58,12 @@ def _validate_terms(
     )
 
 
+def running_term(terms: Iterable[Subscription], day: date) -> Subscription | None:
+    """The term in force on ``day`` (the latest started, if terms overlap)."""
+    running = [t for t in terms if t.start_date <= day <= t.end_date]
+    return max(running, key=lambda t: (t.start_date, t.id)) if running else None
+
+
 def save_subscription(
     session: Session,
     *,
@@ -119,12 +125,7 @@ def save_subscription(
     if rebuild:
         rebuild_movements(session, affected)
     session.flush()
-    published.publish(
-        session,
-        account,
-        clock=clock,
-        **{published.ARR_BAND: published.current_arr_band(session, account, clock=clock)},
-    )
+    published.publish_arr_band(session, account, clock=clock)
     return sub
 
 
@@ -198,17 +199,17 @@ def amend_subscription(
     lives_changed = covered_lives is not None and covered_lives != subscription.covered_lives
     if new.price_model is PriceModel.PEPM and lives_changed:
         _amended_lives(session, new, clock=clock, actor=actor)
-    root = queries.ultimate_parents(session).get(subscription.account_id, subscription.account_id)
+    terms_changed(session, subscription.account_id, clock=clock)
+    return new
+
+
+def terms_changed(session: Session, account_id: int, *, clock: Clock) -> None:
+    """After a term of the account changed in place: its customer's (ultimate parent's) ARR movements
+    rebuilt, and its ARR band published."""
+    root = queries.ultimate_parents(session).get(account_id, account_id)
     rebuild_movements(session, {root})
     session.flush()
-    owner = session.get_one(Account, subscription.account_id)
-    published.publish(
-        session,
-        owner,
-        clock=clock,
-        **{published.ARR_BAND: published.current_arr_band(session, owner, clock=clock)},
-    )
-    return new
+    published.publish_arr_band(session, session.get_one(Account, account_id), clock=clock)
 
 
 def _amended_lives(session: Session, term: Subscription, *, clock: Clock, actor: User | None) -> None:

@@ -69,6 +69,11 @@ def current_arr_band(session: Session, account: Account, *, clock: Clock) -> str
     return arr_band(arr_on(session, account.id, clock.now().date()))
 
 
+def publish_arr_band(session: Session, account: Account, *, clock: Clock) -> None:
+    """The account's ARR band as of today, after a change of its contract terms."""
+    publish(session, account, clock=clock, **{ARR_BAND: current_arr_band(session, account, clock=clock)})
+
+
 def publish_account(session: Session, account: Account, *, clock: Clock) -> None:
     """All four attributes of one account."""
     publish(

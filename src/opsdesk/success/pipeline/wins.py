@@ -14,42 +14,33 @@ from opsdesk.core.clock import Clock
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.core.events import append_event
 from opsdesk.core.models import User
-from opsdesk.success import contracts, published
+from opsdesk.success import contracts
 from opsdesk.success import queries as success_queries
-from opsdesk.success.arr import anniversary, term_steps
+from opsdesk.success.arr import Term, anniversary, term_steps
 from opsdesk.success.models import Account, PriceModel, Subscription
 from opsdesk.success.pipeline.models import Opportunity, OpportunityKind
 
 
 def term_in_force(session: Session, account_id: int, day: date) -> Subscription | None:
-    """The account's contract term covering ``day`` (the latest-starting one if several do)."""
-    return session.scalars(
-        select(Subscription)
-        .where(
-            Subscription.account_id == account_id,
-            Subscription.start_date <= day,
-            Subscription.end_date >= day,
-        )
-        .order_by(Subscription.start_date.desc(), Subscription.id.desc())
-    ).first()
+    """Read afresh (not the account's loaded ``subscriptions``): an amendment earlier in this transaction
+    is added by ``account_id`` and would be missing from a collection loaded before it."""
+    terms = session.scalars(select(Subscription).where(Subscription.account_id == account_id))
+    return contracts.running_term(terms, day)
 
 
-def _original_start(session: Session, sub: Subscription) -> date:
-    seen: set[int] = set()
-    while sub.amends_id is not None and sub.id not in seen:
-        seen.add(sub.id)
-        sub = session.get_one(Subscription, sub.amends_id)
-    return sub.start_date
-
-
-def _arr_on(session: Session, sub: Subscription, day: date) -> int:
-    """ARR of this one term on ``day``, escalators included."""
-    term = next(
+def _term(session: Session, sub: Subscription) -> Term:
+    """The pricing term of this subscription (its anniversary base is the original start of an amended
+    term)."""
+    return next(
         t
         for t in success_queries.subscription_terms(session, [sub.account_id])
         if t.subscription_id == sub.id
     )
-    return sum(delta for _a, _s, when, delta, _c in term_steps(term) if when <= day)
+
+
+def _arr_on(session: Session, sub: Subscription, day: date) -> int:
+    """ARR of this one term on ``day``, escalators included."""
+    return sum(delta for _a, _s, when, delta, _c in term_steps(_term(session, sub)) if when <= day)
 
 
 def _price(sub: Subscription, annual_cents: int) -> dict[str, object]:
@@ -86,7 +77,8 @@ def _renew(
     ).first()
     if booked is not None:  # the next term is already on file (e.g. imported): link it, book nothing twice
         return booked
-    years = max(1, round((current.end_date - _original_start(session, current)).days / 365.25))
+    term = _term(session, current)
+    years = max(1, round((current.end_date - (term.anniversary_base or term.start)).days / 365.25))
     price = _price(current, amount)
     return contracts.save_subscription(
         session,
@@ -128,15 +120,7 @@ def _reprice(session: Session, sub: Subscription, price: dict[str, object], cloc
     sub.pepm_cents = price.get("pepm_cents")  # type: ignore[assignment]
     sub.covered_lives = price.get("covered_lives")  # type: ignore[assignment]
     sub.flat_annual_cents = price.get("flat_annual_cents")  # type: ignore[assignment]
-    root = success_queries.ultimate_parents(session).get(sub.account_id, sub.account_id)
-    contracts.rebuild_movements(session, {root})
-    account = session.get_one(Account, sub.account_id)
-    published.publish(
-        session,
-        account,
-        clock=clock,
-        **{published.ARR_BAND: published.current_arr_band(session, account, clock=clock)},
-    )
+    contracts.terms_changed(session, sub.account_id, clock=clock)
     return sub
 
 

@@ -5,7 +5,6 @@ mistake shows the form again with the message beside the field."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -171,12 +170,6 @@ def post_new_account(
 # --- editing an account and its contract terms -----------------------------------------------------
 
 
-def running_term(terms: list[Subscription], today: date) -> Subscription | None:
-    """The term in force today (the latest started, if terms overlap)."""
-    running = [t for t in terms if t.start_date <= today <= t.end_date]
-    return max(running, key=lambda t: (t.start_date, t.id)) if running else None
-
-
 def _edit_page(
     request: Request,
     user: User,
@@ -211,7 +204,7 @@ def _edit_page(
         error_field=_at_fault(error),
         is_lead=user.role in access.LEADS,
         terms=terms,
-        running=running_term(terms, today),
+        running=contracts.running_term(terms, today),
         today=today,
         price_models=[m.value for m in PriceModel],
         **_choices(session),
