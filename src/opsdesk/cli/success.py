@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from opsdesk.cli.common import clock, console, err_console, fail, unit_of_work
+from opsdesk.core.plain_values import plain
 from opsdesk.core.years import YEARS, in_years
 from opsdesk.success.groupings import BY_CHOICES
 
@@ -80,20 +80,8 @@ def retention(
     _render(frame, fmt, title=f"Retention {first} to {last}" + (f" by {by}" if by != "none" else ""))
 
 
-def _plain(value: Any) -> Any:
-    import pandas as pd
-
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return _plain(value.item())
-    return value
-
-
 def _render(frame: pd.DataFrame, fmt: str, *, title: str) -> None:
-    records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    records = [{k: plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
     if fmt == "json":
         typer.echo(json.dumps(records, indent=2))
         return
@@ -109,7 +97,7 @@ def _render(frame: pd.DataFrame, fmt: str, *, title: str) -> None:
     if label == "cohort":
         frame = frame.assign(cohort=frame["cohort"] + " m" + frame["month"].astype(str))
         shown.remove("month")
-        records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+        records = [{k: plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
     table = Table(title=title)
     table.add_column("")
     for record in records:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core import audit
 from opsdesk.core.audit_queries import AuditFilters, AuditRow
 from opsdesk.core.models import AuditEntry, User
+from opsdesk.core.spreadsheet import cell_text
 
 CSV_COLUMNS = (
     "id",
@@ -27,14 +28,6 @@ CSV_COLUMNS = (
     "subject_id",
     "detail",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula; a quote in front keeps it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str | None) -> str:
-    if value is None:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def csv_values(row: AuditRow) -> list[str]:
@@ -43,12 +36,12 @@ def csv_values(row: AuditRow) -> list[str]:
         str(entry.id),
         entry.at.isoformat(),
         "" if entry.actor_id is None else str(entry.actor_id),
-        _text(row.actor_email),
-        _text(row.actor_name),
-        _text(entry.action),
-        _text(entry.subject_type),
+        cell_text(row.actor_email),
+        cell_text(row.actor_name),
+        cell_text(entry.action),
+        cell_text(entry.subject_type),
         "" if entry.subject_id is None else str(entry.subject_id),
-        _text(json.dumps(entry.detail, sort_keys=True, ensure_ascii=False)),
+        cell_text(json.dumps(entry.detail, sort_keys=True, ensure_ascii=False)),
     ]
 
 

@@ -8,6 +8,7 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from opsdesk.core.spreadsheet import cell_text
 from opsdesk.quality.models import Review
 
 CSV_COLUMNS = (
@@ -27,12 +28,6 @@ CSV_COLUMNS = (
     "open_disputes",
     "comment",
 )
-# A spreadsheet runs a cell starting with one of these as a formula; a quote in front keeps it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def _number(value: float | None) -> str:
@@ -46,17 +41,17 @@ def csv_values(review: Review) -> list[str]:
         review.created_at.isoformat(),
         str(review.ticket_id),
         str(review.agent_id),
-        _text(review.agent.name),
+        cell_text(review.agent.name),
         str(review.reviewer_id),
-        _text(review.reviewer.name),
-        _text(review.rubric_version.rubric.name),
+        cell_text(review.reviewer.name),
+        cell_text(review.rubric_version.rubric.name),
         str(review.rubric_version.version),
         _number(review.score),
         _number(review.corrected_score if review.corrected else None),
         _number(review.effective_score),
         ratings,
         str(sum(1 for d in review.disputes if d.status.value == "open")),
-        _text(review.comment),
+        cell_text(review.comment),
     ]
 
 

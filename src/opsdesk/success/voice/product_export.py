@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from opsdesk.core.clock import Clock
 from opsdesk.core.events import append_event
 from opsdesk.core.models import User
+from opsdesk.core.spreadsheet import cell_text
 from opsdesk.success.arr import arr_on, arr_steps
 from opsdesk.success.queries import subscription_terms
 from opsdesk.success.voice.models import FeedbackRequest
@@ -31,13 +32,6 @@ CSV_COLUMNS = [
     "arr_cents",
     "covered_lives",
 ]
-# A spreadsheet runs a cell starting with one of these as a formula; a quote in front keeps it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text(value: object) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def requests_csv(session: Session, *, on: date, include_closed: bool = False) -> str:
@@ -54,8 +48,8 @@ def requests_csv(session: Session, *, on: date, include_closed: bool = False) ->
             [
                 row.rank,
                 row.request_id,
-                _text(row.title),
-                _text(row.product_area),
+                cell_text(row.title),
+                cell_text(row.product_area),
                 row.status,
                 row.accounts,
                 row.arr_cents,

@@ -4,7 +4,6 @@ not renewed yet would count as churn."""
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -12,24 +11,13 @@ from fastapi import APIRouter
 
 from opsdesk.core import permissions
 from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.plain_values import plain
 from opsdesk.success import queries
 from opsdesk.success.arr import anniversary
 from opsdesk.web.api.params import From, To
 from opsdesk.web.deps import ClockDep, CurrentUser, SessionDep
 
 router = APIRouter(tags=["success"])
-
-
-def _plain(value: Any) -> Any:
-    import pandas as pd
-
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 @router.get("/retention")
@@ -56,4 +44,4 @@ def retention(
         frame = queries.renewal_report(session, first, last, by, today=today)
     else:
         frame = queries.cohort_report(session, last, today=today)
-    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return [{str(k): plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
