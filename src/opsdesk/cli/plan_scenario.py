@@ -53,11 +53,9 @@ def _report(scenario: Any) -> None:
         console.print(f"[yellow]note:[/yellow] {note}")
     queues = scenario.chain["requirement"].get("language_queues")
     if queues and queues["first_month"]:
-        own = [
-            f"{d['channel']}/{d['skill'] or 'any'}/{d['language'] or 'any'}"
-            for d in queues["first_month"]
-            if d["queue"] == "own"
-        ]
+        from opsdesk.workforce.chain.compare import part_label
+
+        own = [part_label(d) for d in queues["first_month"] if d["queue"] == "own"]
         console.print(
             f"language queues (own from {queues['min_own_queue_occupancy']:.0%} occupancy), first month: "
             f"own {', '.join(own) or 'none'}; the others pooled with their skill's largest language"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from opsdesk.core.errors import ValidationFailed
 from opsdesk.workforce.chain.assumptions import Assumptions
+from opsdesk.workforce.chain.compare import part_label
 from opsdesk.workforce.chain.contacts import ChannelFit, describe, fit_channel
 from opsdesk.workforce.chain.growth import forecast_lives, month_end
 from opsdesk.workforce.chain.headcount import hiring_rows, team_need
@@ -263,11 +264,7 @@ def _language_queues(
         "min_own_queue_occupancy": threshold,
         "first_month": per_month[0].queues,
         "own_by_month": {
-            month: [
-                f"{d['channel']}/{d['skill'] or 'any'}/{d['language'] or 'any'}"
-                for d in r.queues
-                if d["queue"] == "own"
-            ]
+            month: [part_label(d) for d in r.queues if d["queue"] == "own"]
             for month, r in zip(months, per_month, strict=True)
         },
     }

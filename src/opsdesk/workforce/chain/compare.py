@@ -3,7 +3,7 @@ coverage, with the difference from the first scenario (the baseline)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 MEASURES = (
@@ -55,6 +55,11 @@ def compare(scenarios: Sequence[tuple[int, str, dict[str, Any]]]) -> dict[str, A
     return {"months": months, "scenarios": columns, "measures": measures}
 
 
+def part_label(decision: Mapping[str, Any]) -> str:
+    """A stored queue decision's demand part, as the plan names it: channel/skill/language."""
+    return f"{decision['channel']}/{decision['skill'] or 'any'}/{decision['language'] or 'any'}"
+
+
 def compare_queues(scenarios: Sequence[tuple[int, dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
     """`scenarios` are (id, chain, assumptions): per scenario its first month's queue decisions, which
     parts (channel/skill/language) got their own queue and which were pooled, with the reason, and one
@@ -70,13 +75,13 @@ def compare_queues(scenarios: Sequence[tuple[int, dict[str, Any], dict[str, Any]
         own: list[str] = []
         pooled: list[str] = []
         for d in (stored or {}).get("first_month", []):
-            part = f"{d['channel']}/{d['skill'] or 'any'}/{d['language'] or 'any'}"
+            part = part_label(d)
             (own if d["queue"] == "own" else pooled).append(part)
             row = parts.setdefault(
                 part,
                 {
                     "label": part,
-                    "key": "-".join([d["channel"], d["skill"] or "any", d["language"] or "any"]),
+                    "key": part.replace("/", "-"),
                     "cells": {},
                 },
             )
