@@ -5,12 +5,8 @@ the field, never a 500. What a form stores is committed and read back."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,20 +16,7 @@ from opsdesk.success import actions, contracts, queries
 from opsdesk.success.models import Account, PriceModel, Segment, Subscription
 from tests.conftest import LiveServer
 from tests.factories import make_user
-from tests.web.signin_http import sign_in_http
-
-
-@contextmanager
-def _client(server: LiveServer, email: str) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        sign_in_http(client, email)
-        yield client
-
-
-def _csrf(client: httpx.Client, path: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
-    assert found is not None
-    return found.group(1)
+from tests.web.signin_http import page_csrf, signed_in_client
 
 
 def _people(db: Session, clock: FixedClock) -> dict[str, User]:
@@ -51,13 +34,13 @@ def test_a_lead_creates_an_account_and_a_blank_name_is_shown_on_the_form(
     people = _people(db, clock)
     cleo_id = people["cleo"].id
     db.commit()
-    with _client(live_server, "cleo@cs.test") as csm:
+    with signed_in_client(live_server, "cleo@cs.test") as csm:
         assert csm.get("/customers/new").status_code == 403
-        token = _csrf(csm, "/customers")
+        token = page_csrf(csm, "/customers")
         refused = csm.post("/customers/new", data={"csrf_token": token, "name": "Mine", "stage": "adoption"})
         assert refused.status_code == 403
-    with _client(live_server, "lee@cs.test") as lead:
-        token = _csrf(lead, "/customers/new")
+    with signed_in_client(live_server, "lee@cs.test") as lead:
+        token = page_csrf(lead, "/customers/new")
         form = {"csrf_token": token, "stage": "adoption", "covered_lives": "1,200", "owner_id": str(cleo_id)}
         blank = lead.post("/customers/new", data={**form, "name": "   "})
         assert blank.status_code == 422
@@ -91,12 +74,12 @@ def test_the_accounts_csm_or_a_lead_edits_it_and_its_contract_terms(
     account_id, term_id, otto_id = account.id, term.id, people["otto"].id
     db.commit()
     edit = f"/customers/{account_id}/edit"
-    with _client(live_server, "otto@cs.test") as other:
+    with signed_in_client(live_server, "otto@cs.test") as other:
         assert other.get(edit).status_code == 403  # another CSM's book
-    with _client(live_server, "al@ops.test") as analyst:
+    with signed_in_client(live_server, "al@ops.test") as analyst:
         assert analyst.get(edit).status_code == 403
-    with _client(live_server, "cleo@cs.test") as csm:
-        token = _csrf(csm, edit)
+    with signed_in_client(live_server, "cleo@cs.test") as csm:
+        token = page_csrf(csm, edit)
         page = csm.get(edit).text
         assert 'name="owner_id"' not in page  # a CSM does not move books
         fields = {"csrf_token": token, "name": "Acme Health", "covered_lives": "150", "region": "EU"}
@@ -127,8 +110,8 @@ def test_the_accounts_csm_or_a_lead_edits_it_and_its_contract_terms(
                   "price_model": "pepm", "pepm": "5.25", "covered_lives": "150", "escalator_pct": "3"},
         )  # fmt: skip
         assert added.status_code == 303, added.text
-    with _client(live_server, "lee@cs.test") as lead:
-        token = _csrf(lead, edit)
+    with signed_in_client(live_server, "lee@cs.test") as lead:
+        token = page_csrf(lead, edit)
         handed = lead.post(edit, data={**fields, "csrf_token": token, "owner_id": str(otto_id)})
         assert handed.status_code == 303, handed.text
 
@@ -159,15 +142,15 @@ def test_only_leads_save_segment_rules_typed_as_lines(
     enterprise_id = enterprise.id
     db.commit()
     path = f"/customers/segments/{enterprise_id}"
-    with _client(live_server, "cleo@cs.test") as csm:
+    with signed_in_client(live_server, "cleo@cs.test") as csm:
         page = csm.get("/customers/segments")
         assert page.status_code == 200 and "covered_lives gte 15000" in page.text
         assert 'name="rules"' not in page.text  # read only
-        token = _csrf(csm, "/customers")
+        token = page_csrf(csm, "/customers")
         refused = csm.post(path, data={"csrf_token": token, "priority": "1", "rules": "covered_lives gte 1"})
         assert refused.status_code == 403
-    with _client(live_server, "lee@cs.test") as lead:
-        token = _csrf(lead, "/customers/segments")
+    with signed_in_client(live_server, "lee@cs.test") as lead:
+        token = page_csrf(lead, "/customers/segments")
         wrong = lead.post(
             path, data={"csrf_token": token, "priority": "1004", "rules": "covered_lives gte many"}
         )

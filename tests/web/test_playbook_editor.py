@@ -4,12 +4,8 @@ in, never a 500. In a real browser, a lead adds a step to a playbook and pauses 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,20 +20,7 @@ from opsdesk.success.playbooks.triggers import params_as_text, params_from_text
 from tests.conftest import LiveServer
 from tests.factories import PASSWORD, make_user
 from tests.web.browsing import sign_in
-from tests.web.signin_http import sign_in_http
-
-
-@contextmanager
-def _client(server: LiveServer, email: str) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        sign_in_http(client, email)
-        yield client
-
-
-def _csrf(client: httpx.Client, path: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
-    assert found is not None
-    return found.group(1)
+from tests.web.signin_http import page_csrf, signed_in_client
 
 
 def _steps(*rows: dict[str, str]) -> dict[str, list[str]]:
@@ -61,10 +44,10 @@ def test_leads_create_and_edit_playbooks_from_the_page(
     lead = make_user(db, clock, Role.CS_LEAD, email="lee@cs.test")
     lead_id = lead.id
     db.commit()
-    with _client(live_server, "cleo@cs.test") as csm:
+    with signed_in_client(live_server, "cleo@cs.test") as csm:
         assert csm.get("/playbooks/new").status_code == 403
         assert 'data-testid="new-playbook"' not in csm.get("/playbooks").text
-        token = _csrf(csm, "/playbooks")
+        token = page_csrf(csm, "/playbooks")
         refused = csm.post(
             "/playbooks/new",
             data={
@@ -75,8 +58,8 @@ def test_leads_create_and_edit_playbooks_from_the_page(
             },
         )
         assert refused.status_code == 403
-    with _client(live_server, "lee@cs.test") as lead_client:
-        token = _csrf(lead_client, "/playbooks/new")
+    with signed_in_client(live_server, "lee@cs.test") as lead_client:
+        token = page_csrf(lead_client, "/playbooks/new")
         form = {
             "csrf_token": token,
             "name": "Renewal prep",

@@ -4,7 +4,6 @@ that does not exist or a refused step is a page with the message, never a 500.""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +21,7 @@ from opsdesk.workforce.swaps.models import ShiftSwap, SwapStatus
 from tests.conftest import LiveServer
 from tests.factories import make_user
 from tests.web.browsing import sign_in
-from tests.web.signin_http import sign_in_http
+from tests.web.signin_http import page_csrf, sign_in_http
 
 
 def _people_and_shifts(db: Session, clock: FixedClock) -> tuple[User, User, User, list[AgentShift]]:
@@ -107,18 +106,12 @@ def _client(server: LiveServer, email: str) -> httpx.Client:
     return client
 
 
-def _csrf(client: httpx.Client) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/me/schedule").text)
-    assert found is not None
-    return found.group(1)
-
-
 def test_agent_cannot_approve_and_bad_swaps_are_pages_with_a_message(
     live_server: LiveServer, db: Session, clock: FixedClock
 ) -> None:
     ana, bo, lead, shifts = _people_and_shifts(db, clock)
     ana_web, bo_web, lead_web = (_client(live_server, u.email) for u in (ana, bo, lead))
-    ana_csrf, bo_csrf, lead_csrf = (_csrf(c) for c in (ana_web, bo_web, lead_web))
+    ana_csrf, bo_csrf, lead_csrf = (page_csrf(c, "/me/schedule") for c in (ana_web, bo_web, lead_web))
 
     offered = ana_web.post(
         "/me/shift-swaps", data={"csrf_token": ana_csrf, "shift_id": shifts[0].id, "to_user_id": bo.id}

@@ -21,19 +21,13 @@ from opsdesk.success.playbooks.models import Task, TaskStatus
 from opsdesk.success.voice.models import Escalation, EscalationStatus, Severity
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
-from tests.web.signin_http import sign_in_http
+from tests.web.signin_http import page_csrf, sign_in_http
 
 
 def _client(server: LiveServer, email: str) -> httpx.Client:
     client = server.client()
     sign_in_http(client, email)
     return client
-
-
-def _csrf(client: httpx.Client, path: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
-    assert found is not None
-    return found.group(1)
 
 
 def _listed(page: httpx.Response) -> list[str]:
@@ -70,11 +64,11 @@ def test_task_pages_keep_to_the_book(live_server: LiveServer, db: Session, clock
     ana = _client(live_server, "ana@desk.test")
     for path in ("/tasks", "/tasks/overdue", f"/tasks/{task.id}", "/playbooks", "/escalations", "/feedback"):
         assert ana.get(path).status_code in (403, 404), path
-    token = _csrf(ana, "/tickets")
+    token = page_csrf(ana, "/tickets")
     assert ana.post(f"/tasks/{task.id}/complete", data={"csrf_token": token}).status_code == 403
     otto = _client(live_server, "otto@cs.test")
     assert otto.get(f"/tasks/{task.id}").status_code == 404
-    token = _csrf(otto, "/tasks")
+    token = page_csrf(otto, "/tasks")
     assert otto.post(f"/tasks/{task.id}/complete", data={"csrf_token": token}).status_code == 404
     assert "Call Acme" not in otto.get("/tasks/overdue").text
     db.expire_all()
@@ -87,7 +81,7 @@ def test_task_pages_keep_to_the_book(live_server: LiveServer, db: Session, clock
     assert "Call Acme" in overdue and people["cleo"].name in overdue  # the team's, with owners
     assert f"complete-{task.id}" in overdue
     assert lee.post(f"/tasks/{task.id}/complete", data={"csrf_token": "stale"}).status_code in (400, 403)
-    token = _csrf(lee, "/tasks/overdue")
+    token = page_csrf(lee, "/tasks/overdue")
     done = lee.post(f"/tasks/{task.id}/complete", data={"csrf_token": token, "next": "//evil.test/"})
     assert done.status_code == 303 and done.headers["location"] == "/tasks"
     db.expire_all()
@@ -147,7 +141,7 @@ def test_escalations_ranked_by_arr_and_lives_opened_and_resolved(
     twin = _paying(db, clock, "Twin Co", people["cleo"], lives=9000, arr=10_000)
     db.commit()
     cleo = _client(live_server, "cleo@cs.test")
-    token = _csrf(cleo, "/escalations")
+    token = page_csrf(cleo, "/escalations")
     for account, severity in ((small, "sev1"), (twin, "sev4")):
         opened = cleo.post(
             "/escalations",
@@ -159,7 +153,7 @@ def test_escalations_ranked_by_arr_and_lives_opened_and_resolved(
     )
     assert refused.status_code == 403  # not Cleo's book
     lee = _client(live_server, "lee@cs.test")
-    token_lee = _csrf(lee, "/escalations")
+    token_lee = page_csrf(lee, "/escalations")
     assert lee.post(
         "/escalations",
         data={"csrf_token": token_lee, "account_id": large.id, "severity": "sev3", "title": "Outage"},
@@ -171,7 +165,7 @@ def test_escalations_ranked_by_arr_and_lives_opened_and_resolved(
 
     escalation = db.scalars(select(Escalation).where(Escalation.account_id == twin.id)).one()
     otto = _client(live_server, "otto@cs.test")
-    otto_token = _csrf(otto, "/escalations")
+    otto_token = page_csrf(otto, "/escalations")
     assert otto.post(
         f"/escalations/{escalation.id}/resolve", data={"csrf_token": otto_token}
     ).status_code == 403  # fmt: skip
