@@ -1,4 +1,4 @@
-"""Overload is shed with quick 503s once the event loop runs a standing queue, and only then."""
+"""Overload is refused with 503s at once, before any work starts, and only when the wait is too long."""
 
 from __future__ import annotations
 
@@ -8,23 +8,60 @@ import time
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from opsdesk.web.load_shedding import LoadShedding, Shedder
+from opsdesk.web.load_shedding import Admission, LoadShedding
 from tests.conftest import run_in_own_loop
 
 
-def test_a_burst_is_served_and_a_standing_queue_is_shed() -> None:
-    shedder = Shedder(target=0.5, interval=0.5)
-    assert not shedder.should_shed(0.2, now=10.0)
-    # Over the target, but not yet for the interval: a burst the loop will drain.
-    assert not shedder.should_shed(0.7, now=11.0)
-    assert not shedder.should_shed(0.4, now=11.1)
-    # Over the target since the late timer was due (11.5 - 0.9 + 0.5 = 11.1), for 0.4 s: still admitted.
-    assert not shedder.should_shed(0.9, now=11.5)
-    assert shedder.should_shed(1.0, now=11.7)
-    assert shedder.should_shed(0.6, now=12.0)
-    # One measurement under the target admits again at once.
-    assert not shedder.should_shed(0.3, now=12.1)
-    assert not shedder.should_shed(0.6, now=12.2)
+def test_admission_runs_a_few_queues_the_next_and_refuses_a_long_wait() -> None:
+    run_in_own_loop(_admission_runs_a_few_queues_the_next_and_refuses_a_long_wait())
+
+
+async def _admission_runs_a_few_queues_the_next_and_refuses_a_long_wait() -> None:
+    now = [100.0]
+    admission = Admission(active=2, target=0.5, clock=lambda: now[0])
+    admission.request_seconds = 0.1  # as measured
+    first, second = await admission.enter(), await admission.enter()
+    assert (first, second) == (100.0, 100.0)
+    assert admission.running == 2
+    # Full: the next ones wait, in arrival order, while their wait stays within the target: the 10th
+    # would wait 10 x 0.1 s / 2 = 0.5 s (admitted), the 11th 0.55 s (refused at once, no waiting).
+    waiting = [asyncio.ensure_future(admission.enter()) for _ in range(10)]
+    await asyncio.sleep(0)
+    assert admission.waiting == 10
+    assert await admission.enter() is None
+    assert admission.refused == 1
+    # One finishing starts the first waiter in its place, and its time moves the estimate.
+    now[0] = 100.3
+    admission.leave(first)
+    assert await waiting[0] == 100.3
+    assert [w.done() for w in waiting[1:]] == [False] * 9
+    assert admission.running == 2
+    assert admission.request_seconds > 0.1
+    # A waiter that stops waiting (its client went away) leaves the queue without taking a turn.
+    waiting[1].cancel()
+    await asyncio.sleep(0)
+    assert admission.waiting == 8
+    admission.leave(second)
+    assert await waiting[2] == 100.3
+    # Each one finishing starts the next waiter; when everyone has finished, nothing runs.
+    for w in waiting[3:]:
+        admission.leave(100.3)
+        assert await w == 100.3
+    admission.leave(100.3)
+    admission.leave(100.3)
+    assert (admission.running, admission.waiting) == (0, 0)
+
+
+def test_a_waiter_whose_turn_never_comes_is_refused_after_the_target() -> None:
+    async def scenario() -> None:
+        admission = Admission(active=1, target=0.05)
+        assert await admission.enter() is not None
+        started = time.monotonic()
+        assert await admission.enter() is None
+        assert 0.04 < time.monotonic() - started < 1
+        assert (admission.refused, admission.waiting, admission.running) == (1, 0, 1)
+
+    run_in_own_loop(scenario())
 
 
 async def _blocking_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -56,13 +93,14 @@ def test_overload_answers_503_with_retry_after_and_recovers() -> None:
 
 
 async def _overload_answers_503_with_retry_after_and_recovers() -> None:
-    app = LoadShedding(_blocking_app, target_seconds=0.2)
+    app = LoadShedding(_blocking_app, target_seconds=0.2, active=2)
     answers = await _flood(app, ["/api/v1/tickets"] * 60 + ["/healthz", "/static/app.css", "/tickets"])
     statuses = [a.status_code for a in answers]
     assert statuses[0] == 200
     shed = [a for a in answers if a.status_code == 503]
-    # 60 requests of 50 ms make a 3 s queue: most of them wait past the 0.2 s target and are refused.
-    assert len(shed) >= 30
+    # 60 requests of 50 ms, two at a time, make a 1.5 s queue: all but the first few are refused, at
+    # once, without waiting for the ones ahead of them.
+    assert len(shed) >= 45
     assert set(statuses) == {200, 503}
     for answer in shed:
         assert answer.headers["retry-after"] == "1"
@@ -73,9 +111,40 @@ async def _overload_answers_503_with_retry_after_and_recovers() -> None:
     assert answers[-2].status_code == 200
     assert answers[-1].status_code == 503
     assert answers[-1].headers["content-type"].startswith("text/html")
-    assert app.shedder.shed_count == len(shed)
+    assert app.admission.refused == len(shed)
+    assert (app.admission.running, app.admission.waiting) == (0, 0)
     # Once the queue has drained, requests are served again.
     assert (await _until_served(app)).status_code == 200
+
+
+def test_a_refusal_does_not_wait_for_the_work_ahead_of_it() -> None:
+    run_in_own_loop(_a_refusal_does_not_wait_for_the_work_ahead_of_it())
+
+
+async def _a_refusal_does_not_wait_for_the_work_ahead_of_it() -> None:
+    """The point of refusing: the 503 comes before the client would have been served anyway. The two
+    admitted requests cannot finish until the test lets them; the twenty after them are all answered
+    503 meanwhile, none of them waiting for a turn."""
+    release = asyncio.Event()
+
+    async def held_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = LoadShedding(held_app, target_seconds=30, active=2)
+    app.admission.request_seconds = 100.0  # as measured: any wait in line (50 s) would exceed the target
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        admitted = [asyncio.ensure_future(client.get("/api/v1/tickets")) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        refused = await asyncio.gather(*(client.get("/api/v1/tickets") for _ in range(20)))
+        assert {a.status_code for a in refused} == {503}
+        assert not any(request.done() for request in admitted)
+        assert app.admission.waiting == 0
+        release.set()
+        assert {a.status_code for a in await asyncio.gather(*admitted)} == {200}
+    assert (app.admission.running, app.admission.refused) == (0, 20)
 
 
 def test_target_zero_never_sheds() -> None:

@@ -34,14 +34,18 @@ class Settings(BaseSettings):
         le=60,
         description="How long a web request waits for a free database connection before a 503",
     )
-    # desk_load on 2 cores, 64 clients: 0.5 s refused 446 and served less than at 16 clients; 0.75 s refused
-    # 66 and served more (issue 9: throughput at 64 clients not below that at 16).
     shed_lag_seconds: float = Field(
         default=0.75,
         ge=0,
         le=60,
-        description="Answer 503 with Retry-After while each worker's requests have waited longer than this "
-        "to start, for as long again (a standing queue); 0 never sheds",
+        description="Answer 503 with Retry-After, at once, to a request that would wait longer than this to "
+        "start (see web.load_shedding); 0 never sheds",
+    )
+    active_requests: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="Requests a web process works on at once; the next ones wait their turn (or get a 503)",
     )
 
     redis_url: str = Field(

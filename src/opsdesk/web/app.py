@@ -109,7 +109,9 @@ def create_app(
     # Short request work runs on the event loop on PostgreSQL (see web.deps.run_as_user).
     app.state.inline_short_work = engine.dialect.name == "postgresql"
     app.state.connection_gate = ConnectionGate.for_engine(engine, settings.db_wait_seconds)
-    app.add_middleware(LoadShedding, target_seconds=settings.shed_lag_seconds)
+    app.add_middleware(
+        LoadShedding, target_seconds=settings.shed_lag_seconds, active=settings.active_requests
+    )
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
 

@@ -1,27 +1,31 @@
-"""Shedding overload with quick 503s, measured by how late the event loop runs.
+"""Shedding overload with quick 503s: a bound on the requests a web process works on at once.
 
 On PostgreSQL short request work runs inline on each worker's event loop (web.deps.run_as_user), so
-under overload requests queue in the loop itself: every request is answered, but seconds late, and the
-connection gate (web.connection_gate) never sees a queue. What does see it is the loop's lag: a timer
-due now runs only after every handle queued before it, so its lateness is the time a new request
-waits before any of its work starts.
+every request the process has started costs the loop its whole run, and a new request is looked at
+only once the loop has run everything ready before it. Refusing by how late the loop runs (the first
+design here) therefore answered the 503 itself as late as the queue it was meant to avoid: 256 keep-alive
+clients on 2 cores got their 503s after a median 373 ms and a p99 of 1.5 s (benchmarks/desk_load.py).
 
-The rule is CoDel's (Nichols and Jacobson, "Controlling Queue Delay", 2012) applied to that lag: a
-burst that the loop drains is fine, a *standing* queue is not. Requests are refused with 503 and
-``Retry-After`` only once the lag has stayed above ``target`` for ``interval``, and admitted again as
-soon as one measurement falls below it. A refusal costs well under a millisecond, and clients that
-honour ``Retry-After`` step back, so the queue drains to the target instead of growing: admitted
-requests are answered about ``target`` late at worst and refused ones at once, instead of everyone
-seconds late.
+So admission is decided when a request arrives, before any of its work starts, by a concurrency limit
+of the kind Envoy and Netflix's concurrency-limits use: at most ``active`` requests run at once; the
+next ones wait their turn in arrival order, asleep (a waiting request costs the loop nothing); and a
+request whose expected wait (the requests ahead of it, times the measured time a request takes, over
+``active``) is longer than ``target`` is answered 503 with ``Retry-After`` at once. The loop then
+never holds more than ``active`` requests' work ahead of a newcomer, so refusals come within a few
+request times, admitted requests start within about ``target``, and clients that honour
+``Retry-After`` step back. A waiter that still has not started after ``target`` (the estimate was
+wrong, or a request ran long) is refused then.
 
-WebSockets (chat), static assets and the health check are never refused: they hold no database work,
-and refusing a chat socket would only make the widget reconnect.
+WebSockets (chat), static assets and the health check are never refused or counted: they hold no
+database work, and refusing a chat socket would only make the widget reconnect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections import deque
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,96 +33,104 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from opsdesk.web.errors import error_body
 
 RETRY_AFTER_SECONDS = 1
-TICK_SECONDS = 0.05
 EXEMPT_PREFIXES = ("/static/", "/healthz")
+# The time a request takes until the first ones are measured: a short API request under load.
+FIRST_ESTIMATE_SECONDS = 0.02
+# Weight of each new measurement in the running mean of a request's time (about the last 20 requests).
+SMOOTHING = 0.05
 
 
-class LoopLag:
-    """How late this event loop runs a timer now, from a coroutine that sleeps ``tick`` seconds in a
-    loop. Between ticks the lag is at least how overdue the pending tick already is, so a loop that is
-    blocked right now is seen as late before the tick itself gets to run."""
+class Admission:
+    """At most ``active`` requests run at once; the others wait in arrival order, and one that would
+    wait longer than ``target`` seconds is refused (see the module docstring)."""
 
-    def __init__(self, tick: float = TICK_SECONDS, time: Callable[[], float] | None = None) -> None:
-        self.tick = tick
-        self._time = time
-        self._measured = 0.0
-        self._due: float | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def now(self) -> float:
-        return self._time() if self._time is not None else asyncio.get_running_loop().time()
-
-    def start(self) -> None:
-        """Start ticking on the running loop (once; again if the loop that ran it has gone)."""
-        if self._task is None or self._task.done():
-            # Due from now, not from the task's first step: that step itself waits behind the queue.
-            self._due = self.now() + self.tick
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="opsdesk-loop-lag")
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(max(0.0, self._due - self.now()) if self._due is not None else self.tick)
-            now = self.now()
-            self._measured = max(0.0, now - self._due) if self._due is not None else 0.0
-            self._due = now + self.tick
-
-    def current(self) -> float:
-        overdue = self.now() - self._due if self._due is not None else 0.0
-        return max(self._measured, overdue)
-
-
-class Shedder:
-    """CoDel's decision on a lag: shed once the lag has stayed above ``target`` for ``interval``."""
-
-    def __init__(self, target: float, interval: float) -> None:
+    def __init__(self, active: int, target: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.active = active
         self.target = target
-        self.interval = interval
-        self._above_since: float | None = None
-        self.shed_count = 0
+        self.clock = clock
+        self.running = 0
+        self.request_seconds = FIRST_ESTIMATE_SECONDS
+        self.refused = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
-    def should_shed(self, lag: float, now: float) -> bool:
-        if lag <= self.target:
-            self._above_since = None
-            return False
-        if self._above_since is None:
-            # The lag was first seen over the target when the late timer became due, not now.
-            self._above_since = now - lag + self.target
-        return now - self._above_since >= self.interval
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    def expected_wait(self) -> float:
+        """How long a request arriving now would wait to start: the queue ahead of it, served
+        ``active`` at a time."""
+        return (len(self._waiters) + 1) * self.request_seconds / self.active
+
+    async def enter(self) -> float | None:
+        """Admit the request (returns the time it started, for :meth:`leave`), or ``None`` to refuse it."""
+        if self.running < self.active and not self._waiters:
+            self.running += 1
+            # The work starts on the loop's next pass, not in this step: requests that arrived together
+            # are all decided first (their first steps run in one pass), so a refusal never waits
+            # behind the inline work of the requests admitted with it.
+            await asyncio.sleep(0)
+            return self.clock()
+        if self.expected_wait() > self.target:
+            self.refused += 1
+            return None
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(self.target):
+                await waiter
+        except BaseException as stopped:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            elif waiter.done() and not waiter.cancelled():
+                self._hand_on()  # its turn came as it stopped waiting: pass the turn to the next one
+            if isinstance(stopped, TimeoutError):
+                self.refused += 1
+                return None
+            raise
+        return self.clock()
+
+    def leave(self, started: float) -> None:
+        """The request has finished: measure it, and start the next waiter in its place."""
+        self.request_seconds += SMOOTHING * (self.clock() - started - self.request_seconds)
+        self._hand_on()
+
+    def _hand_on(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # it runs in the place of the one that left
+                return
+        self.running -= 1
 
 
 class LoadShedding:
-    """Pure ASGI middleware: answers 503 with ``Retry-After`` while the event loop runs a standing
-    queue longer than ``target_seconds`` (see the module docstring). ``target_seconds`` 0 turns it off."""
+    """Pure ASGI middleware: admits at most ``active`` requests of this process at once and answers
+    503 with ``Retry-After`` to those that would wait longer than ``target_seconds`` to start.
+    ``target_seconds`` 0 turns it off."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        target_seconds: float,
-        interval_seconds: float | None = None,
-        lag: LoopLag | None = None,
-    ) -> None:
+    def __init__(self, app: ASGIApp, target_seconds: float, active: int = 8) -> None:
         self.app = app
         self.enabled = target_seconds > 0
-        self.lag = lag or LoopLag()
-        interval = target_seconds if interval_seconds is None else interval_seconds
-        self.shedder = Shedder(target_seconds, interval)
+        self.admission = Admission(active, target_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self.enabled or scope["type"] != "http" or scope["path"].startswith(EXEMPT_PREFIXES):
             await self.app(scope, receive, send)
             return
-        self.lag.start()
-        lag = self.lag.current()
-        if not self.shedder.should_shed(lag, self.lag.now()):
-            await self.app(scope, receive, send)
+        started = await self.admission.enter()
+        if started is None:
+            await _busy(scope, send, self.admission)
             return
-        self.shedder.shed_count += 1
-        await _busy(scope, send, lag)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.admission.leave(started)
 
 
-async def _busy(scope: Scope, send: Send, lag: float) -> None:
+async def _busy(scope: Scope, send: Send, admission: Admission) -> None:
     message = (
-        f"the server is busy: requests wait {lag:.1f} s before they start; "
+        f"the server is busy: {admission.waiting} requests already wait to start; "
         f"retry after {RETRY_AFTER_SECONDS} s"
     )
     if scope["path"].startswith("/api/"):
