@@ -53,6 +53,7 @@ from opsdesk.success.voice.schemas import (
     NpsIn,
     NpsOut,
     RankedAreaOut,
+    RankedEscalationOut,
     RankedRequestOut,
     RankingOut,
     TimelineIn,
@@ -364,7 +365,7 @@ def update_objective(
 # --- escalations --------------------------------------------------------------------------------------
 
 
-@router.get("/escalations", response_model=list[EscalationOut])
+@router.get("/escalations", response_model=list[RankedEscalationOut])
 def list_escalations(
     user: CurrentUser,
     session: SessionDep,
@@ -374,14 +375,19 @@ def list_escalations(
     ticket: QueryId = None,
     *,
     clock: ClockDep,
-) -> list[EscalationOut]:
-    """Ranked by what is at stake: the customer's ARR today, then covered lives, then severity and age."""
+) -> list[RankedEscalationOut]:
+    """Ranked by what is at stake: the customer's ARR today, then covered lives, then severity and age;
+    each row carries its account's name, ARR (cents) and covered lives."""
     _read(user)
-    rows = voice_queries.escalations(
-        session, account_id=account_id, status=status, severity=severity, ticket_number=ticket
+    ranked = voice_queries.ranked_escalations(
+        session,
+        today=clock.now().date(),
+        account_id=account_id,
+        status=status,
+        severity=severity,
+        ticket_number=ticket,
     )
-    ranked = voice_queries.rank(session, rows, today=clock.now().date())
-    return [EscalationOut.of(r.escalation) for r in ranked]
+    return [RankedEscalationOut.ranked(r) for r in ranked]
 
 
 @router.post("/escalations", status_code=201, response_model=EscalationOut)
