@@ -15,6 +15,7 @@ import opsdesk.desk.surveys.jobs
 import opsdesk.insights.dashboards.jobs
 import opsdesk.insights.reports.jobs
 import opsdesk.success.health.jobs
+import opsdesk.success.jobs
 import opsdesk.success.playbooks.jobs
 import opsdesk.success.voice.jobs
 import opsdesk.workforce.intraday.jobs  # noqa: F401

@@ -78,3 +78,57 @@ def test_offer_accept_approve_moves_the_shift(
         select(Event).where(Event.type == "routing_config_changed").order_by(Event.id.desc())
     ).first()
     assert moved is not None and moved.data["what"] == "shift_moved" and moved.data["to"] == bo_user.id
+
+
+def test_the_offering_agent_withdraws_until_a_lead_approves(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    ana_user = make_user(db, clock, Role.AGENT, email="ana@desk.test", tier=Tier.L1)
+    bo_user = make_user(db, clock, Role.AGENT, email="bo@desk.test", tier=Tier.L1)
+    lead_user = make_user(db, clock, Role.SUPPORT_LEAD, email="lee@desk.test")
+    now, day = clock.now(), timedelta(days=1)
+    week = ShiftsIn.model_validate(
+        {
+            "from": now,
+            "to": now + 3 * day,
+            "shifts": [
+                {"starts_at": now + i * day, "ends_at": now + i * day + timedelta(hours=8)} for i in (1, 2)
+            ],
+        }
+    )
+    publish_shifts(db, agent=ana_user, body=week, clock=clock, actor=lead_user)
+    ana, bo, lead = (live_server.client(make_token(db, clock, u)) for u in (ana_user, bo_user, lead_user))
+    db.commit()
+    first, second = db.scalars(select(AgentShift.id).order_by(AgentShift.starts_at)).all()
+
+    offered = ana.post("/api/v1/workforce/shift-swaps", json={"shift_id": first, "to_user_id": bo_user.id})
+    swap_id = offered.json()["id"]
+    assert bo.post(f"/api/v1/workforce/shift-swaps/{swap_id}/accept").status_code == 200
+    not_hers = bo.post(f"/api/v1/workforce/shift-swaps/{swap_id}/withdraw")
+    assert not_hers.status_code == 403 and "only the agent who offered" in not_hers.json()["error"]["message"]
+    withdrawn = ana.post(f"/api/v1/workforce/shift-swaps/{swap_id}/withdraw")
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    assert lead.get("/api/v1/workforce/shift-swaps").json() == []  # nothing waits for a lead now
+    assert lead.post(f"/api/v1/workforce/shift-swaps/{swap_id}/approve").status_code == 409
+    again = ana.post(f"/api/v1/workforce/shift-swaps/{swap_id}/withdraw")
+    assert again.status_code == 409
+    # withdrawn, the shift can be offered again
+    reoffered = ana.post("/api/v1/workforce/shift-swaps", json={"shift_id": first, "to_user_id": bo_user.id})
+    assert reoffered.status_code == 201, reoffered.text
+
+    approved_id = ana.post(
+        "/api/v1/workforce/shift-swaps", json={"shift_id": second, "to_user_id": bo_user.id}
+    ).json()["id"]
+    bo.post(f"/api/v1/workforce/shift-swaps/{approved_id}/accept")
+    assert lead.post(f"/api/v1/workforce/shift-swaps/{approved_id}/approve").status_code == 200
+    late = ana.post(f"/api/v1/workforce/shift-swaps/{approved_id}/withdraw")
+    assert late.status_code == 409 and "already approved" in late.json()["error"]["message"]
+    assert ana.post("/api/v1/workforce/shift-swaps/999999/withdraw").status_code == 404
+
+    db.expire_all()
+    assert db.get_one(ShiftSwap, swap_id).status is SwapStatus.WITHDRAWN
+    assert db.get_one(ShiftSwap, approved_id).status is SwapStatus.APPROVED
+    assert db.get_one(AgentShift, first).user_id == ana_user.id
+    assert db.get_one(AgentShift, second).user_id == bo_user.id
+    withdrawals = select(Event.subject_id).where(Event.type == "shift_swap_withdrawn")
+    assert db.scalars(withdrawals).all() == [swap_id]

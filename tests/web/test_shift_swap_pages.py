@@ -1,9 +1,12 @@
 """Shift swaps in pages: in a real browser Ana offers a shift to Bo from her schedule, Bo accepts on his,
-a lead approves on the swaps page and the shift is Bo's; over HTTP, an agent cannot approve, and a swap id
-that does not exist or a refused step is a page with the message, never a 500."""
+a lead approves on the swaps page and the shift is Bo's, and Ana withdraws another offer; over HTTP, an
+agent cannot approve, a swap id that does not exist is the error page, a refused swap form is the schedule
+page with its message and field, and an offer can be withdrawn only by its agent and until approved."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -84,8 +87,21 @@ def test_agent_offers_colleague_accepts_lead_approves(
     lead_page.close()
 
     page.goto(live_server.url + "/me/schedule")
-    assert page.get_by_test_id(f"my-offer-{swap.id}").get_by_test_id("status").inner_text() == "approved"
+    approved_row = page.get_by_test_id(f"my-offer-{swap.id}")
+    assert approved_row.get_by_test_id("status").inner_text() == "approved"
+    assert approved_row.get_by_role("button", name="Withdraw").count() == 0
     assert page.get_by_test_id(f"shift-{tomorrow.id}").count() == 0
+    # Ana offers her other shift, then thinks better of it
+    later = page.get_by_test_id(f"offer-{shifts[1].id}")
+    later.get_by_label("Colleague").select_option(label=bo.name)
+    later.get_by_role("button", name="Offer").click()
+    page.wait_for_url("**/me/schedule")
+    second = db.scalars(select(ShiftSwap).where(ShiftSwap.id != swap.id)).one()
+    db.rollback()
+    page.get_by_test_id(f"my-offer-{second.id}").get_by_role("button", name="Withdraw").click()
+    page.wait_for_url("**/me/schedule")
+    assert page.get_by_test_id(f"my-offer-{second.id}").get_by_test_id("status").inner_text() == "withdrawn"
+    assert page.get_by_test_id(f"offer-{shifts[1].id}").count() == 1  # offerable again
     bo_page.goto(live_server.url + "/me/schedule")
     assert bo_page.get_by_test_id(f"shift-{tomorrow.id}").count() == 1
     page.close()
@@ -97,7 +113,18 @@ def test_agent_offers_colleague_accepts_lead_approves(
     stored = db.get_one(ShiftSwap, swap.id)
     assert (stored.status, stored.decided_by_id) == (SwapStatus.APPROVED, lead.id)
     events = select(Event.type).where(Event.subject_type == "shift_swap").order_by(Event.id)
-    assert db.scalars(events).all() == ["shift_swap_offered", "shift_swap_accepted", "shift_swap_approved"]
+    assert db.scalars(events.where(Event.subject_id == swap.id)).all() == [
+        "shift_swap_offered", "shift_swap_accepted", "shift_swap_approved"
+    ]  # fmt: skip
+    assert db.get_one(ShiftSwap, second.id).status is SwapStatus.WITHDRAWN
+
+
+def _refusal(answer: httpx.Response) -> tuple[str, str]:
+    """The schedule page's refusal: (field, message); fails if the answer is not the schedule page."""
+    assert "<h1>My schedule</h1>" in answer.text, answer.text[:500]
+    found = re.search(r'data-testid="swap-error" data-field="([^"]*)">([^<]*)<', answer.text)
+    assert found is not None, answer.text[:500]
+    return found.group(1), html.unescape(found.group(2))
 
 
 def _client(server: LiveServer, email: str) -> httpx.Client:
@@ -150,18 +177,74 @@ def test_agent_cannot_approve_and_bad_swaps_are_pages_with_a_message(
         f"/workforce/shift-swaps/{swap.id}", data={"csrf_token": lead_csrf, "decision": "maybe"}
     )
     assert bad_decision.status_code == 400 and "decision" in bad_decision.text
+    # A refused swap form is the schedule page again, with the message and the field at fault.
     not_mine = ana_web.post(f"/me/shift-swaps/{swap.id}", data={"csrf_token": ana_csrf, "answer": "decline"})
-    assert not_mine.status_code == 403 and "offered to someone else" in not_mine.text
+    assert not_mine.status_code == 403 and _refusal(not_mine) == (
+        "",
+        "this shift was offered to someone else",
+    )
     twice = ana_web.post(
         "/me/shift-swaps", data={"csrf_token": ana_csrf, "shift_id": shifts[0].id, "to_user_id": bo.id}
     )
-    assert twice.status_code == 409 and "already offered" in twice.text
+    assert twice.status_code == 409 and _refusal(twice) == ("", "this shift is already offered")
     to_self = ana_web.post(
         "/me/shift-swaps", data={"csrf_token": ana_csrf, "shift_id": shifts[1].id, "to_user_id": ana.id}
     )
-    assert to_self.status_code == 422 and "another active agent" in to_self.text
+    assert to_self.status_code == 422
+    assert _refusal(to_self) == ("to_user_id", "offer the shift to another active agent")
+    offer_form = re.search(rf'data-testid="offer-{shifts[1].id}".*?</form>', to_self.text, re.S)
+    assert offer_form is not None and 'aria-invalid="true"' in offer_form.group(0)
+    assert 'data-testid="offer-error"' in offer_form.group(0)
+    not_hers = bo_web.post(f"/me/shift-swaps/{swap.id}/withdraw", data={"csrf_token": bo_csrf})
+    assert not_hers.status_code == 403 and "only the agent who offered" in _refusal(not_hers)[1]
 
     db.expire_all()
     stored = db.get_one(ShiftSwap, swap.id)
     assert (stored.status, db.get_one(AgentShift, shifts[0].id).user_id) == (SwapStatus.ACCEPTED, ana.id)
     assert db.scalars(select(ShiftSwap)).all() == [stored]
+
+
+def test_withdraw_from_the_schedule_until_approved(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    ana, bo, lead, shifts = _people_and_shifts(db, clock)
+    ana_web, bo_web, lead_web = (_client(live_server, u.email) for u in (ana, bo, lead))
+    ana_csrf, bo_csrf, lead_csrf = (page_csrf(c, "/me/schedule") for c in (ana_web, bo_web, lead_web))
+    for shift in shifts:
+        offered = ana_web.post(
+            "/me/shift-swaps", data={"csrf_token": ana_csrf, "shift_id": shift.id, "to_user_id": bo.id}
+        )
+        assert offered.status_code == 303, offered.text
+    first, second = db.scalars(select(ShiftSwap).order_by(ShiftSwap.id)).all()
+    db.rollback()
+    assert f'action="/me/shift-swaps/{first.id}/withdraw"' in ana_web.get("/me/schedule").text
+
+    withdrawn = ana_web.post(f"/me/shift-swaps/{first.id}/withdraw", data={"csrf_token": ana_csrf})
+    assert withdrawn.status_code == 303
+    schedule = ana_web.get("/me/schedule").text
+    assert f'action="/me/shift-swaps/{first.id}/withdraw"' not in schedule
+    assert f'data-testid="offer-{shifts[0].id}"' in schedule  # the shift can be offered again
+    assert f'data-testid="offer-to-me-{first.id}"' not in bo_web.get("/me/schedule").text
+
+    accepted = bo_web.post(f"/me/shift-swaps/{second.id}", data={"csrf_token": bo_csrf, "answer": "accept"})
+    assert accepted.status_code == 303
+    approved = lead_web.post(
+        f"/workforce/shift-swaps/{second.id}", data={"csrf_token": lead_csrf, "decision": "approve"}
+    )
+    assert approved.status_code == 303
+    late = ana_web.post(f"/me/shift-swaps/{second.id}/withdraw", data={"csrf_token": ana_csrf})
+    assert late.status_code == 409 and "already approved" in _refusal(late)[1]
+    again = lead_web.post(
+        f"/workforce/shift-swaps/{first.id}", data={"csrf_token": lead_csrf, "decision": "approve"}
+    )  # a refused decision is the swaps page with the message
+    assert again.status_code == 409 and "<h1>Shift swaps</h1>" in again.text
+    assert 'data-testid="swap-error"' in again.text and "withdrawn" in again.text
+
+    db.expire_all()
+    assert db.get_one(ShiftSwap, first.id).status is SwapStatus.WITHDRAWN
+    assert db.get_one(ShiftSwap, second.id).status is SwapStatus.APPROVED
+    assert (db.get_one(AgentShift, shifts[0].id).user_id, db.get_one(AgentShift, shifts[1].id).user_id) == (
+        ana.id, bo.id,
+    )  # fmt: skip
+    types = select(Event.type).where(Event.subject_id == first.id, Event.subject_type == "shift_swap")
+    assert db.scalars(types.order_by(Event.id)).all() == ["shift_swap_offered", "shift_swap_withdrawn"]

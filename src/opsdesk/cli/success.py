@@ -180,8 +180,22 @@ def _import_command(kind: str) -> Any:
     return command
 
 
+def apply_amendments(
+    as_of: str = typer.Option(None, "--as-of", help="Apply what is in force on this day (YYYY-MM-DD)."),
+) -> None:
+    """Give accounts the covered lives of contract amendments whose day has come (the hourly job does
+    the same); rerunning changes nothing."""
+    from opsdesk.success.contracts import apply_due_amendments
+
+    day = clock.now().date() if as_of is None else _day("--as-of", as_of)
+    with unit_of_work() as session:
+        changed = apply_due_amendments(session, as_of=day, clock=clock)
+    console.print(f"{len(changed)} account(s) took the covered lives of an amendment in force on {day}")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(retention)
+    app.command("apply-amendments")(apply_amendments)
     import_app = typer.Typer(
         help="Import CRM exports (CSV; see examples/import/README.md) and helpdesk history.",
         no_args_is_help=True,

@@ -235,9 +235,17 @@ def _amended_lives(session: Session, term: Subscription, *, clock: Clock, actor:
     )
     if later:
         record_covered_lives(session, account_id=term.account_id, on=today, lives=lives)
-    account = session.get_one(Account, term.account_id)
+    _follow_term(session, session.get_one(Account, term.account_id), term, clock=clock, actor=actor)
+
+
+def _follow_term(
+    session: Session, account: Account, term: Subscription, *, clock: Clock, actor: User | None
+) -> bool:
+    """The account's current lives become the term's (re-segmenting it and its parents); False when they
+    already were."""
+    lives = int(term.covered_lives or 0)
     if account.covered_lives == lives:
-        return
+        return False
     account.covered_lives, account.updated_at = lives, clock.now()
     resegment(session, [account], clock=clock)
     session.flush()
@@ -248,8 +256,58 @@ def _amended_lives(session: Session, term: Subscription, *, clock: Clock, actor:
         type="account_updated",
         at=clock.now(),
         actor=actor,
-        data={"covered_lives": lives, "amendment_id": term.id},
+        data={"covered_lives": lives, "amendment_id": term.id, "effective": term.start_date.isoformat()},
     )
+    return True
+
+
+def apply_due_amendments(session: Session, *, as_of: date, clock: Clock) -> list[int]:
+    """Amendments of covered lives whose effective day has come by ``as_of`` become the account's current
+    lives (an amendment dated in the future only recorded its month). One is due when its month is the
+    latest record of the account's lives up to ``as_of``'s month, with its lives, and the account does not
+    have them yet: a later change (an edit, another amendment) wins over it. Idempotent. Returns the ids
+    of the accounts it changed."""
+    this_month = as_of.replace(day=1)
+    latest = (
+        select(CoveredLivesMonth.account_id, func.max(CoveredLivesMonth.month).label("month"))
+        .where(CoveredLivesMonth.month <= this_month)
+        .group_by(CoveredLivesMonth.account_id)
+        .subquery()
+    )
+    behind = session.execute(
+        select(Account, CoveredLivesMonth.month, CoveredLivesMonth.covered_lives)
+        .join(latest, latest.c.account_id == Account.id)
+        .join(
+            CoveredLivesMonth,
+            (CoveredLivesMonth.account_id == latest.c.account_id)
+            & (CoveredLivesMonth.month == latest.c.month),
+        )
+        .where(CoveredLivesMonth.covered_lives != Account.covered_lives)
+        .order_by(Account.id)
+    ).all()
+    if not behind:
+        return []
+    terms = session.scalars(
+        select(Subscription)
+        .where(
+            Subscription.account_id.in_([account.id for account, _, _ in behind]),
+            Subscription.amends_id.is_not(None),
+            Subscription.price_model == PriceModel.PEPM,
+            Subscription.start_date <= as_of,
+        )
+        .order_by(Subscription.start_date)
+    ).all()
+    first_with: dict[
+        tuple[int, date, int | None], Subscription
+    ] = {}  # (account, month, lives) -> the amendment that took the lives from that month
+    for term in terms:
+        first_with.setdefault((term.account_id, term.start_date.replace(day=1), term.covered_lives), term)
+    changed = []
+    for account, month, lives in behind:
+        amendment = first_with.get((account.id, month, lives))
+        if amendment is not None and _follow_term(session, account, amendment, clock=clock, actor=None):
+            changed.append(account.id)
+    return changed
 
 
 def rebuild_movements(session: Session, customer_ids: Iterable[int]) -> int:

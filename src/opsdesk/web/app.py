@@ -24,6 +24,7 @@ from opsdesk.web.api import (
     success_nps,
     success_pipeline,
     success_retention,
+    success_voice,
     success_voice_export,
     success_work,
     surveys,
@@ -66,8 +67,9 @@ API_ROUTERS = [
     workforce.router,
     quality.router,
     success_health.router,
-    success_voice_export.router,  # before success_work: /feedback/{request_id}
+    success_voice_export.router,  # before success_voice: /feedback/{request_id}
     success_work.router,
+    success_voice.router,
     success_pipeline.router,
     success_retention.router,
     success_accounts.router,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from opsdesk.core.queries import get_or_not_found
@@ -35,6 +35,35 @@ def escalation(session: Session, escalation_id: int) -> Escalation:
     return get_or_not_found(session, Escalation, escalation_id, "escalation")
 
 
+def _escalations_query(
+    *,
+    account_id: int | None = None,
+    status: EscalationStatus | None = None,
+    unresolved_only: bool = False,
+    severity: Severity | None = None,
+    ticket_number: int | None = None,
+    owner_id: int | None = None,
+) -> Select[Escalation]:
+    query = select(Escalation)
+    if account_id is not None:
+        query = query.where(Escalation.account_id == account_id)
+    if status is not None:
+        query = query.where(Escalation.status == status)
+    if unresolved_only:
+        query = query.where(Escalation.status != EscalationStatus.RESOLVED)
+    if severity is not None:
+        query = query.where(Escalation.severity == severity)
+    if ticket_number is not None:
+        query = query.where(
+            Escalation.id.in_(
+                select(EscalationTicket.escalation_id).where(EscalationTicket.ticket_number == ticket_number)
+            )
+        )
+    if owner_id is not None:  # the account owner's (a CSM's book)
+        query = query.where(Escalation.account_id.in_(select(Account.id).where(Account.owner_id == owner_id)))
+    return query
+
+
 def escalations(
     session: Session,
     *,
@@ -44,19 +73,9 @@ def escalations(
     ticket_number: int | None = None,
 ) -> list[Escalation]:
     """Most severe first, then oldest first."""
-    query = select(Escalation)
-    if account_id is not None:
-        query = query.where(Escalation.account_id == account_id)
-    if status is not None:
-        query = query.where(Escalation.status == status)
-    if severity is not None:
-        query = query.where(Escalation.severity == severity)
-    if ticket_number is not None:
-        query = query.where(
-            Escalation.id.in_(
-                select(EscalationTicket.escalation_id).where(EscalationTicket.ticket_number == ticket_number)
-            )
-        )
+    query = _escalations_query(
+        account_id=account_id, status=status, severity=severity, ticket_number=ticket_number
+    )
     return list(session.scalars(query.order_by(Escalation.severity, Escalation.opened_at, Escalation.id)))
 
 
@@ -74,25 +93,24 @@ def ranked_escalations(
     session: Session,
     *,
     today: date,
-    unresolved_only: bool = True,
+    account_id: int | None = None,
+    status: EscalationStatus | None = None,
+    unresolved_only: bool = False,
     severity: Severity | None = None,
+    ticket_number: int | None = None,
     owner_id: int | None = None,
 ) -> list[RankedEscalation]:
     """Escalations ranked by what is at stake: the customer's ARR, then covered lives, then severity and
-    age, so the largest customers' trouble leads. ``owner_id`` keeps one CSM's book (account owner)."""
-    query = select(Escalation).join(Account, Account.id == Escalation.account_id)
-    query = query.options(selectinload(Escalation.account), selectinload(Escalation.owner))
-    if unresolved_only:
-        query = query.where(Escalation.status != EscalationStatus.RESOLVED)
-    if severity is not None:
-        query = query.where(Escalation.severity == severity)
-    if owner_id is not None:
-        query = query.where(Account.owner_id == owner_id)
-    return rank(session, list(session.scalars(query)), today=today)
-
-
-def rank(session: Session, rows: list[Escalation], *, today: date) -> list[RankedEscalation]:
-    """These escalations by what is at stake (see ``ranked_escalations``), each with its ARR and lives."""
+    age, so the largest customers' trouble leads. The page and the API both list these. Accounts, owners,
+    tickets and timelines are loaded in one query each, however many escalations there are."""
+    query = _escalations_query(
+        account_id=account_id, status=status, unresolved_only=unresolved_only, severity=severity,
+        ticket_number=ticket_number, owner_id=owner_id,
+    ).options(
+        selectinload(Escalation.account), selectinload(Escalation.owner),
+        selectinload(Escalation.tickets), selectinload(Escalation.entries),
+    )  # fmt: skip
+    rows = list(session.scalars(query))
     if not rows:
         return []
     roots, arr = ultimate_parents(session), customer_arr_today(session, today)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,9 @@ from opsdesk.success.voice.models import (
     RequestStatus,
     Severity,
 )
+
+if TYPE_CHECKING:
+    from opsdesk.success.voice.queries import RankedEscalation
 
 TicketNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
@@ -90,6 +93,24 @@ class EscalationOut(BaseModel):
             resolved_at=row.resolved_at,
             ticket_numbers=[t.ticket_number for t in row.tickets],
             timeline=[TimelineOut.model_validate(e) for e in row.entries],
+        )
+
+
+class RankedEscalationOut(EscalationOut):
+    """An escalation in the ranked list, with what ranks it: the customer's ARR today (a subsidiary's
+    escalation carries its parent's) and the escalated account's covered lives."""
+
+    account_name: str
+    arr_cents: int
+    covered_lives: int
+
+    @classmethod
+    def ranked(cls, row: RankedEscalation) -> RankedEscalationOut:
+        return cls(
+            **EscalationOut.of(row.escalation).model_dump(),
+            account_name=row.escalation.account.name,
+            arr_cents=row.arr_cents,
+            covered_lives=row.covered_lives,
         )
 
 

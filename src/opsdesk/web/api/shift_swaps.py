@@ -1,5 +1,6 @@
 """/api/v1/workforce/shift-swaps: an agent offers a published shift to a colleague, the colleague accepts
-or declines, and a support lead or admin approves (the shift changes hands in routing) or rejects."""
+or declines, and a support lead or admin approves (the shift changes hands in routing) or rejects; the
+offering agent may withdraw the offer until it is approved."""
 
 from __future__ import annotations
 
@@ -75,6 +76,14 @@ def accept(swap_id: PathId, user: CurrentUser, session: SessionDep, clock: Clock
 @router.post("/workforce/shift-swaps/{swap_id}/decline", response_model=SwapOut)
 def decline(swap_id: PathId, user: CurrentUser, session: SessionDep, clock: ClockDep) -> SwapOut:
     return _answer(swap_id, False, user, session, clock)
+
+
+@router.post("/workforce/shift-swaps/{swap_id}/withdraw", response_model=SwapOut)
+def withdraw(swap_id: PathId, user: CurrentUser, session: SessionDep, clock: ClockDep) -> SwapOut:
+    """The offering agent takes the offer back until a lead approves it (409 once approved)."""
+    swap = actions.withdraw_offer(session, swap=actions.swap_by_id(session, swap_id), agent=user, clock=clock)
+    session.commit()
+    return SwapOut.of(swap)
 
 
 def _decide(swap_id: int, approve: bool, user: User, session: SessionDep, clock: ClockDep) -> SwapOut:

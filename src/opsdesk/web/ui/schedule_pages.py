@@ -4,21 +4,16 @@ time-off requests to decide."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import AfterValidator
-from sqlalchemy.orm import Session
 
 from opsdesk.core import permissions
 from opsdesk.core.bounds import in_years
-from opsdesk.core.clock import Clock
 from opsdesk.core.errors import PermissionDenied
-from opsdesk.core.models import User
-from opsdesk.desk.routing.models import AgentShift
 from opsdesk.desk.routing.queries import published_shifts
 from opsdesk.web.api.params import PathId
 from opsdesk.web.deps import ClockDep, SessionDep
@@ -26,55 +21,20 @@ from opsdesk.web.time_off_flow import decide_and_publish
 from opsdesk.web.ui import zones
 from opsdesk.web.ui.auth import StaffFormUser, StaffPageUser
 from opsdesk.web.ui.render import page
-from opsdesk.web.ui.swap_pages import schedule_swaps
+from opsdesk.web.ui.schedule_view import overlapping, schedule_page
 from opsdesk.workforce.time_off import actions, queries
 from opsdesk.workforce.time_off.calendar import CalendarEntry, schedule_calendar
-from opsdesk.workforce.time_off.models import TimeOffKind, TimeOffRequest, TimeOffStatus
+from opsdesk.workforce.time_off.models import TimeOffKind, TimeOffStatus
 
 router = APIRouter(include_in_schema=False)
-SHOWN_DAYS = 28
 FEED_BACK_DAYS, FEED_AHEAD_DAYS = 30, 90
 FormDay = Annotated[date, Form(), AfterValidator(in_years)]
 Note = Annotated[str, Form(max_length=500)]
 
 
-@dataclass(frozen=True)
-class ShiftRow:
-    shift: AgentShift
-    off: TimeOffRequest | None  # the approved time off that takes this shift, if any
-
-
-def _overlapping(shift: AgentShift, approved: list[TimeOffRequest]) -> TimeOffRequest | None:
-    return next((t for t in approved if t.starts_at < shift.ends_at and shift.starts_at < t.ends_at), None)
-
-
-def _schedule_page(
-    request: Request, user: User, session: Session, clock: Clock, feed_url: str | None = None
-) -> Response:
-    zone = zones.viewer_zone(user, request.cookies.get(zones.ZONE_COOKIE)).zone
-    today = clock.now().astimezone(zone).date()
-    start = datetime.combine(today, time(), zone)
-    requests = list(queries.requests_of(session, user, ends_after=start - timedelta(days=SHOWN_DAYS)))
-    approved = [r for r in requests if r.status is TimeOffStatus.APPROVED]
-    shifts = published_shifts(session, user.id, start, start + timedelta(days=SHOWN_DAYS))
-    return page(
-        request,
-        "schedule/mine.html",
-        user,
-        shifts=[ShiftRow(s, _overlapping(s, approved)) for s in shifts],
-        requests=requests,
-        kinds=list(TimeOffKind),
-        today=today,
-        days=SHOWN_DAYS,
-        feed_url=feed_url,
-        has_feed=queries.has_feed_token(session, user),
-        **schedule_swaps(session, user, clock, shifts),
-    )
-
-
 @router.get("/me/schedule")
 def my_schedule(request: Request, user: StaffPageUser, session: SessionDep, clock: ClockDep) -> Response:
-    return _schedule_page(request, user, session, clock)
+    return schedule_page(request, user, session, clock)
 
 
 @router.post("/me/schedule/feed-token")
@@ -83,7 +43,7 @@ def post_feed_token(request: Request, user: StaffFormUser, session: SessionDep, 
     token = actions.regenerate_feed_token(session, user=user, clock=clock)
     session.commit()
     url = f"{str(request.base_url).rstrip('/')}/me/schedule.ics?token={token}"
-    return _schedule_page(request, user, session, clock, feed_url=url)
+    return schedule_page(request, user, session, clock, feed_url=url)
 
 
 @router.get("/me/schedule.ics")
@@ -114,7 +74,7 @@ def schedule_feed(
         if r.starts_at < end
     ]
     for shift in published_shifts(session, user.id, start, end):
-        off = _overlapping(shift, approved)
+        off = overlapping(shift, approved)
         entries.append(
             CalendarEntry(
                 uid=f"shift-{shift.id}@opsdesk",

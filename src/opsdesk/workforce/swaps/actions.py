@@ -81,6 +81,19 @@ def answer_offer(session: Session, *, swap: ShiftSwap, agent: User, accept: bool
     return swap
 
 
+def withdraw_offer(session: Session, *, swap: ShiftSwap, agent: User, clock: Clock) -> ShiftSwap:
+    """The offering agent takes the offer back, whether or not the colleague accepted, until a lead
+    approves it (then the shift is already the colleague's)."""
+    if swap.from_user_id != agent.id:
+        raise PermissionDenied("only the agent who offered the shift can withdraw the offer")
+    if swap.status not in (SwapStatus.OFFERED, SwapStatus.ACCEPTED):
+        raise Conflict(f"this swap is already {swap.status.value}; it can no longer be withdrawn")
+    swap.status = SwapStatus.WITHDRAWN
+    session.flush()
+    _event(session, swap, "shift_swap_withdrawn", clock.now(), agent)
+    return swap
+
+
 def decide_swap(session: Session, *, swap: ShiftSwap, lead: User, approve: bool, clock: Clock) -> ShiftSwap:
     permissions.require(lead, permissions.ROUTING_MANAGE)
     if lead.id in (swap.from_user_id, swap.to_user_id):

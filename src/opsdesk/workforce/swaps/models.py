@@ -17,6 +17,7 @@ class SwapStatus(enum.StrEnum):
     ACCEPTED = "accepted"  # waits for a lead
     APPROVED = "approved"  # the shift is the colleague's now
     REJECTED = "rejected"  # declined by the colleague or rejected by a lead
+    WITHDRAWN = "withdrawn"  # taken back by the offering agent before a lead approved it
 
 
 class ShiftSwap(Base):
