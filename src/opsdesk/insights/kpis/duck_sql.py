@@ -125,24 +125,30 @@ def build_facts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(OPENED_BY_AGENTS)
 
 
-def rows(con: duckdb.DuckDBPyConnection, request: KpiRequest, name: str) -> list[dict[str, Any]]:
+def rows(
+    con: duckdb.DuckDBPyConnection, request: KpiRequest, name: str, samples: str | None = None
+) -> list[dict[str, Any]]:
     """One metric's rows for the request, from ``ticket_facts`` (built once by :func:`build_facts`);
-    SLA attainment's from ``sla_samples`` (:mod:`duck_sla`), per target."""
+    SLA attainment's from ``sla_samples`` (:mod:`duck_sla`), per target. ``samples``: a rate's samples
+    given another way, each with a ``weight`` (how many samples it stands for)."""
     metric = METRICS[name]
     keys = list(request.by)
     if name == "sla_attainment":
         keys.append("target")
+    chosen = samples or SAMPLES[name]
     if metric.basis is Basis.TICKET:
         at = "latest_solve" if request.date_basis == "solved" else "created_at"
-        source = f'SELECT *, {at} AS "at" FROM ({SAMPLES[name]})'
+        source = f'SELECT *, {at} AS "at" FROM ({chosen})'
     else:
-        source = SAMPLES[name]
+        source = chosen
     start = datetime.combine(request.start, time(), UTC)
     end = datetime.combine(request.end + timedelta(days=1), time(), UTC)
     labels, joins = _keys(keys)
     numbers = {
         Kind.DURATION: "count(*), avg(seconds), quantile_cont(seconds, 0.5), quantile_cont(seconds, 0.9)",
-        Kind.RATE: "count(*), count(*) FILTER (WHERE hit)",
+        Kind.RATE: "sum(weight), coalesce(sum(weight) FILTER (WHERE hit), 0)"
+        if samples
+        else "count(*), count(*) FILTER (WHERE hit)",
         Kind.COUNT: "count(*)",
     }[metric.kind]
     group = f"GROUP BY {', '.join(labels)} ORDER BY {', '.join(labels)}" if labels else ""
@@ -160,21 +166,24 @@ def rows(con: duckdb.DuckDBPyConnection, request: KpiRequest, name: str) -> list
         values = record[len(labels) :]
         if not values[0]:
             continue
-        row: dict[str, Any] = dict(zip(keys, record[: len(labels)], strict=True))
+        row: dict[str, Any] = {
+            key: value.strftime(PERIODS[key]) if key in PERIODS else value
+            for key, value in zip(keys, record[: len(labels)], strict=True)
+        }
         out.append({**row, "metric": name, **_numbers(metric.kind, values)})
     return out
+
+
+PERIODS = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m"}
+"""The period keys, and how a period's first instant is shown."""
 
 
 def _keys(keys: Sequence[str]) -> tuple[list[str], str]:
     """SQL for each group key, and the joins they need (ticket fields, visible tags)."""
     labels: list[str] = []
     for key in keys:
-        if key == "day":
-            labels.append("strftime(s.\"at\", '%Y-%m-%d')")
-        elif key == "week":
-            labels.append("strftime(date_trunc('week', s.\"at\"), '%Y-%m-%d')")
-        elif key == "month":
-            labels.append("strftime(s.\"at\", '%Y-%m')")
+        if key in PERIODS:  # the instant the period starts (UTC), shown as text once grouped
+            labels.append(f"date_trunc('{key}', s.\"at\")")
         elif key in TICKET_KEYS:
             labels.append(f's."{key}"')
         elif key == "target":
