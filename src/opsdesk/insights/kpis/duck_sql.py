@@ -182,8 +182,9 @@ def _keys(keys: Sequence[str]) -> tuple[list[str], str]:
     """SQL for each group key, and the joins they need (ticket fields, visible tags)."""
     labels: list[str] = []
     for key in keys:
-        if key in PERIODS:  # the instant the period starts (UTC), shown as text once grouped
-            labels.append(f"date_trunc('{key}', s.\"at\")")
+        if key in PERIODS:  # the instant the period starts (UTC), shown as text once grouped; truncated
+            # as a plain UTC timestamp, since a time zone-aware truncation costs ten times more
+            labels.append(f"date_trunc('{key}', make_timestamp(epoch_us(s.\"at\")))")
         elif key in TICKET_KEYS:
             labels.append(f's."{key}"')
         elif key == "target":
