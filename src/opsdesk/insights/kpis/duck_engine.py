@@ -39,9 +39,17 @@ def compute(
     sla_facts = facts is not None and facts.sla_for(now, policies or {})
     if "sla_attainment" in in_sql and not sla_facts:
         duck_sla.build_samples(source.con, policies or {}, now)
+    together = [
+        name
+        for name in in_sql
+        if name in duck_sql.SELECTIONS and (name != "tickets_created" or request.date_basis == "created")
+    ]
+    outcomes = duck_facts.SLA_OUTCOME_COLUMNS if "sla_attainment" in in_sql and sla_facts else ()
+    if together or outcomes:
+        by_metric.update(duck_sql.combined_rows(source.con, request, together, outcomes))
     for name in in_sql:
-        samples = duck_facts.SLA_SAMPLES if name == "sla_attainment" and sla_facts else None
-        by_metric[name] = duck_sql.rows(source.con, request, name, samples)
+        if name not in together and not (name == "sla_attainment" and outcomes):
+            by_metric[name] = duck_sql.rows(source.con, request, name)
     rest = tuple(name for name in request.metrics if name not in in_sql)
     if rest:
         frames = source.frames(request)

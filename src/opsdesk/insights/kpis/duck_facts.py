@@ -160,9 +160,7 @@ def attach(con: duckdb.DuckDBPyConnection, facts: Facts) -> None:
     )
 
 
-SLA_SAMPLES = " UNION ALL ".join(
-    f"SELECT *, '{target}' AS target, {str(hit).lower()} AS hit, {sla_column(target, hit)} AS weight "
-    f"FROM ticket_facts WHERE {sla_column(target, hit)} > 0"
-    for target, hit in SLA_OUTCOMES
+SLA_OUTCOME_COLUMNS = tuple(
+    (target, sla_column(target, True), sla_column(target, False)) for target in SLA_TARGETS
 )
-"""SLA attainment's samples from the facts: per ticket, target and outcome, with how many (``weight``)."""
+"""Per SLA target, the facts' columns of targets met and breached (for :func:`duck_sql.combined_rows`)."""
