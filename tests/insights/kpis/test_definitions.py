@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opsdesk.desk.sla.business_hours import BusinessHours
+from opsdesk.insights.exports.parquet import write_parquet
 from opsdesk.insights.kpis import duck_engine
 from opsdesk.insights.kpis.duck_source import DuckSource
 from opsdesk.insights.kpis.engine import compute
@@ -17,14 +20,15 @@ from opsdesk.insights.kpis.request import kpi_request
 from tests.insights.kpis.fixture import T0, History, at
 
 NOW = T0 + timedelta(days=20)
-ENGINES = ("pandas", "duckdb")
+ENGINES = ("pandas", "duckdb", "facts")
 engine = {"name": "pandas"}
 
 
 @pytest.fixture(autouse=True, params=ENGINES)
 def each_engine(request: pytest.FixtureRequest) -> None:
     """Every hand-computed history runs through both engines: the frame definitions, and DuckDB (its
-    SQL definitions where it has them, the frame definitions over DuckDB's reads for the rest)."""
+    SQL definitions where it has them, the frame definitions over DuckDB's reads for the rest), the
+    latter also over a Parquet export whose per-ticket facts it reads instead of the events."""
     engine["name"] = request.param
 
 
@@ -41,6 +45,13 @@ def rows(
     )
     if engine["name"] == "duckdb":
         return duck_engine.compute(DuckSource.of_frames(history.frames()), request, now=now, **options)
+    if engine["name"] == "facts":
+        with tempfile.TemporaryDirectory() as folder:
+            measures = {k: v for k, v in options.items() if k in ("policies", "schedules")}
+            write_parquet(history.frames(), Path(folder), now=now, **{"policies": {}, **measures})
+            source = DuckSource.of_parquet(Path(folder))
+            assert source.facts is not None
+            return duck_engine.compute(source, request, now=now, **options)
     return compute(history.frames(), request, now=now, **options)
 
 

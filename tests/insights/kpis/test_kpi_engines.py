@@ -84,3 +84,30 @@ def test_bad_engine_or_missing_export_is_refused_naming_the_option(history: Sess
     assert code == 2 and "--engine" in out
     code, out = cli("csat", *PERIOD, "--parquet", str(tmp_path))
     assert code == 2 and "--parquet" in out and "tickets.parquet" in out
+
+
+def test_rows_from_the_exported_ticket_facts_equal_rows_from_the_events(
+    history: Session, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from opsdesk.insights.exports.parquet import export_parquet
+    from opsdesk.insights.kpis.duck_facts import FACTS_FILE
+    from opsdesk.insights.kpis.duck_source import DuckSource
+    from opsdesk.insights.kpis.queries import kpi_rows
+    from opsdesk.insights.kpis.request import kpi_request
+
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    written = export_parquet(history, tmp_path / "facts", now=now)
+    assert written["ticket_facts"] == 3
+    export_parquet(history, tmp_path / "events", now=now)
+    (tmp_path / "events" / FACTS_FILE).unlink()
+    assert DuckSource.of_parquet(tmp_path / "facts").facts is not None
+    assert DuckSource.of_parquet(tmp_path / "events").facts is None
+    for by, business_hours in CASES:
+        request = kpi_request(
+            metrics=METRICS, start="2026-03-01", end="2026-03-31", by=by, business_hours=business_hours
+        )
+        from_facts = kpi_rows(history, request, now=now, parquet=tmp_path / "facts")
+        assert {r["metric"] for r in from_facts} >= {"first_reply_time", "reopen_rate", "csat"}
+        assert from_facts == kpi_rows(history, request, now=now, parquet=tmp_path / "events")

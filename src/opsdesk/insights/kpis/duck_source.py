@@ -15,6 +15,8 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from opsdesk.insights.kpis import duck_facts
+from opsdesk.insights.kpis.duck_facts import Facts
 from opsdesk.insights.kpis.frames import KpiFrames
 from opsdesk.insights.kpis.request import KpiRequest
 
@@ -75,6 +77,8 @@ class DuckSource:
 
     con: duckdb.DuckDBPyConnection
     loaded: KpiFrames | None = field(default=None)
+    facts: Facts | None = field(default=None)
+    """The folder's per-ticket facts (``ticket_facts.parquet``), when it has them and they fit its log."""
 
     @classmethod
     def of_frames(cls, frames: KpiFrames) -> DuckSource:
@@ -95,7 +99,8 @@ class DuckSource:
 
     @classmethod
     def of_parquet(cls, directory: Path) -> DuckSource:
-        """Views over ``DIR/<table>.parquet`` (as ``opsdesk export parquet`` writes them)."""
+        """Views over ``DIR/<table>.parquet`` (as ``opsdesk export parquet`` writes them), and the
+        folder's ticket facts when it has them (:mod:`duck_facts`)."""
         missing = [t for t in TABLES if not (directory / f"{t}.parquet").is_file()]
         if missing:
             raise FileNotFoundError(f"{directory}: no {', '.join(t + '.parquet' for t in missing)}")
@@ -103,7 +108,7 @@ class DuckSource:
         for table in TABLES:
             path = str(directory / f"{table}.parquet").replace("'", "''")
             _view(con, table, f"read_parquet('{path}')")
-        return cls(con)
+        return cls(con, facts=duck_facts.find(con, directory))
 
     def frames(self, request: KpiRequest) -> KpiFrames:
         """The frames of the tickets the period can involve, for the metrics computed over frames: those
