@@ -1,6 +1,7 @@
 """The agent's own schedule (published shifts and time off, in the viewer's zone) with the time-off
 request form, shift swaps (``swap_pages``) and their iCalendar feed, and the leads' page of pending
-time-off requests to decide."""
+time-off requests to decide. A refused time-off form answers with its page again (the API's status), the
+message at the top and the field at fault marked."""
 
 from __future__ import annotations
 
@@ -9,27 +10,44 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import AfterValidator
+from sqlalchemy.orm import Session
 
 from opsdesk.core import permissions
-from opsdesk.core.bounds import in_years
-from opsdesk.core.errors import PermissionDenied
+from opsdesk.core.errors import Conflict, NotFound, OpsDeskError, PermissionDenied, ValidationFailed
+from opsdesk.core.models import User
 from opsdesk.desk.routing.queries import published_shifts
 from opsdesk.web.api.params import PathId
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.time_off_flow import decide_and_publish
 from opsdesk.web.ui import zones
 from opsdesk.web.ui.auth import StaffFormUser, StaffPageUser
+from opsdesk.web.ui.form_values import optional_day
 from opsdesk.web.ui.render import page
-from opsdesk.web.ui.schedule_view import overlapping, schedule_page
+from opsdesk.web.ui.schedule_view import error_status, form_error, overlapping, schedule_page
 from opsdesk.workforce.time_off import actions, queries
 from opsdesk.workforce.time_off.calendar import CalendarEntry, schedule_calendar
 from opsdesk.workforce.time_off.models import TimeOffKind, TimeOffStatus
 
 router = APIRouter(include_in_schema=False)
 FEED_BACK_DAYS, FEED_AHEAD_DAYS = 30, 90
-FormDay = Annotated[date, Form(), AfterValidator(in_years)]
+Typed = Annotated[str, Form(max_length=40)]  # checked here, so a blank or bad value is a field on the page
 Note = Annotated[str, Form(max_length=500)]
+REFUSALS = (ValidationFailed, Conflict, PermissionDenied, NotFound)
+FORM_FIELD = {"starts_at": "first_day", "ends_at": "last_day"}  # the domain's names -> the form's
+
+
+def _day(values: dict[str, str], field: str) -> date:
+    day = optional_day(values[field], field)
+    if day is None:
+        raise ValidationFailed(f"{field.replace('_', ' ')} is required", field=field)
+    return day
+
+
+def _kind(text: str) -> TimeOffKind:
+    try:
+        return TimeOffKind(text)
+    except ValueError:
+        raise ValidationFailed("choose a kind of time off", field="kind") from None
 
 
 @router.get("/me/schedule")
@@ -94,39 +112,61 @@ def post_time_off(
     user: StaffFormUser,
     session: SessionDep,
     clock: ClockDep,
-    kind: Annotated[TimeOffKind, Form()],
-    first_day: FormDay,
-    last_day: FormDay,
+    kind: Typed = "",
+    first_day: Typed = "",
+    last_day: Typed = "",
     note: Note = "",
 ) -> Response:
     """Whole days in the viewer's zone: from the first day's midnight to the midnight after the last."""
+    values = {"kind": kind, "first_day": first_day, "last_day": last_day, "note": note}
     zone = zones.viewer_zone(user, request.cookies.get(zones.ZONE_COOKIE)).zone
-    actions.request_time_off(
-        session,
-        agent=user,
-        kind=kind,
-        starts_at=datetime.combine(first_day, time(), zone),
-        ends_at=datetime.combine(last_day + timedelta(days=1), time(), zone),
-        note=note,
-        clock=clock,
-    )
+    try:
+        chosen = _kind(kind)
+        first, last = _day(values, "first_day"), _day(values, "last_day")
+        actions.request_time_off(
+            session,
+            agent=user,
+            kind=chosen,
+            starts_at=datetime.combine(first, time(), zone),
+            ends_at=datetime.combine(last + timedelta(days=1), time(), zone),
+            note=note,
+            clock=clock,
+        )
+    except REFUSALS as exc:
+        session.rollback()
+        named = type(exc)(exc.message, field=FORM_FIELD.get(exc.field or "", exc.field))
+        return schedule_page(request, user, session, clock, error=named, form="time-off", values=values)
     session.commit()
     return RedirectResponse("/me/schedule", status_code=303)
+
+
+def _pending_page(
+    request: Request,
+    user: User,
+    session: Session,
+    error: OpsDeskError | None = None,
+    request_id: int | None = None,
+    note: str = "",
+) -> Response:
+    return page(
+        request,
+        "schedule/pending.html",
+        user,
+        status_code=error_status(error),
+        pending=queries.requests_with_status(session, TimeOffStatus.PENDING),
+        decision_error=form_error(error, form="decision", values={"note": note}, request_id=request_id),
+    )
 
 
 @router.get("/workforce/time-off")
 def pending_page(request: Request, user: StaffPageUser, session: SessionDep) -> Response:
     permissions.require(user, permissions.ROUTING_MANAGE)
-    return page(
-        request,
-        "schedule/pending.html",
-        user,
-        pending=queries.requests_with_status(session, TimeOffStatus.PENDING),
-    )
+    return _pending_page(request, user, session)
 
 
 @router.post("/workforce/time-off/{request_id}")
 def post_decision(
+    request: Request,
     request_id: PathId,
     user: StaffFormUser,
     session: SessionDep,
@@ -134,8 +174,14 @@ def post_decision(
     decision: Annotated[Literal["approve", "reject"], Form()],
     note: Note = "",
 ) -> Response:
-    permissions.require(user, permissions.ROUTING_MANAGE)
-    row = queries.request_by_id(session, request_id)
-    decide_and_publish(session, request=row, approve=decision == "approve", lead=user, note=note, clock=clock)
+    permissions.require(user, permissions.ROUTING_MANAGE)  # anyone else gets the error page, not the list
+    row = queries.request_by_id(session, request_id)  # a request that does not exist: the error page
+    try:
+        decide_and_publish(
+            session, request=row, approve=decision == "approve", lead=user, note=note, clock=clock
+        )
+    except REFUSALS as exc:
+        session.rollback()
+        return _pending_page(request, user, session, exc, request_id, note)
     session.commit()
     return RedirectResponse("/workforce/time-off", status_code=303)

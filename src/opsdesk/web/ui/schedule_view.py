@@ -1,6 +1,6 @@
 """The agent's schedule page as every form on it renders it: published shifts and time off in the viewer's
-zone, shift swaps, the calendar feed, and a refused form's message beside what it refused (both
-``schedule_pages`` and ``swap_pages`` answer with it)."""
+zone, the time-off request form, shift swaps, the calendar feed, and a refused form's message beside what
+it refused (both ``schedule_pages`` and ``swap_pages`` answer with it)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,27 @@ class SwapRow:
 
 @dataclass(frozen=True)
 class FormError:
-    """A refused form: its message, the field at fault, and the shift or swap whose form it was."""
+    """A refused form: its message, the field at fault, which form (``swap`` or ``time-off``), the shift,
+    swap or time-off request whose form it was, and (time off) the values typed, to fill the form again."""
 
     message: str
     field: str | None
     shift_id: int | None = None
     swap_id: int | None = None
+    form: str = "swap"
+    request_id: int | None = None
+    values: dict[str, str] | None = None
+
+
+def form_error(
+    error: OpsDeskError | None, *, form: str = "swap", values: dict[str, str] | None = None, **ids: int | None
+) -> FormError | None:
+    return None if error is None else FormError(error.message, error.field, form=form, values=values, **ids)
+
+
+def error_status(error: OpsDeskError | None) -> int:
+    """The status a page answers a refused form with: the API's for that error (200 without one)."""
+    return 200 if error is None else STATUS_BY_ERROR.get(type(error), (400, ""))[0]
 
 
 def overlapping(shift: AgentShift, approved: list[TimeOffRequest]) -> TimeOffRequest | None:
@@ -84,21 +99,23 @@ def schedule_page(
     error: OpsDeskError | None = None,
     shift_id: int | None = None,
     swap_id: int | None = None,
+    form: str = "swap",
+    values: dict[str, str] | None = None,
 ) -> Response:
     """The page; with ``error``, answered with the error's status and its message shown beside the form
-    it refused (the offer of ``shift_id``, the row of ``swap_id``)."""
+    it refused (the offer of ``shift_id``, the row of ``swap_id``, or with ``form="time-off"`` the
+    time-off form, filled again with ``values``)."""
     zone = zones.viewer_zone(user, request.cookies.get(zones.ZONE_COOKIE)).zone
     today = clock.now().astimezone(zone).date()
     start = datetime.combine(today, time(), zone)
     requests = list(queries.requests_of(session, user, ends_after=start - timedelta(days=SHOWN_DAYS)))
     approved = [r for r in requests if r.status is TimeOffStatus.APPROVED]
     shifts = published_shifts(session, user.id, start, start + timedelta(days=SHOWN_DAYS))
-    shown_error = None if error is None else FormError(error.message, error.field, shift_id, swap_id)
     return page(
         request,
         "schedule/mine.html",
         user,
-        status_code=STATUS_BY_ERROR.get(type(error), (400, ""))[0] if error is not None else 200,
+        status_code=error_status(error),
         shifts=[ShiftRow(s, overlapping(s, approved)) for s in shifts],
         requests=requests,
         kinds=list(TimeOffKind),
@@ -106,6 +123,6 @@ def schedule_page(
         days=SHOWN_DAYS,
         feed_url=feed_url,
         has_feed=queries.has_feed_token(session, user),
-        swap_error=shown_error,
+        swap_error=form_error(error, form=form, values=values, shift_id=shift_id, swap_id=swap_id),
         **_swaps(session, user, clock, shifts),
     )
