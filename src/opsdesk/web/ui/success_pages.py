@@ -346,9 +346,25 @@ def retention_page(
     today = clock.now().date()
     last = end or today
     first = start or anniversary(last, -1) + timedelta(days=1)
-    if last < first:
-        raise ValidationFailed("the period ends before it starts", field="to")
-    queries.refuse_unfinished_period(last, today)
+    try:
+        if last < first:
+            raise ValidationFailed("the period ends before it starts", field="to")
+        queries.refuse_unfinished_period(last, today)
+    except ValidationFailed as refused:
+        # A period typed into the form comes back in the form with the reason beside its field, not
+        # as an error page that loses the form.
+        return page(
+            request,
+            "success/retention.html",
+            user,
+            status_code=422,
+            error=refused.message,
+            error_field=refused.field,
+            year_start=first,
+            today=last,
+            by=by,
+            by_choices=("segment", "csm", "cohort", "region"),
+        )
     movements, customers = queries.movements_frame(session), queries.customers_frame(session)
     year = retention.bridge(movements, customers, [(first, last)], None)
     groups = retention.bridge(movements, customers, [(first, last)], by)
