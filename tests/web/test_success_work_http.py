@@ -21,7 +21,7 @@ from opsdesk.success.playbooks.models import Task, TaskStatus
 from opsdesk.success.voice.models import Escalation, EscalationStatus, Severity
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
-from tests.web.signin_http import page_csrf, sign_in_http
+from tests.web.signin_http import page_csrf, sign_in_http, signed_in_client
 
 
 def _client(server: LiveServer, email: str) -> httpx.Client:
@@ -227,3 +227,40 @@ def test_the_escalations_api_ranks_by_arr_then_covered_lives(
         listed = api.get("/api/v1/escalations")
         assert listed.status_code == 200, listed.text
         assert [e["account_id"] for e in listed.json()] == [large.id, twin.id, small.id]
+
+
+def test_a_refused_task_email_comes_back_in_its_form_and_says_when_mail_is_off(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    """A walk of the demo (no OPSDESK_SMTP_URL) found an approved email "Queued for sending" for ever
+    with nothing saying why, and a mistyped address answered by a bare error page that lost the
+    edited email."""
+    people = _people(db, clock)
+    acme = success.create_account(db, name="Acme", covered_lives=10, owner=people["cleo"], clock=clock)
+    task = playbooks.create_task(db, account=acme, title="Write", due_on=date(2026, 3, 9), clock=clock)
+    playbooks.update_task(db, task=task, clock=clock, email_subject="Hello", email_body="Hi")
+    task.email_to = "hana@acme.test"
+    db.commit()
+    with signed_in_client(live_server, "cleo@cs.test") as cleo:
+        form = cleo.get(f"/tasks/{task.id}")
+        assert 'data-testid="mail-not-configured"' in form.text  # said before approving
+        typed = {"email_to": "hana-at-acme", "email_subject": "Edited subject", "email_body": "Edited"}
+        refused = cleo.post(
+            f"/tasks/{task.id}/email", data={**typed, "csrf_token": page_csrf(cleo, f"/tasks/{task.id}")}
+        )
+        assert refused.status_code == 422
+        assert re.search(r'data-testid="error-email_to">[^<]*hana-at-acme', refused.text)
+        assert 'value="Edited subject"' in refused.text and ">Edited</textarea>" in refused.text
+        db.expire_all()
+        assert db.get_one(Task, task.id).emails == [] and db.get_one(Task, task.id).email_subject == "Hello"
+        sent = cleo.post(
+            f"/tasks/{task.id}/email",
+            data={**typed, "email_to": "hana@acme.test", "csrf_token": page_csrf(cleo, f"/tasks/{task.id}")},
+        )
+        assert sent.status_code == 303
+        after = cleo.get(f"/tasks/{task.id}")
+        assert "Queued for sending" in after.text and "OPSDESK_SMTP_URL" in after.text
+    db.expire_all()
+    assert [(e.to, e.subject) for e in db.get_one(Task, task.id).emails] == [
+        ("hana@acme.test", "Edited subject")
+    ]
