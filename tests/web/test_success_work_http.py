@@ -264,3 +264,26 @@ def test_a_refused_task_email_comes_back_in_its_form_and_says_when_mail_is_off(
     assert [(e.to, e.subject) for e in db.get_one(Task, task.id).emails] == [
         ("hana@acme.test", "Edited subject")
     ]
+
+
+def test_the_feedback_page_links_the_csv_sent_to_product(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    """The feedback page had no way to the export README promises product: a signed-in CS lead follows
+    the page's link and gets the CSV with the ARR behind each request, as the page ranks it."""
+    from opsdesk.success.voice import actions as voice
+
+    people = _people(db, clock)
+    acme = _paying(db, clock, "Acme", people["cleo"], lives=500, arr=120_000)
+    ask = voice.create_request(db, title="SFTP eligibility files", product_area_name="Files", clock=clock)
+    voice.add_ask(db, request=ask, account=acme, clock=clock)
+    db.commit()
+    with signed_in_client(live_server, "lee@cs.test") as lee:
+        page = lee.get("/feedback")
+        link = re.search(r'href="([^"]+)"[^>]*data-testid="feedback-export"', page.text)
+        assert link is not None and "$120,000" in page.text
+        csv = lee.get(link.group(1).replace("&amp;", "&"))
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        rows = csv.text.splitlines()
+        assert rows[0].startswith("rank,request_id,title")
+        assert rows[1].split(",")[2:] == ["SFTP eligibility files", "Files", "new", "1", "12000000", "500"]
