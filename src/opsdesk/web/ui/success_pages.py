@@ -235,6 +235,7 @@ EVENT_TEXT = {
     "subscription_amended": "Contract amended",
     "handoff_completed": "Hand-off completed",
     "phase_owner_changed": "Phase owner changed",
+    "opportunity_won_contract_updated": "Deal won, contract updated",
 }
 
 
@@ -263,8 +264,15 @@ def _event_detail(type_: str, data: dict[str, Any]) -> str:
     prefix = ""
     if "to" in shown:  # any status-like change: health bands, task and escalation states
         prefix = f"{shown.pop('from', 'none')} → {shown.pop('to')}"
-    rest = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items())
+    rest = ", ".join(_detail_part(k, v) for k, v in shown.items())
     return f"{prefix} ({rest})" if prefix and rest else prefix or rest
+
+
+def _detail_part(key: str, value: Any) -> str:
+    """``amount_cents: 1630000`` reads as ``amount: $16,300``: the timeline shows money as the pages do."""
+    if key.endswith("_cents") and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{key.removesuffix('_cents').replace('_', ' ')}: {dollars(value)}"
+    return f"{key.replace('_', ' ')}: {value}"
 
 
 def _movement_detail(move: ArrMovement) -> str:
