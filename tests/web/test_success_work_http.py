@@ -15,7 +15,7 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role, User
 from opsdesk.success import actions as success
 from opsdesk.success import contracts
-from opsdesk.success.models import Account, PriceModel
+from opsdesk.success.models import Account, PriceModel, Stage
 from opsdesk.success.playbooks import actions as playbooks
 from opsdesk.success.playbooks.models import Task, TaskStatus
 from opsdesk.success.voice.models import Escalation, EscalationStatus, Severity
@@ -130,6 +130,13 @@ def test_customers_list_pages_sorts_and_defaults_to_the_csms_book(
         assert answer.status_code == 400 and next(iter(bad)) in answer.text
     lee = _client(live_server, "lee@cs.test")
     assert "Otto 00" in lee.get("/customers", params={"sort": "lives", "order": "asc"}).text
+    # The list counts churned customers too, the CSM books above it only active ones: the demo showed
+    # "63 customers" under a book of 60. The total says how many of the listed have churned.
+    gone = db.scalars(select(Account).where(Account.name == "Cleo 00")).one()
+    success.change_stage(db, account=gone, to=Stage.CHURNED, on=clock.now().date(), clock=clock)
+    db.commit()
+    total = re.search(r'data-testid="accounts-total">([^<]+)<', cleo.get("/customers").text)
+    assert total is not None and total.group(1).startswith("12 customers (1 churned: ")
 
 
 def test_escalations_ranked_by_arr_and_lives_opened_and_resolved(

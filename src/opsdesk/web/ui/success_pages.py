@@ -184,6 +184,7 @@ def portfolio(
         stages=[s.value for s in Stage],
         filters=filters,
         total_arr=sum(r.arr_cents for r in shown),
+        total_churned=sum(1 for r in shown if r.account.stage is Stage.CHURNED),
         total_lives=sum(r.account.covered_lives for r in shown),
     )
 
