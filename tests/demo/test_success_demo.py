@@ -269,3 +269,24 @@ def test_the_demo_has_a_customer_who_can_sign_in_to_the_portal(loaded: dict[str,
     assert customer.role is Role.REQUESTER and customer.organisation_id is not None
     assert customer.password_hash and verify_password(customer.password_hash, DEMO_PASSWORD)
     assert db.scalars(select(Identity.value).where(Identity.user_id == customer.id)).first() == DEMO_REQUESTER
+
+
+def test_every_account_is_in_the_segment_its_rules_give(loaded: dict[str, int], db: Session) -> None:
+    """A walk of the demo: saving a segment rule unchanged moved five parents (Large -> Enterprise ...),
+    since the demo segmented parents on their own lives, not their family's as the rules do."""
+    from opsdesk.success.segmenting import family_lives
+    from opsdesk.success.segments import SegmentRules, matching_segment
+
+    rules = [SegmentRules(s.name, s.priority, s.rules) for s in queries.segments(db)]
+    accounts = db.scalars(select(Account)).all()
+    parents = [a for a in accounts if a.children]
+    assert parents and any(family_lives(a) != a.covered_lives for a in parents)
+    wrong = [
+        (a.name, a.segment.name if a.segment else None)
+        for a in accounts
+        if (a.segment.name if a.segment else None)
+        != matching_segment(
+            rules, {"covered_lives": family_lives(a), "industry": a.industry, "region": a.region}
+        )
+    ]
+    assert wrong == []

@@ -115,3 +115,22 @@ def test_the_chain_is_shown_and_a_changed_scenario_is_compared_with_its_source(
     page.fill("input[name='hiring.attrition_monthly']", "abc")
     page.click("[data-testid=recompute]")
     assert "hiring.attrition_monthly" in page.content()
+
+
+def test_compare_with_nothing_ticked_says_so_on_the_list(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    """The walk of the demo: "Compare the ticked scenarios" with no box ticked answered a bare "Check the
+    address: ids: ids is required" page. It now comes back to the list with what to do."""
+    from tests.web.signin_http import signed_in_client
+
+    make_user(db, clock, Role.SUPPORT_LEAD, email="lead@wfm.test")
+    db.commit()
+    with signed_in_client(live_server, "lead@wfm.test") as lead:
+        answer = lead.get("/planner/scenarios/compare")  # what the form sends with no box ticked
+        assert answer.status_code == 422
+        assert "Planning scenarios" in answer.text
+        assert 'data-testid="compare-error"' in answer.text and "tick the scenarios" in answer.text
+        assert lead.get("/planner/scenarios/compare", params=[("ids", 0)]).status_code == 400
+        assert lead.get("/planner/scenarios").status_code == 200
+        assert 'data-testid="compare-error"' not in lead.get("/planner/scenarios").text

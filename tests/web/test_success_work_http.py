@@ -15,13 +15,13 @@ from opsdesk.core.clock import FixedClock
 from opsdesk.core.models import Role, User
 from opsdesk.success import actions as success
 from opsdesk.success import contracts
-from opsdesk.success.models import Account, PriceModel
+from opsdesk.success.models import Account, PriceModel, Stage
 from opsdesk.success.playbooks import actions as playbooks
 from opsdesk.success.playbooks.models import Task, TaskStatus
 from opsdesk.success.voice.models import Escalation, EscalationStatus, Severity
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
-from tests.web.signin_http import page_csrf, sign_in_http
+from tests.web.signin_http import page_csrf, sign_in_http, signed_in_client
 
 
 def _client(server: LiveServer, email: str) -> httpx.Client:
@@ -130,6 +130,13 @@ def test_customers_list_pages_sorts_and_defaults_to_the_csms_book(
         assert answer.status_code == 400 and next(iter(bad)) in answer.text
     lee = _client(live_server, "lee@cs.test")
     assert "Otto 00" in lee.get("/customers", params={"sort": "lives", "order": "asc"}).text
+    # The list counts churned customers too, the CSM books above it only active ones: the demo showed
+    # "63 customers" under a book of 60. The total says how many of the listed have churned.
+    gone = db.scalars(select(Account).where(Account.name == "Cleo 00")).one()
+    success.change_stage(db, account=gone, to=Stage.CHURNED, on=clock.now().date(), clock=clock)
+    db.commit()
+    total = re.search(r'data-testid="accounts-total">([^<]+)<', cleo.get("/customers").text)
+    assert total is not None and total.group(1).startswith("12 customers (1 churned: ")
 
 
 def test_escalations_ranked_by_arr_and_lives_opened_and_resolved(
@@ -227,3 +234,63 @@ def test_the_escalations_api_ranks_by_arr_then_covered_lives(
         listed = api.get("/api/v1/escalations")
         assert listed.status_code == 200, listed.text
         assert [e["account_id"] for e in listed.json()] == [large.id, twin.id, small.id]
+
+
+def test_a_refused_task_email_comes_back_in_its_form_and_says_when_mail_is_off(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    """A walk of the demo (no OPSDESK_SMTP_URL) found an approved email "Queued for sending" for ever
+    with nothing saying why, and a mistyped address answered by a bare error page that lost the
+    edited email."""
+    people = _people(db, clock)
+    acme = success.create_account(db, name="Acme", covered_lives=10, owner=people["cleo"], clock=clock)
+    task = playbooks.create_task(db, account=acme, title="Write", due_on=date(2026, 3, 9), clock=clock)
+    playbooks.update_task(db, task=task, clock=clock, email_subject="Hello", email_body="Hi")
+    task.email_to = "hana@acme.test"
+    db.commit()
+    with signed_in_client(live_server, "cleo@cs.test") as cleo:
+        form = cleo.get(f"/tasks/{task.id}")
+        assert 'data-testid="mail-not-configured"' in form.text  # said before approving
+        typed = {"email_to": "hana-at-acme", "email_subject": "Edited subject", "email_body": "Edited"}
+        refused = cleo.post(
+            f"/tasks/{task.id}/email", data={**typed, "csrf_token": page_csrf(cleo, f"/tasks/{task.id}")}
+        )
+        assert refused.status_code == 422
+        assert re.search(r'data-testid="error-email_to">[^<]*hana-at-acme', refused.text)
+        assert 'value="Edited subject"' in refused.text and ">Edited</textarea>" in refused.text
+        db.expire_all()
+        assert db.get_one(Task, task.id).emails == [] and db.get_one(Task, task.id).email_subject == "Hello"
+        sent = cleo.post(
+            f"/tasks/{task.id}/email",
+            data={**typed, "email_to": "hana@acme.test", "csrf_token": page_csrf(cleo, f"/tasks/{task.id}")},
+        )
+        assert sent.status_code == 303
+        after = cleo.get(f"/tasks/{task.id}")
+        assert "Queued for sending" in after.text and "OPSDESK_SMTP_URL" in after.text
+    db.expire_all()
+    assert [(e.to, e.subject) for e in db.get_one(Task, task.id).emails] == [
+        ("hana@acme.test", "Edited subject")
+    ]
+
+
+def test_the_feedback_page_links_the_csv_sent_to_product(
+    live_server: LiveServer, db: Session, clock: FixedClock
+) -> None:
+    """The feedback page had no way to the export README promises product: a signed-in CS lead follows
+    the page's link and gets the CSV with the ARR behind each request, as the page ranks it."""
+    from opsdesk.success.voice import actions as voice
+
+    people = _people(db, clock)
+    acme = _paying(db, clock, "Acme", people["cleo"], lives=500, arr=120_000)
+    ask = voice.create_request(db, title="SFTP eligibility files", product_area_name="Files", clock=clock)
+    voice.add_ask(db, request=ask, account=acme, clock=clock)
+    db.commit()
+    with signed_in_client(live_server, "lee@cs.test") as lee:
+        page = lee.get("/feedback")
+        link = re.search(r'href="([^"]+)"[^>]*data-testid="feedback-export"', page.text)
+        assert link is not None and "$120,000" in page.text
+        csv = lee.get(link.group(1).replace("&amp;", "&"))
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        rows = csv.text.splitlines()
+        assert rows[0].startswith("rank,request_id,title")
+        assert rows[1].split(",")[2:] == ["SFTP eligibility files", "Files", "new", "1", "12000000", "500"]

@@ -523,6 +523,7 @@ def create_success_book(
         usage_rows += _utilisation(rng, plan, account_id, today)
     step(1)
 
+    _segment_families(account_rows, rules, segment_ids)
     bulk_insert(session, Account, account_rows)
     bulk_insert(session, Contact, contact_rows)
     bulk_insert(session, Subscription, term_rows)
@@ -559,3 +560,21 @@ def create_success_book(
         **surveyed,
         **worked,
     }
+
+
+def _segment_families(
+    rows: list[dict[str, Any]], rules: list[SegmentRules], segment_ids: dict[str, int]
+) -> None:
+    """A parent is segmented on its family's covered lives, as ``segmenting.resegment`` does: segmented
+    on its own lives, the demo's parents moved segment at the first unrelated save of any segment rule."""
+    family = {row["id"]: row["covered_lives"] for row in rows}
+    for row in sorted(rows, key=lambda r: r["id"], reverse=True):  # a child comes after its parent
+        if row["parent_id"] is not None:
+            family[row["parent_id"]] += family[row["id"]]
+    for row in rows:
+        if family[row["id"]] != row["covered_lives"]:
+            name = matching_segment(
+                rules,
+                {"covered_lives": family[row["id"]], "industry": row["industry"], "region": row["region"]},
+            )
+            row["segment_id"] = segment_ids.get(name) if name else None

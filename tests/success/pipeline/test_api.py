@@ -13,6 +13,7 @@ from opsdesk.success import contracts
 from opsdesk.success.models import PriceModel
 from tests.conftest import LiveServer
 from tests.factories import make_token, make_user
+from tests.web.signin_http import signed_in_client
 
 
 def test_opportunities_forecast_accuracy_renewals_and_portfolio(
@@ -60,6 +61,10 @@ def test_opportunities_forecast_accuracy_renewals_and_portfolio(
     assert won.status_code == 200 and won.json()["closed_on"] == "2026-02-15"
     # the win amended the running term: ARR is 2,490,000 from 15 February
     assert won.json()["won_subscription_id"] is not None
+    with signed_in_client(live_server, "csm@example.com") as pages:  # the timeline shows dollars
+        timeline = pages.get(f"/customers/{account.id}").text
+        assert "Deal won, contract updated" in timeline and "amount: $900" in timeline
+        assert "amount cents" not in timeline
     clock.set(clock.now() + timedelta(days=15))  # 2 March
 
     accuracy = api.get("/api/v1/pipeline/accuracy", params={"from": "2026-02-01", "to": "2026-02-28"})

@@ -10,11 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import Field
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from opsdesk.core import permissions
 from opsdesk.core.bounds import MAX_ID
 from opsdesk.core.errors import ValidationFailed
+from opsdesk.core.models import User
 from opsdesk.web.api.params import PathId
 from opsdesk.web.deps import ClockDep, SessionDep
 from opsdesk.web.ui.auth import FormUser, PageUser
@@ -34,12 +36,18 @@ WEEKEND = ("sat", "sun")
 @router.get("/planner/scenarios")
 def scenario_list(request: Request, user: PageUser, session: SessionDep) -> Response:
     permissions.require(user, permissions.WORKFORCE_READ)
+    return _list_page(request, user, session)
+
+
+def _list_page(request: Request, user: User, session: Session, error: str = "") -> Response:
     return page(
         request,
         "planner/scenarios.html",
         user,
+        status_code=422 if error else 200,
         scenarios=queries.list_scenarios(session),
         can_write=permissions.has(user, permissions.WORKFORCE_WRITE),
+        compare_error=error,
     )
 
 
@@ -65,13 +73,13 @@ def scenario_compare(
     request: Request,
     user: PageUser,
     session: SessionDep,
-    ids: Annotated[
-        list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(min_length=1, max_length=MAX_COMPARED)
-    ],
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Query(max_length=MAX_COMPARED)] = [],  # noqa: B006
 ) -> Response:
     from opsdesk.workforce.chain.compare import compare, compare_queues
 
     permissions.require(user, permissions.WORKFORCE_READ)
+    if not ids:  # "Compare" with nothing ticked: say so beside the list, not as a bad address
+        return _list_page(request, user, session, "tick the scenarios to compare (up to six), then Compare")
     chosen = [queries.scenario_by_id(session, i) for i in ids]
     table = compare([(s.id, s.name, s.summary) for s in chosen])
     hires = {f"#{s.id} {s.name}": [float(h) for h in s.summary["hires"]] for s in chosen}

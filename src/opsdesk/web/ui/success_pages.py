@@ -184,6 +184,7 @@ def portfolio(
         stages=[s.value for s in Stage],
         filters=filters,
         total_arr=sum(r.arr_cents for r in shown),
+        total_churned=sum(1 for r in shown if r.account.stage is Stage.CHURNED),
         total_lives=sum(r.account.covered_lives for r in shown),
     )
 
@@ -235,6 +236,7 @@ EVENT_TEXT = {
     "subscription_amended": "Contract amended",
     "handoff_completed": "Hand-off completed",
     "phase_owner_changed": "Phase owner changed",
+    "opportunity_won_contract_updated": "Deal won, contract updated",
 }
 
 
@@ -263,8 +265,15 @@ def _event_detail(type_: str, data: dict[str, Any]) -> str:
     prefix = ""
     if "to" in shown:  # any status-like change: health bands, task and escalation states
         prefix = f"{shown.pop('from', 'none')} → {shown.pop('to')}"
-    rest = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in shown.items())
+    rest = ", ".join(_detail_part(k, v) for k, v in shown.items())
     return f"{prefix} ({rest})" if prefix and rest else prefix or rest
+
+
+def _detail_part(key: str, value: Any) -> str:
+    """``amount_cents: 1630000`` reads as ``amount: $16,300``: the timeline shows money as the pages do."""
+    if key.endswith("_cents") and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{key.removesuffix('_cents').replace('_', ' ')}: {dollars(value)}"
+    return f"{key.replace('_', ' ')}: {value}"
 
 
 def _movement_detail(move: ArrMovement) -> str:
@@ -346,9 +355,25 @@ def retention_page(
     today = clock.now().date()
     last = end or today
     first = start or anniversary(last, -1) + timedelta(days=1)
-    if last < first:
-        raise ValidationFailed("the period ends before it starts", field="to")
-    queries.refuse_unfinished_period(last, today)
+    try:
+        if last < first:
+            raise ValidationFailed("the period ends before it starts", field="to")
+        queries.refuse_unfinished_period(last, today)
+    except ValidationFailed as refused:
+        # A period typed into the form comes back in the form with the reason beside its field, not
+        # as an error page that loses the form.
+        return page(
+            request,
+            "success/retention.html",
+            user,
+            status_code=422,
+            error=refused.message,
+            error_field=refused.field,
+            year_start=first,
+            today=last,
+            by=by,
+            by_choices=("segment", "csm", "cohort", "region"),
+        )
     movements, customers = queries.movements_frame(session), queries.customers_frame(session)
     year = retention.bridge(movements, customers, [(first, last)], None)
     groups = retention.bridge(movements, customers, [(first, last)], by)

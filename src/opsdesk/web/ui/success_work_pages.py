@@ -23,7 +23,7 @@ from opsdesk.success.playbooks import queries as playbook_queries
 from opsdesk.success.playbooks.emails import live_email, queue_email
 from opsdesk.success.playbooks.models import Playbook, Task, TaskStatus
 from opsdesk.web.api.params import FormBlankOrId, FormLine, FormText, PathId
-from opsdesk.web.deps import ClockDep, SessionDep
+from opsdesk.web.deps import ClockDep, SessionDep, SettingsDep
 from opsdesk.web.ui import zones
 from opsdesk.web.ui.auth import FormUser, PageUser
 from opsdesk.web.ui.render import page
@@ -99,21 +99,44 @@ def overdue_tasks(request: Request, user: PageUser, session: SessionDep, clock: 
     )
 
 
-@router.get("/tasks/{task_id}")
-def task_page(
-    task_id: PathId, request: Request, user: PageUser, session: SessionDep, clock: ClockDep
+def _task_view(
+    request: Request,
+    user: User,
+    row: Task,
+    clock: ClockDep,
+    settings: SettingsDep,
+    *,
+    refused: ValidationFailed | None = None,
+    typed: dict[str, str] | None = None,
 ) -> Response:
-    permissions.require(user, permissions.SUCCESS_READ)
-    row = _task(session, user, task_id)
+    """The task page; a refused email comes back in its form as typed, the reason beside its field."""
     return page(
         request,
         "success/task.html",
         user,
+        status_code=422 if refused else 200,
         task=row,
         email=live_email(row),
         may_work=access.may_work_task(user, row),
         today=viewer_today(request, user, clock),
+        mail_configured=bool(settings.smtp_url),
+        error=refused.message if refused else "",
+        error_field=refused.field if refused else "",
+        typed=typed or {},
     )
+
+
+@router.get("/tasks/{task_id}")
+def task_page(
+    task_id: PathId,
+    request: Request,
+    user: PageUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    permissions.require(user, permissions.SUCCESS_READ)
+    return _task_view(request, user, _task(session, user, task_id), clock, settings)
 
 
 @router.post("/tasks/{task_id}/complete")
@@ -131,26 +154,28 @@ def complete_task(
 @router.post("/tasks/{task_id}/email")
 def send_task_email(
     task_id: PathId,
+    request: Request,
     user: FormUser,
     session: SessionDep,
     clock: ClockDep,
-    email_to: FormLine,
-    email_subject: FormLine,
-    email_body: FormText,
+    settings: SettingsDep,
+    email_to: FormLine = "",
+    email_subject: FormLine = "",
+    email_body: FormText = "",
 ) -> Response:
     """Approve (and so send) the task's email as edited on the page."""
     permissions.require(user, permissions.SUCCESS_WRITE)
     row = _task(session, user, task_id)
     access.require_work_task(user, row)
-    queue_email(
-        session,
-        task=row,
-        clock=clock,
-        actor=user,
-        to=email_to,
-        subject=email_subject,
-        body=email_body.replace("\r\n", "\n"),
-    )
+    body = email_body.replace("\r\n", "\n")
+    try:
+        queue_email(session, task=row, clock=clock, actor=user, to=email_to, subject=email_subject, body=body)
+    except ValidationFailed as refused:
+        session.rollback()
+        typed = {"email_to": email_to, "email_subject": email_subject, "email_body": body}
+        return _task_view(
+            request, user, _task(session, user, task_id), clock, settings, refused=refused, typed=typed
+        )
     session.commit()
     return RedirectResponse(f"/tasks/{row.id}", status_code=303)
 
