@@ -21,10 +21,12 @@ def test_a_changed_assumption_recomputes_everything_downstream_and_is_stored(
     add_history(db, clock.now())
     lead_token = make_token(db, clock, make_user(db, clock, Role.SUPPORT_LEAD))
     agent_token = make_token(db, clock, make_user(db, clock, Role.AGENT))
+    analyst_token = make_token(db, clock, make_user(db, clock, Role.ANALYST))
     db.commit()
     lead = live_server.client(lead_token)
     agent = live_server.client(agent_token)
-    lead.timeout = agent.timeout = 60
+    analyst = live_server.client(analyst_token)
+    lead.timeout = agent.timeout = analyst.timeout = 60
     assumptions = small_assumptions(clock.now(), chicago=16, manila=11)
 
     assert (
@@ -70,7 +72,7 @@ def test_a_changed_assumption_recomputes_everything_downstream_and_is_stored(
     )
     assert copy_["summary"]["lives"][-1] > after["lives"][-1]
 
-    compared = agent.get(
+    compared = analyst.get(
         "/api/v1/workforce/scenarios/compare", params=[("ids", base["id"]), ("ids", copy_["id"])]
     )
     assert compared.status_code == 200, compared.text
@@ -80,7 +82,8 @@ def test_a_changed_assumption_recomputes_everything_downstream_and_is_stored(
     assert [row["values"] for row in hires["rows"]] == [
         [a, b] for a, b in zip(after["hires"], copy_["summary"]["hires"], strict=True)
     ]
-    listed = agent.get("/api/v1/workforce/scenarios").json()
+    assert agent.get("/api/v1/workforce/scenarios").status_code == 403  # salary cost is for planners
+    listed = analyst.get("/api/v1/workforce/scenarios").json()
     assert [s["id"] for s in listed] == [copy_["id"], base["id"]]
 
     bad = lead.patch(
@@ -92,7 +95,7 @@ def test_a_changed_assumption_recomputes_everything_downstream_and_is_stored(
         json={"changes": {"channels": {"phone": {"aht_seconds": -1}}}},
     )
     assert bad.status_code == 422 and "aht_seconds" in bad.json()["error"]["field"]
-    assert agent.get("/api/v1/workforce/scenarios/compare", params=[("ids", 0)]).status_code == 422
-    assert agent.get(f"/api/v1/workforce/scenarios/{copy_['id'] + 1}").status_code == 404
+    assert analyst.get("/api/v1/workforce/scenarios/compare", params=[("ids", 0)]).status_code == 422
+    assert analyst.get(f"/api/v1/workforce/scenarios/{copy_['id'] + 1}").status_code == 404
     with session_factory() as fresh:  # the refused changes left the stored scenario as it was
         assert fresh.get(PlanScenario, base["id"]).summary == after  # type: ignore[union-attr]

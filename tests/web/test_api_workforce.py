@@ -13,7 +13,7 @@ from tests.factories import make_token, make_user
 from tests.workforce.test_planning import add_desk_history, quick_config
 
 
-def test_plans_are_read_by_staff_and_built_by_leads(
+def test_plans_are_read_by_planners_and_built_by_leads(
     live_server: LiveServer, db: Session, clock: FixedClock
 ) -> None:
     add_desk_history(db, clock.now())
@@ -24,9 +24,14 @@ def test_plans_are_read_by_staff_and_built_by_leads(
     db.commit()
     agent = live_server.client(tokens[Role.AGENT])
     lead = live_server.client(tokens[Role.SUPPORT_LEAD])
-    lead.timeout = agent.timeout = 60
+    analyst = live_server.client(tokens[Role.ANALYST])
+    lead.timeout = agent.timeout = analyst.timeout = 60
+    # Plans carry the hiring plan and its salary cost: agents work to their own schedule (/me/schedule)
+    # and do not read the capacity plan.
+    assert agent.get("/api/v1/workforce/plans/latest").status_code == 403
+    assert agent.get("/api/v1/workforce/scenarios").status_code == 403
 
-    missing = agent.get("/api/v1/workforce/plans/latest")
+    missing = analyst.get("/api/v1/workforce/plans/latest")
     assert missing.status_code == 404 and missing.json()["error"]["message"] == "no plan has been built yet"
 
     config = quick_config(clock.now())
@@ -43,11 +48,11 @@ def test_plans_are_read_by_staff_and_built_by_leads(
     assert set(plan["forecast"]) == {"phone", "chat", "email", "social"}
     assert plan["schedule"]["totals"]["covered_pct"] >= 90 and plan["summary"]["hires"] > 0
 
-    latest = agent.get("/api/v1/workforce/plans/latest")
+    latest = analyst.get("/api/v1/workforce/plans/latest")
     assert latest.status_code == 200 and latest.json() == plan
-    assert agent.get(f"/api/v1/workforce/plans/{plan['id']}").json()["id"] == plan["id"]
-    assert agent.get(f"/api/v1/workforce/plans/{plan['id'] + 1}").status_code == 404
-    assert agent.get("/api/v1/workforce/plans/0").status_code == 422
+    assert analyst.get(f"/api/v1/workforce/plans/{plan['id']}").json()["id"] == plan["id"]
+    assert analyst.get(f"/api/v1/workforce/plans/{plan['id'] + 1}").status_code == 404
+    assert analyst.get("/api/v1/workforce/plans/0").status_code == 422
 
     # Without a config, a build reuses the latest run's.
     clock.advance(timedelta(hours=1))
@@ -56,7 +61,7 @@ def test_plans_are_read_by_staff_and_built_by_leads(
     again = admin.post("/api/v1/workforce/plans", json={})
     assert again.status_code == 201 and again.json()["id"] == plan["id"] + 1
     assert again.json()["config"] == config
-    assert agent.get("/api/v1/workforce/plans/latest").json()["id"] == plan["id"] + 1
+    assert analyst.get("/api/v1/workforce/plans/latest").json()["id"] == plan["id"] + 1
 
     # Roles without workforce.read, and nobody at all, are kept out.
     assert live_server.client(tokens[Role.CSM]).get("/api/v1/workforce/plans/latest").status_code == 403

@@ -26,13 +26,14 @@ def test_planner_shows_the_stored_plan_as_charts_and_a_lead_builds_a_new_one(
 ) -> None:
     add_desk_history(db, clock.now())
     lead = make_user(db, clock, Role.SUPPORT_LEAD, email="lead@desk.test")
+    make_user(db, clock, Role.ANALYST, email="analyst@desk.test")
     make_user(db, clock, Role.AGENT, email="agent@desk.test")
     make_user(db, clock, Role.CSM, email="csm@desk.test")
     run = build_plan(db, config=quick_config(clock.now()), clock=clock, created_by=lead)
     db.commit()
     totals = run.schedule["totals"]
 
-    page = sign_in(browser.new_page(), live_server, "agent@desk.test")
+    page = sign_in(browser.new_page(), live_server, "analyst@desk.test")
     page.click("header a:text('Planner')")
     page.wait_for_url(live_server.url + "/planner")
     assert page.locator("h1").inner_text() == f"Workforce plan #{run.id}"
@@ -63,17 +64,20 @@ def test_planner_shows_the_stored_plan_as_charts_and_a_lead_builds_a_new_one(
     assert page.locator("#hiring ~ div svg.chart rect title").count() > 0
     assert page.get_by_test_id("hiring-table").locator("tbody tr").count() == len(run.hiring["rows"])
     assert page.locator("svg.chart").count() >= 4 + 1 + 6 + 2
-    # An agent may read the plan but not build one: no button, and a forged post is refused.
+    # An analyst may read the plan but not build one: no button, and a forged post is refused.
     assert page.get_by_test_id("build").count() == 0
     token = page.locator("header input[name=csrf_token]").get_attribute("value")
     refused = page.request.post(live_server.url + "/planner/build", form={"csrf_token": token})
     assert refused.status == 403
     page.close()
 
-    page = sign_in(browser.new_page(), live_server, "csm@desk.test")
-    assert page.locator("header a:text('Planner')").count() == 0
-    assert page.goto(live_server.url + "/planner").status == 403
-    page.close()
+    # Neither a CSM nor an agent reads the capacity plan and its hiring cost.
+    for email in ("csm@desk.test", "agent@desk.test"):
+        page = sign_in(browser.new_page(), live_server, email)
+        assert page.locator("header a:text('Planner')").count() == 0
+        assert page.goto(live_server.url + "/planner").status == 403
+        assert page.goto(live_server.url + "/planner/scenarios").status == 403
+        page.close()
 
     page = sign_in(browser.new_page(), live_server, "lead@desk.test")
     page.goto(live_server.url + "/planner")

@@ -33,7 +33,7 @@ def test_the_chain_is_shown_and_a_changed_scenario_is_compared_with_its_source(
     add_book(db, clock.now())
     add_history(db, clock.now())
     lead = make_user(db, clock, Role.SUPPORT_LEAD, email="lead@desk.test")
-    make_user(db, clock, Role.AGENT, email="agent@desk.test")
+    make_user(db, clock, Role.ANALYST, email="analyst@desk.test")
     base = create_scenario(
         db,
         name="Base",
@@ -45,20 +45,20 @@ def test_the_chain_is_shown_and_a_changed_scenario_is_compared_with_its_source(
     base_id, base_summary = base.id, dict(base.summary)
     reasons = [row["reason"] for row in base.chain["hiring"]["rows"]]
 
-    agent = sign_in(browser.new_page(), live_server, "agent@desk.test")
-    agent.goto(f"{live_server.url}/planner")
-    agent.click("[data-testid=scenarios-link]")
-    agent.click(f"[data-testid=scenario-{base_id}] a")
-    assert agent.locator("h1").inner_text() == f"Scenario #{base_id} Base"
+    reader = sign_in(browser.new_page(), live_server, "analyst@desk.test")
+    reader.goto(f"{live_server.url}/planner")
+    reader.click("[data-testid=scenarios-link]")
+    reader.click(f"[data-testid=scenario-{base_id}] a")
+    assert reader.locator("h1").inner_text() == f"Scenario #{base_id} Base"
     for step in STEPS:
-        assert agent.get_by_test_id(f"step-{step}").is_visible()
-    assert agent.get_by_test_id("start-lives").inner_text() == "12,000"
-    assert "renews with probability 0.85" in agent.get_by_test_id("step-growth").inner_text()
-    assert agent.get_by_test_id("step-requirement").locator("svg.chart").count() == 1
-    assert agent.get_by_test_id("scenario-hires").inner_text() == str(base_summary["total_hires"])
-    shown = agent.get_by_test_id("hiring-rows").locator("td.reason").all_inner_texts()
+        assert reader.get_by_test_id(f"step-{step}").is_visible()
+    assert reader.get_by_test_id("start-lives").inner_text() == "12,000"
+    assert "renews with probability 0.85" in reader.get_by_test_id("step-growth").inner_text()
+    assert reader.get_by_test_id("step-requirement").locator("svg.chart").count() == 1
+    assert reader.get_by_test_id("scenario-hires").inner_text() == str(base_summary["total_hires"])
+    shown = reader.get_by_test_id("hiring-rows").locator("td.reason").all_inner_texts()
     assert shown == reasons and any(reason.startswith("no hire: by ") for reason in shown)
-    assert agent.get_by_test_id("assumptions-form").count() == 0  # agents read, leads change
+    assert reader.get_by_test_id("assumptions-form").count() == 0  # analysts read, leads change
 
     page = sign_in(browser.new_page(), live_server, "lead@desk.test")
     page.goto(f"{live_server.url}/planner/scenarios/{base_id}")

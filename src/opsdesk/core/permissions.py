@@ -72,7 +72,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         | _READ_ALL
         | {QA_REVIEW, QA_MANAGE, WORKFORCE_WRITE, USER_MERGE, TICKET_BREAK_GLASS, ROUTING_MANAGE}
     ),
-    Role.AGENT: frozenset(_AGENT_WORK | {WORKFORCE_READ}),
+    # Agents work to their own schedule (/me/schedule); the capacity plan, scenarios and hiring plan with
+    # their salary cost are for those who plan.
+    Role.AGENT: frozenset(_AGENT_WORK),
     Role.QA_REVIEWER: frozenset({TICKET_READ, USER_READ, QA_REVIEW, INSIGHTS_READ}),
     # A QA lead runs the reviewers' work (rubrics, disputes, calibration) and works no tickets.
     Role.QA_LEAD: frozenset({TICKET_READ, USER_READ, QA_REVIEW, QA_MANAGE, INSIGHTS_READ}),
