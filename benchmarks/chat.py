@@ -209,13 +209,16 @@ def opsdesk_pairs(base: str, bearer: str, chats: list[tuple[int, str]]) -> Any:
     async def open_pair(n: int) -> tuple[ClientConnection, ClientConnection]:
         conversation_id, token = chats[n]
         # Each socket says hello as soon as it is open: the server closes one that is silent for 15 s.
-        visitor = await connect(base + "/chat/ws/visitor", max_queue=None, open_timeout=60)
+        visitor = await connect(
+            base + "/chat/ws/visitor", max_queue=None, open_timeout=60, ping_interval=None
+        )
         await _handshake(visitor, {"type": "hello", "token": token, "last_seq": 0})
         agent = await connect(
             f"{base}/chat/ws/agent/{conversation_id}",
             additional_headers={"Authorization": f"Bearer {bearer}"},
             max_queue=None,
             open_timeout=60,
+            ping_interval=None,
         )
         await _handshake(agent, {"type": "hello", "last_seq": 0})
         return visitor, agent
@@ -225,8 +228,10 @@ def opsdesk_pairs(base: str, bearer: str, chats: list[tuple[int, str]]) -> Any:
 
 def relay_pairs(base: str) -> Any:
     async def open_pair(n: int) -> tuple[ClientConnection, ClientConnection]:
-        visitor = await connect(f"{base}/pair/{n}/visitor", max_queue=None, open_timeout=60)
-        agent = await connect(f"{base}/pair/{n}/agent", max_queue=None, open_timeout=60)
+        visitor = await connect(
+            f"{base}/pair/{n}/visitor", max_queue=None, open_timeout=60, ping_interval=None
+        )
+        agent = await connect(f"{base}/pair/{n}/agent", max_queue=None, open_timeout=60, ping_interval=None)
         return visitor, agent
 
     return open_pair
