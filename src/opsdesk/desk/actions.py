@@ -116,7 +116,7 @@ def replayed_ticket(session: Session, *, scope: str, key: str, fingerprint: str)
     return session.get_one(Ticket, row.ticket_id)
 
 
-def _check_assignee(ticket: Ticket, assignee: User) -> None:
+def check_assignee(ticket: Ticket, assignee: User) -> None:
     if assignee.role not in ASSIGNABLE_ROLES or not assignee.active:
         raise ValidationFailed(f"{assignee.name} is not an active agent", field="assignee_id")
     if ticket.sensitive and not has_sensitive_access(assignee):
@@ -211,7 +211,7 @@ def create_ticket(
         tag_rows=[TicketTag(tag=t) for t in tag_list],
     )
     if assignee is not None:
-        _check_assignee(ticket, assignee)
+        check_assignee(ticket, assignee)
         ticket.assignee = assignee
         ticket.assignee_id = assignee.id
         ticket.site_id = assignee.site_id
@@ -547,7 +547,7 @@ def _reassign(
         _event(session, ticket, "group_changed", clock, actor, **{"from": before, "to": to})
     if not isinstance(assignee, _Unset) and assignee is not ticket.assignee:
         if assignee is not None:
-            _check_assignee(ticket, assignee)
+            check_assignee(ticket, assignee)
         before_id = ticket.assignee_id
         ticket.assignee = assignee
         if assignee is not None and assignee.site_id is not None:

@@ -61,7 +61,7 @@ def test_concurrent_messages_share_commits_and_a_refused_one_fails_alone(
     stored = [o for o in outcomes if not isinstance(o, BaseException)]
     assert len(stored) == 78
     # Every chat's two messages got the next two numbers after its opening message, in order.
-    assert sorted({(frame["seq"], new) for frame, new, _changed in stored}) == [(2, True), (3, True)]
+    assert sorted({(frame["seq"], new) for frame, new, _state in stored}) == [(2, True), (3, True)]
     assert batcher.batches < 20  # 80 messages, far fewer commits
 
     db.expire_all()

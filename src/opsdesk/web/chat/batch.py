@@ -27,7 +27,7 @@ from opsdesk.web.chat import work
 
 # Enough to make a commit worth it many times over, few enough that one batch stays short.
 MAX_BATCH = 200
-Sent = tuple[dict[str, Any], bool, bool]
+Sent = tuple[dict[str, Any], bool, dict[str, Any] | None]
 
 
 @dataclass

@@ -78,21 +78,20 @@ async def agent_send_file(
         filename=file.filename or "attachment", content_type=file.content_type or "", data=data
     )
 
-    def run() -> tuple[dict[str, Any], bool, bool, dict[str, Any]]:
+    def run() -> tuple[dict[str, Any], bool, dict[str, Any] | None]:
         # The request's own session: on SQLite it already holds the write lock for this post.
         who = work.agent_conversation(session, user.id, conversation_id, state.clock)
-        frame, new, changed = work.send(
+        frame, new, chat_state = work.send(
             session, who, Send(client_id, text), state.clock, attachments=[upload], store=store
         )
-        chat_state = work.state(session, conversation_id)
         session.commit()
-        return frame, new, changed, chat_state
+        return frame, new, chat_state
 
-    frame, new, changed, chat_state = await run_in_threadpool(run)
+    frame, new, chat_state = await run_in_threadpool(run)
     hub = await hub_for(state)
     if new:
         await hub.publish(conversation_id, frame)
-    if changed:
+    if chat_state is not None:
         await hub.publish(conversation_id, chat_state)
         await hub.publish(CONSOLE, {"type": "chats_changed"})
     return JSONResponse({"type": "ack", "client_id": client_id, "seq": frame["seq"]}, status_code=201)

@@ -193,12 +193,13 @@ async def _handle(ws: WebSocket, hub: LocalHub, who: work.Who, frame: protocol.F
     topic = who.conversation_id
     side = who.sender.value
     if isinstance(frame, Send):
-        message, new, changed = await batcher_for(ws.app.state).send(who, frame, clock)
+        message, new, chat_state = await batcher_for(ws.app.state).send(who, frame, clock)
         await _send(ws, {"type": "ack", "client_id": frame.client_id, "seq": message["seq"]})
         if new:
             await hub.publish(topic, message)
-        if changed:
-            await _state_changed(ws, hub, who)
+        if chat_state is not None:  # this message took the chat
+            await hub.publish(topic, chat_state)
+            await hub.publish(CONSOLE, {"type": "chats_changed"})
     elif isinstance(frame, Hello):
         for message in await _db(ws, work.resync, who, frame.last_seq, clock):
             await _send(ws, message)
@@ -222,11 +223,6 @@ async def _handle(ws: WebSocket, hub: LocalHub, who: work.Who, frame: protocol.F
         await _send(ws, {"type": "rated", "rating": frame.rating, "stored": stored})
     elif isinstance(frame, Ping):
         await _send(ws, {"type": "pong"})
-
-
-async def _state_changed(ws: WebSocket, hub: LocalHub, who: work.Who) -> None:
-    await hub.publish(who.conversation_id, await _db(ws, work.state, who.conversation_id))
-    await hub.publish(CONSOLE, {"type": "chats_changed"})
 
 
 @router.websocket("/chat/ws/console")

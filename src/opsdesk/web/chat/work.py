@@ -88,10 +88,6 @@ def resync(session: Session, who: Who, last_seq: int, clock: Clock) -> list[dict
     return queries.frames_after(session, _conversation(session, who, clock).id, last_seq)
 
 
-def state(session: Session, conversation_id: int) -> dict[str, Any]:
-    return state_frame(session.get_one(ChatConversation, conversation_id))
-
-
 def state_frame(conversation: ChatConversation) -> dict[str, Any]:
     return {
         "type": "state",
@@ -114,9 +110,10 @@ def send(
     clock: Clock,
     attachments: Sequence[NewAttachment] = (),
     store: AttachmentStore | None = None,
-) -> tuple[dict[str, Any], bool, bool]:
-    """The message's frame, whether it is new, and whether the chat's state changed (an agent's first
-    message takes the chat). A file comes over HTTP rather than the socket, with the same frame."""
+) -> tuple[dict[str, Any], bool, dict[str, Any] | None]:
+    """The message's frame, whether it is new, and the chat's state frame when the message changed it
+    (an agent's first message takes the chat), built in this transaction so telling the chat costs no
+    second one. A file comes over HTTP rather than the socket, with the same frame."""
     conversation = _conversation(session, who, clock)
     author = session.get_one(User, who.user_id)
     state_before = (conversation.state, conversation.agent_id)
@@ -132,7 +129,7 @@ def send(
         store=store,
     )
     changed = state_before != (conversation.state, conversation.agent_id)
-    return queries.entry_frame(entry, entry.message), new, changed
+    return queries.entry_frame(entry, entry.message), new, state_frame(conversation) if changed else None
 
 
 def mark_read(session: Session, who: Who, seq: int, clock: Clock) -> int:
