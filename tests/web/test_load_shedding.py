@@ -19,12 +19,12 @@ def test_admission_runs_a_few_queues_the_next_and_refuses_a_long_wait() -> None:
 async def _admission_runs_a_few_queues_the_next_and_refuses_a_long_wait() -> None:
     now = [100.0]
     admission = Admission(active=2, target=0.5, clock=lambda: now[0])
-    admission.request_seconds = 0.1  # as measured
+    admission.turn_seconds = 0.05  # as measured: a waiter starts every 50 ms
     first, second = await admission.enter(), await admission.enter()
     assert (first, second) == (100.0, 100.0)
     assert admission.running == 2
     # Full: the next ones wait, in arrival order, while their wait stays within the target: the 10th
-    # would wait 10 x 0.1 s / 2 = 0.5 s (admitted), the 11th 0.55 s (refused at once, no waiting).
+    # would wait 10 x 0.05 s = 0.5 s (admitted), the 11th 0.55 s (refused at once, no waiting).
     waiting = [asyncio.ensure_future(admission.enter()) for _ in range(10)]
     await asyncio.sleep(0)
     assert admission.waiting == 10
@@ -36,19 +36,21 @@ async def _admission_runs_a_few_queues_the_next_and_refuses_a_long_wait() -> Non
     assert await waiting[0] == 100.3
     assert [w.done() for w in waiting[1:]] == [False] * 9
     assert admission.running == 2
-    assert admission.request_seconds > 0.1
     # A waiter that stops waiting (its client went away) leaves the queue without taking a turn.
     waiting[1].cancel()
     await asyncio.sleep(0)
     assert admission.waiting == 8
+    now[0] = 100.32
     admission.leave(second)
-    assert await waiting[2] == 100.3
+    assert await waiting[2] == 100.32
+    # Two starts 20 ms apart while the queue stood: the pace moves towards 20 ms.
+    assert 0.02 < admission.turn_seconds < 0.05
     # Each one finishing starts the next waiter; when everyone has finished, nothing runs.
     for w in waiting[3:]:
-        admission.leave(100.3)
-        assert await w == 100.3
-    admission.leave(100.3)
-    admission.leave(100.3)
+        admission.leave(100.32)
+        assert await w == 100.32
+    admission.leave(100.32)
+    admission.leave(100.32)
     assert (admission.running, admission.waiting) == (0, 0)
 
 
@@ -133,7 +135,7 @@ async def _a_refusal_does_not_wait_for_the_work_ahead_of_it() -> None:
         await send({"type": "http.response.body", "body": b"ok"})
 
     app = LoadShedding(held_app, target_seconds=30, active=2)
-    app.admission.request_seconds = 100.0  # as measured: any wait in line (50 s) would exceed the target
+    app.admission.turn_seconds = 50.0  # as measured: any wait in line would exceed the target
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         admitted = [asyncio.ensure_future(client.get("/api/v1/tickets")) for _ in range(2)]

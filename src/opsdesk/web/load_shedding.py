@@ -9,8 +9,8 @@ clients on 2 cores got their 503s after a median 373 ms and a p99 of 1.5 s (benc
 So admission is decided when a request arrives, before any of its work starts, by a concurrency limit
 of the kind Envoy and Netflix's concurrency-limits use: at most ``active`` requests run at once; the
 next ones wait their turn in arrival order, asleep (a waiting request costs the loop nothing); and a
-request whose expected wait (the requests ahead of it, times the measured time a request takes, over
-``active``) is longer than ``target`` is answered 503 with ``Retry-After`` at once. The loop then
+request whose expected wait (the requests ahead of it, times the measured pace at which the queue
+moves) is longer than ``target`` is answered 503 with ``Retry-After`` at once. The loop then
 never holds more than ``active`` requests' work ahead of a newcomer, so refusals come within a few
 request times, admitted requests start within about ``target``, and clients that honour
 ``Retry-After`` step back. A waiter that still has not started after ``target`` (the estimate was
@@ -36,7 +36,7 @@ RETRY_AFTER_SECONDS = 1
 EXEMPT_PREFIXES = ("/static/", "/healthz")
 # The time a request takes until the first ones are measured: a short API request under load.
 FIRST_ESTIMATE_SECONDS = 0.02
-# Weight of each new measurement in the running mean of a request's time (about the last 20 requests).
+# Weight of each new measurement in the running mean of the queue's pace (about the last 20 turns).
 SMOOTHING = 0.05
 
 
@@ -49,7 +49,8 @@ class Admission:
         self.target = target
         self.clock = clock
         self.running = 0
-        self.request_seconds = FIRST_ESTIMATE_SECONDS
+        self.turn_seconds = FIRST_ESTIMATE_SECONDS / active
+        self._last_turn: float | None = None
         self.refused = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
 
@@ -58,9 +59,11 @@ class Admission:
         return len(self._waiters)
 
     def expected_wait(self) -> float:
-        """How long a request arriving now would wait to start: the queue ahead of it, served
-        ``active`` at a time."""
-        return (len(self._waiters) + 1) * self.request_seconds / self.active
+        """How long a request arriving now would wait to start: the queue ahead of it, at the pace the
+        queue has actually been moving. That pace is measured, not derived from how long requests
+        take: the loop also parses, refuses and answers, and other processes share the cores, so an
+        estimate from request times alone let in waiters that then timed out, refused late."""
+        return (len(self._waiters) + 1) * self.turn_seconds
 
     async def enter(self) -> float | None:
         """Admit the request (returns the time it started, for :meth:`leave`), or ``None`` to refuse it."""
@@ -91,15 +94,23 @@ class Admission:
         return self.clock()
 
     def leave(self, started: float) -> None:
-        """The request has finished: measure it, and start the next waiter in its place."""
-        self.request_seconds += SMOOTHING * (self.clock() - started - self.request_seconds)
+        """The request has finished: start the next waiter in its place."""
         self._hand_on()
+
+    def _measure_turn(self) -> None:
+        """The time between two waiters' starts while the queue stood (an empty queue's idle time is
+        no turn)."""
+        now = self.clock()
+        if self._last_turn is not None:
+            self.turn_seconds += SMOOTHING * (now - self._last_turn - self.turn_seconds)
+        self._last_turn = now if self._waiters else None
 
     def _hand_on(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)  # it runs in the place of the one that left
+                self._measure_turn()
                 return
         self.running -= 1
 
